@@ -1,0 +1,1 @@
+//! PII detection for Sluice (emails, phones, names). Pure: no I/O, no panics on input.
