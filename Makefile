@@ -1,0 +1,28 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both install what is
+# missing first (scripts/setup.sh).
+.PHONY: setup demo test lint bench build
+
+CARGO ?= cargo
+
+setup:
+	@./scripts/setup.sh
+
+build: setup
+	$(CARGO) build --release --locked --workspace --bins
+
+## Runs the main job: an example agent program through the full broker.
+demo: build
+	./target/release/sluice exec examples/agents/hello.js
+
+## Runs the whole test suite (what CI runs).
+test: setup
+	$(CARGO) test --workspace --locked
+
+## Formatting and lints, warnings as errors.
+lint: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## Criterion benchmarks (see docs/BENCHMARKS.md).
+bench: setup
+	$(CARGO) bench --workspace --locked

@@ -1,0 +1,112 @@
+//! `sluice exec`: one program through the full broker; prints one outcome JSON object.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use sandbox_host::{ErrorKind, Outcome};
+
+use super::{CliError, ConfigArg, exit, runtime};
+use crate::config::Config;
+use crate::flow::CallContext;
+use crate::setup;
+
+/// Arguments of `sluice exec`.
+#[derive(Debug, clap::Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Vault session the program's placeholders belong to (default: a new one).
+    #[arg(long, value_name = "ID")]
+    session: Option<String>,
+    /// The principal (Cedar Agent) running the program.
+    #[arg(long, value_name = "NAME", default_value = "anonymous")]
+    agent: String,
+    /// Wall-clock budget in milliseconds.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    timeout_ms: Option<u64>,
+    /// JS heap budget in MiB.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    memory_mb: Option<u64>,
+    /// The program (JavaScript or TypeScript); `-` or nothing reads stdin.
+    #[arg(value_name = "FILE|-")]
+    file: Option<PathBuf>,
+}
+
+pub(super) fn run(args: ExecArgs) -> Result<u8, CliError> {
+    let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
+    let mut limits = setup::limits(&config);
+    if let Some(ms) = args.timeout_ms {
+        limits.timeout = Duration::from_millis(ms);
+    }
+    if let Some(mb) = args.memory_mb {
+        limits.memory_bytes = mb << 20;
+    }
+    let source = read_program(args.file.as_ref(), limits.max_code_bytes)?;
+    let runtime = runtime()?;
+    let outcome = runtime.block_on(async {
+        let code = match source {
+            Program::Text(code) => code,
+            Program::Rejected(outcome) => return Ok(outcome),
+        };
+        let broker = setup::broker(&config, &limits).map_err(CliError::runtime)?;
+        let context = CallContext {
+            session: args.session.unwrap_or_else(setup::new_session_id),
+            agent: args.agent,
+        };
+        Ok::<_, CliError>(broker.execute(&code, context, &limits).await)
+    })?;
+    let json = serde_json::to_string(&outcome)
+        .context("serializing the outcome")
+        .map_err(CliError::runtime)?;
+    println!("{json}");
+    Ok(exit::OK)
+}
+
+enum Program {
+    Text(String),
+    /// Input that can never run, reported as an outcome like any program error.
+    Rejected(Outcome),
+}
+
+/// Reads at most one byte past `max` so a huge input is refused without being buffered.
+fn read_program(file: Option<&PathBuf>, max: usize) -> Result<Program, CliError> {
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    match file {
+        Some(path) if path.as_os_str() != "-" => {
+            let f = std::fs::File::open(path)
+                .with_context(|| format!("cannot open program {}", path.display()))
+                .map_err(CliError::usage)?;
+            f.take(limit)
+                .read_to_end(&mut bytes)
+                .with_context(|| format!("cannot read program {}", path.display()))
+                .map_err(CliError::usage)?;
+        }
+        _ => {
+            std::io::stdin()
+                .lock()
+                .take(limit)
+                .read_to_end(&mut bytes)
+                .context("cannot read the program from stdin")
+                .map_err(CliError::runtime)?;
+        }
+    }
+    if bytes.len() > max {
+        return Ok(Program::Rejected(Outcome::failed(
+            ErrorKind::Syntax,
+            format!("the program is larger than the maximum of {max} bytes"),
+        )));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Program::Text(text)),
+        Err(e) => Ok(Program::Rejected(Outcome::failed(
+            ErrorKind::Syntax,
+            format!(
+                "the program is not valid UTF-8 (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        ))),
+    }
+}

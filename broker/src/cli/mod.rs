@@ -1,0 +1,94 @@
+//! The `sluice` command line: parses arguments, loads config, calls the library and maps
+//! failures to the contract's exit codes. No decisions are made here.
+
+mod exec;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Contract exit codes (DESIGN §4).
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// A runtime failure.
+    pub const RUNTIME: u8 = 1;
+    /// Bad usage or configuration.
+    pub const USAGE: u8 = 2;
+    /// A flow policy denied the operation.
+    pub const DENIED: u8 = 3;
+}
+
+/// A failure with the exit code it maps to.
+#[derive(Debug)]
+pub struct CliError {
+    /// Process exit code.
+    pub code: u8,
+    /// What went wrong.
+    pub error: anyhow::Error,
+}
+
+impl CliError {
+    /// A usage or configuration error (exit 2).
+    pub fn usage(error: impl Into<anyhow::Error>) -> Self {
+        CliError {
+            code: exit::USAGE,
+            error: error.into(),
+        }
+    }
+
+    /// A runtime error (exit 1).
+    pub fn runtime(error: impl Into<anyhow::Error>) -> Self {
+        CliError {
+            code: exit::RUNTIME,
+            error: error.into(),
+        }
+    }
+}
+
+/// Sluice: a policy-enforcing data-flow broker for MCP agents in code mode.
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one program through the full broker and print its outcome as JSON.
+    Exec(exec::ExecArgs),
+}
+
+/// Options every subcommand that reads config shares.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArg {
+    /// Config file (default: ./sluice.toml if present, else embedded defaults).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Runs the parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Exec(args) => exec::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            eprintln!("sluice: {:#}", failure.error);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+/// A multi-threaded tokio runtime for one command.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::runtime)
+}

@@ -1,0 +1,13 @@
+//! Sluice: a policy-enforcing data-flow broker for MCP agents that work in code mode.
+//!
+//! Data flows one way: a front (CLI today; MCP and gRPC next) hands a program to the
+//! [`flow::Broker`], which runs it in the [`sandbox_host`] sandbox and routes every tool
+//! call the program makes through itself to the backends. See `docs/architecture.md`.
+
+#![deny(missing_docs)]
+
+pub mod backends;
+pub mod cli;
+pub mod config;
+pub mod flow;
+pub mod setup;

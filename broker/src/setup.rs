@@ -1,0 +1,51 @@
+//! Builds the broker from a [`Config`]: the one place that turns configuration into parts.
+
+use sandbox_host::{Limits, Sandbox, SandboxConfig};
+
+use crate::backends::Backends;
+use crate::config::Config;
+use crate::flow::Broker;
+
+/// The default per-execute limits, from `[sandbox]` over the built-in defaults.
+pub fn limits(config: &Config) -> Limits {
+    let section = &config.sandbox;
+    let mut limits = Limits::default();
+    if let Some(ms) = section.timeout_ms {
+        limits.timeout = std::time::Duration::from_millis(ms);
+    }
+    if let Some(mb) = section.memory_mb {
+        limits.memory_bytes = mb << 20;
+    }
+    if let Some(bytes) = section.max_output_bytes {
+        limits.max_output_bytes = bytes;
+    }
+    if let Some(calls) = section.max_calls {
+        limits.max_calls = calls;
+    }
+    if let Some(bytes) = section.max_code_bytes {
+        limits.max_code_bytes = bytes;
+    }
+    limits
+}
+
+/// Builds the broker. `limits` are the defaults; the sandbox accepts any heap budget up to
+/// the larger of them and 512 MiB.
+pub fn broker(config: &Config, limits: &Limits) -> anyhow::Result<Broker> {
+    let defaults = SandboxConfig::default();
+    let sandbox = Sandbox::new(SandboxConfig {
+        max_concurrent: config.sandbox.max_concurrent.unwrap_or(defaults.max_concurrent),
+        max_memory_bytes: defaults.max_memory_bytes.max(limits.memory_bytes),
+        cache_dir: config.sandbox.cache_dir.clone().or(defaults.cache_dir),
+        default_limits: limits.clone(),
+    })?;
+    Ok(Broker::new(
+        sandbox,
+        Backends::from_config(&config.servers),
+        limits.clone(),
+    ))
+}
+
+/// A fresh random session id (128 bits, hex).
+pub fn new_session_id() -> String {
+    format!("s-{:032x}", rand::random::<u128>())
+}
