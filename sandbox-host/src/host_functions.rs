@@ -2,6 +2,7 @@
 //! deny-all stubs for the WASI imports the guest's libc links against. No filesystem,
 //! network, environment, arguments or processes exist on this side of the boundary.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -11,6 +12,9 @@ use wasmtime::{Caller, Extern, Linker, Memory, ResourceLimiter};
 use crate::bridge::{HostBridge, ToolError};
 use crate::guest_abi::IMPORT_MODULE;
 use crate::outcome::{ErrorKind, LogEntry, LogLevel};
+
+/// A finished tool call: its id and what the bridge returned.
+type Completion = (u32, Result<Value, ToolError>);
 
 /// Per-log-line bytes charged to the output budget beyond the text itself.
 const LOG_ENTRY_OVERHEAD: usize = 32;
@@ -25,7 +29,9 @@ pub(crate) struct RunState {
     max_output: usize,
     pub(crate) calls: u32,
     max_calls: u32,
-    in_flight: JoinSet<(u32, Result<Value, ToolError>)>,
+    in_flight: JoinSet<Completion>,
+    /// Calls that finished the moment they started, not yet delivered.
+    ready: Vec<Completion>,
     batch: Vec<u8>,
     /// What the guest reported through `finish`: status and payload.
     pub(crate) finished: Option<(u32, String)>,
@@ -53,6 +59,7 @@ impl RunState {
             calls: 0,
             max_calls,
             in_flight: JoinSet::new(),
+            ready: Vec::new(),
             batch: Vec::new(),
             finished: None,
             violation: None,
@@ -209,7 +216,7 @@ fn define_sluice(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
             let args = read_bytes(&mut caller, args_ptr, args_len)?;
             let state = caller.data_mut();
             let bridge = Arc::clone(&state.bridge);
-            state.in_flight.spawn(async move {
+            let mut call = Box::pin(async move {
                 let result = match serde_json::from_slice::<Value>(&args) {
                     Ok(args) => bridge.call(&server, &tool, args).await,
                     Err(e) => Err(ToolError::tool(format!(
@@ -218,6 +225,16 @@ fn define_sluice(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
                 };
                 (id, result)
             });
+            // Most bridge calls that fail fast (policy, unknown server) or hit an in-process
+            // backend are ready at once; only the rest pay for a task. Re-polling a pending
+            // future from the task with a real waker is part of the Future contract.
+            let waker = std::task::Waker::noop();
+            match call.as_mut().poll(&mut std::task::Context::from_waker(waker)) {
+                std::task::Poll::Ready(done) => state.ready.push(done),
+                std::task::Poll::Pending => {
+                    state.in_flight.spawn(call);
+                }
+            }
             Ok(id)
         },
     )?;
@@ -228,12 +245,20 @@ fn define_sluice(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
         |mut caller: Caller<'_, RunState>, (): ()| {
             Box::new(async move {
                 let state = caller.data_mut();
-                let Some(first) = state.in_flight.join_next().await else {
-                    return Ok(0u32);
-                };
-                let mut completed = vec![first];
+                let mut completed = std::mem::take(&mut state.ready);
+                if completed.is_empty() {
+                    match state.in_flight.join_next().await {
+                        Some(Ok(done)) => completed.push(done),
+                        // A bridge task that panicked: its promise can never settle, and
+                        // the guest's deadlock check reports that.
+                        Some(Err(_)) => {}
+                        None => return Ok(0u32),
+                    }
+                }
                 while let Some(next) = state.in_flight.try_join_next() {
-                    completed.push(next);
+                    if let Ok(done) = next {
+                        completed.push(done);
+                    }
                 }
                 state.batch = encode_batch(completed);
                 u32::try_from(state.batch.len())
@@ -270,21 +295,12 @@ fn define_sluice(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
 }
 
 /// `[[id, true, value] | [id, false, {kind, message}], …]`, read by the prelude's `deliver`.
-fn encode_batch(
-    completed: Vec<Result<(u32, Result<Value, ToolError>), tokio::task::JoinError>>,
-) -> Vec<u8> {
+fn encode_batch(completed: Vec<Completion>) -> Vec<u8> {
     let items: Vec<Value> = completed
         .into_iter()
-        .filter_map(|joined| match joined {
-            Ok((id, Ok(value))) => Some(serde_json::json!([id, true, value])),
-            Ok((id, Err(e))) => Some(serde_json::json!([
-                id,
-                false,
-                { "kind": e.kind_name(), "message": e.message }
-            ])),
-            // A bridge task that panicked or was cancelled: its promise can never settle,
-            // so the guest's deadlock check will report it; nothing to deliver.
-            Err(_) => None,
+        .map(|(id, result)| match result {
+            Ok(value) => serde_json::json!([id, true, value]),
+            Err(e) => serde_json::json!([id, false, { "kind": e.kind_name(), "message": e.message }]),
         })
         .collect();
     serde_json::to_vec(&items).unwrap_or_else(|_| b"[]".to_vec())
