@@ -19,7 +19,11 @@ fn main() {
     for path in ["src", "Cargo.toml", "Cargo.lock", ".cargo/config.toml"] {
         println!("cargo:rerun-if-changed={}", guest_dir.join(path).display());
     }
-    for var in ["CC_wasm32_wasip1", "CFLAGS_wasm32_wasip1", "WASI_LIBC_INCLUDE"] {
+    for var in [
+        "CC_wasm32_wasip1",
+        "CFLAGS_wasm32_wasip1",
+        "WASI_LIBC_INCLUDE",
+    ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
 
@@ -57,17 +61,25 @@ fn main() {
         build.env_remove(var);
     }
     let status = build.status().unwrap_or_else(|e| {
-        fail(&format!("could not run `{cargo}` to build the JS guest: {e}"));
+        fail(&format!(
+            "could not run `{cargo}` to build the JS guest: {e}"
+        ));
     });
     if !status.success() {
         fail(&format!(
             "building the JS guest (sandbox-host/guest) for {TARGET} failed; see the output above"
         ));
     }
-    let wasm = target_dir.join(TARGET).join("release").join("sluice_guest.wasm");
+    let wasm = target_dir
+        .join(TARGET)
+        .join("release")
+        .join("sluice_guest.wasm");
     let dest = out_dir.join("sluice_guest.wasm");
     if let Err(e) = std::fs::copy(&wasm, &dest) {
-        fail(&format!("the guest build produced no {}: {e}", wasm.display()));
+        fail(&format!(
+            "the guest build produced no {}: {e}",
+            wasm.display()
+        ));
     }
 }
 

@@ -61,12 +61,18 @@ fn reads_a_program_file_and_keeps_key_order() {
     let file = dir.path().join("p.ts");
     std::fs::write(&file, "const z: number = 1; return { z, a: 2 };").expect("write");
     let out = outcome(&sluice(&["exec", file.to_str().expect("path")], b""));
-    assert_eq!(serde_json::to_string(&out["result"]).expect("json"), r#"{"z":1,"a":2}"#);
+    assert_eq!(
+        serde_json::to_string(&out["result"]).expect("json"),
+        r#"{"z":1,"a":2}"#
+    );
 }
 
 #[test]
 fn unknown_server_is_a_tool_error_naming_what_exists() {
-    let out = outcome(&sluice(&["exec", "-"], b"await tools.crm.getLead({ id: 1 });"));
+    let out = outcome(&sluice(
+        &["exec", "-"],
+        b"await tools.crm.getLead({ id: 1 });",
+    ));
     assert_eq!(out["error"]["kind"], "tool");
     assert!(
         out["error"]["message"]
@@ -116,7 +122,10 @@ fn syntax_errors_report_line_and_column() {
     let out = outcome(&sluice(&["exec"], b"let ok = 1;\nlet = = 2;\n"));
     assert_eq!(out["error"]["kind"], "syntax");
     assert!(
-        out["error"]["message"].as_str().expect("message").contains("line 2"),
+        out["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("line 2"),
         "{out}"
     );
 }
@@ -125,7 +134,12 @@ fn syntax_errors_report_line_and_column() {
 fn invalid_utf8_is_a_clear_error_not_a_crash() {
     let out = outcome(&sluice(&["exec"], b"return '\xff\xfe';"));
     assert_eq!(out["error"]["kind"], "syntax");
-    assert!(out["error"]["message"].as_str().expect("message").contains("UTF-8"));
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("UTF-8")
+    );
 }
 
 #[test]
@@ -133,13 +147,21 @@ fn huge_program_is_refused_without_reading_it_all() {
     let big = vec![b' '; 8 << 20];
     let out = outcome(&sluice(&["exec"], &big));
     assert_eq!(out["error"]["kind"], "syntax");
-    assert!(out["error"]["message"].as_str().expect("message").contains("maximum"));
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("maximum")
+    );
 }
 
 #[test]
 fn empty_program_returns_null() {
     let out = outcome(&sluice(&["exec"], b""));
-    assert_eq!(out, json!({ "result": null, "logs": [], "calls": 0, "error": null }));
+    assert_eq!(
+        out,
+        json!({ "result": null, "logs": [], "calls": 0, "error": null })
+    );
 }
 
 #[test]
@@ -158,4 +180,74 @@ fn bad_config_exits_2_naming_file_and_line() {
 fn bad_flags_exit_2() {
     let output = sluice(&["exec", "--memory-mb", "0"], b"");
     assert_eq!(output.status.code(), Some(2));
+}
+
+/// Runs `sluice exec` in `dir` (so its data dir, `./.sluice`, persists across runs).
+fn sluice_in(dir: &std::path::Path, args: &[&str], program: &str) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(program.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("sluice runs");
+    outcome(&output)
+}
+
+#[test]
+fn pii_the_program_writes_itself_is_tokenized_in_the_outcome() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = sluice_in(
+        dir.path(),
+        &["exec"],
+        r#"console.log("call +44 20 7946 0958"); return { to: "bob.smith" + "@example.com", who: "Dear Maria Gonzalez" };"#,
+    );
+    let text = out.to_string();
+    for raw in ["bob.smith@example.com", "7946 0958", "Maria Gonzalez"] {
+        assert!(!text.contains(raw), "{raw} reached the model: {text}");
+    }
+    assert_eq!(out["result"]["to"], "[EMAIL_1]");
+    assert!(
+        out["logs"][0]["message"]
+            .as_str()
+            .expect("log")
+            .contains("[PHONE_1]")
+    );
+}
+
+#[test]
+fn a_session_keeps_its_placeholders_across_processes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let program = r#"return ["ada@example.org", "zed@example.org"];"#;
+    let first = sluice_in(dir.path(), &["exec", "--session", "s1"], program);
+    let again = sluice_in(
+        dir.path(),
+        &["exec", "--session", "s1"],
+        r#"return ["zed@example.org"];"#,
+    );
+    let other = sluice_in(
+        dir.path(),
+        &["exec", "--session", "s2"],
+        r#"return ["zed@example.org"];"#,
+    );
+    assert_eq!(first["result"], json!(["[EMAIL_1]", "[EMAIL_2]"]));
+    assert_eq!(
+        again["result"],
+        json!(["[EMAIL_2]"]),
+        "same session, same placeholder"
+    );
+    assert_eq!(
+        other["result"],
+        json!(["[EMAIL_1]"]),
+        "sessions count independently"
+    );
 }

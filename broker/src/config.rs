@@ -198,7 +198,9 @@ impl Config {
 
     /// The data directory: configured, else `./.sluice`.
     pub fn data_dir(&self) -> PathBuf {
-        self.data_dir.clone().unwrap_or_else(|| PathBuf::from(".sluice"))
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(".sluice"))
     }
 }
 
@@ -212,7 +214,10 @@ fn is_identifier(name: &str) -> bool {
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset.min(text.len())).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
     (line, column)
 }
 

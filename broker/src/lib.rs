@@ -11,3 +11,4 @@ pub mod cli;
 pub mod config;
 pub mod flow;
 pub mod setup;
+pub mod vault;

@@ -5,6 +5,10 @@ use sandbox_host::{Limits, Sandbox, SandboxConfig};
 use crate::backends::Backends;
 use crate::config::Config;
 use crate::flow::Broker;
+use crate::flow::ingress::Tokenizer;
+use crate::vault::{MasterKey, Vault};
+use anyhow::Context;
+use detectors::Detectors;
 
 /// The default per-execute limits, from `[sandbox]` over the built-in defaults.
 pub fn limits(config: &Config) -> Limits {
@@ -33,16 +37,35 @@ pub fn limits(config: &Config) -> Limits {
 pub fn broker(config: &Config, limits: &Limits) -> anyhow::Result<Broker> {
     let defaults = SandboxConfig::default();
     let sandbox = Sandbox::new(SandboxConfig {
-        max_concurrent: config.sandbox.max_concurrent.unwrap_or(defaults.max_concurrent),
+        max_concurrent: config
+            .sandbox
+            .max_concurrent
+            .unwrap_or(defaults.max_concurrent),
         max_memory_bytes: defaults.max_memory_bytes.max(limits.memory_bytes),
         cache_dir: config.sandbox.cache_dir.clone().or(defaults.cache_dir),
         default_limits: limits.clone(),
     })?;
+    let backends = Backends::from_config(&config.servers)?;
     Ok(Broker::new(
         sandbox,
-        Backends::from_config(&config.servers),
+        backends,
+        tokenizer(config)?,
         limits.clone(),
     ))
+}
+
+/// Opens the vault in the data dir (creating the master key on first use) with the
+/// default detectors.
+pub fn tokenizer(config: &Config) -> anyhow::Result<Tokenizer> {
+    let data_dir = config.data_dir();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
+    let key = MasterKey::load_or_create(&data_dir)?;
+    let vault = Vault::open(&data_dir, &key)?;
+    let detectors = Detectors::builder()
+        .build()
+        .context("building the PII detectors")?;
+    Ok(Tokenizer::new(detectors, vault))
 }
 
 /// A fresh random session id (128 bits, hex).

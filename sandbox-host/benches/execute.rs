@@ -40,7 +40,8 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("execute");
     group.bench_function("trivial", |b| b.iter(|| run("return 1;")));
-    let calls = format!("for (let i = 0; i < {CALLS}; i++) await tools.noop.x({{ i }}); return {CALLS};");
+    let calls =
+        format!("for (let i = 0; i < {CALLS}; i++) await tools.noop.x({{ i }}); return {CALLS};");
     group.throughput(Throughput::Elements(CALLS));
     group.bench_function("tool_calls_x1000", |b| b.iter(|| run(&calls)));
     group.throughput(Throughput::Elements(1));

@@ -81,6 +81,22 @@ impl RunState {
         self.max_output
     }
 
+    /// Adds every other finished call to `completed` and stages the batch for
+    /// `call_take`; returns its length, or 0 when nothing finished.
+    fn stage_batch(&mut self, mut completed: Vec<Completion>) -> wasmtime::Result<u32> {
+        while let Some(next) = self.in_flight.try_join_next() {
+            if let Ok(done) = next {
+                completed.push(done);
+            }
+        }
+        if completed.is_empty() {
+            return Ok(0);
+        }
+        self.batch = encode_batch(completed);
+        u32::try_from(self.batch.len())
+            .map_err(|_| wasmtime::Error::msg("tool results too large for the guest"))
+    }
+
     fn violate(&mut self, kind: ErrorKind, message: String) -> wasmtime::Error {
         let error = wasmtime::Error::msg(message.clone());
         self.violation.get_or_insert((kind, message));
@@ -172,7 +188,11 @@ fn define_sluice(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
     linker.func_wrap(
         IMPORT_MODULE,
         "log",
-        |mut caller: Caller<'_, RunState>, level: u32, ptr: u32, len: u32| -> wasmtime::Result<()> {
+        |mut caller: Caller<'_, RunState>,
+         level: u32,
+         ptr: u32,
+         len: u32|
+         -> wasmtime::Result<()> {
             let state = caller.data_mut();
             if !state.charge_output(len as usize + LOG_ENTRY_OVERHEAD) {
                 let max = state.max_output();
@@ -229,13 +249,29 @@ fn define_sluice(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
             // backend are ready at once; only the rest pay for a task. Re-polling a pending
             // future from the task with a real waker is part of the Future contract.
             let waker = std::task::Waker::noop();
-            match call.as_mut().poll(&mut std::task::Context::from_waker(waker)) {
+            match call
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(waker))
+            {
                 std::task::Poll::Ready(done) => state.ready.push(done),
                 std::task::Poll::Pending => {
                     state.in_flight.spawn(call);
                 }
             }
             Ok(id)
+        },
+    )?;
+
+    linker.func_wrap(
+        IMPORT_MODULE,
+        "call_ready",
+        |mut caller: Caller<'_, RunState>| -> wasmtime::Result<u32> {
+            let state = caller.data_mut();
+            let ready = std::mem::take(&mut state.ready);
+            if ready.is_empty() && state.in_flight.is_empty() {
+                return Ok(0);
+            }
+            state.stage_batch(ready)
         },
     )?;
 
@@ -246,23 +282,16 @@ fn define_sluice(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
             Box::new(async move {
                 let state = caller.data_mut();
                 let mut completed = std::mem::take(&mut state.ready);
-                if completed.is_empty() {
+                while completed.is_empty() {
                     match state.in_flight.join_next().await {
                         Some(Ok(done)) => completed.push(done),
-                        // A bridge task that panicked: its promise can never settle, and
-                        // the guest's deadlock check reports that.
+                        // A bridge task that panicked: its promise can never settle; if
+                        // nothing else is in flight the guest reports the deadlock.
                         Some(Err(_)) => {}
                         None => return Ok(0u32),
                     }
                 }
-                while let Some(next) = state.in_flight.try_join_next() {
-                    if let Ok(done) = next {
-                        completed.push(done);
-                    }
-                }
-                state.batch = encode_batch(completed);
-                u32::try_from(state.batch.len())
-                    .map_err(|_| wasmtime::Error::msg("tool results too large for the guest"))
+                state.stage_batch(completed)
             })
         },
     )?;
@@ -273,7 +302,10 @@ fn define_sluice(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
         |mut caller: Caller<'_, RunState>, ptr: u32, len: u32| -> wasmtime::Result<()> {
             let batch = std::mem::take(&mut caller.data_mut().batch);
             if batch.len() != len as usize {
-                wasmtime::bail!("guest asked for {len} bytes of tool results, {} are ready", batch.len());
+                wasmtime::bail!(
+                    "guest asked for {len} bytes of tool results, {} are ready",
+                    batch.len()
+                );
             }
             write_bytes(&mut caller, ptr, &batch)
         },
@@ -282,7 +314,11 @@ fn define_sluice(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
     linker.func_wrap(
         IMPORT_MODULE,
         "finish",
-        |mut caller: Caller<'_, RunState>, status: u32, ptr: u32, len: u32| -> wasmtime::Result<()> {
+        |mut caller: Caller<'_, RunState>,
+         status: u32,
+         ptr: u32,
+         len: u32|
+         -> wasmtime::Result<()> {
             let payload = read_string(&mut caller, ptr, len)?;
             let state = caller.data_mut();
             if state.finished.is_none() {
@@ -300,7 +336,9 @@ fn encode_batch(completed: Vec<Completion>) -> Vec<u8> {
         .into_iter()
         .map(|(id, result)| match result {
             Ok(value) => serde_json::json!([id, true, value]),
-            Err(e) => serde_json::json!([id, false, { "kind": e.kind_name(), "message": e.message }]),
+            Err(e) => {
+                serde_json::json!([id, false, { "kind": e.kind_name(), "message": e.message }])
+            }
         })
         .collect();
     serde_json::to_vec(&items).unwrap_or_else(|_| b"[]".to_vec())
@@ -329,7 +367,11 @@ fn define_wasi_stubs(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
     linker.func_wrap(
         WASI,
         "clock_time_get",
-        |mut caller: Caller<'_, RunState>, id: u32, _precision: u64, out: u32| -> wasmtime::Result<i32> {
+        |mut caller: Caller<'_, RunState>,
+         id: u32,
+         _precision: u64,
+         out: u32|
+         -> wasmtime::Result<i32> {
             let nanos = match id {
                 // realtime and monotonic; both at millisecond resolution to blunt timing probes
                 0 | 1 => std::time::SystemTime::now()
@@ -351,11 +393,19 @@ fn define_wasi_stubs(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
             Ok(errno::SUCCESS)
         },
     )?;
-    linker.func_wrap(WASI, "environ_get", |_: u32, _: u32| -> i32 { errno::SUCCESS })?;
+    linker.func_wrap(WASI, "environ_get", |_: u32, _: u32| -> i32 {
+        errno::SUCCESS
+    })?;
     linker.func_wrap(WASI, "fd_close", |_: u32| -> i32 { errno::BADF })?;
-    linker.func_wrap(WASI, "fd_fdstat_get", |_: u32, _: u32| -> i32 { errno::BADF })?;
-    linker.func_wrap(WASI, "fd_seek", |_: u32, _: i64, _: u32, _: u32| -> i32 { errno::BADF })?;
-    linker.func_wrap(WASI, "fd_write", |_: u32, _: u32, _: u32, _: u32| -> i32 { errno::BADF })?;
+    linker.func_wrap(WASI, "fd_fdstat_get", |_: u32, _: u32| -> i32 {
+        errno::BADF
+    })?;
+    linker.func_wrap(WASI, "fd_seek", |_: u32, _: i64, _: u32, _: u32| -> i32 {
+        errno::BADF
+    })?;
+    linker.func_wrap(WASI, "fd_write", |_: u32, _: u32, _: u32, _: u32| -> i32 {
+        errno::BADF
+    })?;
     linker.func_wrap(WASI, "proc_exit", |code: u32| -> wasmtime::Result<()> {
         wasmtime::bail!("the guest exited with code {code}")
     })?;

@@ -14,10 +14,10 @@ use std::sync::Arc;
 use wasmtime::{Engine, Module, Store};
 use wasmtime_wizer::Wizer;
 
+use crate::SandboxError;
 use crate::bridge::{BridgeFuture, HostBridge, ToolError};
 use crate::guest_abi::EXPORT_INIT;
 use crate::host_functions::{RunState, linker};
-use crate::SandboxError;
 
 /// The raw guest, built by `build.rs`.
 static GUEST_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sluice_guest.wasm"));
@@ -35,7 +35,9 @@ pub(crate) fn load(engine: &Engine, cache_dir: Option<&Path>) -> Result<Module, 
         // write (created 0700 below); wasmtime also checks the header before trusting it.
         match unsafe { Module::deserialize_file(engine, &path) } {
             Ok(module) => return Ok(module),
-            Err(e) => tracing::warn!(path = %path.display(), error = %e, "ignoring unusable guest cache entry"),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "ignoring unusable guest cache entry")
+            }
         }
     }
     let module = build(engine)?;
@@ -66,7 +68,11 @@ fn store(dir: &Path, path: &Path, module: &Module) -> Result<(), SandboxError> {
 }
 
 fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
-    let name = format!(".guest-{}-{:x}.tmp", std::process::id(), rand::random::<u64>());
+    let name = format!(
+        ".guest-{}-{:x}.tmp",
+        std::process::id(),
+        rand::random::<u64>()
+    );
     let path = dir.join(name);
     let file = std::fs::OpenOptions::new()
         .write(true)
@@ -112,6 +118,9 @@ fn build(engine: &Engine) -> Result<Module, SandboxError> {
     ))
     .map_err(|e| SandboxError::Engine(format!("pre-initializing the JS engine failed: {e:#}")))?;
     let module = Module::new(engine, &snapshot).map_err(SandboxError::engine)?;
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "built the sandbox guest");
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "built the sandbox guest"
+    );
     Ok(module)
 }

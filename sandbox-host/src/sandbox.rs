@@ -104,7 +104,9 @@ pub struct Sandbox {
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sandbox").field("config", &self.config).finish()
+        f.debug_struct("Sandbox")
+            .field("config", &self.config)
+            .finish()
     }
 }
 
@@ -192,9 +194,15 @@ impl Sandbox {
     }
 
     async fn run(&self, js: &str, bridge: Arc<dyn HostBridge>, limits: &Limits) -> Outcome {
-        let max_linear = usize::try_from(limits.memory_bytes.saturating_add(LINEAR_MEMORY_HEADROOM))
-            .unwrap_or(usize::MAX);
-        let state = RunState::new(bridge, max_linear, limits.max_output_bytes, limits.max_calls);
+        let max_linear =
+            usize::try_from(limits.memory_bytes.saturating_add(LINEAR_MEMORY_HEADROOM))
+                .unwrap_or(usize::MAX);
+        let state = RunState::new(
+            bridge,
+            max_linear,
+            limits.max_output_bytes,
+            limits.max_calls,
+        );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
         let ticks = (limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1);
@@ -204,12 +212,14 @@ impl Sandbox {
         let started = tokio::time::timeout(limits.timeout, async {
             let instance = self.instance_pre.instantiate_async(&mut store).await?;
             let alloc = instance.get_typed_func::<u32, u32>(&mut store, EXPORT_ALLOC)?;
-            let run = instance.get_typed_func::<(u32, u32, u64, u32), ()>(&mut store, EXPORT_RUN)?;
+            let run =
+                instance.get_typed_func::<(u32, u32, u64, u32), ()>(&mut store, EXPORT_RUN)?;
             let memory = instance
                 .get_memory(&mut store, "memory")
                 .ok_or_else(|| wasmtime::Error::msg("the guest exports no memory"))?;
             store.data_mut().memory = Some(memory);
-            let len = u32::try_from(js.len()).map_err(|_| wasmtime::Error::msg("program too large"))?;
+            let len =
+                u32::try_from(js.len()).map_err(|_| wasmtime::Error::msg("program too large"))?;
             let ptr = alloc.call_async(&mut store, len).await?;
             memory.write(&mut store, ptr as usize, js.as_bytes())?;
             let heap = u32::try_from(limits.memory_bytes).unwrap_or(u32::MAX);
@@ -320,7 +330,10 @@ fn classify_trap(state: &mut RunState, error: &wasmtime::Error, limits: &Limits)
         Some(Trap::UnreachableCodeReached) => {
             ExecError::new(ErrorKind::Internal, "the JS engine aborted")
         }
-        _ => ExecError::new(ErrorKind::Internal, format!("the sandbox failed: {error:#}")),
+        _ => ExecError::new(
+            ErrorKind::Internal,
+            format!("the sandbox failed: {error:#}"),
+        ),
     }
 }
 

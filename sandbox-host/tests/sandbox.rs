@@ -24,7 +24,9 @@ impl HostBridge for TestBridge {
                     Ok(json!({ "slept": ms, "tag": args["tag"] }))
                 }
                 "bad" => Err(ToolError::tool(format!("{tool} failed: backend exploded"))),
-                "deny" => Err(ToolError::policy_denied("flow of [EMAIL_1] to deny/x denied")),
+                "deny" => Err(ToolError::policy_denied(
+                    "flow of [EMAIL_1] to deny/x denied",
+                )),
                 other => Err(ToolError::tool(format!(
                     "unknown server '{other}'; servers: echo, my-server, slow, bad, deny"
                 ))),
@@ -144,10 +146,19 @@ async fn console_levels_are_captured_in_order() {
     let levels: Vec<LogLevel> = out.logs.iter().map(|l| l.level).collect();
     assert_eq!(
         levels,
-        [LogLevel::Log, LogLevel::Info, LogLevel::Warn, LogLevel::Error]
+        [
+            LogLevel::Log,
+            LogLevel::Info,
+            LogLevel::Warn,
+            LogLevel::Error
+        ]
     );
     assert_eq!(out.logs[0].message, r#"a 1 {"b":2}"#);
-    assert!(out.logs[3].message.starts_with("Error: boom"), "{:?}", out.logs[3]);
+    assert!(
+        out.logs[3].message.starts_with("Error: boom"),
+        "{:?}",
+        out.logs[3]
+    );
 }
 
 #[tokio::test]
@@ -199,7 +210,10 @@ async fn failed_tool_call_throws_a_catchable_error() {
 async fn uncaught_tool_error_has_kind_tool() {
     let out = run("await tools.bad.op({});").await;
     assert_kind(&out, ErrorKind::Tool);
-    assert_eq!(out.error.expect("error").message, "op failed: backend exploded");
+    assert_eq!(
+        out.error.expect("error").message,
+        "op failed: backend exploded"
+    );
 }
 
 #[tokio::test]
@@ -228,7 +242,9 @@ async fn non_serializable_results_are_runtime_errors() {
         assert_kind(&out, ErrorKind::Runtime);
         let message = out.error.expect("error").message;
         assert!(
-            message.contains("serializ") || message.contains("circular") || message.contains("BigInt"),
+            message.contains("serializ")
+                || message.contains("circular")
+                || message.contains("BigInt"),
             "{code}: {message}"
         );
     }
@@ -236,7 +252,9 @@ async fn non_serializable_results_are_runtime_errors() {
 
 #[tokio::test]
 async fn non_serializable_tool_arguments_reject_the_call() {
-    let out = run("const a = {}; a.a = a; try { await tools.echo.x(a); } catch (e) { return e.name; }").await;
+    let out =
+        run("const a = {}; a.a = a; try { await tools.echo.x(a); } catch (e) { return e.name; }")
+            .await;
     assert_ok(&out);
     assert_eq!(out.result, json!("TypeError"));
     assert_eq!(out.calls, 0);

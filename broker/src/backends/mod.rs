@@ -1,29 +1,96 @@
-//! The backend MCP servers behind the broker, by name.
+//! The backend MCP servers behind the broker: one rmcp client per configured server, over
+//! stdio (a child process in its own process group, stderr captured into the logs) or
+//! streamable HTTP (with headers and bearer tokens).
 //!
-//! What exists today is the routing table from the config; connecting to the servers (rmcp
-//! clients over stdio and streamable HTTP) is not built yet, so a call to a configured
-//! server fails with an error saying exactly that.
+//! Connections are made on first use and kept. A server that crashes or whose transport
+//! fails is dropped and restarted on the next call (with exponential backoff while it
+//! keeps failing to start); the call that saw the failure returns a clear `tool` error
+//! naming the server. Each server has its own lock and timeout, so one broken or slow
+//! server never blocks calls to the others.
 
-use std::collections::BTreeMap;
+mod env;
+mod result;
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rmcp::model::{CallToolRequestParams, Tool};
+use rmcp::service::{NotificationContext, RunningService, ServiceError};
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use sandbox_host::ToolError;
 use serde_json::Value;
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::Mutex;
 
 use crate::config::ServerConfig;
 use crate::flow::unknown_server;
 
-/// The configured backends.
-#[derive(Debug, Default)]
+/// How long starting a server and the MCP handshake may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// Default budget of one tool call.
+const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest wait between restart attempts of a failing server.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// Tool names listed in an "unknown tool" error before eliding the rest.
+const NAMES_IN_ERRORS: usize = 20;
+
+/// A backend set that could not be built from the config.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// A `${VAR}` in `env` or `headers` could not be expanded, or a header is invalid.
+    #[error("[servers.{server}] {message}")]
+    Config {
+        /// The server.
+        server: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The configured backends, by name.
+#[derive(Default)]
 pub struct Backends {
-    servers: BTreeMap<String, ServerConfig>,
+    servers: BTreeMap<String, Arc<Backend>>,
+}
+
+impl std::fmt::Debug for Backends {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.servers.keys()).finish()
+    }
 }
 
 impl Backends {
-    /// The backends named in the config.
-    pub fn from_config(servers: &BTreeMap<String, ServerConfig>) -> Self {
-        Backends {
-            servers: servers.clone(),
+    /// Builds (but does not yet connect) the backends named in the config, expanding
+    /// `${VAR}` references from the process environment.
+    pub fn from_config(servers: &BTreeMap<String, ServerConfig>) -> Result<Self, BackendError> {
+        Self::with_call_timeout(servers, DEFAULT_CALL_TIMEOUT)
+    }
+
+    /// As [`Backends::from_config`], with another per-call timeout.
+    pub fn with_call_timeout(
+        servers: &BTreeMap<String, ServerConfig>,
+        call_timeout: Duration,
+    ) -> Result<Self, BackendError> {
+        let mut built = BTreeMap::new();
+        for (name, config) in servers {
+            let transport = Transport::from_config(name, config)?;
+            built.insert(
+                name.clone(),
+                Arc::new(Backend {
+                    name: name.clone(),
+                    transport,
+                    call_timeout,
+                    state: Mutex::new(State::default()),
+                    tools_stale: Arc::new(AtomicBool::new(true)),
+                }),
+            );
         }
+        Ok(Backends { servers: built })
     }
 
     /// Names of the configured servers, sorted.
@@ -31,13 +98,303 @@ impl Backends {
         self.servers.keys().cloned().collect()
     }
 
-    /// Calls `tool` on `server`.
-    pub async fn call(&self, server: &str, tool: &str, _args: Value) -> Result<Value, ToolError> {
-        if !self.servers.contains_key(server) {
+    /// Calls `tool` on `server` with JSON object `args`.
+    pub async fn call(&self, server: &str, tool: &str, args: Value) -> Result<Value, ToolError> {
+        let Some(backend) = self.servers.get(server) else {
             return Err(unknown_server(server, &self.names()));
-        }
-        Err(ToolError::tool(format!(
-            "server '{server}' is configured but this build of Sluice cannot connect to backends yet; tools.{server}.{tool} was not called"
-        )))
+        };
+        backend.call(tool, args).await
     }
+
+    /// The tools `server` offers (connecting if needed; refreshed after `list_changed`).
+    pub async fn tools(&self, server: &str) -> Result<Arc<Vec<Tool>>, ToolError> {
+        let Some(backend) = self.servers.get(server) else {
+            return Err(unknown_server(server, &self.names()));
+        };
+        let (_, tools) = backend.connected().await?;
+        Ok(tools)
+    }
+
+    /// Closes every connection; stdio servers are stopped.
+    pub async fn shutdown(&self) {
+        for backend in self.servers.values() {
+            let client = backend.state.lock().await.client.take();
+            if let Some(client) = client
+                && let Ok(mut client) = Arc::try_unwrap(client)
+            {
+                let _ = client.close_with_timeout(Duration::from_secs(2)).await;
+            }
+        }
+    }
+}
+
+/// How to reach one server, with `${VAR}`s already expanded.
+#[derive(Debug, Clone)]
+enum Transport {
+    Stdio {
+        command: String,
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+    },
+    Http {
+        url: String,
+        bearer: Option<String>,
+        headers: HashMap<http::HeaderName, http::HeaderValue>,
+    },
+}
+
+impl Transport {
+    fn from_config(name: &str, config: &ServerConfig) -> Result<Self, BackendError> {
+        let error = |message: String| BackendError::Config {
+            server: name.to_string(),
+            message,
+        };
+        let expand = |key: &str, value: &str| {
+            env::expand(value, |var| std::env::var(var).ok())
+                .map_err(|e| error(format!("{key}: {e}")))
+        };
+        if let Some(command) = &config.command {
+            let env = config
+                .env
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), expand(&format!("env.{k}"), v)?)))
+                .collect::<Result<_, BackendError>>()?;
+            return Ok(Transport::Stdio {
+                command: command.clone(),
+                args: config.args.clone(),
+                env,
+            });
+        }
+        let url = config
+            .url
+            .clone()
+            .ok_or_else(|| error("set `command` or `url`".into()))?;
+        let mut bearer = None;
+        let mut headers = HashMap::new();
+        for (key, value) in &config.headers {
+            let value = expand(&format!("headers.{key}"), value)?;
+            if key.eq_ignore_ascii_case("authorization")
+                && let Some(token) = value.strip_prefix("Bearer ")
+            {
+                bearer = Some(token.to_string());
+                continue;
+            }
+            let header = http::HeaderName::try_from(key.as_str())
+                .map_err(|e| error(format!("headers.{key}: invalid header name: {e}")))?;
+            let value = http::HeaderValue::try_from(value)
+                .map_err(|e| error(format!("headers.{key}: invalid header value: {e}")))?;
+            headers.insert(header, value);
+        }
+        Ok(Transport::Http {
+            url,
+            bearer,
+            headers,
+        })
+    }
+}
+
+type Client = RunningService<RoleClient, Notifications>;
+
+/// Receives server notifications; marks the tool list stale on `tools/list_changed`.
+#[derive(Clone)]
+struct Notifications {
+    tools_stale: Arc<AtomicBool>,
+}
+
+impl ClientHandler for Notifications {
+    fn on_tool_list_changed(
+        &self,
+        _context: NotificationContext<RoleClient>,
+    ) -> impl Future<Output = ()> + Send + '_ {
+        self.tools_stale.store(true, Ordering::Release);
+        std::future::ready(())
+    }
+}
+
+#[derive(Default)]
+struct State {
+    client: Option<Arc<Client>>,
+    tools: Arc<Vec<Tool>>,
+    failures: u32,
+    retry_at: Option<Instant>,
+}
+
+struct Backend {
+    name: String,
+    transport: Transport,
+    call_timeout: Duration,
+    state: Mutex<State>,
+    tools_stale: Arc<AtomicBool>,
+}
+
+impl Backend {
+    async fn call(&self, tool: &str, args: Value) -> Result<Value, ToolError> {
+        let name = &self.name;
+        let Value::Object(args) = args else {
+            return Err(ToolError::tool(format!(
+                "arguments of tools.{name}.{tool} must be an object"
+            )));
+        };
+        let (client, tools) = self.connected().await?;
+        if !tools.is_empty() && !tools.iter().any(|t| t.name == tool) {
+            return Err(unknown_tool(name, tool, &tools));
+        }
+        let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(args);
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(self.call_timeout, client.call_tool(params)).await;
+        tracing::debug!(server = %name, tool, elapsed_us = started.elapsed().as_micros() as u64, "backend call");
+        match outcome {
+            Err(_) => Err(ToolError::tool(format!(
+                "tools.{name}.{tool} timed out after {} ms",
+                self.call_timeout.as_millis()
+            ))),
+            Ok(Err(ServiceError::McpError(e))) => Err(ToolError::tool(format!(
+                "tools.{name}.{tool} failed: {}",
+                e.message
+            ))),
+            Ok(Err(e)) => {
+                self.forget(&client).await;
+                Err(ToolError::tool(format!(
+                    "server '{name}' failed during tools.{name}.{tool} ({e}); it will be restarted"
+                )))
+            }
+            Ok(Ok(result)) => result::to_value(result)
+                .map_err(|message| ToolError::tool(format!("tools.{name}.{tool}: {message}"))),
+        }
+    }
+
+    /// The live client and tool list, connecting (or restarting) when needed.
+    async fn connected(&self) -> Result<(Arc<Client>, Arc<Vec<Tool>>), ToolError> {
+        let name = &self.name;
+        let mut state = self.state.lock().await;
+        if let Some(client) = &state.client {
+            if !client.is_closed() {
+                let client = Arc::clone(client);
+                if self.tools_stale.swap(false, Ordering::AcqRel) {
+                    match client.list_all_tools().await {
+                        Ok(tools) => state.tools = Arc::new(tools),
+                        Err(e) => {
+                            tracing::warn!(server = %name, error = %e, "refreshing tools failed")
+                        }
+                    }
+                }
+                return Ok((client, Arc::clone(&state.tools)));
+            }
+            tracing::warn!(server = %name, "backend connection closed; restarting");
+            state.client = None;
+        }
+        if let Some(at) = state.retry_at
+            && Instant::now() < at
+        {
+            return Err(ToolError::tool(format!(
+                "server '{name}' is unavailable (failed to start {} times); next restart attempt in {} ms",
+                state.failures,
+                at.saturating_duration_since(Instant::now()).as_millis()
+            )));
+        }
+        let connected = tokio::time::timeout(CONNECT_TIMEOUT, self.connect()).await;
+        let result = match connected {
+            Err(_) => Err(format!(
+                "did not complete the MCP handshake within {} s",
+                CONNECT_TIMEOUT.as_secs()
+            )),
+            Ok(result) => result,
+        };
+        match result {
+            Ok((client, tools)) => {
+                state.failures = 0;
+                state.retry_at = None;
+                let client = Arc::new(client);
+                state.client = Some(Arc::clone(&client));
+                state.tools = Arc::new(tools);
+                self.tools_stale.store(false, Ordering::Release);
+                Ok((client, Arc::clone(&state.tools)))
+            }
+            Err(message) => {
+                state.failures += 1;
+                let backoff = Duration::from_millis(250)
+                    .saturating_mul(1 << state.failures.min(6))
+                    .min(MAX_BACKOFF);
+                state.retry_at = Some(Instant::now() + backoff);
+                tracing::warn!(server = %name, error = %message, "backend failed to start");
+                Err(ToolError::tool(format!(
+                    "server '{name}' is unavailable: {message}"
+                )))
+            }
+        }
+    }
+
+    /// Drops `client` if it is still the current one, so the next call restarts the server.
+    async fn forget(&self, client: &Arc<Client>) {
+        let mut state = self.state.lock().await;
+        if state
+            .client
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, client))
+        {
+            state.client = None;
+        }
+    }
+
+    async fn connect(&self) -> Result<(Client, Vec<Tool>), String> {
+        let handler = Notifications {
+            tools_stale: Arc::clone(&self.tools_stale),
+        };
+        let client = match &self.transport {
+            Transport::Stdio { command, args, env } => {
+                let mut cmd = tokio::process::Command::new(command);
+                cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+                #[cfg(unix)]
+                cmd.process_group(0);
+                let (transport, stderr) = TokioChildProcess::builder(cmd)
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .map_err(|e| format!("cannot start `{command}`: {e}"))?;
+                if let Some(stderr) = stderr {
+                    let server = self.name.clone();
+                    tokio::spawn(async move {
+                        let mut lines = tokio::io::BufReader::new(stderr).lines();
+                        while let Ok(Some(line)) = lines.next_line().await {
+                            tracing::info!(target: "sluice::backend", server = %server, "{line}");
+                        }
+                    });
+                }
+                handler.serve(transport).await.map_err(|e| e.to_string())?
+            }
+            Transport::Http {
+                url,
+                bearer,
+                headers,
+            } => {
+                let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
+                    .custom_headers(headers.clone());
+                if let Some(token) = bearer {
+                    config = config.auth_header(token.clone());
+                }
+                let transport = StreamableHttpClientTransport::from_config(config);
+                handler.serve(transport).await.map_err(|e| e.to_string())?
+            }
+        };
+        let tools = client
+            .list_all_tools()
+            .await
+            .map_err(|e| format!("tools/list failed: {e}"))?;
+        tracing::info!(server = %self.name, tools = tools.len(), "backend connected");
+        Ok((client, tools))
+    }
+}
+
+fn unknown_tool(server: &str, tool: &str, tools: &[Tool]) -> ToolError {
+    let names: BTreeSet<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    let shown: Vec<&str> = names.iter().take(NAMES_IN_ERRORS).copied().collect();
+    let more = names.len().saturating_sub(shown.len());
+    let tail = if more > 0 {
+        format!(" … and {more} more (use search)")
+    } else {
+        String::new()
+    };
+    ToolError::tool(format!(
+        "server '{server}' has no tool '{tool}'; its tools are: {}{tail}",
+        shown.join(", ")
+    ))
 }

@@ -50,12 +50,14 @@ pub(super) fn run(args: ExecArgs) -> Result<u8, CliError> {
             Program::Text(code) => code,
             Program::Rejected(outcome) => return Ok(outcome),
         };
-        let broker = setup::broker(&config, &limits).map_err(CliError::runtime)?;
+        let broker = setup::broker(&config, &limits).map_err(CliError::usage)?;
         let context = CallContext {
             session: args.session.unwrap_or_else(setup::new_session_id),
             agent: args.agent,
         };
-        Ok::<_, CliError>(broker.execute(&code, context, &limits).await)
+        let outcome = broker.execute(&code, context, &limits).await;
+        broker.shutdown().await;
+        Ok::<_, CliError>(outcome)
     })?;
     let json = serde_json::to_string(&outcome)
         .context("serializing the outcome")

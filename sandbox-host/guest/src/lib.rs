@@ -42,7 +42,10 @@ mod host {
         /// Waits until at least one started call finished; returns the byte length of the
         /// completion batch to fetch with `call_take`, or 0 when no call is in flight.
         pub fn call_wait() -> usize;
-        /// Copies the completion batch announced by `call_wait` to `ptr`.
+        /// Like `call_wait` without waiting: the batch length of calls already finished, or
+        /// 0 when none is (cheaper than `call_wait`, which may suspend).
+        pub fn call_ready() -> usize;
+        /// Copies the completion batch announced by `call_wait`/`call_ready` to `ptr`.
         pub fn call_take(ptr: *mut u8, len: usize);
         /// Reports the outcome: `status` and its payload (result JSON or error message).
         pub fn finish(status: u32, ptr: *const u8, len: usize);
@@ -256,8 +259,14 @@ fn drive(engine: &Engine) {
         if DONE.with(Cell::get) {
             return;
         }
-        // SAFETY: a plain host call with no arguments.
-        let len = unsafe { host::call_wait() };
+        // SAFETY: plain host calls with no arguments.
+        let ready = unsafe { host::call_ready() };
+        let len = if ready > 0 {
+            ready
+        } else {
+            // SAFETY: as above.
+            unsafe { host::call_wait() }
+        };
         if len == 0 {
             finish(
                 status::RUNTIME,

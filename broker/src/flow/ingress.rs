@@ -1,0 +1,170 @@
+//! Ingress: every value that comes back from a backend is made safe before the sandbox
+//! (and so the model) sees it.
+//!
+//! 1. **Neutralize** placeholder-shaped text that arrived from outside (`[EMAIL_3]` in a
+//!    CRM note becomes `⟦EMAIL_3⟧`), so it can never resolve as a minted placeholder
+//!    (invariant 4).
+//! 2. **Detect** emails, phones, names and custom kinds (JSON-aware: keys, key hints).
+//! 3. **Mint** a placeholder for each value in the vault, with its source server as
+//!    provenance, under one flush — the placeholder is durable before anyone sees it.
+//! 4. **Replace** each value with its placeholder, keeping the JSON structure.
+//!
+//! Fail closed: if minting fails, the data is dropped and the caller gets an error.
+
+use std::collections::HashMap;
+
+use detectors::{Detectors, Finding};
+use serde_json::Value;
+
+use crate::vault::{Vault, VaultError, neutralize};
+
+/// Detects and tokenizes values for one vault.
+#[derive(Clone)]
+pub struct Tokenizer {
+    detectors: std::sync::Arc<Detectors>,
+    vault: Vault,
+}
+
+impl std::fmt::Debug for Tokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokenizer")
+            .field("vault", &self.vault)
+            .finish()
+    }
+}
+
+/// What stands in for a value whose placeholder could not be found (never expected; it
+/// keeps the failure closed instead of letting the value through).
+fn redacted(finding: &Finding) -> String {
+    format!("[{}_REDACTED]", finding.kind.as_str())
+}
+
+impl Tokenizer {
+    /// A tokenizer over `detectors` minting into `vault`.
+    pub fn new(detectors: Detectors, vault: Vault) -> Self {
+        Tokenizer {
+            detectors: std::sync::Arc::new(detectors),
+            vault,
+        }
+    }
+
+    /// The vault placeholders are minted in.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// Ingress of a backend's JSON result: neutralizes placeholder-shaped text from
+    /// outside, then tokenizes. Blocks on the vault's flush: call from `spawn_blocking`.
+    pub fn ingest_json(
+        &self,
+        session: &str,
+        source: &str,
+        mut value: Value,
+    ) -> Result<Value, VaultError> {
+        neutralize_json(&mut value);
+        self.tokenize_json(session, source, value)
+    }
+
+    /// Ingress of a backend's text (e.g. an error message); see [`Tokenizer::ingest_json`].
+    pub fn ingest_text(
+        &self,
+        session: &str,
+        source: &str,
+        text: &str,
+    ) -> Result<String, VaultError> {
+        self.tokenize_text(session, source, &neutralize(text))
+    }
+
+    /// Tokenizes a JSON value for `session`, recording `source` as provenance. Placeholders
+    /// already in it are kept (use [`Tokenizer::ingest_json`] for data from outside).
+    /// Blocks on the vault's flush.
+    pub fn tokenize_json(
+        &self,
+        session: &str,
+        source: &str,
+        mut value: Value,
+    ) -> Result<Value, VaultError> {
+        let findings = self.detectors.find_json(&value);
+        if findings.is_empty() {
+            return Ok(value);
+        }
+        let map = self.mint(session, source, findings.iter().map(|f| &f.finding))?;
+        self.detectors.redact_json_in_place(&mut value, |f| {
+            map.get(&(f.kind.as_str(), f.normalized.as_str()))
+                .cloned()
+                .unwrap_or_else(|| redacted(f))
+        });
+        Ok(value)
+    }
+
+    /// Tokenizes text; see [`Tokenizer::tokenize_json`].
+    pub fn tokenize_text(
+        &self,
+        session: &str,
+        source: &str,
+        text: &str,
+    ) -> Result<String, VaultError> {
+        let findings = self.detectors.find(text);
+        if findings.is_empty() {
+            return Ok(text.to_owned());
+        }
+        let map = self.mint(session, source, findings.iter())?;
+        Ok(self
+            .detectors
+            .redact(text, |f| {
+                map.get(&(f.kind.as_str(), f.normalized.as_str()))
+                    .cloned()
+                    .unwrap_or_else(|| redacted(f))
+            })
+            .into_owned())
+    }
+
+    fn mint<'f>(
+        &self,
+        session: &str,
+        source: &str,
+        findings: impl Iterator<Item = &'f Finding>,
+    ) -> Result<HashMap<(&'f str, &'f str), String>, VaultError> {
+        let items: Vec<(&'f str, &'f str)> = findings
+            .map(|f| (f.kind.as_str(), f.normalized.as_str()))
+            .collect();
+        let placeholders = self
+            .vault
+            .mint_all(session, source, items.iter().copied())?;
+        Ok(items
+            .into_iter()
+            .zip(placeholders)
+            .map(|(key, p)| (key, p.to_string()))
+            .collect())
+    }
+}
+
+/// Neutralizes placeholder-shaped text in every string and key of `value`, iteratively
+/// (tool results can nest deeper than the stack).
+pub fn neutralize_json(value: &mut Value) {
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) => {
+                if let std::borrow::Cow::Owned(n) = neutralize(s) {
+                    *s = n;
+                }
+            }
+            Value::Array(items) => stack.extend(items.iter_mut()),
+            Value::Object(map) => {
+                if map
+                    .keys()
+                    .any(|k| matches!(neutralize(k), std::borrow::Cow::Owned(_)))
+                {
+                    let old = std::mem::take(map);
+                    *map = old
+                        .into_iter()
+                        .map(|(k, v)| (neutralize(&k).into_owned(), v))
+                        .collect();
+                }
+                stack.extend(map.values_mut());
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+}

@@ -1,0 +1,495 @@
+//! Unit tests of the vault: behaviour, secrecy of the files, and key handling.
+
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+
+use super::*;
+
+fn key(byte: u8) -> MasterKey {
+    MasterKey::from_bytes([byte; MASTER_KEY_LEN])
+}
+
+fn open(dir: &Path) -> Vault {
+    Vault::open(dir, &key(7)).unwrap()
+}
+
+fn mint(vault: &Vault, session: &str, kind: &str, value: &str) -> String {
+    vault.mint(session, kind, value, "crm").unwrap().to_string()
+}
+
+#[test]
+fn same_value_in_same_session_gets_same_placeholder() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = open(dir.path());
+    let first = mint(&vault, "s1", "EMAIL", "alice@example.com");
+    assert_eq!(first, "[EMAIL_1]");
+    assert_eq!(mint(&vault, "s1", "EMAIL", "alice@example.com"), first);
+    assert_eq!(mint(&vault, "s1", "EMAIL", "bob@example.com"), "[EMAIL_2]");
+    assert_eq!(mint(&vault, "s1", "EMAIL", "alice@example.com"), first);
+}
+
+#[test]
+fn counters_are_per_kind_and_start_at_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = open(dir.path());
+    assert_eq!(mint(&vault, "s1", "EMAIL", "a@example.com"), "[EMAIL_1]");
+    assert_eq!(mint(&vault, "s1", "PHONE", "+442079460958"), "[PHONE_1]");
+    assert_eq!(mint(&vault, "s1", "NAME", "Alice Zephyr"), "[NAME_1]");
+    assert_eq!(mint(&vault, "s1", "EMAIL", "b@example.com"), "[EMAIL_2]");
+    assert_eq!(
+        mint(&vault, "s1", "CREDIT_CARD", "4111111111111111"),
+        "[CREDIT_CARD_1]"
+    );
+    // The same text under another kind is another value.
+    assert_eq!(mint(&vault, "s1", "NAME", "a@example.com"), "[NAME_2]");
+}
+
+#[test]
+fn placeholder_from_one_session_resolves_to_nothing_in_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = open(dir.path());
+    assert_eq!(
+        mint(&vault, "session-a", "EMAIL", "a@example.com"),
+        "[EMAIL_1]"
+    );
+    assert!(vault.resolve("session-b", "[EMAIL_1]").unwrap().is_none());
+    // Session B counts on its own, and its [EMAIL_1] is its own value.
+    assert_eq!(
+        mint(&vault, "session-b", "EMAIL", "b@example.com"),
+        "[EMAIL_1]"
+    );
+    assert_eq!(
+        vault
+            .resolve("session-a", "[EMAIL_1]")
+            .unwrap()
+            .unwrap()
+            .value,
+        "a@example.com"
+    );
+    assert_eq!(
+        vault
+            .resolve("session-b", "[EMAIL_1]")
+            .unwrap()
+            .unwrap()
+            .value,
+        "b@example.com"
+    );
+}
+
+#[test]
+fn resolve_returns_value_with_provenance() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = open(dir.path());
+    let before = now();
+    let p = vault
+        .mint("s1", "PHONE", "+442079460958", "sheets")
+        .unwrap();
+    // A later mint from another source keeps the first provenance.
+    vault.mint("s1", "PHONE", "+442079460958", "crm").unwrap();
+    let r = vault.resolve_placeholder("s1", &p).unwrap().unwrap();
+    assert_eq!(r.value, "+442079460958");
+    assert_eq!(r.kind, "PHONE");
+    assert_eq!(r.source, "sheets");
+    assert!(r.created >= before && r.created <= now());
+    assert!(vault.resolve("s1", "[PHONE_2]").unwrap().is_none());
+    assert!(vault.resolve("s1", "[EMAIL_1]").unwrap().is_none());
+    assert!(matches!(
+        vault.resolve("s1", "[PHONE_01]"),
+        Err(VaultError::InvalidPlaceholder { .. })
+    ));
+}
+
+#[test]
+fn placeholders_survive_reopen_and_counters_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let vault = open(dir.path());
+        mint(&vault, "s1", "EMAIL", "a@example.com");
+        mint(&vault, "s1", "EMAIL", "b@example.com");
+    }
+    let vault = open(dir.path());
+    assert_eq!(mint(&vault, "s1", "EMAIL", "b@example.com"), "[EMAIL_2]");
+    assert_eq!(mint(&vault, "s1", "EMAIL", "c@example.com"), "[EMAIL_3]");
+    assert_eq!(
+        vault.resolve("s1", "[EMAIL_1]").unwrap().unwrap().value,
+        "a@example.com"
+    );
+}
+
+#[test]
+fn purge_erases_values_index_and_counters_of_one_session_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = open(dir.path());
+    mint(&vault, "gone", "EMAIL", "a@example.com");
+    mint(&vault, "gone", "PHONE", "+442079460958");
+    mint(&vault, "kept", "EMAIL", "a@example.com");
+    assert_eq!(vault.purge_session("gone").unwrap(), 2);
+    assert!(vault.resolve("gone", "[EMAIL_1]").unwrap().is_none());
+    assert!(vault.resolve("gone", "[PHONE_1]").unwrap().is_none());
+    assert_eq!(
+        vault.resolve("kept", "[EMAIL_1]").unwrap().unwrap().value,
+        "a@example.com"
+    );
+    let stats = vault.stats().unwrap();
+    assert_eq!(stats.sessions, 1);
+    assert_eq!(stats.per_kind.get("PHONE"), None);
+    assert_eq!(vault.purge_session("gone").unwrap(), 0);
+    // The index entry is gone too: minting a new value first gets number 1, not the old slot.
+    assert_eq!(
+        mint(&vault, "gone", "EMAIL", "new@example.com"),
+        "[EMAIL_1]"
+    );
+    assert_eq!(
+        vault.resolve("gone", "[EMAIL_1]").unwrap().unwrap().value,
+        "new@example.com"
+    );
+    assert_eq!(mint(&vault, "gone", "EMAIL", "a@example.com"), "[EMAIL_2]");
+}
+
+#[test]
+fn stats_count_kinds_and_sessions_without_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = open(dir.path());
+    mint(&vault, "s1", "EMAIL", "alice.zephyr@example.com");
+    mint(&vault, "s1", "EMAIL", "bob.quill@example.com");
+    mint(&vault, "s1", "PHONE", "+442079460958");
+    mint(&vault, "s2", "EMAIL", "alice.zephyr@example.com");
+    let stats = vault.stats().unwrap();
+    assert_eq!(stats.sessions, 2);
+    assert_eq!(stats.per_kind.get("EMAIL"), Some(&3));
+    assert_eq!(stats.per_kind.get("PHONE"), Some(&1));
+    assert_eq!(stats.total(), 4);
+    let shown = format!("{stats:?} {}", serde_json::to_string(&stats).unwrap());
+    for secret in ["alice", "bob", "zephyr", "4420", "s1", "s2"] {
+        assert!(!shown.contains(secret), "stats show {secret:?}: {shown}");
+    }
+}
+
+#[test]
+fn wrong_master_key_is_rejected_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()));
+    let err = Vault::open(dir.path(), &key(8)).unwrap_err();
+    assert!(matches!(err, VaultError::WrongKey { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("different master key") && message.contains("SLUICE_MASTER_KEY"));
+    // The right key still opens it.
+    drop(open(dir.path()));
+}
+
+#[test]
+fn sealed_values_never_appear_in_vault_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = [
+        ("EMAIL", "alice.zephyr@example.com"),
+        ("PHONE", "+44 20 7946 0958"),
+        ("NAME", "Quentin Marlowe-Achterberg"),
+    ];
+    {
+        let vault = open(dir.path());
+        for (kind, value) in values {
+            vault.mint("sealing-session", kind, value, "crm").unwrap();
+        }
+        for (kind, value) in values {
+            vault.mint("other-session", kind, value, "crm").unwrap();
+        }
+    }
+    let mut needles: Vec<Vec<u8>> = Vec::new();
+    for (_, value) in values {
+        for form in [value.to_owned(), value.to_lowercase(), value.to_uppercase()] {
+            needles.push(form.as_bytes().to_vec());
+            needles.push(form.encode_utf16().flat_map(u16::to_le_bytes).collect());
+            needles.push(form.encode_utf16().flat_map(u16::to_be_bytes).collect());
+        }
+        needles.push(value.split(['@', ' ']).next().unwrap().as_bytes().to_vec());
+    }
+    needles.push(b"sealing-session".to_vec());
+    let mut files = 0;
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        files += 1;
+        let bytes = std::fs::read(&path).unwrap();
+        for needle in &needles {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+                "{} contains {:?}",
+                path.display(),
+                String::from_utf8_lossy(needle)
+            );
+        }
+    }
+    assert!(files >= 2, "expected sled files, found {files}");
+}
+
+#[test]
+fn record_moved_to_another_slot_fails_authentication() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let vault = open(dir.path());
+        mint(&vault, "s1", "EMAIL", "a@example.com");
+        mint(&vault, "s1", "EMAIL", "b@example.com");
+    }
+    {
+        let db = sled::open(dir.path().join(DB_DIR)).unwrap();
+        let records = db.open_tree("records").unwrap();
+        let entries: Vec<_> = records.iter().map(Result::unwrap).collect();
+        assert_eq!(entries.len(), 2);
+        records.insert(&entries[0].0, entries[1].1.clone()).unwrap();
+        db.flush().unwrap();
+    }
+    let vault = open(dir.path());
+    let results = [
+        vault.resolve("s1", "[EMAIL_1]"),
+        vault.resolve("s1", "[EMAIL_2]"),
+    ];
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(VaultError::Tampered { .. }))),
+        "{results:?}"
+    );
+}
+
+#[test]
+fn concurrent_mints_of_one_value_yield_one_placeholder() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = open(dir.path());
+    let barrier = Arc::new(Barrier::new(16));
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let (vault, barrier) = (vault.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                vault
+                    .mint("s1", "EMAIL", "same@example.com", "crm")
+                    .unwrap()
+            })
+        })
+        .collect();
+    let minted: Vec<Placeholder> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(
+        minted.iter().all(|p| p.to_string() == "[EMAIL_1]"),
+        "{minted:?}"
+    );
+    assert_eq!(mint(&vault, "s1", "EMAIL", "next@example.com"), "[EMAIL_2]");
+    assert_eq!(vault.stats().unwrap().total(), 2);
+}
+
+#[test]
+fn concurrent_mints_of_distinct_values_never_share_a_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = open(dir.path());
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let vault = vault.clone();
+            std::thread::spawn(move || {
+                (0..10)
+                    .map(|i| mint(&vault, "s1", "EMAIL", &format!("u{t}.{i}@example.com")))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut all: Vec<String> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 80);
+}
+
+#[test]
+fn untrusted_input_is_rejected_with_clear_errors_that_do_not_echo_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = open(dir.path());
+    let long = "x".repeat(MAX_SESSION_LEN + 1);
+    for session in ["", "has space", "ünï", "a/b", "new\nline", long.as_str()] {
+        let err = vault
+            .mint(session, "EMAIL", "a@example.com", "crm")
+            .unwrap_err();
+        assert!(
+            matches!(err, VaultError::InvalidSession { .. }),
+            "{session:?}: {err}"
+        );
+        assert!(vault.resolve(session, "[EMAIL_1]").is_err());
+        assert!(vault.purge_session(session).is_err());
+    }
+    for kind in [
+        "", "email", "EMAIL_", "_EMAIL", "E__MAIL", "1EMAIL", "EM AIL", "ÉMAIL",
+    ] {
+        let err = vault.mint("s1", kind, "a@example.com", "crm").unwrap_err();
+        assert!(
+            matches!(err, VaultError::InvalidKind { .. }),
+            "{kind:?}: {err}"
+        );
+    }
+    for source in ["", "a b", "../etc", "x".repeat(MAX_SOURCE_LEN + 1).as_str()] {
+        let err = vault
+            .mint("s1", "EMAIL", "a@example.com", source)
+            .unwrap_err();
+        assert!(
+            matches!(err, VaultError::InvalidSource { .. }),
+            "{source:?}: {err}"
+        );
+    }
+    let huge = format!("secret{}", "y".repeat(MAX_VALUE_LEN));
+    for value in ["", huge.as_str()] {
+        let err = vault.mint("s1", "EMAIL", value, "crm").unwrap_err();
+        assert!(matches!(err, VaultError::InvalidValue { .. }));
+        assert!(!err.to_string().contains("secret"));
+    }
+    assert_eq!(vault.stats().unwrap().total(), 0);
+}
+
+#[test]
+fn debug_output_never_shows_values_or_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = open(dir.path());
+    let p = vault
+        .mint("s1", "EMAIL", "alice.zephyr@example.com", "crm")
+        .unwrap();
+    let resolved = vault.resolve_placeholder("s1", &p).unwrap().unwrap();
+    let key = MasterKey::from_bytes([0xAB; MASTER_KEY_LEN]);
+    let shown = format!("{resolved:?} {vault:?} {key:?} {:?}", vault.inner.keys);
+    assert!(!shown.contains("zephyr"), "{shown}");
+    assert!(
+        !shown.contains("171, 171") && !shown.contains("q6ur"),
+        "{shown}"
+    );
+    assert!(shown.contains("redacted"));
+}
+
+#[test]
+fn key_file_is_created_private_and_reloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("nested").join("vault");
+    let first = MasterKey::load_or_create(&data_dir).unwrap();
+    let path = data_dir.join(MasterKey::FILE_NAME);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let second = MasterKey::load_or_create(&data_dir).unwrap();
+    assert_eq!(first.0, second.0);
+    // The file key opens a vault created with it.
+    drop(Vault::open(&data_dir, &first).unwrap());
+    drop(Vault::open(&data_dir, &second).unwrap());
+    let leftovers: Vec<_> = std::fs::read_dir(&data_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn readable_key_file_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    MasterKey::load_or_create(dir.path()).unwrap();
+    let path = dir.path().join(MasterKey::FILE_NAME);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = MasterKey::load_or_create(dir.path()).unwrap_err();
+    assert!(
+        matches!(err, VaultError::KeyFilePermissions { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("chmod 600"));
+}
+
+#[test]
+fn malformed_keys_are_rejected_without_echoing_them() {
+    for text in ["", "not base64!!", "c2hvcnQ=", &"QUFB".repeat(20)] {
+        let err = MasterKey::from_base64(text).unwrap_err();
+        assert!(matches!(err, VaultError::MalformedKey { .. }), "{err}");
+        if !text.is_empty() {
+            assert!(!err.to_string().contains(text));
+        }
+    }
+    let good = "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=";
+    assert_eq!(
+        MasterKey::from_base64(&format!(" {good}\n")).unwrap().0,
+        [0xAB; 32]
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(MasterKey::FILE_NAME);
+    std::fs::write(&path, "definitely-not-a-key\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let err = MasterKey::load_or_create(dir.path()).unwrap_err();
+    assert!(matches!(err, VaultError::MalformedKey { .. }), "{err}");
+    assert!(err.to_string().contains(&*path.to_string_lossy()));
+}
+
+/// Rough costs, printed with `--nocapture`; run with `--ignored` on an idle machine.
+#[test]
+#[ignore]
+fn measure_mint_and_resolve() {
+    use std::time::Instant;
+    let dir = tempfile::tempdir().unwrap();
+    let vault = open(dir.path());
+    let n = 2000;
+    let start = Instant::now();
+    for i in 0..n {
+        vault
+            .mint("bench", "EMAIL", &format!("user{i}@example.com"), "crm")
+            .unwrap();
+    }
+    let new_mint = start.elapsed() / n;
+    let start = Instant::now();
+    for i in 0..n {
+        vault
+            .mint("bench", "EMAIL", &format!("user{i}@example.com"), "crm")
+            .unwrap();
+    }
+    let existing_mint = start.elapsed() / n;
+    let placeholders: Vec<Placeholder> = (1..=u64::from(n))
+        .map(|i| Placeholder::new("EMAIL", i).unwrap())
+        .collect();
+    let start = Instant::now();
+    for p in &placeholders {
+        vault.resolve_placeholder("bench", p).unwrap().unwrap();
+    }
+    let resolve = start.elapsed() / n;
+    println!("mint new: {new_mint:?}  mint existing: {existing_mint:?}  resolve: {resolve:?}");
+}
+
+#[test]
+fn mint_all_mints_like_mint_with_one_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = open(dir.path());
+    let items = [
+        ("EMAIL", "a@example.com"),
+        ("PHONE", "+442079460958"),
+        ("EMAIL", "b@example.com"),
+        ("EMAIL", "a@example.com"),
+    ];
+    let minted: Vec<String> = vault
+        .mint_all("s1", "crm", items)
+        .unwrap()
+        .iter()
+        .map(Placeholder::to_string)
+        .collect();
+    assert_eq!(minted, ["[EMAIL_1]", "[PHONE_1]", "[EMAIL_2]", "[EMAIL_1]"]);
+    assert_eq!(mint(&vault, "s1", "EMAIL", "b@example.com"), "[EMAIL_2]");
+    assert_eq!(
+        vault.resolve("s1", "[PHONE_1]").unwrap().unwrap().source,
+        "crm"
+    );
+    assert!(
+        vault
+            .mint_all("s1", "crm", [("email", "x@example.com")])
+            .is_err()
+    );
+}

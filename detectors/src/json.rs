@@ -1,0 +1,1172 @@
+//! JSON-aware scanning: walks a `serde_json::Value` iteratively (no recursion,
+//! so depth is bounded by memory, not the stack), scans every string and
+//! object key once, and applies hints from the key a value sits under.
+//!
+//! Key hints: a string under a person-ish key (`name`, `full_name`, `owner`,
+//! `assignee`, `created_by`, …) is a NAME as a whole when it is plausibly a
+//! person; company-, place- and status-ish keys (`company`, `city`, `status`)
+//! suppress NAME findings; phone-ish keys (`phone`, `mobile`, `fax`) let bare
+//! digit runs (and JSON numbers) count as phones, identifier-ish keys
+//! (`order_id`, `isbn`, `zip`) only let `+` numbers count. Hints apply to the
+//! direct value, to the elements of an array value, and — for `name`, `first`,
+//! `last` — inside an object under a person-ish or company-ish key
+//! (`"owner": {"name": …}` versus `"company": {"name": …}`).
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::LazyLock;
+
+use serde_json::{Map, Value};
+
+use crate::name::{self, NameHint};
+use crate::phone::PhoneHint;
+use crate::{Detectors, Finding, Hint, Kind};
+
+/// A finding inside a JSON value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonFinding {
+    /// Where the string sits, e.g. `rows[0].email` (empty for the root value).
+    pub path: String,
+    /// True when the finding is in an object key (then `path` names the object).
+    pub in_key: bool,
+    /// The finding; its offsets are relative to that string (or key).
+    pub finding: Finding,
+}
+
+/// What a key says about the values under it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct KeyClass {
+    person: bool,
+    not_person: bool,
+    phone: PhoneHint,
+    /// The key itself is a bare "name"-like word that takes its meaning from the parent.
+    generic_name: bool,
+}
+
+impl KeyClass {
+    const NEUTRAL: KeyClass = KeyClass {
+        person: false,
+        not_person: false,
+        phone: PhoneHint::None,
+        generic_name: false,
+    };
+}
+
+/// Context inherited from an enclosing key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ctx {
+    Neutral,
+    Person,
+    Company,
+}
+
+const NAME_WORDS: &[&str] = &[
+    "name",
+    "names",
+    "fullname",
+    "firstname",
+    "lastname",
+    "surname",
+    "surnames",
+    "givenname",
+    "familyname",
+    "middlename",
+    "nickname",
+    "maidenname",
+    "forename",
+    "displayname",
+    "nombre",
+    "apellido",
+    "apellidos",
+    "nom",
+    "prenom",
+    "prénom",
+    "vorname",
+    "nachname",
+    "nome",
+    "cognome",
+    "sobrenome",
+];
+const GENERIC_NAME_WORDS: &[&str] = &[
+    "name", "first", "last", "full", "given", "family", "middle", "display", "surname", "names",
+];
+const PERSON_ROLES: &[&str] = &[
+    "contact",
+    "contacts",
+    "owner",
+    "owners",
+    "assignee",
+    "assignees",
+    "author",
+    "authors",
+    "manager",
+    "creator",
+    "reporter",
+    "reviewer",
+    "reviewers",
+    "approver",
+    "recipient",
+    "recipients",
+    "sender",
+    "customer",
+    "client",
+    "patient",
+    "employee",
+    "person",
+    "people",
+    "attendee",
+    "attendees",
+    "participant",
+    "participants",
+    "member",
+    "members",
+    "rep",
+    "salesperson",
+    "supervisor",
+    "signatory",
+    "guardian",
+    "spouse",
+    "tenant",
+    "landlord",
+    "requester",
+    "requestor",
+    "submitter",
+    "user",
+    "driver",
+    "buyer",
+    "seller",
+    "host",
+    "organizer",
+    "organiser",
+    "speaker",
+    "candidate",
+    "applicant",
+    "student",
+    "teacher",
+    "doctor",
+    "physician",
+    "nurse",
+    "beneficiary",
+    "holder",
+    "cardholder",
+    "ceo",
+    "founder",
+    "representative",
+    "lead",
+    "friend",
+    "colleague",
+    "boss",
+    "mentor",
+    "emergency",
+    "kin",
+    "parent",
+    "child",
+    "insured",
+    "passenger",
+    "guest",
+    "traveler",
+    "traveller",
+    "addressee",
+    "signer",
+    "witness",
+];
+/// Words that make a "…name" key or a role key about a non-person.
+const NON_PERSON: &[&str] = &[
+    "company",
+    "companies",
+    "org",
+    "organization",
+    "organisation",
+    "business",
+    "brand",
+    "product",
+    "file",
+    "filename",
+    "host",
+    "hostname",
+    "domain",
+    "server",
+    "project",
+    "team",
+    "app",
+    "application",
+    "bucket",
+    "event",
+    "street",
+    "city",
+    "country",
+    "state",
+    "region",
+    "group",
+    "tool",
+    "sheet",
+    "table",
+    "field",
+    "column",
+    "kind",
+    "type",
+    "category",
+    "account",
+    "vendor",
+    "supplier",
+    "store",
+    "shop",
+    "school",
+    "bank",
+    "device",
+    "model",
+    "plan",
+    "package",
+    "module",
+    "service",
+    "queue",
+    "channel",
+    "folder",
+    "database",
+    "db",
+    "schema",
+    "index",
+    "key",
+    "role",
+    "tag",
+    "label",
+    "venue",
+    "hotel",
+    "building",
+    "site",
+    "location",
+    "place",
+    "campaign",
+    "job",
+    "task",
+    "ticket",
+    "deal",
+    "opportunity",
+    "pipeline",
+    "stage",
+    "status",
+    "template",
+    "list",
+    "feature",
+    "test",
+    "branch",
+    "repo",
+    "repository",
+    "image",
+    "container",
+    "cluster",
+    "node",
+    "namespace",
+    "method",
+    "function",
+    "var",
+    "variable",
+    "param",
+    "property",
+    "attribute",
+    "currency",
+    "language",
+    "locale",
+    "timezone",
+    "color",
+    "colour",
+    "font",
+    "icon",
+    "page",
+    "section",
+    "menu",
+    "button",
+    "link",
+    "url",
+    "path",
+    "title",
+    "employer",
+    "firm",
+    "agency",
+    "department",
+    "dept",
+    "division",
+    "unit",
+    "industry",
+    "source",
+    "tier",
+    "street",
+    "address",
+    "town",
+    "province",
+    "county",
+    "district",
+    "zip",
+    "postal",
+    "id",
+    "email",
+    "mail",
+    "phone",
+    "tel",
+    "mobile",
+    "fax",
+    "count",
+    "number",
+    "num",
+    "date",
+    "time",
+    "at",
+    "on",
+    "type",
+    "url",
+    "uri",
+    "avatar",
+    "photo",
+    "picture",
+    "ip",
+    "username",
+    "login",
+    "handle",
+    "slug",
+    "code",
+    "sku",
+    "nickname_id",
+    "display_id",
+    "legal",
+    "trading",
+    "brand",
+    "merchant",
+    "payee_account",
+    "institution",
+    "university",
+    "hospital",
+    "clinic",
+    "restaurant",
+    "airline",
+    "carrier",
+    "network",
+    "platform",
+    "provider",
+    "partner",
+    "workspace",
+    "org_name",
+    "calendar",
+    "channel",
+    "subject",
+    "description",
+    "summary",
+    "notes",
+    "note",
+    "comment",
+    "message",
+    "body",
+    "text",
+    "content",
+];
+const COMPANY_KEYS: &[&str] = &[
+    "company",
+    "companies",
+    "organization",
+    "organisation",
+    "org",
+    "employer",
+    "vendor",
+    "supplier",
+    "business",
+    "brand",
+    "product",
+    "firm",
+    "agency",
+    "bank",
+    "school",
+    "university",
+    "hotel",
+    "restaurant",
+    "store",
+    "shop",
+    "city",
+    "town",
+    "country",
+    "state",
+    "street",
+    "address",
+    "region",
+    "location",
+    "place",
+    "venue",
+    "title",
+    "department",
+    "dept",
+    "team",
+    "status",
+    "stage",
+    "type",
+    "category",
+    "industry",
+    "source",
+    "channel",
+    "plan",
+    "tier",
+    "currency",
+    "language",
+    "locale",
+    "timezone",
+    "account",
+    "merchant",
+    "institution",
+    "hospital",
+    "clinic",
+    "airline",
+    "carrier",
+    "network",
+    "platform",
+    "provider",
+    "workspace",
+    "province",
+    "county",
+    "district",
+    "country_code",
+    "project",
+    "campaign",
+    "product",
+];
+const PHONE_KEYS: &[&str] = &[
+    "phone",
+    "phones",
+    "tel",
+    "telephone",
+    "mobile",
+    "cell",
+    "cellphone",
+    "fax",
+    "whatsapp",
+    "msisdn",
+    "sms",
+    "landline",
+    "telefono",
+    "telefone",
+    "telefon",
+    "handy",
+    "celular",
+    "phonenumber",
+];
+const ID_KEYS: &[&str] = &[
+    "id",
+    "ids",
+    "uuid",
+    "guid",
+    "order",
+    "invoice",
+    "po",
+    "isbn",
+    "sku",
+    "zip",
+    "postal",
+    "postcode",
+    "version",
+    "ip",
+    "amount",
+    "price",
+    "total",
+    "qty",
+    "quantity",
+    "count",
+    "timestamp",
+    "ts",
+    "date",
+    "time",
+    "acct",
+    "iban",
+    "card",
+    "ssn",
+    "tax",
+    "vat",
+    "serial",
+    "tracking",
+    "ref",
+    "reference",
+    "code",
+    "hash",
+    "checksum",
+    "balance",
+    "revenue",
+    "size",
+    "bytes",
+    "port",
+    "year",
+    "age",
+    "created",
+    "updated",
+    "at",
+    "number",
+    "num",
+    "no",
+];
+
+// Roles of a key word, looked up in one hash table instead of scanning lists.
+const W_NAME: u8 = 1;
+const W_GENERIC: u8 = 1 << 1;
+const W_ROLE: u8 = 1 << 2;
+const W_NON_PERSON: u8 = 1 << 3;
+const W_COMPANY: u8 = 1 << 4;
+const W_PHONE: u8 = 1 << 5;
+const W_ID: u8 = 1 << 6;
+
+static KEY_WORDS: LazyLock<HashMap<&'static [u8], u8, crate::Fnv>> = LazyLock::new(|| {
+    let mut map: HashMap<&'static [u8], u8, crate::Fnv> = HashMap::default();
+    for (list, flag) in [
+        (NAME_WORDS, W_NAME),
+        (GENERIC_NAME_WORDS, W_GENERIC),
+        (PERSON_ROLES, W_ROLE),
+        (NON_PERSON, W_NON_PERSON),
+        (COMPANY_KEYS, W_COMPANY),
+        (PHONE_KEYS, W_PHONE),
+        (ID_KEYS, W_ID),
+    ] {
+        for w in list {
+            *map.entry(w.as_bytes()).or_insert(0) |= flag;
+        }
+    }
+    map
+});
+
+/// Splits a key into lower-cased words on `_`, `-`, `.`, spaces and camelCase.
+fn key_words(key: &str, buf: &mut [u8; 64]) -> ([(usize, usize); 8], usize, usize) {
+    let mut words = [(0usize, 0usize); 8];
+    let mut nw = 0;
+    let mut len = 0;
+    let mut start = 0;
+    let mut prev_lower = false;
+    for &b in key.as_bytes().iter().take(64) {
+        let is_sep = !b.is_ascii_alphanumeric() && b < 0x80;
+        let camel = b.is_ascii_uppercase() && prev_lower;
+        if (is_sep || camel) && len > start {
+            if nw < words.len() {
+                words[nw] = (start, len);
+                nw += 1;
+            }
+            start = len;
+        }
+        if !is_sep && len < buf.len() {
+            buf[len] = b.to_ascii_lowercase();
+            len += 1;
+        }
+        if is_sep {
+            start = len;
+        }
+        prev_lower = b.is_ascii_lowercase() || b.is_ascii_digit();
+    }
+    if len > start && nw < words.len() {
+        words[nw] = (start, len);
+        nw += 1;
+    }
+    (words, nw, len)
+}
+
+fn classify_key(key: &str) -> KeyClass {
+    let mut buf = [0u8; 64];
+    let (words, nw, len) = key_words(key, &mut buf);
+    let words = &words[..nw];
+    if words.is_empty() {
+        return KeyClass::NEUTRAL;
+    }
+    let table = &*KEY_WORDS;
+    let flags = |&(s, e): &(usize, usize)| table.get(&buf[s..e]).copied().unwrap_or(0);
+    let whole = table.get(&buf[..len]).copied().unwrap_or(0);
+    let mut any = 0u8;
+    let mut all_generic = true;
+    let mut others_non_person = false;
+    for w in words {
+        let f = flags(w);
+        any |= f;
+        all_generic &= f & W_GENERIC != 0;
+        others_non_person |= f & W_NAME == 0 && f & W_NON_PERSON != 0;
+    }
+    let last = words.last().map_or(0, flags);
+    let last_by = words.last().is_some_and(|&(s, e)| &buf[s..e] == b"by");
+    let mut class = KeyClass::NEUTRAL;
+    if (any | whole) & W_NAME != 0 {
+        if others_non_person {
+            class.not_person = true;
+        } else {
+            class.person = true;
+            class.generic_name = all_generic;
+        }
+    } else if last_by || last & W_ROLE != 0 {
+        // The head noun decides: "account_manager" is a person, "lead_source" is not.
+        class.person = true;
+    } else if any & W_ROLE != 0 {
+        class.person = !others_non_person;
+    } else if any & W_COMPANY != 0 {
+        class.not_person = true;
+    } else if all_generic {
+        class.generic_name = true;
+    }
+    if (any | whole) & W_PHONE != 0 {
+        class.phone = PhoneHint::Phone;
+    } else if any & W_ID != 0 {
+        class.phone = PhoneHint::NotPhone;
+    }
+    class
+}
+
+/// Per-call memo of what a key says and whether the key text itself holds
+/// PII: JSON tool results repeat the same keys in every row.
+struct KeyCache {
+    /// Direct-mapped front cache: rows repeat keys, so most lookups hit here
+    /// with one short comparison and no hashing of the whole key.
+    front: Vec<Option<(Rc<str>, KeyInfo)>>,
+    map: HashMap<Rc<str>, KeyInfo, crate::Fnv>,
+}
+
+/// A key's class, and whether the key text is free of findings.
+type KeyInfo = (KeyClass, bool);
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        KeyCache {
+            front: vec![None; 256],
+            map: HashMap::default(),
+        }
+    }
+}
+
+impl KeyCache {
+    fn slot(key: &str) -> usize {
+        let b = key.as_bytes();
+        let first = b.first().copied().unwrap_or(0) as usize;
+        let last = b.last().copied().unwrap_or(0) as usize;
+        let mid = b.get(b.len() / 2).copied().unwrap_or(0) as usize;
+        (b.len().wrapping_mul(31) ^ first.wrapping_mul(7) ^ last.wrapping_mul(13) ^ mid) & 255
+    }
+
+    /// The key's class, and true when the key text has no findings of its own.
+    fn info(&mut self, det: &Detectors, key: &str, scratch: &mut Vec<Finding>) -> (KeyClass, bool) {
+        let slot = Self::slot(key);
+        if let Some(Some((k, info))) = self.front.get(slot)
+            && &**k == key
+        {
+            return *info;
+        }
+        if let Some((k, c)) = self.map.get_key_value(key) {
+            let entry = (Rc::clone(k), *c);
+            let c = *c;
+            if let Some(f) = self.front.get_mut(slot) {
+                *f = Some(entry);
+            }
+            return c;
+        }
+        scratch.clear();
+        det.scan(key, Hint::NONE, scratch);
+        let info = (classify_key(key), scratch.is_empty());
+        scratch.clear();
+        let owned: Rc<str> = Rc::from(key);
+        if self.map.len() < 4096 {
+            self.map.insert(Rc::clone(&owned), info);
+        }
+        if let Some(f) = self.front.get_mut(slot) {
+            *f = Some((owned, info));
+        }
+        info
+    }
+}
+
+/// The hint for a value under `class` inside an object reached through `ctx`.
+fn value_hint(class: KeyClass, ctx: Ctx) -> (bool, Hint) {
+    let (person, not_person) = match ctx {
+        Ctx::Person if class.generic_name => (true, false),
+        Ctx::Company if class.generic_name || class.person => (false, true),
+        _ => (class.person, class.not_person),
+    };
+    let name = if not_person {
+        NameHint::NotPerson
+    } else {
+        NameHint::None
+    };
+    (
+        person,
+        Hint {
+            name,
+            phone: class.phone,
+        },
+    )
+}
+
+/// The context children of an object under `class` inherit.
+fn child_ctx(class: KeyClass, ctx: Ctx) -> Ctx {
+    if class.person && !class.generic_name {
+        Ctx::Person
+    } else if class.not_person {
+        Ctx::Company
+    } else if class.generic_name {
+        ctx
+    } else {
+        Ctx::Neutral
+    }
+}
+
+/// How a string is scanned: its hint and whether a person-ish key claims it whole.
+#[derive(Clone, Copy)]
+struct Slot {
+    person: bool,
+    hint: Hint,
+    ctx: Ctx,
+}
+
+const ROOT: Slot = Slot {
+    person: false,
+    hint: Hint::NONE,
+    ctx: Ctx::Neutral,
+};
+
+fn slot_from_class(class: KeyClass, parent: Ctx) -> Slot {
+    let (person, hint) = value_hint(class, parent);
+    Slot {
+        person,
+        hint,
+        ctx: child_ctx(class, parent),
+    }
+}
+
+/// Findings in one string value under `slot`, appended to `out`.
+fn scan_string(det: &Detectors, s: &str, slot: Slot, out: &mut Vec<Finding>) {
+    if slot.person && det.names_enabled() && name::plausible_person_value(s) {
+        let start = s.len() - s.trim_start().len();
+        let end = s.trim_end().len();
+        if let Some(t) = s.get(start..end) {
+            out.push(Finding {
+                start,
+                end,
+                kind: Kind::Name,
+                text: t.to_string(),
+                normalized: t.to_string(),
+                region: None,
+            });
+            return;
+        }
+    }
+    det.scan(s, slot.hint, out);
+}
+
+/// A JSON number under a phone key, as a finding over its decimal text.
+fn scan_number(det: &Detectors, n: &serde_json::Number, slot: Slot) -> Option<Finding> {
+    if slot.hint.phone != PhoneHint::Phone {
+        return None;
+    }
+    let text = n.as_u64()?.to_string();
+    let valid = det.phone_bare(&text)?;
+    Some(Finding {
+        start: 0,
+        end: text.len(),
+        kind: Kind::Phone,
+        normalized: valid.e164,
+        region: Some(valid.region),
+        text,
+    })
+}
+
+/// One step of the path to a value.
+#[derive(Clone, Copy)]
+enum Seg<'a> {
+    Root,
+    Key(&'a str),
+    Index(usize),
+}
+
+fn render_seg(out: &mut String, seg: Seg<'_>) {
+    match seg {
+        Seg::Root => {}
+        Seg::Index(i) => {
+            out.push('[');
+            let mut digits = [0u8; 20];
+            let mut n = i;
+            let mut k = digits.len();
+            loop {
+                k -= 1;
+                digits[k] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 || k == 0 {
+                    break;
+                }
+            }
+            out.extend(digits[k..].iter().map(|&d| char::from(d)));
+            out.push(']');
+        }
+        Seg::Key(k) => {
+            let simple = !k.is_empty()
+                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !k.as_bytes()[0].is_ascii_digit();
+            if simple {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            } else {
+                out.push('[');
+                out.push_str(&serde_json::Value::String(k.to_string()).to_string());
+                out.push(']');
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+fn render_path(path: &[Seg<'_>]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        render_seg(&mut out, *seg);
+    }
+    out
+}
+
+/// The path to the current value, rendered lazily and incrementally: sibling
+/// strings share their parent's rendered prefix (`rows[12].`), so a row's
+/// findings cost one prefix rendering, not one per finding.
+struct PathBuf<'a> {
+    segs: Vec<Seg<'a>>,
+    text: String,
+    /// `ends[i]` is the length of `text` once `segs[..i]` are rendered.
+    ends: Vec<usize>,
+}
+
+impl<'a> PathBuf<'a> {
+    fn new() -> Self {
+        PathBuf {
+            segs: Vec::new(),
+            text: String::new(),
+            ends: vec![0],
+        }
+    }
+
+    fn truncate(&mut self, depth: usize) {
+        self.segs.truncate(depth);
+        if self.ends.len() > depth + 1 {
+            self.ends.truncate(depth + 1);
+            let keep = self.ends.last().copied().unwrap_or(0);
+            self.text.truncate(keep);
+        }
+    }
+
+    fn push(&mut self, seg: Seg<'a>) {
+        self.segs.push(seg);
+    }
+
+    fn render(&mut self) -> &str {
+        while self.ends.len() <= self.segs.len() {
+            let i = self.ends.len() - 1;
+            if let Some(seg) = self.segs.get(i) {
+                render_seg(&mut self.text, *seg);
+            }
+            self.ends.push(self.text.len());
+        }
+        &self.text
+    }
+}
+
+/// All findings in `value`, depth-first, in document order.
+pub(crate) fn find(det: &Detectors, value: &Value) -> Vec<JsonFinding> {
+    let mut results = Vec::new();
+    let mut path = PathBuf::new();
+    let mut stack: Vec<(&Value, usize, Seg<'_>, Slot)> = vec![(value, 0, Seg::Root, ROOT)];
+    let mut buf = Vec::new();
+    let mut keys = KeyCache::default();
+    while let Some((v, depth, seg, slot)) = stack.pop() {
+        path.truncate(depth);
+        path.push(seg);
+        match v {
+            Value::String(s) => {
+                buf.clear();
+                scan_string(det, s, slot, &mut buf);
+                push_all(&mut results, &mut path, false, &mut buf);
+            }
+            Value::Number(n) => {
+                if let Some(f) = scan_number(det, n, slot) {
+                    results.push(JsonFinding {
+                        path: path.render().to_string(),
+                        in_key: false,
+                        finding: f,
+                    });
+                }
+            }
+            Value::Array(items) => {
+                let child = Slot { ..slot };
+                for (i, item) in items.iter().enumerate().rev() {
+                    stack.push((item, depth + 1, Seg::Index(i), child));
+                }
+            }
+            Value::Object(map) => {
+                let first_child = stack.len();
+                for (k, item) in map {
+                    let (class, clean) = keys.info(det, k, &mut buf);
+                    if !clean {
+                        buf.clear();
+                        det.scan(k, Hint::NONE, &mut buf);
+                        push_all(&mut results, &mut path, true, &mut buf);
+                    }
+                    let child = slot_from_class(class, slot.ctx);
+                    stack.push((item, depth + 1, Seg::Key(k.as_str()), child));
+                }
+                // Pop in document order.
+                stack[first_child..].reverse();
+            }
+            Value::Null | Value::Bool(_) => {}
+        }
+    }
+    results
+}
+
+fn push_all(
+    results: &mut Vec<JsonFinding>,
+    path: &mut PathBuf<'_>,
+    in_key: bool,
+    buf: &mut Vec<Finding>,
+) {
+    if buf.is_empty() {
+        return;
+    }
+    let rendered = path.render();
+    for f in buf.drain(..) {
+        results.push(JsonFinding {
+            path: rendered.to_string(),
+            in_key,
+            finding: f,
+        });
+    }
+}
+
+/// A container being rebuilt by [`redact`].
+enum Frame<'a> {
+    Array {
+        items: std::slice::Iter<'a, Value>,
+        out: Vec<Value>,
+        slot: Slot,
+        key: Option<String>,
+    },
+    Object {
+        entries: serde_json::map::Iter<'a>,
+        out: Map<String, Value>,
+        ctx: Ctx,
+        key: Option<String>,
+    },
+}
+
+/// A copy of `value` with findings in strings and keys replaced.
+pub(crate) fn redact(
+    det: &Detectors,
+    value: &Value,
+    replace: &mut dyn FnMut(&Finding) -> String,
+) -> Value {
+    let mut buf = Vec::new();
+    let mut kbuf = Vec::new();
+    let mut keys = KeyCache::default();
+    let mut redact_str =
+        |s: &str, slot: Slot, replace: &mut dyn FnMut(&Finding) -> String| -> Value {
+            buf.clear();
+            scan_string(det, s, slot, &mut buf);
+            Value::String(crate::replace_spans(s, &buf, replace).into_owned())
+        };
+    let mut stack: Vec<Frame<'_>> = Vec::new();
+    // Turns one child into either a finished value or a new frame.
+    let mut result: Option<Value> = None;
+    let mut pending: Option<(&Value, Slot, Option<String>)> = Some((value, ROOT, None));
+    loop {
+        if let Some((v, slot, mut key)) = pending.take() {
+            let done = match v {
+                Value::String(s) => Some(redact_str(s, slot, replace)),
+                Value::Number(n) => Some(match scan_number(det, n, slot) {
+                    Some(f) => Value::String(replace(&f)),
+                    None => v.clone(),
+                }),
+                Value::Null | Value::Bool(_) => Some(v.clone()),
+                Value::Array(items) => {
+                    stack.push(Frame::Array {
+                        items: items.iter(),
+                        out: Vec::with_capacity(items.len()),
+                        slot,
+                        key: key.take(),
+                    });
+                    None
+                }
+                Value::Object(map) => {
+                    stack.push(Frame::Object {
+                        entries: map.iter(),
+                        out: Map::new(),
+                        ctx: slot.ctx,
+                        key: key.take(),
+                    });
+                    None
+                }
+            };
+            if let Some(done) = done {
+                match stack.last_mut() {
+                    Some(Frame::Array { out, .. }) => out.push(done),
+                    Some(Frame::Object { out, .. }) => {
+                        out.insert(key.unwrap_or_default(), done);
+                    }
+                    None => {
+                        result = Some(done);
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        // Advance the innermost frame.
+        let Some(top) = stack.last_mut() else {
+            break;
+        };
+        match top {
+            Frame::Array { items, slot, .. } => {
+                if let Some(item) = items.next() {
+                    pending = Some((item, *slot, None));
+                    continue;
+                }
+            }
+            Frame::Object { entries, ctx, .. } => {
+                if let Some((k, item)) = entries.next() {
+                    let (class, clean) = keys.info(det, k, &mut kbuf);
+                    let new_key = if clean {
+                        k.clone()
+                    } else {
+                        kbuf.clear();
+                        det.scan(k, Hint::NONE, &mut kbuf);
+                        crate::replace_spans(k, &kbuf, replace).into_owned()
+                    };
+                    let child = slot_from_class(class, *ctx);
+                    pending = Some((item, child, Some(new_key)));
+                    continue;
+                }
+            }
+        }
+        // The frame is exhausted: close it into its parent.
+        let Some(frame) = stack.pop() else {
+            break;
+        };
+        let (done, key) = match frame {
+            Frame::Array { out, key, .. } => (Value::Array(out), key),
+            Frame::Object { out, key, .. } => (Value::Object(out), key),
+        };
+        match stack.last_mut() {
+            Some(Frame::Array { out, .. }) => out.push(done),
+            Some(Frame::Object { out, .. }) => {
+                out.insert(key.unwrap_or_default(), done);
+            }
+            None => {
+                result = Some(done);
+                break;
+            }
+        }
+    }
+    result.unwrap_or(Value::Null)
+}
+
+/// Rewrites `value` in place: strings (and keys) with findings are replaced,
+/// everything else is left untouched (no copy of clean data).
+pub(crate) fn redact_in_place(
+    det: &Detectors,
+    value: &mut Value,
+    replace: &mut dyn FnMut(&Finding) -> String,
+) {
+    let mut buf = Vec::new();
+    let mut keys = KeyCache::default();
+    let mut stack: Vec<(&mut Value, Slot)> = vec![(value, ROOT)];
+    while let Some((v, slot)) = stack.pop() {
+        match v {
+            Value::String(s) => {
+                buf.clear();
+                scan_string(det, s, slot, &mut buf);
+                if !buf.is_empty() {
+                    let new = crate::replace_spans(s, &buf, replace).into_owned();
+                    *s = new;
+                }
+            }
+            Value::Number(n) => {
+                if let Some(f) = scan_number(det, n, slot) {
+                    *v = Value::String(replace(&f));
+                }
+            }
+            Value::Array(items) => {
+                for item in items.iter_mut().rev() {
+                    stack.push((item, slot));
+                }
+            }
+            Value::Object(map) => {
+                // Keys with findings are renamed first (rare), then values are queued.
+                let dirty: Vec<String> = map
+                    .keys()
+                    .filter(|k| !keys.info(det, k, &mut buf).1)
+                    .cloned()
+                    .collect();
+                if !dirty.is_empty() {
+                    // Rebuild the map so key order survives with `preserve_order` too.
+                    let old = std::mem::take(map);
+                    for (k, item) in old {
+                        let k = if dirty.contains(&k) {
+                            buf.clear();
+                            det.scan(&k, Hint::NONE, &mut buf);
+                            crate::replace_spans(&k, &buf, replace).into_owned()
+                        } else {
+                            k
+                        };
+                        map.insert(k, item);
+                    }
+                }
+                let first_child = stack.len();
+                for (k, item) in map.iter_mut() {
+                    // A renamed key is classified by its new text (placeholders are neutral).
+                    let (class, _) = keys.info(det, k, &mut buf);
+                    stack.push((item, slot_from_class(class, slot.ctx)));
+                }
+                stack[first_child..].reverse();
+            }
+            Value::Null | Value::Bool(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn person_keys_are_classified() {
+        for k in [
+            "name",
+            "full_name",
+            "firstName",
+            "last_name",
+            "owner",
+            "assignee",
+            "created_by",
+            "customerName",
+            "author",
+            "manager",
+            "contact",
+        ] {
+            assert!(classify_key(k).person, "{k}");
+        }
+        for k in [
+            "company_name",
+            "file_name",
+            "productName",
+            "city",
+            "company",
+            "status",
+        ] {
+            let c = classify_key(k);
+            assert!(!c.person && c.not_person, "{k}");
+        }
+        for k in ["order_id", "isbn", "zip", "invoice_number"] {
+            assert_eq!(classify_key(k).phone, PhoneHint::NotPhone, "{k}");
+        }
+        for k in ["phone", "mobile_phone", "workTel", "fax"] {
+            assert_eq!(classify_key(k).phone, PhoneHint::Phone, "{k}");
+        }
+    }
+
+    #[test]
+    fn paths_render_like_javascript() {
+        let p = [
+            Seg::Root,
+            Seg::Key("rows"),
+            Seg::Index(0),
+            Seg::Key("e-mail"),
+        ];
+        assert_eq!(render_path(&p), r#"rows[0]["e-mail"]"#);
+    }
+}

@@ -1,0 +1,1006 @@
+//! NAME: person names without a model — a bundled dictionary plus rules.
+//!
+//! The dictionary (see `data/README.md`) holds ~14k given names and ~24k
+//! surnames from many locales, a list of names that are also common English
+//! words ("Will", "Rose", "Hope": *ambiguous*), and a curated vocabulary of
+//! titles, cue words, company suffixes, place words and common capitalized
+//! words. Everything lives in **one** Aho–Corasick automaton, searched anchored
+//! on each capitalized token, so one lookup returns all of a token's roles.
+//!
+//! The rules look at *runs* of capitalized tokens (joined by single spaces,
+//! hyphens inside a token, lowercase particles such as "van der"):
+//! a title before the run ("Dr. Okafor") or a greeting/header cue ("Dear",
+//! "Hi", "attn:", "cc:", "From:") makes it a name; otherwise it needs
+//! dictionary evidence: a non-ambiguous given name alone ("Maria"), or a given
+//! name followed by a surname or an unknown capitalized word ("Maria Xyz"), or
+//! an unknown word followed by a known surname ("Chidi Okafor"). A company
+//! suffix or `&` in or after the run ("Smith & Sons", "Miller Logistics GmbH")
+//! rejects it, as does a place suffix ("Maria Street") or prefix ("San Jose").
+//! Possessives count as evidence for single known tokens ("Okafor's").
+//!
+//! Trade-offs: lowercase names in free text are not found (key hints catch
+//! them in JSON); a name that is also a common word and stands alone
+//! ("Will said") is skipped; two ambiguous dictionary words in a row ("Grant
+//! Power") can be a false positive.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
+
+const GIVEN: u16 = 1;
+const SURNAME: u16 = 1 << 1;
+/// A name that is also a common word: weak evidence on its own.
+const AMBIG: u16 = 1 << 2;
+/// A common capitalized non-name word: ends a run.
+const STOP: u16 = 1 << 3;
+const TITLE: u16 = 1 << 4;
+/// A cue that makes the following run a name ("Dear", "Hi").
+const CUE_STRONG: u16 = 1 << 5;
+/// A cue that helps a dictionary token ("with", "from", "by").
+const CUE_WEAK: u16 = 1 << 6;
+/// A cue only when followed by a colon ("From:", "Owner:").
+const CUE_COLON: u16 = 1 << 7;
+const COMPANY: u16 = 1 << 8;
+const PARTICLE: u16 = 1 << 9;
+/// "Street", "Avenue", "Airport": the run before it names a place.
+const PLACE_SUFFIX: u16 = 1 << 10;
+/// "San", "Saint", "Lake", "Fort": the run after it names a place.
+const PLACE_PREFIX: u16 = 1 << 11;
+
+const TITLES: &str = "mr mrs ms miss mx dr prof professor sir dame lord rev fr herr frau sr sra srta \
+    mme mlle dott dott.ssa ing sig sra doña dona shri smt sri capt captain col gen lt sgt judge hon \
+    sheikh mister madam madame monsieur señor señora senhor senhora signor signora mevrouw meneer \
+    pan pani docteur doktor dra";
+
+const CUES_STRONG: &str = "dear hi hello hey hiya greetings attn attention regards thanks thank \
+    cheers sincerely signed yours hallo hola bonjour ciao olá ola querido querida estimado estimada \
+    liebe lieber cher chère caro cara namaste salaam salam congratulations congrats welcome bye \
+    goodbye ping";
+
+const CUES_WEAK: &str = "from with by to for ask asked call called met meet meeting told tell per \
+    via cc bcc contact contacted emailed spoke speak and or son daughter wife husband mother father \
+    brother sister colleague manager assigned ceo cto cfo founder director rep agent signed \
+    owner author reviewer approved reported";
+
+const CUES_COLON: &str = "from to cc bcc contact attn owner assignee author name manager rep sender \
+    recipient customer client lead host organizer organiser attendee attendees speaker reporter \
+    reviewer approver signatory guest patient employee tenant buyer seller driver user member \
+    nombre nom name vorname nachname nome cliente kunde";
+
+const COMPANY_WORDS: &str = "inc incorporated llc l.l.c llp lp ltd limited gmbh ag kg kgaa se sa s.a \
+    sas sarl sàrl sl s.l srl s.r.l spa s.p.a bv b.v nv n.v oy ab as asa aps a/s pty plc corp corporation co \
+    company companies group holdings holding partners associates logistics solutions systems \
+    technologies technology tech consulting consultants industries enterprises services labs \
+    laboratories bank capital ventures foods motors media studios studio controls pharma \
+    pharmaceuticals insurance realty law legal sons bros brothers international global worldwide \
+    software networks energy trading foundation fund trust institute agency partnership \
+    construction manufacturing supply supplies distribution retail wholesale airlines airways \
+    hotels resorts restaurants cafe bakery clinic dental healthcare health medical university \
+    college school academy club society association council ministry department inc. ltd. corp. \
+    co. gmbh. llc. plc. & cie cía ltda eireli mbh ug";
+
+const PARTICLES: &str = "van von der den de del della dei di da das dos du la le bin binti ibn bint al el \
+    ter ten zu af ap mac st y e vander";
+
+const PLACE_SUFFIXES: &str = "street st road rd avenue ave lane ln drive blvd boulevard way court ct \
+    place pl square sq park plaza parkway highway hwy terrace crescent close row alley \
+    hall center centre station airport hospital university college school church cathedral \
+    museum bridge river lake mountain mountains mount island islands county city town village \
+    valley hills hill heights beach bay harbor harbour port gardens garden tower towers building \
+    stadium arena mall market district province state region republic kingdom coast canyon \
+    falls springs forest desert peninsula strasse straße platz weg gasse allee calle avenida \
+    rua praça via viale corso piazza rue boulevard chemin quai";
+
+/// Place suffixes that are also common surnames ("Eunji Park", "Maria Hall").
+const SURNAME_PLACE_WORDS: &str = "park hall hill lane wood ford bay brook field green church \
+    bridge heath beach court cross banks hills woods fields";
+
+const PLACE_PREFIXES: &str = "san santa santo são saint st sainte ste lake mount mt fort ft port \
+    new north south east west upper lower greater great little los las el la le new cape point \
+    glen palm";
+
+/// Capitalized words that are common in business text and never names on their own.
+const STOP_WORDS: &str = "the a an and or but if in on at to for of with by from as is it its we \
+    i you he she they our your my his her their this that these those there here what which who \
+    whom whose when where why how all any each every some no not yes ok okay please thanks thank \
+    hello hi dear regards best kind warm sincerely cheers team sales support account accounts \
+    customer customers client clients order orders invoice invoices meeting meetings call calls \
+    email emails phone phones note notes status pending active inactive closed open new lead \
+    leads deal deals project projects report reports update updates department office manager \
+    director president ceo cto cfo coo vp head chief senior junior intern staff admin \
+    administrator user users guest system service services product products price pricing \
+    total subtotal tax discount payment payments billing shipping delivery address street city \
+    state country zip postal code id name names first last full date time today tomorrow \
+    yesterday week month year quarter q1 q2 q3 q4 am pm utc gmt est pst cet monday tuesday \
+    wednesday thursday friday saturday sunday january february march april may june july \
+    august september october november december jan feb mar apr jun jul aug sep sept oct nov dec \
+    mon tue wed thu fri sat sun north south east west new old world everyone everybody all \
+    folks guys sir madam friend friends colleagues partner partners board committee group \
+    company business hr it legal finance marketing engineering operations product design \
+    research development quality security compliance risk audit accounting procurement \
+    logistics warehouse inventory stock item items sku unit units quantity qty amount balance \
+    due paid unpaid overdue draft final approved rejected cancelled canceled completed complete \
+    done todo task tasks ticket tickets issue issues bug bugs feature release version build \
+    test tests prod production staging dev api app web mobile desktop server database data \
+    file files folder document documents page pages section chapter table figure appendix \
+    summary overview introduction conclusion background agenda minutes action actions next \
+    steps follow followup follow-up re fw fwd subject to cc bcc from sent received attached \
+    attachment please see note important urgent fyi asap tbd n/a na none null nil unknown \
+    other misc general default custom standard premium basic pro enterprise free trial plan \
+    plans tier level region zone area location site branch hq headquarters global local \
+    national international internal external public private confidential draft copy \
+    monthly weekly daily annual yearly q inc ltd llc gmbh corp co usa uk eu us un \
+    street road avenue lane drive boulevard suite floor building room apt apartment unit \
+    block lot via hotel airport station hospital school university college church park \
+    mr mrs ms dr prof dear hi hey hello attn attention congratulations welcome thank thanks \
+    good great happy merry morning afternoon evening night day days hours minutes seconds \
+    christmas easter thanksgiving halloween new year holiday holidays vacation leave sick \
+    remote onsite hybrid full part time contract permanent temporary hourly salary bonus \
+    commission revenue profit loss budget forecast target goal goals kpi roi \
+    customer's client's company's team's today's yesterday's tomorrow's \
+    google microsoft apple amazon facebook meta netflix tesla oracle ibm intel cisco adobe \
+    salesforce hubspot slack zoom teams outlook gmail excel word powerpoint sheets docs drive \
+    linkedin twitter instagram youtube whatsapp telegram signal github gitlab jira confluence \
+    notion trello asana stripe paypal visa mastercard amex shopify wordpress android ios \
+    windows linux macos chrome firefox safari edge aws azure gcp docker kubernetes python \
+    java javascript typescript rust golang ruby php sql json xml html css http https url";
+
+/// Place names that are also given names or surnames; treated as ambiguous.
+const PLACES: &str = "paris london florence victoria sydney austin dallas houston jackson charlotte \
+    madison jordan georgia virginia carolina israel chelsea lincoln orlando phoenix denver regina \
+    adelaide alexandria santiago salvador florida indiana montana nevada eugene tyler troy \
+    hamilton kent cambridge washington berlin milan lyon roma valencia sofia lima asia china \
+    india kenya africa america europe brooklyn manhattan boston chicago seattle portland \
+    vienna geneva zurich dublin york jersey devon cornwall essex sussex surrey chester preston \
+    bristol clifton camden kingston richmond franklin columbia cleveland raleigh charleston \
+    savannah memphis nashville aurora mesa irvine fresno berkeley stanford harvard oxford \
+    vancouver toronto montreal quebec ottawa calgary winnipeg melbourne brisbane perth darwin \
+    hobart auckland wellington delhi mumbai chennai kolkata bangalore hyderabad pune lagos \
+    abuja nairobi cairo dubai doha riyadh istanbul moscow warsaw prague budapest athens \
+    lisbon madrid barcelona seville granada rome venice naples turin genoa munich hamburg \
+    frankfurt cologne dresden leipzig bremen hannover marseille lille nice toulouse bordeaux \
+    nantes strasbourg rio brasilia recife fortaleza curitiba manaus belem tokyo osaka kyoto \
+    beijing shanghai shenzhen guangzhou hong kong taipei seoul bangkok manila jakarta hanoi \
+    singapore kuala lumpur karachi lahore dhaka colombo kathmandu tehran baghdad beirut amman \
+    jerusalem ankara cyprus malta iceland norway sweden finland denmark germany france spain \
+    portugal italy greece poland ukraine russia brazil argentina chile peru colombia mexico \
+    canada australia zealand japan korea vietnam thailand indonesia malaysia philippines \
+    nigeria ghana egypt morocco algeria tunisia ethiopia tanzania uganda zimbabwe zambia \
+    angola namibia botswana texas ohio utah iowa idaho maine vermont oregon alaska hawaii \
+    arizona kansas kentucky louisiana maryland michigan minnesota mississippi missouri \
+    nebraska oklahoma tennessee wisconsin wyoming dakota california colorado connecticut \
+    delaware illinois massachusetts pennsylvania alabama arkansas england scotland wales \
+    ireland britain holland belgium austria switzerland hungary romania bulgaria serbia \
+    croatia slovenia slovakia czech estonia latvia lithuania";
+
+const DATA_GIVEN: &str = include_str!("../data/given.txt");
+const DATA_SURNAMES: &str = include_str!("../data/surnames.txt");
+const DATA_AMBIGUOUS: &str = include_str!("../data/ambiguous.txt");
+const DATA_COMMON: &str = include_str!("../data/common_words.txt");
+
+/// The name dictionary: one anchored automaton and the role flags of each pattern.
+struct Dict {
+    ac: AhoCorasick,
+    flags: Vec<u16>,
+}
+
+static DICT: LazyLock<Option<Dict>> = LazyLock::new(build_dict);
+
+/// Removes common Latin diacritics so "Jose" finds "José".
+fn fold(s: &str) -> Option<String> {
+    if s.is_ascii() {
+        return None;
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let r = match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => 'a',
+            'ç' | 'ć' | 'č' => 'c',
+            'ď' | 'đ' => 'd',
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => 'e',
+            'ğ' => 'g',
+            'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' => 'i',
+            'ł' | 'ľ' | 'ĺ' => 'l',
+            'ñ' | 'ń' | 'ň' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => 'o',
+            'ř' | 'ŕ' => 'r',
+            'ś' | 'š' | 'ş' | 'ș' => 's',
+            'ť' | 'ţ' | 'ț' => 't',
+            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'ų' => 'u',
+            'ý' | 'ÿ' => 'y',
+            'ź' | 'ż' | 'ž' => 'z',
+            'ß' => 's',
+            c if c.is_ascii() => c,
+            _ => return None,
+        };
+        out.push(r);
+    }
+    Some(out)
+}
+
+fn build_dict() -> Option<Dict> {
+    use std::collections::HashMap;
+    let mut map: HashMap<String, u16> = HashMap::with_capacity(48_000);
+    let mut add = |word: &str, flag: u16| {
+        let w = word.trim();
+        if w.is_empty() {
+            return;
+        }
+        let lower = w.to_lowercase();
+        if let Some(f) = fold(&lower) {
+            *map.entry(f).or_insert(0) |= flag;
+        }
+        *map.entry(lower).or_insert(0) |= flag;
+    };
+    for w in DATA_GIVEN.lines() {
+        add(w, GIVEN);
+    }
+    for w in DATA_SURNAMES.lines() {
+        add(w, SURNAME);
+    }
+    for w in DATA_AMBIGUOUS.lines() {
+        add(w, AMBIG);
+    }
+    for (list, flag) in [
+        (TITLES, TITLE),
+        (CUES_STRONG, CUE_STRONG),
+        (CUES_WEAK, CUE_WEAK),
+        (CUES_COLON, CUE_COLON),
+        (COMPANY_WORDS, COMPANY),
+        (PARTICLES, PARTICLE),
+        (PLACE_SUFFIXES, PLACE_SUFFIX),
+        (PLACE_PREFIXES, PLACE_PREFIX),
+        (PLACES, AMBIG),
+    ] {
+        for w in list.split_whitespace() {
+            add(w, flag);
+        }
+    }
+    for w in STOP_WORDS.split_whitespace().chain(DATA_COMMON.lines()) {
+        add(w, STOP);
+    }
+    // A stop word that is also a name ("May", "Will", "Grant") is ambiguous, not a stop.
+    for f in map.values_mut() {
+        if *f & STOP != 0 && *f & (GIVEN | SURNAME) != 0 {
+            *f = (*f & !STOP) | AMBIG;
+        }
+    }
+    let mut entries: Vec<(String, u16)> = map.into_iter().collect();
+    entries.sort_unstable();
+    let flags = entries.iter().map(|e| e.1).collect();
+    let ac = AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostLongest)
+        .start_kind(StartKind::Anchored)
+        .build(entries.iter().map(|e| e.0.as_str()))
+        .ok()?;
+    Some(Dict { ac, flags })
+}
+
+/// Forces the dictionary to be built (it is otherwise built on first use).
+pub(crate) fn warm_up() {
+    LazyLock::force(&DICT);
+}
+
+/// All role flags of one word (exact, case-insensitive match).
+fn lookup(word: &str) -> u16 {
+    let Some(dict) = DICT.as_ref() else {
+        return 0;
+    };
+    let find = |w: &str| -> u16 {
+        let input = Input::new(w).anchored(Anchored::Yes);
+        match dict.ac.find(input) {
+            Some(m) if m.end() == w.len() => {
+                dict.flags.get(m.pattern().as_usize()).copied().unwrap_or(0)
+            }
+            _ => 0,
+        }
+    };
+    if word.is_ascii() {
+        find(word)
+    } else {
+        find(&word.to_lowercase())
+    }
+}
+
+/// Flags of a token, trying its parts for hyphenated and apostrophe forms.
+fn token_flags(word: &str) -> u16 {
+    let f = lookup(word);
+    if f != 0 {
+        return f;
+    }
+    if word.contains('-') {
+        let mut acc = 0;
+        for part in word.split('-') {
+            let pf = lookup(part);
+            if pf & (GIVEN | SURNAME) == 0 && !(pf & PARTICLE != 0 || part.len() <= 3) {
+                return acc & (GIVEN | SURNAME);
+            }
+            acc |= pf & (GIVEN | SURNAME);
+        }
+        return acc & (GIVEN | SURNAME);
+    }
+    if word.contains('\'') || word.contains('’') {
+        let joined: String = word.chars().filter(|c| *c != '\'' && *c != '’').collect();
+        let f = lookup(&joined);
+        if f != 0 {
+            return f & (GIVEN | SURNAME);
+        }
+        // O'Brien, D'Angelo: the part after the apostrophe.
+        if let Some(rest) = word.rsplit(['\'', '’']).next() {
+            return lookup(rest) & SURNAME;
+        }
+    }
+    0
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+enum Shape {
+    /// "Maria", "McDonald", "O'Brien".
+    Capitalized,
+    /// "MARIA".
+    AllCaps,
+    /// "J" or "J." — an initial.
+    Initial,
+    /// "van", "de".
+    #[default]
+    Lower,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Token {
+    start: usize,
+    end: usize,
+    shape: Shape,
+    flags: u16,
+    possessive: bool,
+}
+
+const MAX_TOKEN: usize = 48;
+const MAX_RUN: usize = 8;
+
+/// The tokens of one run, on the stack (runs are short; no allocation per run).
+#[derive(Default)]
+struct Run {
+    toks: [Token; MAX_RUN],
+    len: usize,
+}
+
+impl Run {
+    fn push(&mut self, t: Token) {
+        if let Some(slot) = self.toks.get_mut(self.len) {
+            *slot = t;
+            self.len += 1;
+        }
+    }
+    fn pop(&mut self) {
+        self.len = self.len.saturating_sub(1);
+    }
+}
+
+impl std::ops::Deref for Run {
+    type Target = [Token];
+    fn deref(&self) -> &[Token] {
+        &self.toks[..self.len]
+    }
+}
+
+fn char_at(text: &str, i: usize) -> Option<char> {
+    text.get(i..).and_then(|s| s.chars().next())
+}
+
+/// Reads one word token at `i` (letters with inner apostrophes/hyphens).
+fn read_token(text: &str, i: usize) -> Option<Token> {
+    read_token_with(text, i, true)
+}
+
+/// Reads a token; `with_flags` false skips the dictionary lookup (shape only).
+fn read_token_with(text: &str, i: usize, with_flags: bool) -> Option<Token> {
+    let mut j = i;
+    let mut upper = 0usize;
+    let mut lower = 0usize;
+    let mut letters = 0usize;
+    let first = char_at(text, i)?;
+    if !first.is_alphabetic() {
+        return None;
+    }
+    let mut possessive = false;
+    let bytes = text.as_bytes();
+    while let Some(&b) = bytes.get(j) {
+        // ASCII fast path; decode only non-ASCII characters.
+        let c = if b < 0x80 {
+            char::from(b)
+        } else {
+            match char_at(text, j) {
+                Some(c) => c,
+                None => break,
+            }
+        };
+        if c.is_alphabetic() {
+            letters += 1;
+            if c.is_uppercase() {
+                upper += 1;
+            } else if c.is_lowercase() {
+                lower += 1;
+            }
+            j += c.len_utf8();
+        } else if c == '\'' || c == '’' || c == '-' {
+            let next = char_at(text, j + c.len_utf8());
+            match next {
+                Some(n) if n.is_alphabetic() => {
+                    if c != '-' && (n == 's' || n == 'S') {
+                        let after = char_at(text, j + c.len_utf8() + 1);
+                        if !after.is_some_and(char::is_alphabetic) {
+                            possessive = true;
+                            break;
+                        }
+                    }
+                    j += c.len_utf8();
+                }
+                _ => break,
+            }
+        } else {
+            break;
+        }
+        if j - i > MAX_TOKEN {
+            return None;
+        }
+    }
+    let shape = if !first.is_uppercase() {
+        Shape::Lower
+    } else if letters == 1 {
+        Shape::Initial
+    } else if lower == 0 && upper >= 2 {
+        Shape::AllCaps
+    } else {
+        Shape::Capitalized
+    };
+    let word = text.get(i..j)?;
+    Some(Token {
+        start: i,
+        end: j,
+        shape,
+        flags: if with_flags { token_flags(word) } else { 0 },
+        possessive,
+    })
+}
+
+/// What the surrounding JSON key says about names in a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NameHint {
+    /// No opinion: apply the rules.
+    None,
+    /// The key names a non-person (company, city, status…): no NAME findings.
+    NotPerson,
+}
+
+/// A name found in text.
+pub(crate) struct NameMatch {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
+/// Result of looking at a capitalized run: maybe a match, and where to resume.
+pub(crate) struct Scanned {
+    pub(crate) found: Option<NameMatch>,
+    pub(crate) next: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Cue {
+    None,
+    Weak,
+    Strong,
+}
+
+/// The cue word right before `start` ("Dear", "cc:", "with"), if any.
+fn cue_before(text: &str, start: usize) -> Cue {
+    let bytes = text.as_bytes();
+    let mut e = start;
+    let mut colon = false;
+    let mut steps = 0;
+    while e > 0
+        && steps < 6
+        && matches!(
+            bytes[e - 1],
+            b' ' | b':' | b',' | b'\t' | b'-' | b'>' | b'"' | b'\\' | b'\n' | b'\r'
+        )
+    {
+        if bytes[e - 1] == b':' {
+            colon = true;
+        }
+        e -= 1;
+        steps += 1;
+    }
+    if e == start {
+        return Cue::None;
+    }
+    let mut s = e;
+    while s > 0 && bytes[s - 1].is_ascii_alphabetic() && e - s < 16 {
+        s -= 1;
+    }
+    if s == e || (s > 0 && bytes[s - 1].is_ascii_alphanumeric()) {
+        return Cue::None;
+    }
+    let Some(word) = text.get(s..e) else {
+        return Cue::None;
+    };
+    let f = lookup(word);
+    if f & CUE_STRONG != 0 || (colon && f & (CUE_COLON | CUE_WEAK) != 0) {
+        Cue::Strong
+    } else if f & CUE_WEAK != 0 {
+        Cue::Weak
+    } else {
+        Cue::None
+    }
+}
+
+/// A title or greeting that introduces a name ("Dr.", "Dear"), unless it is itself a strong given name.
+#[inline]
+fn is_lead(f: u16) -> bool {
+    f & TITLE != 0 || (f & CUE_STRONG != 0 && !(f & GIVEN != 0 && f & AMBIG == 0))
+}
+
+#[inline]
+fn is_name_flag(f: u16) -> bool {
+    f & (GIVEN | SURNAME) != 0
+}
+
+/// Examines the run of capitalized words starting at `start`.
+pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
+    let bytes = text.as_bytes();
+    let mut tokens = Run::default();
+    let mut pos = start;
+    let mut company = false;
+    let mut place = false;
+    let mut title = false;
+    let mut next = start + char_at(text, start).map_or(1, char::len_utf8);
+    // Shape first; the dictionary lookup only once the token can matter.
+    while let Some(mut tok) = read_token_with(text, pos, false) {
+        let word = text.get(tok.start..tok.end).unwrap_or("");
+        let mut looked_up = false;
+        // Glued to an identifier or address: "maria.gonzalez@", "Maria_2".
+        if let Some(&b) = bytes.get(tok.end) {
+            let after = bytes.get(tok.end + 1).copied().unwrap_or(b' ');
+            let mut glued = b == b'@' || b == b'_' || b.is_ascii_digit();
+            if !glued
+                && matches!(b, b'.' | b'+' | b'%' | b'=')
+                && after.is_ascii_alphanumeric()
+                && tok.shape != Shape::Initial
+            {
+                tok.flags = token_flags(word);
+                looked_up = true;
+                glued = tok.flags & TITLE == 0;
+            }
+            if glued {
+                if tokens.is_empty() {
+                    return Scanned {
+                        found: None,
+                        next: next.max(tok.end),
+                    };
+                }
+                break; // "Maria Gonzalez maria@…": the address ends the run
+            }
+        }
+        // A lone all-caps word ("OPEN", "CET") is never a name: skip without a lookup.
+        if tokens.is_empty() && tok.shape == Shape::AllCaps {
+            let caps_follows = bytes.get(tok.end) == Some(&b' ')
+                && bytes.get(tok.end + 1).is_some_and(u8::is_ascii_uppercase)
+                && bytes.get(tok.end + 2).is_some_and(u8::is_ascii_uppercase);
+            if !caps_follows {
+                return Scanned {
+                    found: None,
+                    next: next.max(tok.end),
+                };
+            }
+        }
+        if !looked_up {
+            tok.flags = token_flags(word);
+        }
+        let f = tok.flags;
+        if tokens.is_empty()
+            && f & PLACE_PREFIX != 0
+            && (tok.end - tok.start > 3 || f & (GIVEN | SURNAME) == 0)
+        {
+            place = true;
+        }
+        if f & COMPANY != 0 && tok.shape != Shape::Lower {
+            company = true;
+            next = next.max(tok.end);
+            break;
+        }
+        if f & PLACE_SUFFIX != 0 && !tokens.is_empty() && tok.shape != Shape::Lower {
+            // "Eunji Park" is a person, "Hyde Park" a place.
+            // "Ms. Park" too: after a title the word is a surname.
+            let after_given = tokens.last().is_some_and(|t| {
+                (t.flags & GIVEN != 0 && t.flags & AMBIG == 0) || is_lead(t.flags)
+            });
+            let word = text.get(tok.start..tok.end).unwrap_or("");
+            let surname_like = SURNAME_PLACE_WORDS
+                .split_whitespace()
+                .any(|w| w.eq_ignore_ascii_case(word));
+            if !(surname_like && after_given) {
+                place = true;
+                break;
+            }
+        }
+        match tok.shape {
+            Shape::Lower if f & PARTICLE == 0 || tokens.is_empty() => break,
+            Shape::Lower => {}
+            _ if is_lead(f) => {
+                if !tokens.iter().all(|t| is_lead(t.flags)) {
+                    break; // "Met Dr. Quispe": the title starts a new run
+                }
+                title |= f & TITLE != 0;
+            }
+            _ if f & STOP != 0 && !is_name_flag(f) => break,
+            _ => {}
+        }
+        let possessive = tok.possessive;
+        let end = tok.end;
+        next = next.max(end);
+        let is_initial_or_title = tok.shape == Shape::Initial || f & TITLE != 0;
+        tokens.push(tok);
+        if possessive || tokens.len() >= 7 {
+            break;
+        }
+        // Separator to the next token: one space, or ". " after an initial/title.
+        let mut j = end;
+        if is_initial_or_title && bytes.get(j) == Some(&b'.') {
+            j += 1;
+        }
+        if bytes.get(j) == Some(&b' ') {
+            j += 1;
+        } else if j == end {
+            break;
+        }
+        // "Smith & Sons", "Johnson & Johnson", "AT&T".
+        if bytes.get(j) == Some(&b'&') || bytes.get(end) == Some(&b'&') {
+            company = true;
+            break;
+        }
+        match char_at(text, j) {
+            Some(c) if c.is_alphabetic() => pos = j,
+            _ => break,
+        }
+    }
+    // Trailing lowercase particles belong to nothing.
+    while tokens.last().is_some_and(|t| t.shape == Shape::Lower) {
+        tokens.pop();
+    }
+    // Company suffix after a comma: "Miller, Inc." (a suffix after a space was seen in the loop).
+    if let Some(last) = tokens.last()
+        && let Some(rest) = text.get(last.end..).and_then(|r| r.strip_prefix(','))
+    {
+        let rest = rest.trim_start_matches(' ');
+        if let Some(tok) = read_token(rest, 0)
+            && tok.flags & COMPANY != 0
+            && tok.shape != Shape::Lower
+        {
+            company = true;
+        }
+    }
+    if company || place {
+        // Skip the rest of the company or place name ("& Spencer", "Clara").
+        next = skip_capitalized(text, next);
+    }
+    if company || place || tokens.is_empty() {
+        return Scanned { found: None, next };
+    }
+    let mut found = decide(text, &tokens, title, Cue::None);
+    // "Call Ngozi Okafor", "Will Maria come": retry without a weak first word.
+    if found.is_none()
+        && tokens.len() > 1
+        && !title
+        && tokens[0].flags & (AMBIG | CUE_WEAK | CUE_STRONG | STOP) != 0
+        && tokens[0].flags & GIVEN & !AMBIG == 0
+    {
+        let f = tokens[0].flags;
+        let cue = if f & CUE_STRONG != 0 {
+            Cue::Strong
+        } else if f & CUE_WEAK != 0 {
+            Cue::Weak
+        } else {
+            Cue::None
+        };
+        found = decide(text, &tokens[1..], false, cue);
+    }
+    Scanned { found, next }
+}
+
+/// Skips following capitalized words joined by spaces or `&` (the tail of a company or place name).
+fn skip_capitalized(text: &str, mut pos: usize) -> usize {
+    let bytes = text.as_bytes();
+    loop {
+        let mut j = pos;
+        while matches!(bytes.get(j), Some(b' ' | b'&' | b',' | b'.')) && j < pos + 4 {
+            j += 1;
+        }
+        match read_token_with(text, j, false) {
+            Some(t) if j > pos && t.shape != Shape::Lower => pos = t.end,
+            _ => return pos,
+        }
+    }
+}
+
+fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<NameMatch> {
+    // Drop leading titles and greetings from the span ("Dr. Okafor" → "Okafor",
+    // "Dear Oluwaseun" → "Oluwaseun"), remembering what they said.
+    let first_name_tok = tokens
+        .iter()
+        .position(|t| t.shape == Shape::Lower || !is_lead(t.flags))?;
+    let title = (title_seen && first_name_tok > 0)
+        || tokens[..first_name_tok]
+            .iter()
+            .any(|t| t.flags & CUE_STRONG != 0);
+    let body = &tokens[first_name_tok..];
+    let core_of = |t: &&Token| t.shape != Shape::Lower && t.shape != Shape::Initial;
+    let mut core_buf = [Token::default(); MAX_RUN];
+    let mut n_core = 0;
+    for t in body.iter().filter(core_of) {
+        if let Some(slot) = core_buf.get_mut(n_core) {
+            *slot = *t;
+            n_core += 1;
+        }
+    }
+    let core = &core_buf[..n_core];
+    let initials = body.iter().filter(|t| t.shape == Shape::Initial).count();
+    if core.is_empty() || core.len() > 5 {
+        return None;
+    }
+    let all_caps = core.iter().all(|t| t.shape == Shape::AllCaps);
+    let any_caps = core.iter().any(|t| t.shape == Shape::AllCaps);
+    let known = |t: &Token| is_name_flag(t.flags);
+    let strong = |t: &Token| is_name_flag(t.flags) && t.flags & AMBIG == 0;
+    let given = |t: &Token| t.flags & GIVEN != 0;
+    let surname = |t: &Token| t.flags & SURNAME != 0;
+    let unknown = |t: &Token| !is_name_flag(t.flags) && t.flags & (STOP | AMBIG) == 0;
+    if any_caps && (!all_caps || core.len() < 2 || !core.iter().all(known)) {
+        return None;
+    }
+    let span = |from: &Token, to: &Token| {
+        let start = extend_particles(text, from.start);
+        Some(NameMatch { start, end: to.end })
+    };
+    let first = core.first()?;
+    let last = core.last()?;
+    let from = body.first()?;
+    let to = body.iter().rev().find(|t| t.shape != Shape::Lower)?;
+    if title {
+        return span(from, to);
+    }
+    let accepted = if core.len() == 1 {
+        let t = first;
+        (t.possessive && known(t))
+            || (given(t) && t.flags & AMBIG == 0 && t.shape == Shape::Capitalized && initials == 0)
+            || (initials > 0 && surname(t))
+            || lazy_cue(text, from.start, t, initials, cue)
+    } else {
+        let strong_hit = core.iter().any(strong);
+        let a = (given(first) || first.shape == Shape::Initial)
+            && (surname(last) || given(last) || unknown(last))
+            && (strong_hit || surname(last));
+        let b = unknown(first) && strong(last) && surname(last) && core.len() <= 3;
+        let c = strong(first) && surname(first) && strong(last) && given(last);
+        let cue = if cue == Cue::None {
+            cue_before(text, from.start)
+        } else {
+            cue
+        };
+        a || b || c || (cue == Cue::Strong && core.iter().all(|t| known(t) || unknown(t)))
+    };
+    if accepted { span(from, to) } else { None }
+}
+
+/// Single-token evidence from a cue word before the run.
+fn lazy_cue(text: &str, start: usize, t: &Token, initials: usize, cue: Cue) -> bool {
+    if initials > 0 || t.shape != Shape::Capitalized {
+        return false;
+    }
+    let cue = if cue == Cue::None {
+        cue_before(text, start)
+    } else {
+        cue
+    };
+    match cue {
+        Cue::Strong => is_name_flag(t.flags) || t.flags & (STOP | AMBIG) == 0,
+        Cue::Weak => is_name_flag(t.flags) && t.flags & AMBIG == 0,
+        Cue::None => false,
+    }
+}
+
+/// Extends a name start backwards over lowercase particles ("van der Berg").
+fn extend_particles(text: &str, start: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut s = start;
+    for _ in 0..3 {
+        if s < 2 || bytes[s - 1] != b' ' {
+            break;
+        }
+        let e = s - 1;
+        let mut b = e;
+        while b > 0 && bytes[b - 1].is_ascii_lowercase() && e - b < 6 {
+            b -= 1;
+        }
+        if b == e || (b > 0 && bytes[b - 1].is_ascii_alphanumeric()) {
+            break;
+        }
+        match text.get(b..e) {
+            Some(w) if lookup(w) & PARTICLE != 0 => s = b,
+            _ => break,
+        }
+    }
+    s
+}
+
+/// Whether a whole JSON value under a person-ish key looks like a person's name.
+pub(crate) fn plausible_person_value(value: &str) -> bool {
+    let v = value.trim();
+    if v.is_empty() || v.len() > 80 {
+        return false;
+    }
+    // One pass: only letters and name punctuation, at most six words, and no
+    // word that is a company suffix ("Acme GmbH").
+    let mut letters = 0;
+    let mut words = 0;
+    let mut word_start: Option<usize> = None;
+    let mut company = false;
+    let mut check_word = |s: usize, e: usize| {
+        let w = &v[s..e];
+        if w.as_bytes()[0].is_ascii_uppercase() && w.len() <= 12 && is_company_word(w) {
+            company = true;
+        }
+    };
+    for (i, c) in v.char_indices() {
+        if c.is_alphabetic() {
+            letters += 1;
+            if word_start.is_none() {
+                word_start = Some(i);
+                words += 1;
+            }
+            continue;
+        }
+        if !(c == ' ' || c == '.' || c == '-' || c == '\'' || c == '’' || c == ',') {
+            return false;
+        }
+        if (c == ' ' || c == ',')
+            && let Some(s) = word_start.take()
+        {
+            check_word(s, i);
+        }
+    }
+    if let Some(s) = word_start {
+        check_word(s, v.len());
+    }
+    if company || letters < 2 || words > 6 {
+        return false;
+    }
+    const NOT_PEOPLE: &[&str] = &[
+        "none",
+        "null",
+        "nil",
+        "n/a",
+        "na",
+        "unknown",
+        "unassigned",
+        "tbd",
+        "tba",
+        "system",
+        "admin",
+        "bot",
+        "anonymous",
+        "everyone",
+        "all",
+        "nobody",
+        "me",
+        "you",
+        "team",
+        "support",
+        "sales",
+        "true",
+        "false",
+        "yes",
+        "no",
+        "pending",
+        "self",
+        "other",
+        "default",
+        "test",
+        "undefined",
+        "automation",
+        "api",
+        "service",
+        "root",
+    ];
+    words > 1 || !NOT_PEOPLE.iter().any(|w| w.eq_ignore_ascii_case(v))
+}
+
+static COMPANY_SET: LazyLock<HashSet<&'static str, crate::Fnv>> =
+    LazyLock::new(|| COMPANY_WORDS.split_whitespace().collect());
+
+/// Whether a word is a company suffix or company word (case-insensitive), without the automaton.
+fn is_company_word(w: &str) -> bool {
+    let mut buf = [0u8; 24];
+    let Some(dst) = buf.get_mut(..w.len()) else {
+        return false;
+    };
+    dst.copy_from_slice(w.as_bytes());
+    dst.make_ascii_lowercase();
+    std::str::from_utf8(dst).is_ok_and(|lw| COMPANY_SET.contains(lw))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(text: &str) -> Vec<&str> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            let c = char_at(text, i).unwrap_or(' ');
+            let boundary = i == 0 || !char_at(text, i - 1).is_some_and(|p| p.is_alphanumeric());
+            if c.is_uppercase() && boundary && text.is_char_boundary(i) {
+                let s = scan_at(text, i);
+                if let Some(m) = s.found {
+                    out.push(&text[m.start..m.end]);
+                }
+                i = s.next;
+            } else {
+                i += c.len_utf8();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn given_name_and_surname_pair_is_a_name() {
+        assert_eq!(
+            names("Meeting with Maria Gonzalez on Monday."),
+            ["Maria Gonzalez"]
+        );
+    }
+
+    #[test]
+    fn titles_cues_and_possessives_make_names() {
+        assert_eq!(names("Please ask Dr. Okafor."), ["Okafor"]);
+        assert_eq!(names("Dear Oluwaseun,"), ["Oluwaseun"]);
+        assert_eq!(names("That was Maria's idea"), ["Maria"]);
+        assert_eq!(names("Captain Jean-Luc Picard"), ["Jean-Luc Picard"]);
+        assert_eq!(names("Ask Sean O'Brien"), ["Sean O'Brien"]);
+        assert_eq!(names("Lotte van der Berg"), ["Lotte van der Berg"]);
+    }
+
+    #[test]
+    fn company_names_are_not_names() {
+        assert!(names("Smith & Sons shipped it").is_empty());
+        assert!(names("Miller Logistics GmbH").is_empty());
+        assert!(names("Johnson Controls Inc").is_empty());
+    }
+
+    #[test]
+    fn months_weekdays_and_sentence_starts_are_not_names() {
+        assert!(names("May 2024 report").is_empty());
+        assert!(names("Monday Morning Sync").is_empty());
+        assert!(names("Will you send the Invoice?").is_empty());
+        assert!(names("Hope this helps").is_empty());
+    }
+
+    #[test]
+    fn places_are_not_names() {
+        assert!(names("Office at 12 Maria Street").is_empty());
+        assert!(names("We flew to San Jose").is_empty());
+        assert!(names("Shipped from Paris").is_empty());
+    }
+
+    #[test]
+    fn person_values_reject_companies_and_placeholders() {
+        assert!(plausible_person_value("Ngozi Adeyemi"));
+        assert!(plausible_person_value("李 伟"));
+        assert!(!plausible_person_value("Acme GmbH"));
+        assert!(!plausible_person_value("unassigned"));
+        assert!(!plausible_person_value("12345"));
+        assert!(!plausible_person_value("a@b.co"));
+    }
+}

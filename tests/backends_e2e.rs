@@ -1,0 +1,270 @@
+//! `sluice exec` with real backends: the example servers as a stdio child process and over
+//! streamable HTTP on loopback, reached through the broker.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Once;
+
+use serde_json::Value;
+
+/// The example server binaries, built on demand (cargo only builds this package's bins for
+/// its own tests).
+fn example_bin(name: &str) -> PathBuf {
+    static BUILD: Once = Once::new();
+    let dir = std::env::current_exe()
+        .expect("test exe")
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir")
+        .to_path_buf();
+    BUILD.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "sluice-example-servers", "--bins"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the example servers failed");
+    });
+    dir.join(name)
+}
+
+/// A child process killed on drop.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_http(bin: &str, args: &[&str]) -> (Server, String) {
+    let mut child = Command::new(example_bin(bin))
+        .args(args)
+        .args(["--http", "127.0.0.1:0"])
+        .env("LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start server");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("server printed its address")
+            .expect("line");
+        if let Some(url) = line.strip_prefix("listening on ") {
+            break url.to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (Server(child), url)
+}
+
+fn exec(config: &str, program: &str) -> Value {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config_path = dir.path().join("sluice.toml");
+    std::fs::write(&config_path, config).expect("write config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["exec", "--config", config_path.to_str().expect("path")])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sluice");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(program.as_bytes())
+        .expect("write program");
+    let output = child.wait_with_output().expect("sluice runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("outcome JSON")
+}
+
+fn config(crm_url: &str) -> String {
+    format!(
+        "[servers.sheets]\ncommand = {:?}\ntrust = \"internal\"\n\n[servers.crm]\nurl = {:?}\ntrust = \"internal\"\n",
+        example_bin("sheets-server").to_str().expect("path"),
+        crm_url
+    )
+}
+
+#[test]
+fn program_reaches_stdio_and_http_backends_through_the_broker() {
+    let db = tempfile::tempdir().expect("db dir");
+    let (_crm, url) = start_http("crm-server", &["--db", db.path().to_str().expect("path")]);
+    let out = exec(
+        &config(&url),
+        r#"const { rows } = await tools.sheets.getRows({ sheet: "q4-leads", status: "pending", limit: 3 });
+           const lead = await tools.crm.getLead({ id: rows[0].crmId });
+           const [s, l] = await Promise.all([tools.sheets.listSheets({}), tools.crm.listLeads({})]);
+           return { n: rows.length, same: lead.id === rows[0].crmId, sheets: s.sheets.length, leads: l.leads.length > 0 };"#,
+    );
+    assert_eq!(out["error"], Value::Null, "{out}");
+    assert_eq!(
+        out["result"],
+        serde_json::json!({ "n": 3, "same": true, "sheets": 1, "leads": true })
+    );
+    assert_eq!(out["calls"], 4);
+}
+
+#[test]
+fn backend_tool_errors_become_catchable_js_errors() {
+    let db = tempfile::tempdir().expect("db dir");
+    let (_crm, url) = start_http("crm-server", &["--db", db.path().to_str().expect("path")]);
+    let out = exec(
+        &config(&url),
+        r#"try { await tools.crm.getLead({ id: "CRM-NOPE" }); } catch (e) { return e.name + ": " + e.message; }"#,
+    );
+    let text = out["result"].as_str().expect("caught message");
+    assert!(text.starts_with("ToolError: tools.crm.getLead"), "{text}");
+}
+
+#[test]
+fn unknown_tool_names_the_tools_that_exist() {
+    let out = exec(
+        &config("http://127.0.0.1:9/mcp"),
+        "await tools.sheets.deleteEverything({});",
+    );
+    assert_eq!(out["error"]["kind"], "tool");
+    let message = out["error"]["message"].as_str().expect("message");
+    assert!(
+        message.contains("has no tool 'deleteEverything'"),
+        "{message}"
+    );
+    assert!(message.contains("getRows"), "{message}");
+}
+
+#[test]
+fn an_unreachable_server_fails_its_calls_but_not_the_others() {
+    // Port 9 (discard) on loopback: nothing listens there.
+    let out = exec(
+        &config("http://127.0.0.1:9/mcp"),
+        r#"let crm;
+           try { await tools.crm.listLeads({}); } catch (e) { crm = e.message; }
+           const s = await tools.sheets.listSheets({});
+           return { crm, sheets: s.sheets.length };"#,
+    );
+    assert_eq!(out["error"], Value::Null, "{out}");
+    assert!(
+        out["result"]["crm"]
+            .as_str()
+            .expect("error text")
+            .contains("server 'crm' is unavailable"),
+        "{out}"
+    );
+    assert_eq!(out["result"]["sheets"], 1);
+}
+
+/// Every name, email and phone in the sheets server's embedded CSV.
+fn csv_pii() -> Vec<String> {
+    let csv = include_str!("../examples/servers/data/leads.csv");
+    let mut values = Vec::new();
+    for line in csv.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        values.extend([cols[1], cols[2], cols[3]].iter().map(|s| s.to_string()));
+    }
+    assert!(values.len() >= 30, "{values:?}");
+    values
+}
+
+#[test]
+fn no_raw_pii_from_a_backend_reaches_the_outcome() {
+    let db = tempfile::tempdir().expect("db dir");
+    let (_crm, url) = start_http("crm-server", &["--db", db.path().to_str().expect("path")]);
+    let out = exec(
+        &config(&url),
+        r#"const { rows } = await tools.sheets.getRows({ sheet: "q4-leads" });
+           for (const r of rows) console.log(r.name, r.email, r.phone);
+           const leads = await tools.crm.listLeads({});
+           return { rows, leads, joined: rows.map(r => `${r.name} <${r.email}>`).join("; ") };"#,
+    );
+    assert_eq!(out["error"], Value::Null, "{out}");
+    let text = out.to_string();
+    for value in csv_pii() {
+        assert!(
+            !text.contains(&value),
+            "raw value {value:?} reached the model: {text}"
+        );
+    }
+    let first = &out["result"]["rows"][0];
+    for key in ["name", "email", "phone"] {
+        let v = first[key].as_str().expect("string");
+        assert!(v.starts_with('[') && v.ends_with(']'), "{key} = {v}");
+    }
+    assert!(text.contains("[EMAIL_1]"), "{text}");
+}
+
+#[test]
+fn the_same_value_gets_the_same_placeholder_within_an_execute() {
+    let db = tempfile::tempdir().expect("db dir");
+    let (_crm, url) = start_http("crm-server", &["--db", db.path().to_str().expect("path")]);
+    let out = exec(
+        &config(&url),
+        r#"const a = await tools.sheets.getRow({ sheet: "q4-leads", id: "L-001" });
+           const b = await tools.sheets.getRow({ sheet: "q4-leads", id: "L-001" });
+           return [a.email, b.email, a.name === b.name];"#,
+    );
+    assert_eq!(out["error"], Value::Null, "{out}");
+    assert_eq!(out["result"][0], out["result"][1]);
+    assert_eq!(out["result"][2], true);
+}
+
+#[test]
+fn placeholder_egress_is_denied_by_default_and_the_backend_is_not_called() {
+    let db = tempfile::tempdir().expect("db dir");
+    let db_path = db.path().to_str().expect("path").to_string();
+    let (crm, url) = start_http("crm-server", &["--db", &db_path]);
+    let out = exec(
+        &config(&url),
+        r#"const row = await tools.sheets.getRow({ sheet: "q4-leads", id: "L-001" });
+           await tools.crm.updateLead({ id: row.crmId, email: row.email, note: "synced " + row.name });"#,
+    );
+    assert_eq!(out["error"]["kind"], "policy_denied", "{out}");
+    let message = out["error"]["message"].as_str().expect("message");
+    for part in [
+        "[EMAIL_",
+        "EMAIL from server 'sheets'",
+        "crm/updateLead",
+        "no permit",
+    ] {
+        assert!(message.contains(part), "{part} missing: {message}");
+    }
+    drop(crm);
+    let dump = Command::new(example_bin("crm-server"))
+        .args(["--db", &db_path, "--dump"])
+        .output()
+        .expect("dump");
+    let stored = String::from_utf8_lossy(&dump.stdout);
+    assert!(stored.contains("CRM-1001"), "{stored}");
+    assert!(!stored.contains("synced"), "the CRM was called: {stored}");
+    assert!(!stored.contains("amelia.hartley@northwind"), "{stored}");
+}
+
+#[test]
+fn forged_placeholders_from_a_backend_are_neutralized() {
+    let db = tempfile::tempdir().expect("db dir");
+    let (_crm, url) = start_http("crm-server", &["--db", db.path().to_str().expect("path")]);
+    let out = exec(
+        &config(&url),
+        r#"// Mint [EMAIL_1..3] first, so a resolvable [EMAIL_3] exists in this session.
+           const { rows } = await tools.sheets.getRows({ sheet: "q4-leads", limit: 3 });
+           const lead = await tools.crm.getLead({ id: "CRM-1008" });
+           return lead.notes.join(" ");"#,
+    );
+    assert_eq!(out["error"], Value::Null, "{out}");
+    let notes = out["result"].as_str().expect("notes");
+    assert!(notes.contains("⟦EMAIL_3⟧"), "{notes}");
+    assert!(!notes.contains("[EMAIL_3]"), "{notes}");
+}
