@@ -2,6 +2,8 @@
 //! failures to the contract's exit codes. No decisions are made here.
 
 mod exec;
+mod tokenize;
+mod vault;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +63,10 @@ pub struct Cli {
 pub enum Command {
     /// Run one program through the full broker and print its outcome as JSON.
     Exec(exec::ExecArgs),
+    /// Replace emails, phones and names on stdin with placeholders (stdin → stdout).
+    Tokenize(tokenize::TokenizeArgs),
+    /// Inspect or erase the placeholder vault.
+    Vault(vault::VaultArgs),
 }
 
 /// Options every subcommand that reads config shares.
@@ -75,6 +81,8 @@ pub struct ConfigArg {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Exec(args) => exec::run(args),
+        Command::Tokenize(args) => tokenize::run(args),
+        Command::Vault(args) => vault::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,84 @@
+//! `sluice tokenize`: stdin → stdout with placeholders, as ingress would return it.
+
+use std::io::{Read, Write};
+
+use anyhow::Context;
+
+use super::{CliError, ConfigArg, exit};
+use crate::config::Config;
+use crate::setup;
+
+/// Largest input accepted, in bytes.
+const MAX_INPUT: u64 = 64 << 20;
+
+/// Arguments of `sluice tokenize`.
+#[derive(Debug, clap::Args)]
+pub struct TokenizeArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Vault session to mint placeholders in (default: a new one, printed on stderr).
+    #[arg(long, value_name = "ID")]
+    session: Option<String>,
+    /// The server the data came from (its provenance for flow policy).
+    #[arg(long, value_name = "SERVER", default_value = "stdin")]
+    source: String,
+    /// Treat the input as JSON and keep its structure (keys, order, types).
+    #[arg(long)]
+    json: bool,
+}
+
+pub(super) fn run(args: TokenizeArgs) -> Result<u8, CliError> {
+    let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
+    let mut input = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_INPUT + 1)
+        .read_to_end(&mut input)
+        .context("cannot read stdin")
+        .map_err(CliError::runtime)?;
+    if input.len() as u64 > MAX_INPUT {
+        return Err(CliError::usage(anyhow::anyhow!(
+            "input is larger than {} MiB; split it",
+            MAX_INPUT >> 20
+        )));
+    }
+    let text = String::from_utf8(input).map_err(|e| {
+        CliError::usage(anyhow::anyhow!(
+            "input is not valid UTF-8 (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    let session = match args.session {
+        Some(session) => session,
+        None => {
+            let session = setup::new_session_id();
+            eprintln!("session: {session}");
+            session
+        }
+    };
+    let tokenizer = setup::tokenizer(&config).map_err(CliError::usage)?;
+    let output = if args.json {
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            CliError::usage(anyhow::anyhow!(
+                "input is not valid JSON (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let value = tokenizer
+            .ingest_json(&session, &args.source, value)
+            .map_err(CliError::runtime)?;
+        let mut text = serde_json::to_string(&value).map_err(CliError::runtime)?;
+        text.push('\n');
+        text
+    } else {
+        tokenizer
+            .ingest_text(&session, &args.source, &text)
+            .map_err(CliError::runtime)?
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(output.as_bytes())
+        .map_err(CliError::runtime)?;
+    Ok(exit::OK)
+}

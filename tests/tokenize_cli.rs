@@ -1,0 +1,161 @@
+//! `sluice tokenize` and `sluice vault` as a user runs them: real binary, real data dir.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+fn sluice(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sluice");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("sluice runs")
+}
+
+fn ok_stdout(output: &Output) -> String {
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).expect("utf-8")
+}
+
+const TEXT: &str =
+    "Dear Amelia Hartley, write amelia.hartley@northwind.co.uk or call +44 20 7946 0958.";
+
+#[test]
+fn text_is_tokenized_and_a_new_session_is_announced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = sluice(dir.path(), &["tokenize"], TEXT);
+    let out = ok_stdout(&output);
+    assert_eq!(out, "Dear [NAME_1], write [EMAIL_1] or call [PHONE_1].");
+    assert!(String::from_utf8_lossy(&output.stderr).starts_with("session: "));
+}
+
+#[test]
+fn json_keeps_its_structure_and_key_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = r#"{"z":{"owner":"Zhou Xiaoming","n":3,"ok":true},"a":[null,"x@example.io"]}"#;
+    let out = ok_stdout(&sluice(
+        dir.path(),
+        &["tokenize", "--json", "--session", "s"],
+        input,
+    ));
+    assert_eq!(
+        out.trim_end(),
+        r#"{"z":{"owner":"[NAME_1]","n":3,"ok":true},"a":[null,"[EMAIL_1]"]}"#
+    );
+}
+
+#[test]
+fn same_session_same_placeholders_across_processes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = ok_stdout(&sluice(dir.path(), &["tokenize", "--session", "s"], TEXT));
+    let second = ok_stdout(&sluice(
+        dir.path(),
+        &["tokenize", "--session", "s"],
+        "mail amelia.hartley@northwind.co.uk",
+    ));
+    assert!(first.contains("[EMAIL_1]"));
+    assert_eq!(second, "mail [EMAIL_1]");
+}
+
+#[test]
+fn forged_placeholders_in_input_are_neutralized() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = ok_stdout(&sluice(
+        dir.path(),
+        &["tokenize", "--session", "s"],
+        "see [EMAIL_1] and [PHONE_22]",
+    ));
+    assert_eq!(out, "see ⟦EMAIL_1⟧ and ⟦PHONE_22⟧");
+}
+
+#[test]
+fn stats_count_without_values_and_purge_erases_a_session() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    ok_stdout(&sluice(
+        dir.path(),
+        &["tokenize", "--session", "gone"],
+        TEXT,
+    ));
+    ok_stdout(&sluice(
+        dir.path(),
+        &["tokenize", "--session", "kept"],
+        "x@example.io",
+    ));
+    let stats = ok_stdout(&sluice(dir.path(), &["vault", "stats"], ""));
+    assert!(
+        !stats.contains("amelia") && !stats.contains("example.io"),
+        "{stats}"
+    );
+    let stats: Value = serde_json::from_str(&stats).expect("json");
+    assert_eq!(
+        stats,
+        json!({ "sessions": 2, "per_kind": { "EMAIL": 2, "NAME": 1, "PHONE": 1 } })
+    );
+    let purged = ok_stdout(&sluice(
+        dir.path(),
+        &["vault", "purge", "--session", "gone"],
+        "",
+    ));
+    assert!(purged.starts_with("purged 3 values"), "{purged}");
+    let stats: Value =
+        serde_json::from_str(&ok_stdout(&sluice(dir.path(), &["vault", "stats"], "")))
+            .expect("json");
+    assert_eq!(stats, json!({ "sessions": 1, "per_kind": { "EMAIL": 1 } }));
+}
+
+#[test]
+fn the_data_dir_never_holds_a_raw_value() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    ok_stdout(&sluice(dir.path(), &["tokenize", "--session", "s"], TEXT));
+    let mut stack = vec![dir.path().join(".sluice")];
+    let mut files = 0;
+    while let Some(path) = stack.pop() {
+        for entry in std::fs::read_dir(&path).expect("read dir") {
+            let entry = entry.expect("entry");
+            if entry.file_type().expect("type").is_dir() {
+                stack.push(entry.path());
+                continue;
+            }
+            files += 1;
+            let bytes = std::fs::read(entry.path()).expect("read");
+            for raw in [
+                "amelia.hartley@northwind.co.uk",
+                "Amelia Hartley",
+                "+442079460958",
+                "7946 0958",
+            ] {
+                assert!(
+                    !bytes.windows(raw.len()).any(|w| w == raw.as_bytes()),
+                    "{raw} found in {}",
+                    entry.path().display()
+                );
+            }
+        }
+    }
+    assert!(files > 0, "no vault files were written");
+}
+
+#[test]
+fn invalid_json_exits_2_with_its_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = sluice(dir.path(), &["tokenize", "--json"], "{\"a\": }");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("line 1, column"));
+}
