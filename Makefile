@@ -10,9 +10,11 @@ setup:
 build: setup
 	$(CARGO) build --release --locked --workspace --bins
 
-## Runs the main job: an example agent program through the full broker.
+## Runs the main job: example agent programs through the full broker, the second one
+## against the example sheets and crm MCP servers.
 demo: build
 	./target/release/sluice exec examples/agents/hello.js
+	PATH="$(CURDIR)/target/release:$$PATH" ./target/release/sluice exec --config examples/demo.toml examples/agents/sync.js
 
 ## Runs the whole test suite (what CI runs).
 test: setup
