@@ -50,6 +50,10 @@ pub struct ServerConfig {
     /// Free-form tags exposed to Cedar as `Server.tags`.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Budget of one tool call, in milliseconds (default 60000).
+    pub timeout_ms: Option<u64>,
+    /// Budget for starting the server and the MCP handshake, in milliseconds (default 20000).
+    pub connect_timeout_ms: Option<u64>,
 }
 
 fn default_trust() -> String {

@@ -68,23 +68,17 @@ impl Backends {
     /// Builds (but does not yet connect) the backends named in the config, expanding
     /// `${VAR}` references from the process environment.
     pub fn from_config(servers: &BTreeMap<String, ServerConfig>) -> Result<Self, BackendError> {
-        Self::with_call_timeout(servers, DEFAULT_CALL_TIMEOUT)
-    }
-
-    /// As [`Backends::from_config`], with another per-call timeout.
-    pub fn with_call_timeout(
-        servers: &BTreeMap<String, ServerConfig>,
-        call_timeout: Duration,
-    ) -> Result<Self, BackendError> {
         let mut built = BTreeMap::new();
         for (name, config) in servers {
             let transport = Transport::from_config(name, config)?;
+            let ms = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_millis);
             built.insert(
                 name.clone(),
                 Arc::new(Backend {
                     name: name.clone(),
                     transport,
-                    call_timeout,
+                    call_timeout: ms(config.timeout_ms, DEFAULT_CALL_TIMEOUT),
+                    connect_timeout: ms(config.connect_timeout_ms, CONNECT_TIMEOUT),
                     state: Mutex::new(State::default()),
                     tools_stale: Arc::new(AtomicBool::new(true)),
                 }),
@@ -223,6 +217,7 @@ struct Backend {
     name: String,
     transport: Transport,
     call_timeout: Duration,
+    connect_timeout: Duration,
     state: Mutex<State>,
     tools_stale: Arc<AtomicBool>,
 }
@@ -292,11 +287,11 @@ impl Backend {
                 at.saturating_duration_since(Instant::now()).as_millis()
             )));
         }
-        let connected = tokio::time::timeout(CONNECT_TIMEOUT, self.connect()).await;
+        let connected = tokio::time::timeout(self.connect_timeout, self.connect()).await;
         let result = match connected {
             Err(_) => Err(format!(
-                "did not complete the MCP handshake within {} s",
-                CONNECT_TIMEOUT.as_secs()
+                "did not complete the MCP handshake within {} ms",
+                self.connect_timeout.as_millis()
             )),
             Ok(result) => result,
         };
