@@ -25,6 +25,34 @@ pub struct Config {
     /// Where Sluice keeps its state (vault, audit log); default `./.sluice`.
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
+    /// A Claude-style `.mcp.json` whose `mcpServers` are added to `servers` (relative to
+    /// this config file). Imported servers get trust "external" unless `[servers.NAME]`
+    /// also exists, which is an error: name each server once.
+    #[serde(default)]
+    pub import_mcp_json: Option<PathBuf>,
+}
+
+/// One entry of a Claude-style `.mcp.json` `mcpServers` table.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct McpJsonServer {
+    command: Option<String>,
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    url: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct McpJson {
+    #[serde(default)]
+    mcp_servers: BTreeMap<String, McpJsonServer>,
 }
 
 /// One backend: either a stdio child process (`command`) or streamable HTTP (`url`).
@@ -142,8 +170,65 @@ impl Config {
             path: path.clone(),
             source,
         })?;
-        let config = Config::parse(&text, &path)?;
+        let mut config = Config::parse(&text, &path)?;
+        if let Some(import) = config.import_mcp_json.clone() {
+            let base = path.parent().unwrap_or(Path::new("."));
+            config.import(&base.join(import), &path)?;
+        }
         Ok((config, ConfigSource::File(path)))
+    }
+
+    /// Adds the `mcpServers` of the `.mcp.json` at `file` (referenced from `config_path`).
+    fn import(&mut self, file: &Path, config_path: &Path) -> Result<(), ConfigError> {
+        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+            path: file.to_path_buf(),
+            source,
+        })?;
+        let parsed: McpJson = serde_json::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: file.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+        for (name, server) in parsed.mcp_servers {
+            if self.servers.contains_key(&name) {
+                return Err(ConfigError::Invalid {
+                    path: config_path.to_path_buf(),
+                    message: format!(
+                        "server '{name}' is both in [servers] and in {}; name it once",
+                        file.display()
+                    ),
+                });
+            }
+            if let Some(kind) = &server.kind
+                && !matches!(
+                    kind.as_str(),
+                    "stdio" | "http" | "streamable-http" | "streamableHttp"
+                )
+            {
+                return Err(ConfigError::Invalid {
+                    path: file.to_path_buf(),
+                    message: format!(
+                        "mcpServers.{name}: transport type '{kind}' is not supported (use stdio or http)"
+                    ),
+                });
+            }
+            self.servers.insert(
+                name,
+                ServerConfig {
+                    command: server.command,
+                    args: server.args,
+                    env: server.env,
+                    url: server.url,
+                    headers: server.headers,
+                    trust: default_trust(),
+                    tags: vec!["imported".into()],
+                    timeout_ms: None,
+                    connect_timeout_ms: None,
+                },
+            );
+        }
+        self.validate(file)
     }
 
     /// Parses and validates TOML `text`; `path` is only used in error messages.
@@ -268,6 +353,51 @@ dir = "policies"
     fn server_needs_exactly_one_transport() {
         assert!(parse("[servers.a]\ntrust = \"internal\"\n").is_err());
         assert!(parse("[servers.a]\ncommand = \"x\"\nurl = \"http://h/mcp\"\n").is_err());
+    }
+
+    #[test]
+    fn mcp_json_servers_are_imported_as_external() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join(".mcp.json"),
+            r#"{"mcpServers": {
+                "files": {"command": "files-server", "args": ["--root", "/tmp"], "env": {"A": "b"}},
+                "remote": {"type": "http", "url": "https://mcp.example.com/mcp", "headers": {"X-Key": "${KEY}"}}
+            }}"#,
+        )
+        .expect("write");
+        let config = dir.path().join("sluice.toml");
+        std::fs::write(&config, "import_mcp_json = \".mcp.json\"\n[servers.crm]\ncommand = \"crm\"\ntrust = \"internal\"\n").expect("write");
+        let (config, _) = Config::discover(Some(&config)).expect("valid");
+        assert_eq!(config.servers.len(), 3);
+        assert_eq!(config.servers["files"].args, ["--root", "/tmp"]);
+        assert_eq!(config.servers["files"].trust, "external");
+        assert_eq!(
+            config.servers["remote"].url.as_deref(),
+            Some("https://mcp.example.com/mcp")
+        );
+        assert_eq!(config.servers["crm"].trust, "internal");
+    }
+
+    #[test]
+    fn mcp_json_name_clash_and_bad_json_are_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("sluice.toml");
+        std::fs::write(
+            &config,
+            "import_mcp_json = \"m.json\"\n[servers.crm]\ncommand = \"crm\"\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.path().join("m.json"),
+            r#"{"mcpServers": {"crm": {"command": "x"}}}"#,
+        )
+        .expect("write");
+        let err = Config::discover(Some(&config)).expect_err("clash");
+        assert!(err.to_string().contains("name it once"), "{err}");
+        std::fs::write(dir.path().join("m.json"), "{\n  \"mcpServers\": [}").expect("write");
+        let err = Config::discover(Some(&config)).expect_err("bad json");
+        assert!(err.to_string().contains("m.json:2:"), "{err}");
     }
 
     #[test]
