@@ -159,3 +159,32 @@ fn invalid_json_exits_2_with_its_position() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("line 1, column"));
 }
+
+#[test]
+fn custom_kinds_and_regions_come_from_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("sluice.toml"),
+        "[detectors]\nregions = [\"DE\"]\n\n[[detectors.custom]]\nkind = \"EMPLOYEE_ID\"\nregex = 'EMP-\\d{6}'\n\n[[detectors.custom]]\nkind = \"PROJECT\"\nwords = [\"Project Bluebird\"]\ncase_insensitive = true\n",
+    )
+    .expect("write");
+    let out = ok_stdout(&sluice(
+        dir.path(),
+        &["tokenize", "--session", "s"],
+        "EMP-004211 works on project bluebird; call 030 12345678",
+    ));
+    assert_eq!(out, "[EMPLOYEE_ID_1] works on [PROJECT_1]; call [PHONE_1]");
+}
+
+#[test]
+fn an_invalid_custom_regex_exits_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("sluice.toml"),
+        "[[detectors.custom]]\nkind = \"BAD\"\nregex = \"(unclosed\"\n",
+    )
+    .expect("write");
+    let output = sluice(dir.path(), &["tokenize", "--session", "s"], "x");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("detectors"));
+}

@@ -22,6 +22,9 @@ pub struct Config {
     /// Sandbox limits and engine settings.
     #[serde(default)]
     pub sandbox: SandboxSection,
+    /// What the PII detectors look for.
+    #[serde(default)]
+    pub detectors: DetectorsSection,
     /// Where Sluice keeps its state (vault, audit log); default `./.sluice`.
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
@@ -114,6 +117,33 @@ pub struct SandboxSection {
     pub max_concurrent: Option<u32>,
     /// Where the compiled sandbox engine is cached.
     pub cache_dir: Option<PathBuf>,
+}
+
+/// `[detectors]`: phone regions and custom kinds.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorsSection {
+    /// ISO regions national phone numbers are validated against, in order
+    /// (default: US, GB, DE, FR, ES, IT, IN, CA, AU, BR).
+    pub regions: Option<Vec<String>>,
+    /// Extra kinds of sensitive value, each tokenized as `[KIND_n]`.
+    #[serde(default)]
+    pub custom: Vec<CustomKindConfig>,
+}
+
+/// `[[detectors.custom]]`: a kind found by a regex or a word list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomKindConfig {
+    /// UPPER_SNAKE kind name, e.g. `EMPLOYEE_ID`; placeholders are `[EMPLOYEE_ID_n]`.
+    pub kind: String,
+    /// A regular expression (Rust `regex` syntax) matching the values.
+    pub regex: Option<String>,
+    /// Or: the exact words or phrases to find.
+    pub words: Option<Vec<String>>,
+    /// Match `words` regardless of case.
+    #[serde(default)]
+    pub case_insensitive: bool,
 }
 
 /// A configuration that could not be read or is invalid.
@@ -270,6 +300,14 @@ impl Config {
                     )));
                 }
                 _ => {}
+            }
+        }
+        for custom in &self.detectors.custom {
+            if custom.regex.is_some() == custom.words.is_some() {
+                return Err(invalid(format!(
+                    "[[detectors.custom]] kind = \"{}\": set exactly one of `regex` or `words`",
+                    custom.kind
+                )));
             }
         }
         if let Some(mb) = self.sandbox.memory_mb

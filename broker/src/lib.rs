@@ -10,5 +10,6 @@ pub mod backends;
 pub mod cli;
 pub mod config;
 pub mod flow;
+pub mod policy;
 pub mod setup;
 pub mod vault;

@@ -8,7 +8,7 @@ use crate::flow::Broker;
 use crate::flow::ingress::Tokenizer;
 use crate::vault::{MasterKey, Vault};
 use anyhow::Context;
-use detectors::Detectors;
+use detectors::{CustomKind, Detectors};
 
 /// The default per-execute limits, from `[sandbox]` over the built-in defaults.
 pub fn limits(config: &Config) -> Limits {
@@ -62,10 +62,28 @@ pub fn tokenizer(config: &Config) -> anyhow::Result<Tokenizer> {
         .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
     let key = MasterKey::load_or_create(&data_dir)?;
     let vault = Vault::open(&data_dir, &key)?;
-    let detectors = Detectors::builder()
-        .build()
-        .context("building the PII detectors")?;
-    Ok(Tokenizer::new(detectors, vault))
+    Ok(Tokenizer::new(detectors(config)?, vault))
+}
+
+/// The PII detectors `[detectors]` asks for.
+pub fn detectors(config: &Config) -> anyhow::Result<Detectors> {
+    let section = &config.detectors;
+    let mut builder = Detectors::builder();
+    if let Some(regions) = &section.regions {
+        builder = builder.regions(regions.iter().map(String::as_str));
+    }
+    for custom in &section.custom {
+        let kind = match (&custom.regex, &custom.words) {
+            (Some(pattern), _) => CustomKind::regex(custom.kind.clone(), pattern.clone()),
+            (None, Some(words)) => CustomKind::words(custom.kind.clone(), words.iter().cloned())
+                .case_insensitive(custom.case_insensitive),
+            (None, None) => {
+                anyhow::bail!("[[detectors.custom]] {} has no regex or words", custom.kind)
+            }
+        };
+        builder = builder.custom(kind);
+    }
+    builder.build().context("invalid [detectors] configuration")
 }
 
 /// A fresh random session id (128 bits, hex).

@@ -1,0 +1,466 @@
+//! The engine: a validated policy set indexed by destination, an entity model and a cache.
+
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use cedar_policy::{
+    ActionConstraint, Authorizer, Context, Entities, EntityUid, PolicySet, Request,
+    ResourceConstraint, RestrictedExpression,
+};
+
+use super::load::{self, LoadedPolicy, LoadedSet};
+use super::model::{self, EntityModel, uid};
+use super::{
+    Action, CallRequest, Decision, FlowRequest, PolicyError, PolicyRequest, SourceLocation,
+};
+
+/// Most decisions kept before the cache is cleared (agent code chooses tool names).
+const CACHE_CAPACITY: usize = 1 << 16;
+
+/// One policy as shown by [`PolicyEngine::explain`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsideredPolicy {
+    /// The policy's `@id`.
+    pub id: String,
+    /// `permit` or `forbid`.
+    pub effect: &'static str,
+    /// Where the policy starts.
+    pub location: SourceLocation,
+    /// The policy's source text.
+    pub text: String,
+}
+
+/// Why a request was decided as it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    /// The decision (never cached: always evaluated afresh).
+    pub decision: Decision,
+    /// The deciding policies (see [`Decision::policy_ids`]).
+    pub deciding: Vec<ConsideredPolicy>,
+    /// Every policy evaluated for this destination (the index slice), in load order.
+    pub considered: Vec<ConsideredPolicy>,
+    /// Policies skipped by the destination index, by count.
+    pub skipped: usize,
+}
+
+/// A slice of the policy set and the indexes (into load order) of its policies.
+struct Slice {
+    set: PolicySet,
+    members: Vec<usize>,
+}
+
+/// Slices of one action: wildcard, per server, per tool.
+struct ActionIndex {
+    wildcard: Slice,
+    by_server: HashMap<String, Slice>,
+    by_tool: HashMap<String, HashMap<String, Slice>>,
+}
+
+/// Which per-value `flow` context fields some policy mentions (and so join the cache key).
+#[derive(Debug, Clone, Copy, Default)]
+struct ValueFields {
+    placeholder: bool,
+    arg_path: bool,
+    email_domain: bool,
+    phone_country: bool,
+}
+
+/// The validated, indexed policies, shared between engines with different models.
+struct Compiled {
+    set: LoadedSet,
+    index: [ActionIndex; 2],
+    value_fields: ValueFields,
+}
+
+/// A validated policy set plus entity model that answers `call` and `flow` questions.
+pub struct PolicyEngine {
+    compiled: Arc<Compiled>,
+    model: EntityModel,
+    entities: Entities,
+    authorizer: Authorizer,
+    actions: [EntityUid; 2],
+    cache: RwLock<HashMap<String, Decision>>,
+}
+
+impl std::fmt::Debug for PolicyEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyEngine")
+            .field("policies", &self.compiled.set.policies.len())
+            .field("hash", &self.compiled.set.hash)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PolicyEngine {
+    /// Loads `schema.cedarschema` + every `*.cedar` of `dir` (or the embedded defaults), strictly validated.
+    pub fn load(dir: Option<&Path>) -> Result<PolicyEngine, PolicyError> {
+        let (schema, files) = load::read_sources(dir)?;
+        let set = load::compile(&schema, &files)?;
+        let compiled = Arc::new(Compiled::new(set));
+        Self::with_compiled(compiled, EntityModel::default())
+    }
+
+    /// The same policies over another entity model (with an empty cache).
+    pub fn with_model(&self, model: EntityModel) -> Result<PolicyEngine, PolicyError> {
+        Self::with_compiled(Arc::clone(&self.compiled), model)
+    }
+
+    fn with_compiled(
+        compiled: Arc<Compiled>,
+        model: EntityModel,
+    ) -> Result<PolicyEngine, PolicyError> {
+        let entities = model.entities(&compiled.set.schema)?;
+        Ok(PolicyEngine {
+            compiled,
+            model,
+            entities,
+            authorizer: Authorizer::new(),
+            actions: [uid(model::ACTION, "call"), uid(model::ACTION, "flow")],
+            cache: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// The entity model decisions are made over.
+    pub fn model(&self) -> &EntityModel {
+        &self.model
+    }
+
+    /// SHA-256 (hex) of the schema and policy files, for audit records.
+    pub fn policy_set_hash(&self) -> &str {
+        &self.compiled.set.hash
+    }
+
+    /// The `@id`s of all policies, in load order.
+    pub fn policy_ids(&self) -> impl Iterator<Item = &str> {
+        self.compiled.set.policies.iter().map(|p| p.id.as_str())
+    }
+
+    /// Number of cached decisions.
+    pub fn cached_decisions(&self) -> usize {
+        self.cache.read().map_or(0, |c| c.len())
+    }
+
+    /// May `agent` call `server/tool`?
+    pub fn authorize_call(&self, agent: &str, server: &str, tool: &str) -> Decision {
+        self.decide(&PolicyRequest::Call(CallRequest {
+            agent,
+            server,
+            tool,
+        }))
+    }
+
+    /// May this placeholder's value flow into the destination tool's arguments?
+    pub fn authorize_flow(&self, request: &FlowRequest<'_>) -> Decision {
+        self.decide(&PolicyRequest::Flow(*request))
+    }
+
+    /// Decides a request, from the cache when possible.
+    pub fn decide(&self, request: &PolicyRequest<'_>) -> Decision {
+        let key = self.cache_key(request);
+        if let Ok(cache) = self.cache.read()
+            && let Some(d) = cache.get(&key)
+        {
+            return d.clone();
+        }
+        let decision = self.evaluate(request).0;
+        if let Ok(mut cache) = self.cache.write() {
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+            cache.insert(key, decision.clone());
+        }
+        decision
+    }
+
+    /// Decides a request without reading or filling the cache.
+    pub fn decide_uncached(&self, request: &PolicyRequest<'_>) -> Decision {
+        self.evaluate(request).0
+    }
+
+    /// Decides a request afresh and says which policies decided it and which were considered.
+    pub fn explain(&self, request: &PolicyRequest<'_>) -> Explanation {
+        let (decision, slice) = self.evaluate(request);
+        let policies = &self.compiled.set.policies;
+        let show = |p: &LoadedPolicy| ConsideredPolicy {
+            id: p.id.clone(),
+            effect: p.effect_name(),
+            location: p.location.clone(),
+            text: p.text.clone(),
+        };
+        let considered: Vec<ConsideredPolicy> =
+            slice.members.iter().map(|&i| show(&policies[i])).collect();
+        let deciding = decision
+            .policy_ids
+            .iter()
+            .filter_map(|id| considered.iter().find(|c| &c.id == id).cloned())
+            .collect();
+        Explanation {
+            skipped: policies.len() - considered.len(),
+            decision,
+            deciding,
+            considered,
+        }
+    }
+
+    fn evaluate(&self, request: &PolicyRequest<'_>) -> (Decision, &Slice) {
+        let action = request.action();
+        let (agent, server, tool) = match request {
+            PolicyRequest::Call(c) => (c.agent, c.server, c.tool),
+            PolicyRequest::Flow(f) => (f.agent, f.server, f.tool),
+        };
+        let slice = self.compiled.slice(action, server, tool);
+        match self.evaluate_in(request, slice, agent, server, tool) {
+            Ok(d) => (d, slice),
+            Err(e) => (
+                Decision {
+                    allowed: false,
+                    policy_ids: Vec::new(),
+                    reason: format!("denied: the request could not be evaluated ({e})"),
+                    errors: vec![e],
+                },
+                slice,
+            ),
+        }
+    }
+
+    fn evaluate_in(
+        &self,
+        request: &PolicyRequest<'_>,
+        slice: &Slice,
+        agent: &str,
+        server: &str,
+        tool: &str,
+    ) -> Result<Decision, String> {
+        let (kind, source) = match request {
+            PolicyRequest::Call(_) => (None, None),
+            PolicyRequest::Flow(f) => (Some(f.kind), Some(f.source)),
+        };
+        let context = match request {
+            PolicyRequest::Call(_) => Context::empty(),
+            PolicyRequest::Flow(f) => flow_context(f)?,
+        };
+        let cedar_request = Request::new(
+            uid(model::AGENT, agent),
+            self.actions[action_index(request.action())].clone(),
+            uid(model::TOOL, &model::tool_id(server, tool)),
+            context,
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+        let entities = if self.model.knows(agent, server, tool, kind, source) {
+            Cow::Borrowed(&self.entities)
+        } else {
+            Cow::Owned(
+                self.model
+                    .with_missing(&self.entities, agent, server, tool, kind, source)
+                    .map_err(|e| e.to_string())?,
+            )
+        };
+        let response = self
+            .authorizer
+            .is_authorized(&cedar_request, &slice.set, &entities);
+        let allowed = response.decision() == cedar_policy::Decision::Allow;
+        let mut policy_ids: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(ToString::to_string)
+            .collect();
+        policy_ids.sort_unstable();
+        let errors = response
+            .diagnostics()
+            .errors()
+            .map(ToString::to_string)
+            .collect();
+        let reason = match (allowed, policy_ids.as_slice()) {
+            (true, [one]) => format!("allowed by permit policy {one}"),
+            (true, many) => format!("allowed by permit policies {}", many.join(", ")),
+            (false, []) => "no permit policy allows it".to_owned(),
+            (false, [one]) => format!("denied by forbid policy {one}"),
+            (false, many) => format!("denied by forbid policies {}", many.join(", ")),
+        };
+        Ok(Decision {
+            allowed,
+            policy_ids,
+            reason,
+            errors,
+        })
+    }
+
+    /// Length-prefixed fields, so no two requests share a key.
+    fn cache_key(&self, request: &PolicyRequest<'_>) -> String {
+        let mut key = String::with_capacity(96);
+        let mut push = |s: &str| {
+            let _ = write!(key, "{}:", s.len());
+            key.push_str(s);
+        };
+        match request {
+            PolicyRequest::Call(c) => {
+                push("call");
+                push(c.agent);
+                push(c.server);
+                push(c.tool);
+            }
+            PolicyRequest::Flow(f) => {
+                let v = self.compiled.value_fields;
+                push("flow");
+                push(f.agent);
+                push(f.server);
+                push(f.tool);
+                push(f.kind);
+                push(f.source);
+                if v.placeholder {
+                    push(f.placeholder);
+                }
+                if v.arg_path {
+                    push(f.arg_path);
+                }
+                if v.email_domain {
+                    push(f.email_domain.unwrap_or("\u{0}none"));
+                }
+                if v.phone_country {
+                    push(f.phone_country.unwrap_or("\u{0}none"));
+                }
+            }
+        }
+        key
+    }
+}
+
+fn flow_context(f: &FlowRequest<'_>) -> Result<Context, String> {
+    let string = |s: &str| RestrictedExpression::new_string(s.to_owned());
+    let mut pairs = vec![
+        (
+            "kind".to_owned(),
+            RestrictedExpression::new_entity_uid(uid(model::KIND, f.kind)),
+        ),
+        (
+            "source".to_owned(),
+            RestrictedExpression::new_entity_uid(uid(model::SERVER, f.source)),
+        ),
+        ("placeholder".to_owned(), string(f.placeholder)),
+        ("arg_path".to_owned(), string(f.arg_path)),
+    ];
+    if let Some(d) = f.email_domain {
+        pairs.push(("email_domain".to_owned(), string(d)));
+    }
+    if let Some(c) = f.phone_country {
+        pairs.push(("phone_country".to_owned(), string(c)));
+    }
+    Context::from_pairs(pairs).map_err(|e| e.to_string())
+}
+
+fn action_index(a: Action) -> usize {
+    match a {
+        Action::Call => 0,
+        Action::Flow => 1,
+    }
+}
+
+/// Where one policy goes in the index.
+enum Bucket {
+    Wildcard,
+    Server(String),
+    Tool(String, String),
+}
+
+fn bucket(policy: &cedar_policy::Policy) -> Bucket {
+    let target = match policy.resource_constraint() {
+        ResourceConstraint::Eq(u) | ResourceConstraint::In(u) | ResourceConstraint::IsIn(_, u) => u,
+        ResourceConstraint::Any | ResourceConstraint::Is(_) => return Bucket::Wildcard,
+    };
+    let id = target.id().unescaped();
+    match target.type_name().to_string().as_str() {
+        model::SERVER => Bucket::Server(id.to_owned()),
+        model::TOOL => match id.split_once('/') {
+            Some((s, t)) => Bucket::Tool(s.to_owned(), t.to_owned()),
+            None => Bucket::Wildcard,
+        },
+        _ => Bucket::Wildcard,
+    }
+}
+
+fn actions_of(policy: &cedar_policy::Policy) -> [bool; 2] {
+    let is = |u: &EntityUid, name: &str| {
+        u.type_name().to_string() == model::ACTION && u.id().unescaped() == name
+    };
+    match policy.action_constraint() {
+        ActionConstraint::Any => [true, true],
+        ActionConstraint::Eq(u) => [is(&u, "call"), is(&u, "flow")],
+        ActionConstraint::In(us) => [
+            us.iter().any(|u| is(u, "call")),
+            us.iter().any(|u| is(u, "flow")),
+        ],
+    }
+}
+
+impl Compiled {
+    fn new(set: LoadedSet) -> Self {
+        let mut value_fields = ValueFields::default();
+        for p in &set.policies {
+            value_fields.placeholder |= p.text.contains("placeholder");
+            value_fields.arg_path |= p.text.contains("arg_path");
+            value_fields.email_domain |= p.text.contains("email_domain");
+            value_fields.phone_country |= p.text.contains("phone_country");
+        }
+        let index = [0, 1].map(|a| Self::index_action(&set, a));
+        Compiled {
+            set,
+            index,
+            value_fields,
+        }
+    }
+
+    fn index_action(set: &LoadedSet, action: usize) -> ActionIndex {
+        let mut wildcard = Vec::new();
+        let mut servers: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut tools: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        for (i, p) in set.policies.iter().enumerate() {
+            if !actions_of(&p.policy)[action] {
+                continue;
+            }
+            match bucket(&p.policy) {
+                Bucket::Wildcard => wildcard.push(i),
+                Bucket::Server(s) => servers.entry(s).or_default().push(i),
+                Bucket::Tool(s, t) => tools.entry((s, t)).or_default().push(i),
+            }
+        }
+        let make = |parts: &[&[usize]]| {
+            let members: BTreeSet<usize> = parts.iter().flat_map(|p| p.iter().copied()).collect();
+            let members: Vec<usize> = members.into_iter().collect();
+            let mut ps = PolicySet::new();
+            for &i in &members {
+                // Ids are unique in a loaded set, so adding cannot clash.
+                let _ = ps.add(set.policies[i].policy.clone());
+            }
+            Slice { set: ps, members }
+        };
+        let mut by_tool: HashMap<String, HashMap<String, Slice>> = HashMap::new();
+        for ((s, t), own) in &tools {
+            let server = servers.get(s).map_or(&[][..], Vec::as_slice);
+            by_tool
+                .entry(s.clone())
+                .or_default()
+                .insert(t.clone(), make(&[&wildcard, server, own]));
+        }
+        let by_server = servers
+            .iter()
+            .map(|(s, own)| (s.clone(), make(&[&wildcard, own])))
+            .collect();
+        ActionIndex {
+            wildcard: make(&[&wildcard]),
+            by_server,
+            by_tool,
+        }
+    }
+
+    fn slice(&self, action: Action, server: &str, tool: &str) -> &Slice {
+        let index = &self.index[action_index(action)];
+        if let Some(s) = index.by_tool.get(server).and_then(|tools| tools.get(tool)) {
+            return s;
+        }
+        index.by_server.get(server).unwrap_or(&index.wildcard)
+    }
+}

@@ -1,0 +1,324 @@
+//! Reading, splitting, parsing and strictly validating policy files.
+//!
+//! Files are split into statements here (on top-level `;`, outside strings and comments) and
+//! each statement is parsed on its own, so every policy keeps its file, its line and its text.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use cedar_policy::{Effect, Policy, PolicyId, PolicySet, Schema, ValidationMode, Validator};
+
+use super::{PolicyError, SourceLocation};
+
+const EMBEDDED_SCHEMA: &str = include_str!("../../../policies/schema.cedarschema");
+const EMBEDDED_POLICIES: &[(&str, &str)] = &[(
+    "default.cedar",
+    include_str!("../../../policies/default.cedar"),
+)];
+const SCHEMA_FILE: &str = "schema.cedarschema";
+
+/// One policy file's name and text.
+pub(crate) struct SourceFile {
+    pub(crate) name: PathBuf,
+    pub(crate) text: String,
+}
+
+/// One parsed policy with where it came from.
+pub(crate) struct LoadedPolicy {
+    pub(crate) id: String,
+    pub(crate) policy: Policy,
+    pub(crate) location: SourceLocation,
+    pub(crate) text: String,
+}
+
+impl LoadedPolicy {
+    pub(crate) fn effect_name(&self) -> &'static str {
+        match self.policy.effect() {
+            Effect::Permit => "permit",
+            Effect::Forbid => "forbid",
+        }
+    }
+}
+
+/// A validated policy set: the schema, the policies in load order and the set's hash.
+pub(crate) struct LoadedSet {
+    pub(crate) schema: Schema,
+    pub(crate) policies: Vec<LoadedPolicy>,
+    pub(crate) hash: String,
+}
+
+/// Reads the schema and policy files of `dir`, or the embedded defaults.
+pub(crate) fn read_sources(
+    dir: Option<&Path>,
+) -> Result<(SourceFile, Vec<SourceFile>), PolicyError> {
+    let Some(dir) = dir else {
+        let schema = SourceFile {
+            name: PathBuf::from(format!("<embedded>/{SCHEMA_FILE}")),
+            text: EMBEDDED_SCHEMA.to_owned(),
+        };
+        let files = EMBEDDED_POLICIES
+            .iter()
+            .map(|(name, text)| SourceFile {
+                name: PathBuf::from(format!("<embedded>/{name}")),
+                text: (*text).to_owned(),
+            })
+            .collect();
+        return Ok((schema, files));
+    };
+    let schema_path = dir.join(SCHEMA_FILE);
+    if !schema_path.is_file() {
+        return Err(PolicyError::MissingSchema {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let schema = read_file(&schema_path)?;
+    let entries = std::fs::read_dir(dir).map_err(|source| PolicyError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| PolicyError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "cedar") && path.is_file() {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    let files = paths
+        .iter()
+        .map(|p| read_file(p))
+        .collect::<Result<_, _>>()?;
+    Ok((schema, files))
+}
+
+fn read_file(path: &Path) -> Result<SourceFile, PolicyError> {
+    let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(SourceFile {
+        name: path.to_path_buf(),
+        text,
+    })
+}
+
+/// Parses, checks ids and strictly validates the given files.
+pub(crate) fn compile(
+    schema_file: &SourceFile,
+    files: &[SourceFile],
+) -> Result<LoadedSet, PolicyError> {
+    let schema = match Schema::from_cedarschema_str(&schema_file.text) {
+        Ok((schema, warnings)) => {
+            for w in warnings {
+                tracing::warn!(file = %schema_file.name.display(), "policy schema warning: {w}");
+            }
+            schema
+        }
+        Err(e) => {
+            return Err(PolicyError::Schema {
+                file: schema_file.name.clone(),
+                message: e.to_string(),
+            });
+        }
+    };
+
+    let mut policies: Vec<LoadedPolicy> = Vec::new();
+    let mut first_use: HashMap<String, usize> = HashMap::new();
+    for file in files {
+        let lines = LineIndex::new(&file.text);
+        for (n, (start, end)) in split_statements(&file.text).into_iter().enumerate() {
+            let location = lines.location(&file.name, &file.text, start);
+            let text = &file.text[start..end];
+            let provisional = PolicyId::new(format!("{}#{n}", file.name.display()));
+            let policy =
+                Policy::parse(Some(provisional), text).map_err(|errs| PolicyError::Syntax {
+                    location: location.clone(),
+                    message: errs
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                })?;
+            let Some(id) = policy.annotation("id").map(str::to_owned) else {
+                return Err(PolicyError::MissingId { location });
+            };
+            if let Some(&first) = first_use.get(&id) {
+                return Err(PolicyError::DuplicateId {
+                    id,
+                    location,
+                    first: policies[first].location.clone(),
+                });
+            }
+            first_use.insert(id.clone(), policies.len());
+            let policy = policy.new_id(PolicyId::new(&id));
+            policies.push(LoadedPolicy {
+                id,
+                policy,
+                location,
+                text: text.to_owned(),
+            });
+        }
+    }
+
+    let mut set = PolicySet::new();
+    for p in &policies {
+        // Ids are unique (checked above), so `add` cannot fail on a clash.
+        set.add(p.policy.clone())
+            .map_err(|e| PolicyError::Validation {
+                id: p.id.clone(),
+                location: p.location.clone(),
+                message: e.to_string(),
+            })?;
+    }
+    let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
+    for w in result.validation_warnings() {
+        tracing::warn!("policy validation warning: {w}");
+    }
+    let mut messages: HashMap<String, Vec<String>> = HashMap::new();
+    for e in result.validation_errors() {
+        messages
+            .entry(e.policy_id().to_string())
+            .or_default()
+            .push(e.to_string());
+    }
+    // Report the first offending policy in file order, with all of its errors.
+    if let Some(p) = policies.iter().find(|p| messages.contains_key(&p.id)) {
+        let message = messages.remove(&p.id).unwrap_or_default().join("; ");
+        return Err(PolicyError::Validation {
+            id: p.id.clone(),
+            location: p.location.clone(),
+            message,
+        });
+    }
+
+    let hash = hash_sources(schema_file, files);
+    Ok(LoadedSet {
+        schema,
+        policies,
+        hash,
+    })
+}
+
+/// SHA-256 over the schema and every file's name and text, hex encoded.
+fn hash_sources(schema: &SourceFile, files: &[SourceFile]) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for f in std::iter::once(schema).chain(files) {
+        let name = f
+            .name
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        ctx.update(name.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(&(f.text.len() as u64).to_le_bytes());
+        ctx.update(f.text.as_bytes());
+    }
+    ctx.finish()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Byte ranges of the policy statements in `text`: from the first token to the closing `;`
+/// (or to the end, for a trailing statement without one, which then fails to parse).
+fn split_statements(text: &str) -> Vec<(usize, usize)> {
+    enum State {
+        Code,
+        Str { escaped: bool },
+        LineComment,
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut state = State::Code;
+    let mut start: Option<usize> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match state {
+            State::Code => match b {
+                b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                    state = State::LineComment;
+                    i += 1;
+                }
+                b'"' => {
+                    start.get_or_insert(i);
+                    state = State::Str { escaped: false };
+                }
+                b';' => {
+                    let s = start.take().unwrap_or(i);
+                    out.push((s, i + 1));
+                }
+                b if b.is_ascii_whitespace() => {}
+                _ => {
+                    start.get_or_insert(i);
+                }
+            },
+            State::Str { escaped } => {
+                state = match (escaped, b) {
+                    (false, b'\\') => State::Str { escaped: true },
+                    (false, b'"') => State::Code,
+                    _ => State::Str { escaped: false },
+                }
+            }
+            State::LineComment => {
+                if b == b'\n' {
+                    state = State::Code;
+                }
+            }
+        }
+        i += 1;
+    }
+    if let Some(s) = start {
+        out.push((s, text.len()));
+    }
+    out
+}
+
+/// Maps byte offsets of one file to 1-based line and column.
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self { starts }
+    }
+
+    fn location(&self, file: &Path, text: &str, offset: usize) -> SourceLocation {
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        let line_start = self.starts[line - 1];
+        let column = text
+            .get(line_start..offset)
+            .map_or(1, |s| s.chars().count() + 1);
+        SourceLocation {
+            file: file.to_path_buf(),
+            line,
+            column,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_split_outside_strings_and_comments() {
+        let text = "// a; comment\n@id(\"a;b\")\npermit(principal, action, resource);\n  forbid(principal, action, resource) when { \"x\\\";\" == \"y\" };\n// trailing";
+        let parts = split_statements(text);
+        assert_eq!(parts.len(), 2);
+        assert!(text[parts[0].0..parts[0].1].starts_with("@id(\"a;b\")"));
+        assert!(text[parts[1].0..parts[1].1].starts_with("forbid"));
+        let idx = LineIndex::new(text);
+        let loc = idx.location(Path::new("f.cedar"), text, parts[1].0);
+        assert_eq!((loc.line, loc.column), (4, 3));
+    }
+}

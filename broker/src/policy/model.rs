@@ -1,0 +1,319 @@
+//! The entity model: servers, tools, agents and kinds as Cedar entities.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::LazyLock;
+
+use cedar_policy::{
+    Entities, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression, Schema,
+};
+
+use super::PolicyError;
+
+/// The kind group that EMAIL, PHONE and NAME belong to.
+pub const CONTACT_INFO: &str = "contact_info";
+/// Trust given to a server the model does not know.
+pub(crate) const UNKNOWN_TRUST: &str = "unknown";
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct ServerInfo {
+    pub(crate) trust: String,
+    pub(crate) tags: BTreeSet<String>,
+    pub(crate) tools: BTreeSet<String>,
+}
+
+/// What the policies can talk about: servers (trust, tags), their tools, agents and kinds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityModel {
+    pub(crate) servers: BTreeMap<String, ServerInfo>,
+    pub(crate) agents: BTreeMap<String, BTreeSet<String>>,
+    pub(crate) kinds: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Default for EntityModel {
+    fn default() -> Self {
+        EntityModelBuilder::new().build()
+    }
+}
+
+impl EntityModel {
+    /// A builder preloaded with EMAIL, PHONE and NAME in the `contact_info` kind group.
+    pub fn builder() -> EntityModelBuilder {
+        EntityModelBuilder::new()
+    }
+
+    /// Whether the model knows this server.
+    pub fn has_server(&self, server: &str) -> bool {
+        self.servers.contains_key(server)
+    }
+
+    /// Whether every entity a request names is in the model (so no entity is made up).
+    pub(crate) fn knows(
+        &self,
+        agent: &str,
+        server: &str,
+        tool: &str,
+        kind: Option<&str>,
+        source: Option<&str>,
+    ) -> bool {
+        self.agents.contains_key(agent)
+            && self
+                .servers
+                .get(server)
+                .is_some_and(|s| s.tools.contains(tool))
+            && kind.is_none_or(|k| self.kinds.contains_key(k))
+            && source.is_none_or(|s| self.servers.contains_key(s))
+    }
+
+    /// All entities of the model, validated against `schema`.
+    pub(crate) fn entities(&self, schema: &Schema) -> Result<Entities, PolicyError> {
+        let mut list = Vec::new();
+        let mut groups = BTreeSet::new();
+        for (agent, gs) in &self.agents {
+            list.push(agent_entity(agent, gs.iter().map(String::as_str)));
+            groups.extend(gs.iter().map(String::as_str));
+        }
+        list.extend(groups.into_iter().map(|g| Entity::with_uid(uid(GROUP, g))));
+        let mut kind_groups = BTreeSet::new();
+        for (kind, gs) in &self.kinds {
+            list.push(kind_entity(kind, gs.iter().map(String::as_str)));
+            kind_groups.extend(gs.iter().map(String::as_str));
+        }
+        list.extend(
+            kind_groups
+                .into_iter()
+                .map(|g| Entity::with_uid(uid(KIND_GROUP, g))),
+        );
+        for (name, info) in &self.servers {
+            list.push(server_entity(
+                name,
+                &info.trust,
+                info.tags.iter().map(String::as_str),
+            )?);
+            for tool in &info.tools {
+                list.push(tool_entity(name, tool)?);
+            }
+        }
+        Entities::from_entities(list, Some(schema)).map_err(|e| PolicyError::Entities {
+            message: e.to_string(),
+        })
+    }
+
+    /// `base` plus made-up entities for whatever the request names that the model lacks.
+    pub(crate) fn with_missing(
+        &self,
+        base: &Entities,
+        agent: &str,
+        server: &str,
+        tool: &str,
+        kind: Option<&str>,
+        source: Option<&str>,
+    ) -> Result<Entities, PolicyError> {
+        let mut extra = Vec::new();
+        if !self.agents.contains_key(agent) {
+            extra.push(agent_entity(agent, std::iter::empty()));
+        }
+        let mut servers: HashSet<&str> = HashSet::new();
+        servers.insert(server);
+        if let Some(s) = source {
+            servers.insert(s);
+        }
+        for s in servers {
+            if !self.servers.contains_key(s) {
+                extra.push(server_entity(s, UNKNOWN_TRUST, std::iter::empty())?);
+            }
+        }
+        if !self
+            .servers
+            .get(server)
+            .is_some_and(|s| s.tools.contains(tool))
+        {
+            extra.push(tool_entity(server, tool)?);
+        }
+        if let Some(k) = kind.filter(|k| !self.kinds.contains_key(*k)) {
+            extra.push(kind_entity(k, std::iter::empty()));
+        }
+        base.clone()
+            .add_entities(extra, None)
+            .map_err(|e| PolicyError::Entities {
+                message: e.to_string(),
+            })
+    }
+}
+
+/// Builds an [`EntityModel`] from config (servers, agents, kinds) and the catalog (tools).
+#[derive(Debug, Clone)]
+pub struct EntityModelBuilder {
+    model: EntityModel,
+}
+
+impl Default for EntityModelBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EntityModelBuilder {
+    /// Starts with EMAIL, PHONE and NAME in `contact_info` and nothing else.
+    pub fn new() -> Self {
+        let mut kinds = BTreeMap::new();
+        for k in ["EMAIL", "PHONE", "NAME"] {
+            kinds.insert(k.to_owned(), BTreeSet::from([CONTACT_INFO.to_owned()]));
+        }
+        Self {
+            model: EntityModel {
+                servers: BTreeMap::new(),
+                agents: BTreeMap::new(),
+                kinds,
+            },
+        }
+    }
+
+    /// Adds (or replaces the trust and tags of) a server.
+    pub fn server<I, S>(mut self, name: &str, trust: &str, tags: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let info = self.model.servers.entry(name.to_owned()).or_default();
+        info.trust = trust.to_owned();
+        info.tags = tags.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds tools of a server (the server is created with trust `"unknown"` if absent).
+    pub fn tools<I, S>(mut self, server: &str, tools: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let info = self
+            .model
+            .servers
+            .entry(server.to_owned())
+            .or_insert_with(|| ServerInfo {
+                trust: UNKNOWN_TRUST.to_owned(),
+                ..ServerInfo::default()
+            });
+        info.tools.extend(tools.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds an agent and the groups it belongs to.
+    pub fn agent<I, S>(mut self, name: &str, groups: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.model
+            .agents
+            .entry(name.to_owned())
+            .or_default()
+            .extend(groups.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds a kind (or more kind groups to an existing kind, e.g. a custom `IBAN` in `financial`).
+    pub fn kind<I, S>(mut self, name: &str, groups: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.model
+            .kinds
+            .entry(name.to_owned())
+            .or_default()
+            .extend(groups.into_iter().map(Into::into));
+        self
+    }
+
+    /// Finishes the model.
+    pub fn build(self) -> EntityModel {
+        self.model
+    }
+}
+
+pub(crate) const AGENT: &str = "Sluice::Agent";
+pub(crate) const GROUP: &str = "Sluice::Group";
+pub(crate) const KIND: &str = "Sluice::Kind";
+pub(crate) const KIND_GROUP: &str = "Sluice::KindGroup";
+pub(crate) const SERVER: &str = "Sluice::Server";
+pub(crate) const TOOL: &str = "Sluice::Tool";
+pub(crate) const ACTION: &str = "Sluice::Action";
+
+/// The parsed type names, parsed once: building a uid happens several times per decision.
+static TYPE_NAMES: LazyLock<HashMap<&'static str, EntityTypeName>> = LazyLock::new(|| {
+    [AGENT, GROUP, KIND, KIND_GROUP, SERVER, TOOL, ACTION]
+        .into_iter()
+        .filter_map(|t| t.parse().ok().map(|n| (t, n)))
+        .collect()
+});
+
+/// A Sluice entity uid; `ty` is one of the constants above.
+pub(crate) fn uid(ty: &'static str, id: &str) -> EntityUid {
+    let ty = match TYPE_NAMES.get(ty) {
+        Some(t) => t.clone(),
+        // Unreachable for the constants above; parsing again keeps this total.
+        None => ty
+            .parse()
+            .unwrap_or_else(|_| unreachable!("constant type name {ty}")),
+    };
+    EntityUid::from_type_name_and_id(ty, EntityId::new(id))
+}
+
+/// The tool entity id `"server/tool"`.
+pub(crate) fn tool_id(server: &str, tool: &str) -> String {
+    let mut id = String::with_capacity(server.len() + tool.len() + 1);
+    id.push_str(server);
+    id.push('/');
+    id.push_str(tool);
+    id
+}
+
+fn agent_entity<'a>(name: &str, groups: impl Iterator<Item = &'a str>) -> Entity {
+    Entity::new_no_attrs(uid(AGENT, name), groups.map(|g| uid(GROUP, g)).collect())
+}
+
+fn kind_entity<'a>(name: &str, groups: impl Iterator<Item = &'a str>) -> Entity {
+    Entity::new_no_attrs(
+        uid(KIND, name),
+        groups.map(|g| uid(KIND_GROUP, g)).collect(),
+    )
+}
+
+fn server_entity<'a>(
+    name: &str,
+    trust: &str,
+    tags: impl Iterator<Item = &'a str>,
+) -> Result<Entity, PolicyError> {
+    let attrs = HashMap::from([
+        (
+            "trust".to_owned(),
+            RestrictedExpression::new_string(trust.to_owned()),
+        ),
+        (
+            "tags".to_owned(),
+            RestrictedExpression::new_set(
+                tags.map(|t| RestrictedExpression::new_string(t.to_owned())),
+            ),
+        ),
+    ]);
+    Entity::new(uid(SERVER, name), attrs, HashSet::new()).map_err(|e| PolicyError::Entities {
+        message: format!("server {name}: {e}"),
+    })
+}
+
+fn tool_entity(server: &str, tool: &str) -> Result<Entity, PolicyError> {
+    let server_uid = uid(SERVER, server);
+    let attrs = HashMap::from([(
+        "server".to_owned(),
+        RestrictedExpression::new_entity_uid(server_uid.clone()),
+    )]);
+    Entity::new(
+        uid(TOOL, &tool_id(server, tool)),
+        attrs,
+        HashSet::from([server_uid]),
+    )
+    .map_err(|e| PolicyError::Entities {
+        message: format!("tool {server}/{tool}: {e}"),
+    })
+}

@@ -1,0 +1,396 @@
+use std::path::Path;
+
+use super::*;
+
+const SCHEMA: &str = include_str!("../../../policies/schema.cedarschema");
+const DEFAULTS: &str = include_str!("../../../policies/default.cedar");
+
+fn demo_model() -> EntityModel {
+    EntityModel::builder()
+        .server("sheets", "internal", Vec::<String>::new())
+        .tools("sheets", ["getRows"])
+        .server("crm", "internal", Vec::<String>::new())
+        .tools("crm", ["updateLead"])
+        .server("chat", "external", ["external"])
+        .tools("chat", ["postMessage"])
+        .server("mail", "internal", Vec::<String>::new())
+        .tools("mail", ["send_email"])
+        .agent("demo-agent", ["sync-bots"])
+        .build()
+}
+
+fn defaults() -> PolicyEngine {
+    let engine = PolicyEngine::load(None).unwrap_or_else(|e| panic!("defaults must load: {e}"));
+    engine
+        .with_model(demo_model())
+        .unwrap_or_else(|e| panic!("model: {e}"))
+}
+
+/// A policy directory with the real schema and the given files.
+fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    std::fs::write(dir.path().join("schema.cedarschema"), SCHEMA).unwrap_or_else(|e| panic!("{e}"));
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    dir
+}
+
+fn load_dir(dir: &Path) -> PolicyEngine {
+    PolicyEngine::load(Some(dir))
+        .and_then(|e| e.with_model(demo_model()))
+        .unwrap_or_else(|e| panic!("load {}: {e}", dir.display()))
+}
+
+fn flow<'a>(server: &'a str, tool: &'a str, kind: &'a str, source: &'a str) -> FlowRequest<'a> {
+    FlowRequest {
+        agent: "demo-agent",
+        server,
+        tool,
+        kind,
+        source,
+        placeholder: "[EMAIL_1]",
+        arg_path: "email",
+        email_domain: None,
+        phone_country: None,
+    }
+}
+
+#[test]
+fn no_permit_means_denied_with_no_policy_ids() {
+    let dir = dir_with(&[(
+        "only-call.cedar",
+        "@id(\"call\")\npermit (principal, action == Sluice::Action::\"call\", resource);\n",
+    )]);
+    let d = load_dir(dir.path()).authorize_flow(&flow("crm", "updateLead", "EMAIL", "sheets"));
+    assert!(!d.allowed);
+    assert!(d.policy_ids.is_empty());
+    assert!(d.reason.contains("no permit"), "{}", d.reason);
+}
+
+#[test]
+fn sheets_email_flows_into_crm() {
+    let d = defaults().authorize_flow(&flow("crm", "updateLead", "EMAIL", "sheets"));
+    assert!(d.allowed, "{d:?}");
+    assert_eq!(d.policy_ids, ["contact-info-internal-to-internal"]);
+}
+
+#[test]
+fn anything_to_chat_is_denied_by_the_forbid() {
+    let engine = defaults();
+    for kind in ["EMAIL", "PHONE", "NAME", "IBAN"] {
+        let d = engine.authorize_flow(&flow("chat", "postMessage", kind, "crm"));
+        assert!(!d.allowed, "{kind}: {d:?}");
+        assert_eq!(d.policy_ids, ["no-flow-to-external"]);
+        assert_eq!(d.reason, "denied by forbid policy no-flow-to-external");
+    }
+}
+
+#[test]
+fn forbid_wins_over_permit() {
+    let permit_all = "@id(\"permit-everything\")\npermit (principal, action, resource);\n";
+    let dir = dir_with(&[("default.cedar", DEFAULTS), ("extra.cedar", permit_all)]);
+    let engine = load_dir(dir.path());
+    let d = engine.authorize_flow(&flow("chat", "postMessage", "EMAIL", "sheets"));
+    assert!(!d.allowed);
+    assert_eq!(d.policy_ids, ["no-flow-to-external"]);
+    assert!(
+        engine
+            .authorize_flow(&flow("crm", "updateLead", "EMAIL", "chat"))
+            .allowed
+    );
+}
+
+#[test]
+fn internal_to_external_is_denied_even_when_tagged_only() {
+    let model = EntityModel::builder()
+        .server("sheets", "internal", Vec::<String>::new())
+        .server("wiki", "internal", ["external"])
+        .tools("wiki", ["publish"])
+        .build();
+    let engine = defaults()
+        .with_model(model)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let d = engine.authorize_flow(&flow("wiki", "publish", "EMAIL", "sheets"));
+    assert!(!d.allowed);
+    assert_eq!(d.policy_ids, ["no-flow-to-external"]);
+}
+
+#[test]
+fn unknown_agent_tool_and_kind_are_decided_not_errors() {
+    let engine = defaults();
+    let mut req = flow("nowhere", "upload", "IBAN", "sheets");
+    req.agent = "stranger";
+    let d = engine.authorize_flow(&req);
+    assert!(!d.allowed);
+    assert!(d.errors.is_empty(), "{d:?}");
+    // A new tool of a known internal server still gets the server's rules.
+    let d = engine.authorize_flow(&flow("crm", "brandNewTool", "EMAIL", "sheets"));
+    assert!(d.allowed, "{d:?}");
+    assert!(
+        engine
+            .authorize_call("stranger", "crm", "brandNewTool")
+            .allowed
+    );
+}
+
+const EMAIL_DOMAIN_POLICY: &str = r#"
+// Replies may go to example.com recipients only.
+@id("mail-to-example-com")
+permit (principal, action == Sluice::Action::"flow", resource == Sluice::Tool::"mail/send_email")
+when {
+  context.kind == Sluice::Kind::"EMAIL" &&
+  context.arg_path == "to" &&
+  context has email_domain &&
+  context.email_domain like "*example.com"
+};
+"#;
+
+#[test]
+fn email_domain_rule_allows_only_the_named_domain_on_that_path() {
+    let dir = dir_with(&[("mail.cedar", EMAIL_DOMAIN_POLICY)]);
+    let engine = load_dir(dir.path());
+    let mut req = flow("mail", "send_email", "EMAIL", "chat");
+    req.arg_path = "to";
+    req.email_domain = Some("example.com");
+    let d = engine.authorize_flow(&req);
+    assert!(d.allowed, "{d:?}");
+    assert_eq!(d.policy_ids, ["mail-to-example-com"]);
+    // Cached per email_domain, because a policy mentions it.
+    req.email_domain = Some("attacker.test");
+    assert!(!engine.authorize_flow(&req).allowed);
+    req.email_domain = None;
+    assert!(!engine.authorize_flow(&req).allowed);
+    req.email_domain = Some("example.com");
+    req.arg_path = "body";
+    assert!(!engine.authorize_flow(&req).allowed);
+}
+
+fn load_error(files: &[(&str, &str)]) -> String {
+    let dir = dir_with(files);
+    match PolicyEngine::load(Some(dir.path())) {
+        Ok(_) => panic!("policy set {files:?} must be rejected"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn syntax_error_is_rejected_with_file_and_line() {
+    let text = "@id(\"ok\")\npermit (principal, action, resource);\n\n@id(\"broken\")\npermit (principal, action resource);\n";
+    let msg = load_error(&[("bad.cedar", text)]);
+    assert!(msg.contains("bad.cedar:4:1"), "{msg}");
+    assert!(msg.contains("syntax error"), "{msg}");
+}
+
+#[test]
+fn unknown_attribute_is_rejected_with_file_and_line() {
+    let text = "\n\n@id(\"typo\")\nforbid (principal, action, resource) when { resource.server.trusted == \"x\" };\n";
+    let msg = load_error(&[("typo.cedar", text)]);
+    assert!(msg.contains("typo.cedar:3:1"), "{msg}");
+    assert!(msg.contains("trusted"), "{msg}");
+}
+
+#[test]
+fn wrong_type_is_rejected_with_file_and_line() {
+    let text = "@id(\"wrong-type\")\npermit (principal, action == Sluice::Action::\"flow\", resource) when { context.kind == \"EMAIL\" };\n";
+    let msg = load_error(&[("types.cedar", text)]);
+    assert!(msg.contains("types.cedar:1:1"), "{msg}");
+    assert!(msg.contains("wrong-type"), "{msg}");
+}
+
+#[test]
+fn optional_context_field_without_has_is_rejected() {
+    let text = "@id(\"unguarded\")\npermit (principal, action == Sluice::Action::\"flow\", resource) when { context.email_domain == \"a.com\" };\n";
+    let msg = load_error(&[("opt.cedar", text)]);
+    assert!(msg.contains("opt.cedar:1:1"), "{msg}");
+}
+
+#[test]
+fn missing_id_is_rejected_with_file_and_line() {
+    let text = "@id(\"a\")\npermit (principal, action, resource);\n  permit (principal, action, resource);\n";
+    let msg = load_error(&[("noid.cedar", text)]);
+    assert!(msg.contains("noid.cedar:3:3"), "{msg}");
+    assert!(msg.contains("@id"), "{msg}");
+}
+
+#[test]
+fn duplicate_ids_are_rejected() {
+    let a = "@id(\"same\")\npermit (principal, action, resource);\n";
+    let msg = load_error(&[("a.cedar", a), ("b.cedar", a)]);
+    assert!(
+        msg.contains("b.cedar:1:1") && msg.contains("a.cedar:1:1"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn missing_schema_is_rejected() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let msg = PolicyEngine::load(Some(dir.path()))
+        .map(|_| ())
+        .err()
+        .map(|e| e.to_string());
+    assert!(msg.is_some_and(|m| m.contains("schema.cedarschema")));
+}
+
+#[test]
+fn reload_with_an_invalid_set_keeps_the_last_good_set() {
+    let store = PolicyStore::new(defaults());
+    let good_hash = store.policy_set_hash();
+    let bad = dir_with(&[(
+        "bad.cedar",
+        "@id(\"x\")\npermit (principal, action, resource) when { nope };\n",
+    )]);
+    assert!(store.reload(Some(bad.path())).is_err());
+    assert_eq!(store.reload_failures(), 1);
+    assert_eq!(store.policy_set_hash(), good_hash);
+    assert!(
+        store
+            .authorize_flow(&flow("crm", "updateLead", "EMAIL", "sheets"))
+            .allowed
+    );
+    assert!(
+        !store
+            .authorize_flow(&flow("chat", "postMessage", "EMAIL", "sheets"))
+            .allowed
+    );
+}
+
+#[test]
+fn cache_repeats_decisions_and_is_dropped_on_reload() {
+    let store = PolicyStore::new(defaults());
+    let req = flow("crm", "updateLead", "EMAIL", "sheets");
+    let first = store.authorize_flow(&req);
+    // Another placeholder and path: the default set does not look at them, so one entry.
+    let mut other = req;
+    other.placeholder = "[EMAIL_9]";
+    other.arg_path = "cc";
+    assert_eq!(store.authorize_flow(&other), first);
+    assert_eq!(store.engine().cached_decisions(), 1);
+
+    let deny_all = dir_with(&[(
+        "none.cedar",
+        "@id(\"call\")\npermit (principal, action == Sluice::Action::\"call\", resource);\n",
+    )]);
+    store
+        .reload(Some(deny_all.path()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.engine().cached_decisions(), 0);
+    let after = store.authorize_flow(&req);
+    assert!(
+        !after.allowed,
+        "the reloaded set has no flow permit: {after:?}"
+    );
+    // The model survives a reload.
+    assert!(store.engine().model().has_server("crm"));
+}
+
+#[test]
+fn default_policy_test_cases_pass() {
+    let report = run_tests(None).unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.cases.len() >= 8);
+    let failures: Vec<_> = report.cases.iter().filter(|c| !c.passed).collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn repository_policy_directory_tests_pass() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+    let report = run_tests(Some(&dir)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.all_passed(), "{report:#?}");
+    assert_eq!(
+        PolicyEngine::load(Some(&dir))
+            .map(|e| e.policy_set_hash().len())
+            .ok(),
+        Some(64)
+    );
+}
+
+#[test]
+fn failing_case_is_reported_not_an_error() {
+    let cases = r#"{"model":{"servers":{"crm":{"trust":"internal","tools":["updateLead"]}}},
+      "cases":[{"name":"wrong","agent":"a","action":"call","tool":"crm/updateLead","expect":"deny"}]}"#;
+    let dir = dir_with(&[("default.cedar", DEFAULTS)]);
+    std::fs::create_dir(dir.path().join("tests")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("tests/x.json"), cases).unwrap_or_else(|e| panic!("{e}"));
+    let report = run_tests(Some(dir.path())).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((report.passed(), report.failed()), (0, 1));
+    assert!(
+        report.cases[0].message.contains("expected deny"),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn shadow_disagreement_is_counted_and_not_enforced() {
+    let store = PolicyStore::new(defaults());
+    let lenient = dir_with(&[(
+        "all.cedar",
+        "@id(\"permit-everything\")\npermit (principal, action, resource);\n",
+    )]);
+    store
+        .load_shadow(Some(lenient.path()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let d = store.authorize_flow(&flow("chat", "postMessage", "EMAIL", "sheets"));
+    assert!(!d.allowed, "the live set decides");
+    assert_eq!(store.shadow_disagreements(), 1);
+    assert!(
+        store
+            .authorize_flow(&flow("crm", "updateLead", "EMAIL", "sheets"))
+            .allowed
+    );
+    assert_eq!(store.shadow_disagreements(), 1, "agreement is not counted");
+}
+
+#[test]
+fn explain_names_file_line_and_considered_policies() {
+    let engine = defaults();
+    let e = engine.explain(&PolicyRequest::Flow(flow(
+        "chat",
+        "postMessage",
+        "EMAIL",
+        "sheets",
+    )));
+    assert!(!e.decision.allowed);
+    assert_eq!(e.deciding.len(), 1);
+    let forbid = &e.deciding[0];
+    assert_eq!(forbid.id, "no-flow-to-external");
+    assert_eq!(forbid.effect, "forbid");
+    assert!(
+        forbid.location.to_string().contains("default.cedar:"),
+        "{}",
+        forbid.location
+    );
+    assert!(forbid.text.starts_with("@id(\"no-flow-to-external\")"));
+    let ids: Vec<_> = e.considered.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["contact-info-internal-to-internal", "no-flow-to-external"]
+    );
+    assert_eq!(e.skipped, 1, "the call policy is not considered for a flow");
+}
+
+#[test]
+fn destination_index_skips_policies_of_other_tools() {
+    let mut extra = String::new();
+    for i in 0..50 {
+        extra.push_str(&format!(
+            "@id(\"other-{i}\")\npermit (principal, action == Sluice::Action::\"flow\", resource == Sluice::Tool::\"other{i}/t\");\n"
+        ));
+    }
+    extra.push_str("@id(\"crm-server\")\nforbid (principal, action == Sluice::Action::\"flow\", resource in Sluice::Server::\"crm\") when { context.kind == Sluice::Kind::\"PHONE\" };\n");
+    let dir = dir_with(&[("default.cedar", DEFAULTS), ("extra.cedar", &extra)]);
+    let engine = load_dir(dir.path());
+    let e = engine.explain(&PolicyRequest::Flow(flow(
+        "crm",
+        "updateLead",
+        "PHONE",
+        "sheets",
+    )));
+    assert!(!e.decision.allowed);
+    assert_eq!(e.decision.policy_ids, ["crm-server"]);
+    assert_eq!(e.considered.len(), 3);
+    let e = engine.explain(&PolicyRequest::Flow(flow("other7", "t", "EMAIL", "sheets")));
+    assert!(e.decision.allowed);
+    assert_eq!(e.decision.policy_ids, ["other-7"]);
+}
