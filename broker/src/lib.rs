@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod backends;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod flow;
