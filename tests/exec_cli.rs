@@ -1,29 +1,16 @@
 //! `sluice exec` as a user runs it: the real binary, real stdin/stdout, exit codes.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::{Value, json};
 
+#[path = "support/mod.rs"]
+mod support;
+use support::run_in;
+
 fn sluice(args: &[&str], stdin: &[u8]) -> Output {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(args)
-        .current_dir(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sluice");
-    let mut input = child.stdin.take().expect("stdin");
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        // The program may be refused before all of stdin is read; that is fine.
-        let _ = input.write_all(&data);
-    });
-    let output = child.wait_with_output().expect("sluice runs");
-    writer.join().expect("writer");
-    output
+    run_in(dir.path(), args, stdin)
 }
 
 fn outcome(output: &Output) -> Value {
@@ -184,23 +171,7 @@ fn bad_flags_exit_2() {
 
 /// Runs `sluice exec` in `dir` (so its data dir, `./.sluice`, persists across runs).
 fn sluice_in(dir: &std::path::Path, args: &[&str], program: &str) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(program.as_bytes())?;
-            child.wait_with_output()
-        })
-        .expect("sluice runs");
-    outcome(&output)
+    outcome(&run_in(dir, args, program.as_bytes()))
 }
 
 #[test]

@@ -1,27 +1,16 @@
 //! `sluice tokenize` and `sluice vault` as a user runs them: real binary, real data dir.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::{Value, json};
 
+#[path = "support/mod.rs"]
+mod support;
+use support::run_in;
+
 fn sluice(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sluice");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write");
-    child.wait_with_output().expect("sluice runs")
+    run_in(dir, args, stdin.as_bytes())
 }
 
 fn ok_stdout(output: &Output) -> String {

@@ -4,8 +4,8 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Once;
 
 use serde_json::Value;
@@ -66,25 +66,37 @@ pub fn start_http(bin: &str, args: &[&str]) -> (Server, String) {
     (Server(child), url)
 }
 
-pub fn exec(config: &str, program: &str) -> Value {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config_path = dir.path().join("sluice.toml");
-    std::fs::write(&config_path, config).expect("write config");
+/// Runs the `sluice` binary with `args` in `dir`, feeding `stdin`, and waits for it.
+pub fn run_in(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["exec", "--config", config_path.to_str().expect("path")])
-        .current_dir(dir.path())
+        .args(args)
+        .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start sluice");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(program.as_bytes())
-        .expect("write program");
+    let mut input = child.stdin.take().expect("stdin");
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        // sluice may refuse its input before reading all of it; that is fine.
+        let _ = input.write_all(&data);
+    });
     let output = child.wait_with_output().expect("sluice runs");
+    writer.join().expect("writer");
+    output
+}
+
+/// Runs `program` through `sluice exec` with `config`; returns the outcome JSON.
+pub fn exec(config: &str, program: &str) -> Value {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config_path = dir.path().join("sluice.toml");
+    std::fs::write(&config_path, config).expect("write config");
+    let output = run_in(
+        dir.path(),
+        &["exec", "--config", config_path.to_str().expect("path")],
+        program.as_bytes(),
+    );
     assert_eq!(
         output.status.code(),
         Some(0),
