@@ -1,7 +1,7 @@
 //! Shared plumbing for end-to-end tests: the example server binaries and running
 //! `sluice exec` with a config.
 
-#![allow(dead_code)] // each test file uses a different subset
+
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

@@ -4,9 +4,7 @@ use std::process::Output;
 
 use serde_json::{Value, json};
 
-#[path = "support/mod.rs"]
-mod support;
-use support::run_in;
+use crate::support::run_in;
 
 fn sluice(args: &[&str], stdin: &[u8]) -> Output {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -4,9 +4,7 @@
 
 use serde_json::{Value, json};
 
-#[path = "support/mod.rs"]
-mod support;
-use support::{example_bin, exec};
+use crate::support::{example_bin, exec};
 
 /// `fault` (with `fault_args`, short timeouts) next to a healthy `sheets` server.
 fn config(fault_args: &[&str]) -> String {

@@ -5,9 +5,7 @@ use std::process::Output;
 
 use serde_json::{Value, json};
 
-#[path = "support/mod.rs"]
-mod support;
-use support::run_in;
+use crate::support::run_in;
 
 fn sluice(dir: &Path, args: &[&str], stdin: &str) -> Output {
     run_in(dir, args, stdin.as_bytes())

@@ -5,9 +5,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-#[path = "support/mod.rs"]
-mod support;
-use support::{example_bin, exec, start_http};
+use crate::support::{example_bin, exec, start_http};
 
 fn config(crm_url: &str) -> String {
     format!(

@@ -1,0 +1,11 @@
+//! End-to-end tests: the real `sluice` binary, real example MCP servers over stdio and
+//! HTTP, real stdin/stdout and exit codes. One test binary (one link of the whole broker)
+//! keeps build time and disk use down; each module is one area.
+
+mod support;
+
+mod backend_faults;
+mod backends;
+mod exec_cli;
+mod tokenize_cli;
+mod vault_durability;
