@@ -19,6 +19,9 @@ pub struct Config {
     /// Where flow policies come from.
     #[serde(default)]
     pub policy: PolicyConfig,
+    /// Principals (Cedar `Agent`s) by name: their groups and API keys.
+    #[serde(default)]
+    pub agents: BTreeMap<String, AgentConfig>,
     /// Sandbox limits and engine settings.
     #[serde(default)]
     pub sandbox: SandboxSection,
@@ -97,6 +100,24 @@ fn default_trust() -> String {
 pub struct PolicyConfig {
     /// Directory with `schema.cedarschema` and `*.cedar`; default: the embedded policies.
     pub dir: Option<PathBuf>,
+    /// A candidate policy directory evaluated beside the live set; disagreements are
+    /// logged and counted, never enforced.
+    pub shadow_dir: Option<PathBuf>,
+    /// Watch `dir` and reload on change under `sluice serve` (default true).
+    pub watch: Option<bool>,
+}
+
+/// `[agents.NAME]`: one principal.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Cedar groups the agent is in (`Sluice::Group`).
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// SHA-256 (hex) of the agent's API key; the key itself never goes in the config.
+    pub api_key_sha256: Option<String>,
+    /// Or: the environment variable holding the agent's API key (hashed when loaded).
+    pub api_key_env: Option<String>,
 }
 
 /// `[sandbox]`: default limits of every execute.
@@ -144,6 +165,9 @@ pub struct CustomKindConfig {
     /// Match `words` regardless of case.
     #[serde(default)]
     pub case_insensitive: bool,
+    /// Cedar kind groups the kind belongs to (`Sluice::KindGroup`), e.g. `["financial"]`.
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// A configuration that could not be read or is invalid.
@@ -300,6 +324,13 @@ impl Config {
                     )));
                 }
                 _ => {}
+            }
+        }
+        for name in self.agents.keys() {
+            if !is_identifier(name) {
+                return Err(invalid(format!(
+                    "[agents.{name}]: an agent name must be letters, digits, '_' or '-'"
+                )));
             }
         }
         for custom in &self.detectors.custom {

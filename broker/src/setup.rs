@@ -6,6 +6,7 @@ use crate::backends::Backends;
 use crate::config::Config;
 use crate::flow::Broker;
 use crate::flow::ingress::Tokenizer;
+use crate::policy::{EntityModel, PolicyEngine, PolicyStore};
 use crate::vault::{MasterKey, Vault};
 use anyhow::Context;
 use detectors::{CustomKind, Detectors};
@@ -50,8 +51,42 @@ pub fn broker(config: &Config, limits: &Limits) -> anyhow::Result<Broker> {
         sandbox,
         backends,
         tokenizer(config)?,
+        std::sync::Arc::new(policy_store(config)?),
         limits.clone(),
     ))
+}
+
+/// The entities policies see: servers (trust, tags), agents (groups) and kinds from the
+/// config. Tools join when the catalog is loaded; an unknown tool of a known server is
+/// still decided as a member of its server.
+pub fn entity_model(config: &Config) -> EntityModel {
+    let mut builder = EntityModel::builder();
+    for (name, server) in &config.servers {
+        builder = builder.server(name, &server.trust, server.tags.iter().cloned());
+    }
+    for (name, agent) in &config.agents {
+        builder = builder.agent(name, agent.groups.iter().cloned());
+    }
+    for custom in &config.detectors.custom {
+        builder = builder.kind(&custom.kind, custom.groups.iter().cloned());
+    }
+    builder.build()
+}
+
+/// Loads `[policy] dir` (or the embedded defaults) over the config's entity model, and
+/// the shadow candidate if one is configured.
+pub fn policy_store(config: &Config) -> anyhow::Result<PolicyStore> {
+    let dir = config.policy.dir.as_deref();
+    let engine = PolicyEngine::load(dir)
+        .and_then(|engine| engine.with_model(entity_model(config)))
+        .context("invalid flow policies")?;
+    let store = PolicyStore::new(engine);
+    if let Some(shadow) = &config.policy.shadow_dir {
+        store
+            .load_shadow(Some(shadow))
+            .context("invalid shadow policies ([policy] shadow_dir)")?;
+    }
+    Ok(store)
 }
 
 /// Opens the vault in the data dir (creating the master key on first use) with the

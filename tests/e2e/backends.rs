@@ -8,10 +8,15 @@ use serde_json::Value;
 use crate::support::{example_bin, exec, start_http};
 
 fn config(crm_url: &str) -> String {
+    config_with(crm_url, "internal")
+}
+
+fn config_with(crm_url: &str, crm_trust: &str) -> String {
     format!(
-        "[servers.sheets]\ncommand = {:?}\ntrust = \"internal\"\n\n[servers.crm]\nurl = {:?}\ntrust = \"internal\"\n",
+        "[servers.sheets]\ncommand = {:?}\ntrust = \"internal\"\n\n[servers.crm]\nurl = {:?}\ntrust = {:?}\n",
         example_bin("sheets-server").to_str().expect("path"),
-        crm_url
+        crm_url,
+        crm_trust
     )
 }
 
@@ -84,7 +89,7 @@ fn an_unreachable_server_fails_its_calls_but_not_the_others() {
 
 /// Every name, email and phone in the sheets server's embedded CSV.
 fn csv_pii() -> Vec<String> {
-    let csv = include_str!("../examples/servers/data/leads.csv");
+    let csv = include_str!("../../examples/servers/data/leads.csv");
     let mut values = Vec::new();
     for line in csv.lines().skip(1) {
         let cols: Vec<&str> = line.split(',').collect();
@@ -141,8 +146,9 @@ fn placeholder_egress_is_denied_by_default_and_the_backend_is_not_called() {
     let db = tempfile::tempdir().expect("db dir");
     let db_path = db.path().to_str().expect("path").to_string();
     let (crm, url) = start_http("crm-server", &["--db", &db_path]);
+    // No default policy permits a flow into a server of trust "partner".
     let out = exec(
-        &config(&url),
+        &config_with(&url, "partner"),
         r#"const row = await tools.sheets.getRow({ sheet: "q4-leads", id: "L-001" });
            await tools.crm.updateLead({ id: row.crmId, email: row.email, note: "synced " + row.name });"#,
     );
@@ -182,4 +188,41 @@ fn forged_placeholders_from_a_backend_are_neutralized() {
     let notes = out["result"].as_str().expect("notes");
     assert!(notes.contains("⟦EMAIL_3⟧"), "{notes}");
     assert!(!notes.contains("[EMAIL_3]"), "{notes}");
+}
+
+#[test]
+fn search_ranks_the_obvious_tool_first_at_each_detail_level() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = format!(
+        "[servers.sheets]\ncommand = {:?}\n\n[servers.crm]\ncommand = {:?}\nargs = [\"--db\", {:?}]\n",
+        example_bin("sheets-server").to_str().expect("path"),
+        example_bin("crm-server").to_str().expect("path"),
+        dir.path().join("crm").to_str().expect("path"),
+    );
+    let path = dir.path().join("sluice.toml");
+    std::fs::write(&path, config).expect("config");
+    let path = path.to_str().expect("path");
+    let search = |args: &[&str]| {
+        let mut all = vec!["search", "--config", path];
+        all.extend_from_slice(args);
+        crate::support::run_in(dir.path(), &all, b"")
+    };
+    let names = search(&["--detail", "names", "update a lead's email"]);
+    assert_eq!(
+        names.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&names.stderr)
+    );
+    let text = String::from_utf8_lossy(&names.stdout);
+    assert_eq!(text.lines().next(), Some("tools.crm.updateLead"), "{text}");
+
+    let signatures = search(&["--limit", "2", "read rows from a spreadsheet"]);
+    let text = String::from_utf8_lossy(&signatures.stdout);
+    assert!(text.contains("declare namespace tools.sheets"), "{text}");
+    assert!(text.contains("getRows("), "{text}");
+    assert!(text.contains("Promise<"), "{text}");
+
+    let bad = search(&["--detail", "everything", "x"]);
+    assert_eq!(bad.status.code(), Some(2));
 }

@@ -7,5 +7,6 @@ mod support;
 mod backend_faults;
 mod backends;
 mod exec_cli;
+mod flow_policy;
 mod tokenize_cli;
 mod vault_durability;

@@ -92,6 +92,11 @@ impl Backends {
         self.servers.keys().cloned().collect()
     }
 
+    /// Whether `server` is configured.
+    pub fn contains(&self, server: &str) -> bool {
+        self.servers.contains_key(server)
+    }
+
     /// Calls `tool` on `server` with JSON object `args`.
     pub async fn call(&self, server: &str, tool: &str, args: Value) -> Result<Value, ToolError> {
         let Some(backend) = self.servers.get(server) else {
@@ -107,6 +112,24 @@ impl Backends {
         };
         let (_, tools) = backend.connected().await?;
         Ok(tools)
+    }
+
+    /// Every reachable server's tools, in name order. A server that cannot be reached is
+    /// left out and logged, so one broken backend never hides the others.
+    pub async fn all_tools(&self) -> Vec<(String, Arc<Vec<Tool>>)> {
+        let names = self.names();
+        let lists = futures::future::join_all(names.iter().map(|name| self.tools(name))).await;
+        names
+            .into_iter()
+            .zip(lists)
+            .filter_map(|(server, tools)| match tools {
+                Ok(tools) => Some((server, tools)),
+                Err(e) => {
+                    tracing::warn!(server, error = %e.message, "server left out of the catalog");
+                    None
+                }
+            })
+            .collect()
     }
 
     /// Closes every connection; stdio servers are stopped.

@@ -301,6 +301,19 @@ impl Catalog {
     }
 }
 
+/// What `search` answers: the hits for `query` rendered at `detail`, or a one-line
+/// comment saying nothing matched and how many tools there are.
+pub fn search_text(catalog: &Catalog, query: &str, detail: Detail, limit: usize) -> String {
+    let hits = catalog.search(query, detail, limit);
+    if hits.is_empty() {
+        return match catalog.tool_count() {
+            0 => "// no tools: no backend servers are configured or reachable".to_owned(),
+            n => format!("// no tools match {query:?} ({n} tools in the catalog)"),
+        };
+    }
+    render_hits(&hits, detail)
+}
+
 /// Hits as one TypeScript text, grouped by server (servers in order of their best hit).
 pub fn render_hits(hits: &[Hit<'_>], detail: Detail) -> String {
     let entries: Vec<&Entry> = hits.iter().map(|hit| hit.entry).collect();

@@ -1,7 +1,10 @@
 //! The `sluice` command line: parses arguments, loads config, calls the library and maps
 //! failures to the contract's exit codes. No decisions are made here.
 
+mod detokenize;
 mod exec;
+mod policy;
+mod search;
 mod tokenize;
 mod vault;
 
@@ -63,8 +66,14 @@ pub struct Cli {
 pub enum Command {
     /// Run one program through the full broker and print its outcome as JSON.
     Exec(exec::ExecArgs),
+    /// Find backend tools and show their TypeScript signatures.
+    Search(search::SearchArgs),
     /// Replace emails, phones and names on stdin with placeholders (stdin → stdout).
     Tokenize(tokenize::TokenizeArgs),
+    /// Resolve the placeholders on stdin that policy lets flow to a destination tool.
+    Detokenize(detokenize::DetokenizeArgs),
+    /// Validate, test and explain flow policies.
+    Policy(policy::PolicyArgs),
     /// Inspect or erase the placeholder vault.
     Vault(vault::VaultArgs),
 }
@@ -81,7 +90,10 @@ pub struct ConfigArg {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Exec(args) => exec::run(args),
+        Command::Search(args) => search::run(args),
         Command::Tokenize(args) => tokenize::run(args),
+        Command::Detokenize(args) => detokenize::run(args),
+        Command::Policy(args) => policy::run(args),
         Command::Vault(args) => vault::run(args),
     };
     match result {

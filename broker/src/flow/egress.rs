@@ -1,19 +1,25 @@
 //! Egress: before a tool call leaves the broker, every placeholder in its arguments is
-//! found (anywhere in nested JSON, inside longer strings, in keys) and checked.
+//! found (anywhere in nested JSON, inside longer strings, in keys), checked with Cedar's
+//! `flow` action, and — only if every one is permitted — replaced by its real value.
 //!
 //! Deny by default (invariant 2): a placeholder minted in this session becomes its value
-//! only if a flow policy permits (principal, kind, source → destination tool). The Cedar
-//! policy engine is not wired in yet, so no flow is permitted: any call carrying a minted
-//! placeholder fails with `policy_denied` and the backend is not called. Text that looks
-//! like a placeholder but was not minted in this session (another session's, a forged or
-//! an unknown one) is not a placeholder here and stays literal text: it never resolves.
+//! only if a flow policy permits (principal, kind, source → destination tool, where in the
+//! arguments, and safe facts about the value such as an email's domain). One denied
+//! placeholder fails the whole call; the backend is not called. Text that looks like a
+//! placeholder but was not minted in this session (another session's, a forged or an
+//! unknown one) is not a placeholder here and stays literal text: it never resolves.
 
-use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt;
 
-use crate::vault::{Placeholder, Vault, VaultError, find_placeholders};
+use detectors::{Detectors, Kind};
+use serde_json::{Map, Value};
 
-/// A minted placeholder found in a call's arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+use crate::policy::{Decision, FlowRequest, PolicyStore};
+use crate::vault::{Placeholder, Resolved, Vault, VaultError, find_placeholders};
+
+/// A minted placeholder found in a call's arguments. `Debug` never shows the value.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Outbound {
     /// The placeholder, e.g. `[EMAIL_1]`.
     pub placeholder: Placeholder,
@@ -23,6 +29,19 @@ pub struct Outbound {
     pub kind: String,
     /// The server its value came from.
     pub source: String,
+    /// The raw value (never logged, never returned to the sandbox).
+    value: String,
+}
+
+impl fmt::Debug for Outbound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outbound")
+            .field("placeholder", &self.placeholder)
+            .field("arg_path", &self.arg_path)
+            .field("kind", &self.kind)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Every placeholder in `args` that resolves in `session`, with its path and provenance.
@@ -62,23 +81,236 @@ fn collect(
     found: &mut Vec<Outbound>,
 ) -> Result<(), VaultError> {
     for (_, placeholder) in find_placeholders(text) {
-        if let Some(resolved) = vault.resolve_placeholder(session, &placeholder)? {
+        if let Some(Resolved {
+            value,
+            kind,
+            source,
+            ..
+        }) = vault.resolve_placeholder(session, &placeholder)?
+        {
             found.push(Outbound {
                 placeholder,
                 arg_path: path.to_string(),
-                kind: resolved.kind,
-                source: resolved.source,
+                kind,
+                source,
+                value,
             });
         }
     }
     Ok(())
 }
 
-/// The denial message for a flow no policy permits: names the placeholder, kind, source,
-/// destination and the deciding policy ("no permit").
-pub fn denial(flow: &Outbound, server: &str, tool: &str) -> String {
-    format!(
-        "flow denied: {} ({} from server '{}', at argument `{}`) may not go to {server}/{tool}: no permit (no flow policy allows it)",
-        flow.placeholder, flow.kind, flow.source, flow.arg_path
-    )
+/// One placeholder's flow decision.
+#[derive(Debug, Clone)]
+pub struct FlowCheck {
+    /// The placeholder and where it sits.
+    pub outbound: Outbound,
+    /// What the policy said.
+    pub decision: Decision,
+}
+
+/// The checked flows of one call: a decision per placeholder occurrence, and the values
+/// to substitute if all were allowed.
+#[derive(Debug, Default)]
+pub struct Egress {
+    /// Every placeholder occurrence in the arguments, with its decision.
+    pub checks: Vec<FlowCheck>,
+}
+
+impl Egress {
+    /// The flows that were denied (empty: the call may go ahead).
+    pub fn denied(&self) -> Vec<&FlowCheck> {
+        self.checks.iter().filter(|c| !c.decision.allowed).collect()
+    }
+
+    /// Whether every flow was allowed.
+    pub fn allowed(&self) -> bool {
+        self.checks.iter().all(|c| c.decision.allowed)
+    }
+
+    /// `args` with every checked placeholder replaced by its value. Only call when
+    /// [`Egress::allowed`]; unchecked placeholder-shaped text stays as it is.
+    pub fn substitute(&self, args: Value) -> Value {
+        if self.checks.is_empty() {
+            return args;
+        }
+        let values: HashMap<String, &str> = self
+            .checks
+            .iter()
+            .filter(|c| c.decision.allowed)
+            .map(|c| {
+                (
+                    c.outbound.placeholder.to_string(),
+                    c.outbound.value.as_str(),
+                )
+            })
+            .collect();
+        substitute_value(args, &values)
+    }
+}
+
+/// Who sends, and where to: the fixed part of every flow request of one call.
+#[derive(Debug, Clone, Copy)]
+pub struct Destination<'a> {
+    /// The principal.
+    pub agent: &'a str,
+    /// The destination server.
+    pub server: &'a str,
+    /// The destination tool.
+    pub tool: &'a str,
+}
+
+/// Finds every minted placeholder in `args` and decides its flow toward `dest`.
+pub fn check(
+    vault: &Vault,
+    detectors: &Detectors,
+    policy: &PolicyStore,
+    session: &str,
+    dest: Destination<'_>,
+    args: &Value,
+) -> Result<Egress, VaultError> {
+    let mut checks = Vec::new();
+    for outbound in outbound(vault, session, args)? {
+        let decision = decide(detectors, policy, dest, &outbound);
+        checks.push(FlowCheck { outbound, decision });
+    }
+    Ok(Egress { checks })
+}
+
+/// One `flow` decision, with the safe facts about the value in the context.
+pub fn decide(
+    detectors: &Detectors,
+    policy: &PolicyStore,
+    dest: Destination<'_>,
+    outbound: &Outbound,
+) -> Decision {
+    let email_domain = (outbound.kind == "EMAIL")
+        .then(|| email_domain(&outbound.value))
+        .flatten();
+    let phone_country = (outbound.kind == "PHONE")
+        .then(|| phone_country(detectors, &outbound.value))
+        .flatten();
+    let placeholder = outbound.placeholder.to_string();
+    policy.authorize_flow(&FlowRequest {
+        agent: dest.agent,
+        server: dest.server,
+        tool: dest.tool,
+        kind: &outbound.kind,
+        source: &outbound.source,
+        placeholder: &placeholder,
+        arg_path: &outbound.arg_path,
+        email_domain: email_domain.as_deref(),
+        phone_country,
+    })
+}
+
+/// The bare lowercase domain of an address (`Bob@Example.COM` → `example.com`).
+fn email_domain(value: &str) -> Option<String> {
+    let (_, domain) = value.trim().rsplit_once('@')?;
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    (!domain.is_empty()).then_some(domain)
+}
+
+/// The ISO region of a phone number, as the detectors validate it.
+fn phone_country(detectors: &Detectors, value: &str) -> Option<&'static str> {
+    detectors
+        .find(value)
+        .into_iter()
+        .find(|f| f.kind == Kind::Phone)
+        .and_then(|f| f.region)
+}
+
+/// The denial message: names each denied placeholder, its kind, source, position, the
+/// destination and the deciding policy ids (or "no permit").
+pub fn denial(denied: &[&FlowCheck], server: &str, tool: &str) -> String {
+    let parts: Vec<String> = denied
+        .iter()
+        .map(|c| {
+            let o = &c.outbound;
+            let deciding = if c.decision.policy_ids.is_empty() {
+                "no permit".to_owned()
+            } else {
+                c.decision.policy_ids.join(", ")
+            };
+            format!(
+                "{} ({} from server '{}', at argument `{}`) may not go to {server}/{tool}: {deciding} ({})",
+                o.placeholder,
+                o.kind,
+                o.source,
+                if o.arg_path.is_empty() { "." } else { &o.arg_path },
+                c.decision.reason
+            )
+        })
+        .collect();
+    format!("flow denied: {}", parts.join("; "))
+}
+
+fn substitute_value(value: Value, values: &HashMap<String, &str>) -> Value {
+    match value {
+        Value::String(s) => Value::String(substitute_text(s, values)),
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|v| substitute_value(v, values))
+                .collect(),
+        ),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (substitute_text(k, values), substitute_value(v, values)))
+                .collect::<Map<String, Value>>(),
+        ),
+        other => other,
+    }
+}
+
+/// `text` with each placeholder in `values` replaced by its value.
+pub(crate) fn substitute_text(text: String, values: &HashMap<String, &str>) -> String {
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    for (range, placeholder) in find_placeholders(&text) {
+        let Some(value) = values.get(&placeholder.to_string()) else {
+            continue;
+        };
+        let buf = out.get_or_insert_with(|| String::with_capacity(text.len() + 16));
+        buf.push_str(&text[copied..range.start]);
+        buf.push_str(value);
+        copied = range.end;
+    }
+    match out {
+        Some(mut buf) => {
+            buf.push_str(&text[copied..]);
+            buf
+        }
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_domain_is_bare_and_lowercase() {
+        assert_eq!(
+            email_domain("Bob@Example.COM").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(email_domain("no-at-sign"), None);
+        assert_eq!(email_domain("x@"), None);
+    }
+
+    #[test]
+    fn substitution_replaces_only_known_placeholders_inside_longer_text() {
+        let values = HashMap::from([("[EMAIL_1]".to_owned(), "a@b.io")]);
+        let text = "to [EMAIL_1], not [EMAIL_2] or ⟦EMAIL_1⟧".to_owned();
+        assert_eq!(
+            substitute_text(text, &values),
+            "to a@b.io, not [EMAIL_2] or ⟦EMAIL_1⟧"
+        );
+        let args = serde_json::json!({"[EMAIL_1]": ["x [EMAIL_1]", 3]});
+        assert_eq!(
+            substitute_value(args, &values),
+            serde_json::json!({"a@b.io": ["x a@b.io", 3]})
+        );
+    }
 }

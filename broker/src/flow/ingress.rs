@@ -53,6 +53,11 @@ impl Tokenizer {
         &self.vault
     }
 
+    /// The PII detectors.
+    pub fn detectors(&self) -> &Detectors {
+        &self.detectors
+    }
+
     /// Ingress of a backend's JSON result: neutralizes placeholder-shaped text from
     /// outside, then tokenizes. Blocks on the vault's flush: call from `spawn_blocking`.
     pub fn ingest_json(

@@ -1,11 +1,14 @@
 //! The broker core: one `execute` end to end (DESIGN §1). It owns the sandbox, the
-//! backends and the tokenizer, and is the [`HostBridge`] every tool call from agent code
-//! goes through.
+//! backends, the tokenizer and the policy store, and is the [`HostBridge`] every tool call
+//! from agent code goes through.
 //!
-//! Per tool call, in order: egress (placeholders in the arguments; deny by default) →
-//! call (the backend) → ingress (neutralize, detect, mint, replace). After the program,
-//! its whole outcome is scanned once more (defence in depth) with source `sandbox`.
-//! Cedar authorization and the audit log are not wired in yet (see `egress`).
+//! Per tool call, in order: the server must exist → Cedar authorizes `call` → egress
+//! (every minted placeholder in the arguments is checked with `flow`; one denial fails the
+//! call and the backend is not called; otherwise values are substituted) → the backend →
+//! ingress (neutralize, detect, mint, replace). After the program, its whole outcome is
+//! scanned once more (defence in depth) with source `sandbox`. The same pipeline serves
+//! proxied single calls ([`Broker::call_tool`]) and detokenization toward a destination
+//! ([`Broker::detokenize`]).
 
 pub mod egress;
 pub mod ingress;
@@ -14,8 +17,12 @@ use std::sync::Arc;
 
 use sandbox_host::{BridgeFuture, ErrorKind, HostBridge, Limits, Outcome, Sandbox, ToolError};
 use serde_json::Value;
+use tokio::sync::Mutex;
 
 use crate::backends::Backends;
+use crate::catalog::{self, Catalog, Detail};
+use crate::policy::{Decision, PolicyStore};
+use egress::{Destination, Egress};
 use ingress::Tokenizer;
 
 /// The provenance recorded for values first seen in a program's own outcome.
@@ -30,28 +37,72 @@ pub struct CallContext {
     pub agent: String,
 }
 
+/// Why a detokenization was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DetokenizeError {
+    /// A flow policy denied at least one placeholder (the message names each).
+    #[error("{0}")]
+    Denied(String),
+    /// The destination is not `server/tool` of a configured server.
+    #[error("{0}")]
+    Destination(String),
+    /// The vault failed.
+    #[error("the vault failed: {0}")]
+    Vault(#[from] crate::vault::VaultError),
+}
+
+/// The parts every tool call goes through, shared by all executes.
+struct Core {
+    backends: Arc<Backends>,
+    tokenizer: Tokenizer,
+    policy: Arc<PolicyStore>,
+}
+
+/// The catalog as last built, with the tool lists it was built from (to tell when a
+/// server's tools changed).
+#[derive(Default)]
+struct CatalogCache {
+    built_from: Vec<(String, Arc<Vec<rmcp::model::Tool>>)>,
+    catalog: Option<Arc<Catalog>>,
+}
+
 /// The broker: sandbox plus backends, shared by every front.
 pub struct Broker {
     sandbox: Sandbox,
-    backends: Arc<Backends>,
-    tokenizer: Tokenizer,
+    core: Arc<Core>,
     limits: Limits,
+    catalog: Mutex<CatalogCache>,
 }
 
 impl Broker {
     /// Assembles a broker from its parts.
-    pub fn new(sandbox: Sandbox, backends: Backends, tokenizer: Tokenizer, limits: Limits) -> Self {
+    pub fn new(
+        sandbox: Sandbox,
+        backends: Backends,
+        tokenizer: Tokenizer,
+        policy: Arc<PolicyStore>,
+        limits: Limits,
+    ) -> Self {
         Broker {
             sandbox,
-            backends: Arc::new(backends),
-            tokenizer,
+            core: Arc::new(Core {
+                backends: Arc::new(backends),
+                tokenizer,
+                policy,
+            }),
             limits,
+            catalog: Mutex::new(CatalogCache::default()),
         }
     }
 
     /// The tokenizer (detectors and vault) of this broker.
     pub fn tokenizer(&self) -> &Tokenizer {
-        &self.tokenizer
+        &self.core.tokenizer
+    }
+
+    /// The live flow policies.
+    pub fn policy(&self) -> &Arc<PolicyStore> {
+        &self.core.policy
     }
 
     /// The default limits of an execute.
@@ -61,12 +112,12 @@ impl Broker {
 
     /// Names of the configured backend servers.
     pub fn servers(&self) -> Vec<String> {
-        self.backends.names()
+        self.core.backends.names()
     }
 
     /// Stops every backend connection (stdio servers exit).
     pub async fn shutdown(&self) {
-        self.backends.shutdown().await;
+        self.core.backends.shutdown().await;
     }
 
     /// Runs one program for `context` under `limits`.
@@ -76,12 +127,263 @@ impl Broker {
         let _guard = span.enter();
         let session = context.session.clone();
         let bridge = Arc::new(ToolRouter {
-            backends: Arc::clone(&self.backends),
-            tokenizer: self.tokenizer.clone(),
+            core: Arc::clone(&self.core),
             context,
         });
         let outcome = self.sandbox.execute_with(code, bridge, limits).await;
-        scan_outcome(&self.tokenizer, &session, outcome).await
+        scan_outcome(&self.core.tokenizer, &session, outcome).await
+    }
+
+    /// One proxied tool call with the whole pipeline (authorize, egress, call, ingress):
+    /// the path for platforms that do not run code.
+    pub async fn call_tool(
+        &self,
+        context: &CallContext,
+        server: &str,
+        tool: &str,
+        args: Value,
+    ) -> Result<Value, ToolError> {
+        self.core.call(context, server, tool, args).await
+    }
+
+    /// Resolves the placeholders in `input` toward the destination `server/tool`, only if
+    /// Cedar permits every one of them (as if `input` were that tool's arguments).
+    /// Unknown, forged and other sessions' placeholders stay literal text.
+    pub async fn detokenize(
+        &self,
+        context: &CallContext,
+        server: &str,
+        tool: &str,
+        input: Value,
+    ) -> Result<Value, DetokenizeError> {
+        if !self.core.backends.contains(server)
+            && !self.core.policy.engine().model().has_server(server)
+        {
+            return Err(DetokenizeError::Destination(
+                unknown_server(server, &self.servers()).message,
+            ));
+        }
+        let core = Arc::clone(&self.core);
+        let context = context.clone();
+        let (server, tool) = (server.to_owned(), tool.to_owned());
+        tokio::task::spawn_blocking(move || {
+            detokenize(
+                &core.tokenizer,
+                &core.policy,
+                &context,
+                &server,
+                &tool,
+                input,
+            )
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(DetokenizeError::Denied(
+                "detokenization failed and nothing was resolved".into(),
+            ))
+        })
+    }
+
+    /// The current catalog of every backend's tools. Servers that cannot be reached are
+    /// left out (and logged) so one broken backend never hides the others; the catalog is
+    /// rebuilt only when some server's tool list changed.
+    pub async fn catalog(&self) -> Arc<Catalog> {
+        let lists = self.core.backends.all_tools().await;
+        let mut cache = self.catalog.lock().await;
+        let unchanged = cache.built_from.len() == lists.len()
+            && cache
+                .built_from
+                .iter()
+                .zip(&lists)
+                .all(|((a, x), (b, y))| a == b && Arc::ptr_eq(x, y));
+        if let (true, Some(catalog)) = (unchanged, &cache.catalog) {
+            return Arc::clone(catalog);
+        }
+        let catalog = Arc::new(Catalog::from_servers(
+            lists
+                .iter()
+                .map(|(server, tools)| (server.clone(), tools.as_ref().clone())),
+        ));
+        self.teach_policy_tools(&lists);
+        cache.built_from = lists;
+        cache.catalog = Some(Arc::clone(&catalog));
+        catalog
+    }
+
+    /// Tools matching `query`, rendered at `detail` as TypeScript (or names).
+    pub async fn search(&self, query: &str, detail: Detail, limit: usize) -> String {
+        catalog::search_text(&*self.catalog().await, query, detail, limit)
+    }
+
+    /// Adds the listed tools to the policy entity model (so policies can name them).
+    fn teach_policy_tools(&self, lists: &[(String, Arc<Vec<rmcp::model::Tool>>)]) {
+        let policy = &self.core.policy;
+        let mut model = policy.engine().model().clone();
+        let mut changed = false;
+        for (server, tools) in lists {
+            for tool in tools.iter() {
+                changed |= model.add_tool(server, &tool.name);
+            }
+        }
+        if changed && let Err(e) = policy.set_model(model) {
+            tracing::warn!(error = %e, "the catalog's tools could not be added to the policy model");
+        }
+    }
+}
+
+/// Resolves the placeholders in `input` toward `server/tool` if Cedar permits every one;
+/// blocks on the vault (call from a blocking context). The destination is not checked
+/// against the configured servers here: [`Broker::detokenize`] does that.
+pub fn detokenize(
+    tokenizer: &Tokenizer,
+    policy: &PolicyStore,
+    context: &CallContext,
+    server: &str,
+    tool: &str,
+    input: Value,
+) -> Result<Value, DetokenizeError> {
+    let dest = Destination {
+        agent: &context.agent,
+        server,
+        tool,
+    };
+    let egress = egress::check(
+        tokenizer.vault(),
+        tokenizer.detectors(),
+        policy,
+        &context.session,
+        dest,
+        &input,
+    )?;
+    record_flows(context, dest, &egress);
+    if egress.allowed() {
+        Ok(egress.substitute(input))
+    } else {
+        Err(DetokenizeError::Denied(egress::denial(
+            &egress.denied(),
+            server,
+            tool,
+        )))
+    }
+}
+
+impl Core {
+    async fn call(
+        &self,
+        context: &CallContext,
+        server: &str,
+        tool: &str,
+        args: Value,
+    ) -> Result<Value, ToolError> {
+        tracing::debug!(server, tool, "tool call");
+        if !self.backends.contains(server) {
+            return Err(unknown_server(server, &self.backends.names()));
+        }
+        let decision = self.policy.authorize_call(&context.agent, server, tool);
+        record_call(context, server, tool, &decision);
+        if !decision.allowed {
+            return Err(ToolError::policy_denied(format!(
+                "call denied: {} may not call {server}/{tool}: {}",
+                context.agent, decision.reason
+            )));
+        }
+        let args = self.egress(context, server, tool, args).await?;
+        let result = self.backends.call(server, tool, args).await;
+        self.ingress(&context.session, server, tool, result).await
+    }
+
+    /// Checks every placeholder in `args` and substitutes the values if all may flow.
+    async fn egress(
+        &self,
+        context: &CallContext,
+        server: &str,
+        tool: &str,
+        args: Value,
+    ) -> Result<Value, ToolError> {
+        let vault = self.tokenizer.vault();
+        let dest = Destination {
+            agent: &context.agent,
+            server,
+            tool,
+        };
+        let checked: Result<Egress, _> = egress::check(
+            vault,
+            self.tokenizer.detectors(),
+            &self.policy,
+            &context.session,
+            dest,
+            &args,
+        );
+        let egress =
+            checked.map_err(|e| ToolError::tool(format!("checking the arguments failed: {e}")))?;
+        record_flows(context, dest, &egress);
+        if egress.allowed() {
+            Ok(egress.substitute(args))
+        } else {
+            Err(ToolError::policy_denied(egress::denial(
+                &egress.denied(),
+                server,
+                tool,
+            )))
+        }
+    }
+
+    /// Nothing from a backend reaches the sandbox untokenized, errors included.
+    async fn ingress(
+        &self,
+        session: &str,
+        server: &str,
+        tool: &str,
+        result: Result<Value, ToolError>,
+    ) -> Result<Value, ToolError> {
+        let tokenizer = self.tokenizer.clone();
+        let (session, source) = (session.to_owned(), server.to_owned());
+        let tokenized = tokio::task::spawn_blocking(move || match result {
+            Ok(value) => Ok(tokenizer.ingest_json(&session, &source, value)),
+            Err(error) => Err(tokenizer
+                .ingest_text(&session, &source, &error.message)
+                .map(|message| ToolError { message, ..error })),
+        })
+        .await;
+        match tokenized {
+            Ok(Ok(Ok(value))) => Ok(value),
+            Ok(Err(Ok(error))) => Err(error),
+            Ok(Ok(Err(e))) | Ok(Err(Err(e))) => Err(ToolError::tool(format!(
+                "the result of tools.{server}.{tool} could not be tokenized and was withheld: {e}"
+            ))),
+            Err(_) => Err(ToolError::tool(format!(
+                "the result of tools.{server}.{tool} could not be tokenized and was withheld"
+            ))),
+        }
+    }
+}
+
+/// Logs a `call` decision (the audit log records it too).
+fn record_call(context: &CallContext, server: &str, tool: &str, decision: &Decision) {
+    tracing::info!(
+        session = %context.session,
+        agent = %context.agent,
+        tool = %format!("{server}/{tool}"),
+        allowed = decision.allowed,
+        policies = ?decision.policy_ids,
+        "call decision"
+    );
+}
+
+/// Logs each `flow` decision (placeholder ids and kinds, never values).
+fn record_flows(context: &CallContext, dest: Destination<'_>, egress: &Egress) {
+    for check in &egress.checks {
+        tracing::info!(
+            session = %context.session,
+            agent = %context.agent,
+            tool = %format!("{}/{}", dest.server, dest.tool),
+            placeholder = %check.outbound.placeholder,
+            kind = %check.outbound.kind,
+            source = %check.outbound.source,
+            allowed = check.decision.allowed,
+            policies = ?check.decision.policy_ids,
+            "flow decision"
+        );
     }
 }
 
@@ -117,45 +419,21 @@ async fn scan_outcome(tokenizer: &Tokenizer, session: &str, outcome: Outcome) ->
 
 /// The [`HostBridge`] of one execute: carries its context to every tool call.
 struct ToolRouter {
-    backends: Arc<Backends>,
-    tokenizer: Tokenizer,
+    core: Arc<Core>,
     context: CallContext,
 }
 
 impl HostBridge for ToolRouter {
+    /// The call runs as its own task on a runtime worker, not on the sandbox's fiber stack:
+    /// Cedar and serde recurse, and a fiber stack is small and opaque to their stack guards.
     fn call<'a>(&'a self, server: &'a str, tool: &'a str, args: Value) -> BridgeFuture<'a> {
+        let core = Arc::clone(&self.core);
+        let context = self.context.clone();
+        let (server, tool) = (server.to_owned(), tool.to_owned());
         Box::pin(async move {
-            tracing::debug!(server, tool, "tool call");
-            let session = &self.context.session;
-            // Egress: deny by default. No policy engine is loaded, so no flow is permitted.
-            let flows = egress::outbound(self.tokenizer.vault(), session, &args)
-                .map_err(|e| ToolError::tool(format!("checking the arguments failed: {e}")))?;
-            if let Some(flow) = flows.first() {
-                let message = egress::denial(flow, server, tool);
-                tracing::info!(server, tool, placeholder = %flow.placeholder, "flow denied");
-                return Err(ToolError::policy_denied(message));
-            }
-            let result = self.backends.call(server, tool, args).await;
-            // Ingress: nothing from a backend reaches the sandbox untokenized, errors included.
-            let tokenizer = self.tokenizer.clone();
-            let (session, source) = (session.clone(), server.to_string());
-            let tokenized = tokio::task::spawn_blocking(move || match result {
-                Ok(value) => Ok(tokenizer.ingest_json(&session, &source, value)),
-                Err(error) => Err(tokenizer
-                    .ingest_text(&session, &source, &error.message)
-                    .map(|message| ToolError { message, ..error })),
-            })
-            .await;
-            match tokenized {
-                Ok(Ok(Ok(value))) => Ok(value),
-                Ok(Err(Ok(error))) => Err(error),
-                Ok(Ok(Err(e))) | Ok(Err(Err(e))) => Err(ToolError::tool(format!(
-                    "the result of tools.{server}.{tool} could not be tokenized and was withheld: {e}"
-                ))),
-                Err(_) => Err(ToolError::tool(format!(
-                    "the result of tools.{server}.{tool} could not be tokenized and was withheld"
-                ))),
-            }
+            let task = tokio::spawn(async move { core.call(&context, &server, &tool, args).await });
+            task.await
+                .unwrap_or_else(|_| Err(ToolError::tool("the tool call failed inside the broker")))
         })
     }
 }

@@ -41,6 +41,15 @@ impl EntityModel {
         EntityModelBuilder::new()
     }
 
+    /// Adds `tool` to a known `server`; returns whether it was new. Tools of servers the
+    /// model does not know are not added (such servers stay "unknown").
+    pub fn add_tool(&mut self, server: &str, tool: &str) -> bool {
+        match self.servers.get_mut(server) {
+            Some(info) => info.tools.insert(tool.to_owned()),
+            None => false,
+        }
+    }
+
     /// Whether the model knows this server.
     pub fn has_server(&self, server: &str) -> bool {
         self.servers.contains_key(server)

@@ -1,0 +1,307 @@
+//! `sluice policy validate|test|explain`: the policy author's tools.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+
+use super::{CliError, ConfigArg, exit};
+use crate::config::Config;
+use crate::policy::{self, CallRequest, Explanation, FlowRequest, PolicyEngine, PolicyRequest};
+use crate::setup;
+
+/// Arguments of `sluice policy`.
+#[derive(Debug, clap::Args)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    command: PolicyCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum PolicyCommand {
+    /// Parse and strictly validate a policy directory against its schema.
+    Validate(DirArgs),
+    /// Run the test cases in DIR/tests/*.json against the policies of DIR.
+    Test(DirArgs),
+    /// Decide one request and show the deciding and considered policies.
+    Explain(Box<ExplainArgs>),
+}
+
+#[derive(Debug, clap::Args)]
+struct DirArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Policy directory (default: `[policy] dir` of the config, else the embedded defaults).
+    #[arg(value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ExplainArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Policy directory (default: `[policy] dir` of the config, else the embedded defaults).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// The principal.
+    #[arg(long, value_name = "NAME", default_value = "anonymous")]
+    agent: String,
+    /// The destination tool, `server/tool`.
+    #[arg(long, value_name = "SERVER/TOOL")]
+    tool: String,
+    /// `call` (may the agent call the tool) or `flow` (may a value go into its arguments);
+    /// default: `flow` when a kind or placeholder is given, else `call`.
+    #[arg(long, value_name = "ACTION")]
+    action: Option<String>,
+    /// Flow: the value's kind, e.g. EMAIL.
+    #[arg(long, value_name = "KIND")]
+    kind: Option<String>,
+    /// Flow: the server the value came from.
+    #[arg(long, value_name = "SERVER")]
+    source: Option<String>,
+    /// Flow: a placeholder of `--session`; its kind, source and value facts come from the vault.
+    #[arg(long, value_name = "PLACEHOLDER", requires = "session")]
+    placeholder: Option<String>,
+    /// The vault session of `--placeholder`.
+    #[arg(long, value_name = "ID")]
+    session: Option<String>,
+    /// Flow: where in the arguments the value sits, e.g. `to[0]`.
+    #[arg(long, value_name = "PATH", default_value = "")]
+    arg_path: String,
+    /// Flow: the email's domain, e.g. example.com.
+    #[arg(long, value_name = "DOMAIN")]
+    email_domain: Option<String>,
+    /// Flow: the phone number's ISO region, e.g. DE.
+    #[arg(long, value_name = "REGION")]
+    phone_country: Option<String>,
+}
+
+/// Runs `sluice policy …`.
+pub(super) fn run(args: PolicyArgs) -> Result<u8, CliError> {
+    match args.command {
+        PolicyCommand::Validate(a) => validate(a),
+        PolicyCommand::Test(a) => test(a),
+        PolicyCommand::Explain(a) => explain(*a),
+    }
+}
+
+/// The directory to use: explicit, else the config's, else `None` (embedded defaults).
+fn policy_dir(config: &ConfigArg, explicit: Option<PathBuf>) -> Result<Option<PathBuf>, CliError> {
+    if explicit.is_some() {
+        return Ok(explicit);
+    }
+    let (config, _) = Config::discover(config.config.as_deref()).map_err(CliError::usage)?;
+    Ok(config.policy.dir)
+}
+
+fn describe(dir: Option<&Path>) -> String {
+    dir.map_or("the embedded default policies".to_owned(), |d| {
+        d.display().to_string()
+    })
+}
+
+fn validate(args: DirArgs) -> Result<u8, CliError> {
+    let dir = policy_dir(&args.config, args.dir)?;
+    let engine = PolicyEngine::load(dir.as_deref()).map_err(CliError::usage)?;
+    let ids: Vec<&str> = engine.policy_ids().collect();
+    println!(
+        "{}: {} policies valid against the schema (strict): {}",
+        describe(dir.as_deref()),
+        ids.len(),
+        ids.join(", ")
+    );
+    println!("policy set hash: {}", engine.policy_set_hash());
+    Ok(exit::OK)
+}
+
+fn test(args: DirArgs) -> Result<u8, CliError> {
+    let dir = policy_dir(&args.config, args.dir)?;
+    let report = policy::run_tests(dir.as_deref()).map_err(CliError::usage)?;
+    for case in &report.cases {
+        if case.passed {
+            println!(
+                "ok    {}: {} ({})",
+                case.file.display(),
+                case.name,
+                case.decision.reason
+            );
+        } else {
+            println!(
+                "FAIL  {}: {}: {}",
+                case.file.display(),
+                case.name,
+                case.message
+            );
+        }
+    }
+    println!(
+        "{} passed, {} failed ({})",
+        report.passed(),
+        report.failed(),
+        describe(dir.as_deref())
+    );
+    if report.cases.is_empty() {
+        eprintln!(
+            "sluice: no test cases found; add {}/tests/*.json",
+            describe(dir.as_deref())
+        );
+        return Ok(exit::RUNTIME);
+    }
+    Ok(if report.all_passed() {
+        exit::OK
+    } else {
+        exit::RUNTIME
+    })
+}
+
+fn explain(args: ExplainArgs) -> Result<u8, CliError> {
+    let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
+    let dir = args.dir.clone().or_else(|| config.policy.dir.clone());
+    let engine = PolicyEngine::load(dir.as_deref())
+        .and_then(|e| e.with_model(setup::entity_model(&config)))
+        .map_err(CliError::usage)?;
+    let Some((server, tool)) = args
+        .tool
+        .split_once('/')
+        .filter(|(s, t)| !s.is_empty() && !t.is_empty())
+    else {
+        return Err(CliError::usage(anyhow!(
+            "--tool must be SERVER/TOOL (got {:?})",
+            args.tool
+        )));
+    };
+    // Facts of a real placeholder come from the vault (its value never leaves this function).
+    let mut kind = args.kind.clone();
+    let mut source = args.source.clone();
+    let mut email_domain = args.email_domain.clone();
+    let mut phone_country = args.phone_country.clone();
+    if let (Some(text), Some(session)) = (&args.placeholder, &args.session) {
+        let placeholder = crate::vault::Placeholder::parse(text).map_err(CliError::usage)?;
+        let tokenizer = setup::tokenizer(&config).map_err(CliError::usage)?;
+        let resolved = tokenizer
+            .vault()
+            .resolve_placeholder(session, &placeholder)
+            .map_err(CliError::runtime)?
+            .ok_or_else(|| {
+                CliError::usage(anyhow!(
+                    "{text} is not a placeholder of session {session} (it would never resolve)"
+                ))
+            })?;
+        if resolved.kind == "EMAIL" {
+            email_domain = resolved
+                .value
+                .rsplit_once('@')
+                .map(|(_, d)| d.to_ascii_lowercase());
+        }
+        if resolved.kind == "PHONE" {
+            phone_country = tokenizer
+                .detectors()
+                .find(&resolved.value)
+                .into_iter()
+                .find_map(|f| f.region)
+                .map(str::to_owned);
+        }
+        kind = Some(resolved.kind);
+        source = Some(resolved.source);
+    }
+    let action = match args.action.as_deref() {
+        Some("call") => "call",
+        Some("flow") => "flow",
+        Some(other) => {
+            return Err(CliError::usage(anyhow!(
+                "--action must be call or flow (got {other:?})"
+            )));
+        }
+        None if kind.is_some() => "flow",
+        None => "call",
+    };
+    let placeholder = args
+        .placeholder
+        .clone()
+        .unwrap_or_else(|| "[PLACEHOLDER_1]".into());
+    let request = if action == "call" {
+        PolicyRequest::Call(CallRequest {
+            agent: &args.agent,
+            server,
+            tool,
+        })
+    } else {
+        let (Some(kind), Some(source)) = (kind.as_deref(), source.as_deref()) else {
+            return Err(CliError::usage(anyhow!(
+                "a flow needs --kind and --source (or --placeholder with --session)"
+            )));
+        };
+        PolicyRequest::Flow(FlowRequest {
+            agent: &args.agent,
+            server,
+            tool,
+            kind,
+            source,
+            placeholder: &placeholder,
+            arg_path: &args.arg_path,
+            email_domain: email_domain.as_deref(),
+            phone_country: phone_country.as_deref(),
+        })
+    };
+    let explanation = engine.explain(&request);
+    print_explanation(&request, &explanation);
+    Ok(if explanation.decision.allowed {
+        exit::OK
+    } else {
+        exit::DENIED
+    })
+}
+
+fn print_explanation(request: &PolicyRequest<'_>, e: &Explanation) {
+    match request {
+        PolicyRequest::Call(c) => println!(
+            "request: Agent::{:?} call Tool::\"{}/{}\"",
+            c.agent, c.server, c.tool
+        ),
+        PolicyRequest::Flow(f) => {
+            println!(
+                "request: Agent::{:?} flow {} from server '{}' into Tool::\"{}/{}\" at `{}`",
+                f.agent, f.kind, f.source, f.server, f.tool, f.arg_path
+            );
+            if let Some(d) = f.email_domain {
+                println!("         email_domain = {d:?}");
+            }
+            if let Some(c) = f.phone_country {
+                println!("         phone_country = {c:?}");
+            }
+        }
+    }
+    println!(
+        "decision: {} — {}",
+        if e.decision.allowed { "ALLOW" } else { "DENY" },
+        e.decision.reason
+    );
+    for error in &e.decision.errors {
+        println!("  evaluation error (policy skipped): {error}");
+    }
+    if !e.deciding.is_empty() {
+        println!("deciding policies:");
+        for p in &e.deciding {
+            println!("  {} {} at {}", p.effect, p.id, p.location);
+            for line in p.text.lines() {
+                println!("    | {line}");
+            }
+        }
+    }
+    let others: Vec<String> = e
+        .considered
+        .iter()
+        .filter(|c| !e.deciding.iter().any(|d| d.id == c.id))
+        .map(|c| format!("{} {} ({})", c.effect, c.id, c.location))
+        .collect();
+    if !others.is_empty() {
+        println!("also evaluated, did not apply:");
+        for o in others {
+            println!("  {o}");
+        }
+    }
+    println!(
+        "{} policies evaluated for this destination; {} skipped by the destination index",
+        e.considered.len(),
+        e.skipped
+    );
+}
