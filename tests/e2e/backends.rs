@@ -84,7 +84,7 @@ fn an_unreachable_server_fails_its_calls_but_not_the_others() {
 
 /// Every name, email and phone in the sheets server's embedded CSV.
 fn csv_pii() -> Vec<String> {
-    let csv = include_str!("../examples/servers/data/leads.csv");
+    let csv = include_str!("../../examples/servers/data/leads.csv");
     let mut values = Vec::new();
     for line in csv.lines().skip(1) {
         let cols: Vec<&str> = line.split(',').collect();

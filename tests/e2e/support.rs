@@ -1,8 +1,6 @@
 //! Shared plumbing for end-to-end tests: the example server binaries and running
 //! `sluice exec` with a config.
 
-
-
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

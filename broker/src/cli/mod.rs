@@ -1,6 +1,7 @@
 //! The `sluice` command line: parses arguments, loads config, calls the library and maps
 //! failures to the contract's exit codes. No decisions are made here.
 
+mod audit;
 mod exec;
 mod tokenize;
 mod vault;
@@ -67,6 +68,8 @@ pub enum Command {
     Tokenize(tokenize::TokenizeArgs),
     /// Inspect or erase the placeholder vault.
     Vault(vault::VaultArgs),
+    /// Verify or export the tamper-evident audit log.
+    Audit(audit::AuditArgs),
 }
 
 /// Options every subcommand that reads config shares.
@@ -83,6 +86,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Exec(args) => exec::run(args),
         Command::Tokenize(args) => tokenize::run(args),
         Command::Vault(args) => vault::run(args),
+        Command::Audit(args) => audit::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
