@@ -6,6 +6,7 @@
 
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod backends;
 pub mod catalog;
 pub mod cli;

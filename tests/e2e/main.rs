@@ -4,6 +4,7 @@
 
 mod support;
 
+mod audit_cli;
 mod backend_faults;
 mod backends;
 mod exec_cli;

@@ -1,6 +1,7 @@
 //! The `sluice` command line: parses arguments, loads config, calls the library and maps
 //! failures to the contract's exit codes. No decisions are made here.
 
+mod audit;
 mod detokenize;
 mod exec;
 mod policy;
@@ -76,6 +77,8 @@ pub enum Command {
     Policy(policy::PolicyArgs),
     /// Inspect or erase the placeholder vault.
     Vault(vault::VaultArgs),
+    /// Verify or export the tamper-evident audit log.
+    Audit(audit::AuditArgs),
 }
 
 /// Options every subcommand that reads config shares.
@@ -95,6 +98,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Detokenize(args) => detokenize::run(args),
         Command::Policy(args) => policy::run(args),
         Command::Vault(args) => vault::run(args),
+        Command::Audit(args) => audit::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

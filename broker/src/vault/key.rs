@@ -1,8 +1,9 @@
-//! The master key, where it comes from, and the two keys derived from it.
+//! The master key, where it comes from, and the keys derived from it.
 //!
 //! The master key is never used directly: HKDF-SHA256 derives one AES-256-GCM key that
 //! seals values and one HMAC-SHA256 key that names index entries and sessions, so the
-//! index reveals nothing a sealing-key compromise would not, and vice versa.
+//! index reveals nothing a sealing-key compromise would not, and vice versa. A third
+//! derivation, under its own salt, keys the audit log's MAC chain.
 
 use std::fmt;
 use std::fs;
@@ -134,6 +135,20 @@ impl MasterKey {
             seal: aead::LessSafeKey::new(aead::UnboundKey::from(seal)),
             index: hmac::Key::from(index),
         })
+    }
+
+    /// The HMAC-SHA256 key that chains the audit log ([`crate::audit`]).
+    ///
+    /// Its own HKDF salt and label keep it independent of the vault's keys: holding the
+    /// audit key (to verify a log) gives nothing towards opening or indexing the vault.
+    pub(crate) fn audit_key(&self) -> Result<hmac::Key, VaultError> {
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"sluice/audit/v1").extract(&self.0);
+        let key = prk
+            .expand(&[b"sluice/audit/v1/chain"], hmac::HMAC_SHA256)
+            .map_err(|_| VaultError::Crypto {
+                what: "deriving the audit key",
+            })?;
+        Ok(hmac::Key::from(key))
     }
 }
 
