@@ -22,6 +22,9 @@ pub struct Config {
     /// Principals (Cedar `Agent`s) by name: their groups and API keys.
     #[serde(default)]
     pub agents: BTreeMap<String, AgentConfig>,
+    /// How network clients authenticate.
+    #[serde(default)]
+    pub auth: AuthSection,
     /// Sandbox limits and engine settings.
     #[serde(default)]
     pub sandbox: SandboxSection,
@@ -105,6 +108,15 @@ pub struct PolicyConfig {
     pub shadow_dir: Option<PathBuf>,
     /// Watch `dir` and reload on change under `sluice serve` (default true).
     pub watch: Option<bool>,
+}
+
+/// `[auth]`: authentication of MCP-over-HTTP and gRPC clients.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// The principal of requests without credentials; unset: such requests are refused.
+    /// (Local stdio clients always run as `anonymous`.)
+    pub anonymous: Option<String>,
 }
 
 /// `[agents.NAME]`: one principal.

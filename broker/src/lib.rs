@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod auth;
 pub mod backends;
 pub mod catalog;
 pub mod cli;

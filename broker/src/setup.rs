@@ -52,6 +52,7 @@ pub fn broker(config: &Config, limits: &Limits) -> anyhow::Result<Broker> {
         backends,
         tokenizer(config)?,
         std::sync::Arc::new(policy_store(config)?),
+        Some(std::sync::Arc::new(audit_log(config)?)),
         limits.clone(),
     ))
 }
@@ -87,6 +88,15 @@ pub fn policy_store(config: &Config) -> anyhow::Result<PolicyStore> {
             .context("invalid shadow policies ([policy] shadow_dir)")?;
     }
     Ok(store)
+}
+
+/// Opens the audit log in the data dir (creating the master key on first use).
+pub fn audit_log(config: &Config) -> anyhow::Result<crate::audit::AuditLog> {
+    let data_dir = config.data_dir();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
+    let key = MasterKey::load_or_create(&data_dir)?;
+    crate::audit::AuditLog::open(&data_dir, &key).context("cannot open the audit log")
 }
 
 /// Opens the vault in the data dir (creating the master key on first use) with the

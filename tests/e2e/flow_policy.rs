@@ -53,6 +53,20 @@ fn crm_dump(db: &str) -> String {
     String::from_utf8_lossy(&dump.stdout).into_owned()
 }
 
+/// The audit log, after checking its chain with `sluice audit verify`.
+fn verified_audit(dir: &Path, config: &str) -> String {
+    let verify = run_in(dir, &["audit", "verify", "--config", config], b"");
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let export = run_in(dir, &["audit", "export", "--config", config], b"");
+    assert_eq!(export.status.code(), Some(0));
+    String::from_utf8(export.stdout).expect("utf8")
+}
+
 fn chat_log(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("chat.jsonl")).unwrap_or_default()
 }
@@ -170,6 +184,13 @@ fn forbid_wins_over_permit_toward_an_external_chat() {
     assert!(message.contains("at argument `text`"), "{message}");
     // The chat server was never called: its log has no message at all.
     assert_eq!(chat_log(dir.path()), "", "chat received something");
+    let audit = verified_audit(dir.path(), &config);
+    assert!(
+        audit.lines().any(|l| l.contains(r#""decision":"deny""#)
+            && l.contains("no-flow-to-external")
+            && l.contains(r#""tool":"chat/postMessage""#)),
+        "{audit}"
+    );
 }
 
 #[test]

@@ -77,7 +77,16 @@ pub(super) fn run(args: DetokenizeArgs) -> Result<u8, CliError> {
         session: args.session,
         agent: args.agent,
     };
-    let output = match flow::detokenize(&tokenizer, &policy, &context, server, tool, input) {
+    let audit = setup::audit_log(&config).map_err(CliError::usage)?;
+    let output = match flow::detokenize(
+        &tokenizer,
+        &policy,
+        Some(&audit),
+        &context,
+        server,
+        tool,
+        input,
+    ) {
         Ok(value) => value,
         Err(DetokenizeError::Denied(message)) => {
             eprintln!("sluice: {message}");

@@ -19,6 +19,7 @@ use sandbox_host::{BridgeFuture, ErrorKind, HostBridge, Limits, Outcome, Sandbox
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+use crate::audit::{self, AuditEvent, AuditLog, AuditPlaceholder, AuditRecord};
 use crate::backends::Backends;
 use crate::catalog::{self, Catalog, Detail};
 use crate::policy::{Decision, PolicyStore};
@@ -49,6 +50,9 @@ pub enum DetokenizeError {
     /// The vault failed.
     #[error("the vault failed: {0}")]
     Vault(#[from] crate::vault::VaultError),
+    /// The decision could not be audited, so nothing was resolved.
+    #[error("{0}")]
+    Audit(String),
 }
 
 /// The parts every tool call goes through, shared by all executes.
@@ -56,6 +60,7 @@ struct Core {
     backends: Arc<Backends>,
     tokenizer: Tokenizer,
     policy: Arc<PolicyStore>,
+    audit: Option<Arc<AuditLog>>,
 }
 
 /// The catalog as last built, with the tool lists it was built from (to tell when a
@@ -81,6 +86,7 @@ impl Broker {
         backends: Backends,
         tokenizer: Tokenizer,
         policy: Arc<PolicyStore>,
+        audit: Option<Arc<AuditLog>>,
         limits: Limits,
     ) -> Self {
         Broker {
@@ -89,6 +95,7 @@ impl Broker {
                 backends: Arc::new(backends),
                 tokenizer,
                 policy,
+                audit,
             }),
             limits,
             catalog: Mutex::new(CatalogCache::default()),
@@ -170,6 +177,7 @@ impl Broker {
             detokenize(
                 &core.tokenizer,
                 &core.policy,
+                core.audit.as_deref(),
                 &context,
                 &server,
                 &tool,
@@ -237,6 +245,7 @@ impl Broker {
 pub fn detokenize(
     tokenizer: &Tokenizer,
     policy: &PolicyStore,
+    audit: Option<&AuditLog>,
     context: &CallContext,
     server: &str,
     tool: &str,
@@ -255,7 +264,15 @@ pub fn detokenize(
         dest,
         &input,
     )?;
-    record_flows(context, dest, &egress);
+    record_flows(
+        audit,
+        policy,
+        AuditEvent::Detokenize,
+        context,
+        dest,
+        &egress,
+    )
+    .map_err(DetokenizeError::Audit)?;
     if egress.allowed() {
         Ok(egress.substitute(input))
     } else {
@@ -280,7 +297,15 @@ impl Core {
             return Err(unknown_server(server, &self.backends.names()));
         }
         let decision = self.policy.authorize_call(&context.agent, server, tool);
-        record_call(context, server, tool, &decision);
+        record_call(
+            self.audit.as_deref(),
+            &self.policy,
+            context,
+            server,
+            tool,
+            &decision,
+        )
+        .map_err(ToolError::tool)?;
         if !decision.allowed {
             return Err(ToolError::policy_denied(format!(
                 "call denied: {} may not call {server}/{tool}: {}",
@@ -316,7 +341,15 @@ impl Core {
         );
         let egress =
             checked.map_err(|e| ToolError::tool(format!("checking the arguments failed: {e}")))?;
-        record_flows(context, dest, &egress);
+        record_flows(
+            self.audit.as_deref(),
+            &self.policy,
+            AuditEvent::Flow,
+            context,
+            dest,
+            &egress,
+        )
+        .map_err(ToolError::tool)?;
         if egress.allowed() {
             Ok(egress.substitute(args))
         } else {
@@ -358,8 +391,26 @@ impl Core {
     }
 }
 
-/// Logs a `call` decision (the audit log records it too).
-fn record_call(context: &CallContext, server: &str, tool: &str, decision: &Decision) {
+fn audit_decision(decision: &Decision) -> audit::Decision {
+    if decision.allowed {
+        audit::Decision::Allow
+    } else if decision.errors.is_empty() {
+        audit::Decision::Deny
+    } else {
+        audit::Decision::Error
+    }
+}
+
+/// Logs a `call` decision and appends it to the audit log; an unwritable audit log fails
+/// the call (no unaudited decision takes effect).
+fn record_call(
+    log: Option<&AuditLog>,
+    policy: &PolicyStore,
+    context: &CallContext,
+    server: &str,
+    tool: &str,
+    decision: &Decision,
+) -> Result<(), String> {
     tracing::info!(
         session = %context.session,
         agent = %context.agent,
@@ -368,23 +419,57 @@ fn record_call(context: &CallContext, server: &str, tool: &str, decision: &Decis
         policies = ?decision.policy_ids,
         "call decision"
     );
+    let Some(log) = log else { return Ok(()) };
+    let record = AuditRecord::new(AuditEvent::Call, audit_decision(decision))
+        .session(context.session.as_str())
+        .agent(context.agent.as_str())
+        .tool(server, tool)
+        .policy_ids(decision.policy_ids.iter().cloned())
+        .policy_set_hash(policy.policy_set_hash())
+        .detail(decision.reason.as_str());
+    log.append(record)
+        .map_err(|e| format!("the audit log could not be written, so the call was not made: {e}"))
 }
 
-/// Logs each `flow` decision (placeholder ids and kinds, never values).
-fn record_flows(context: &CallContext, dest: Destination<'_>, egress: &Egress) {
+/// Logs each `flow` decision (placeholder ids and kinds, never values) and appends one
+/// audit record per decision.
+fn record_flows(
+    log: Option<&AuditLog>,
+    policy: &PolicyStore,
+    event: AuditEvent,
+    context: &CallContext,
+    dest: Destination<'_>,
+    egress: &Egress,
+) -> Result<(), String> {
+    let hash = (!egress.checks.is_empty() && log.is_some()).then(|| policy.policy_set_hash());
     for check in &egress.checks {
+        let o = &check.outbound;
         tracing::info!(
             session = %context.session,
             agent = %context.agent,
             tool = %format!("{}/{}", dest.server, dest.tool),
-            placeholder = %check.outbound.placeholder,
-            kind = %check.outbound.kind,
-            source = %check.outbound.source,
+            placeholder = %o.placeholder,
+            kind = %o.kind,
+            source = %o.source,
+            arg_path = %o.arg_path,
             allowed = check.decision.allowed,
             policies = ?check.decision.policy_ids,
             "flow decision"
         );
+        let Some(log) = log else { continue };
+        let record = AuditRecord::new(event, audit_decision(&check.decision))
+            .session(context.session.as_str())
+            .agent(context.agent.as_str())
+            .tool(dest.server, dest.tool)
+            .policy_ids(check.decision.policy_ids.iter().cloned())
+            .placeholder(AuditPlaceholder::new(&o.placeholder, &o.source))
+            .policy_set_hash(hash.clone().unwrap_or_default())
+            .detail(format!("at `{}`: {}", o.arg_path, check.decision.reason));
+        log.append(record).map_err(|e| {
+            format!("the audit log could not be written, so nothing was resolved: {e}")
+        })?;
     }
+    Ok(())
 }
 
 /// Tokenizes whatever the program itself put into its outcome (values it wrote as
