@@ -10,11 +10,10 @@ setup:
 build: setup
 	$(CARGO) build --release --locked --workspace --bins
 
-## Runs the main job: example agent programs through the full broker, the second one
-## against the example sheets and crm MCP servers.
+## Runs the main job: the CRM-sync demo (sluice demo) with the example sheets, crm and
+## chat MCP servers as real child processes, on embedded defaults.
 demo: build
-	./target/release/sluice exec examples/agents/hello.js
-	PATH="$(CURDIR)/target/release:$$PATH" ./target/release/sluice exec --config examples/demo.toml examples/agents/sync.js
+	./target/release/sluice demo
 
 ## Runs the whole test suite (what CI runs).
 test: setup

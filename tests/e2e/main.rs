@@ -7,6 +7,7 @@ mod support;
 mod audit_cli;
 mod backend_faults;
 mod backends;
+mod demo;
 mod exec_cli;
 mod flow_policy;
 mod tokenize_cli;

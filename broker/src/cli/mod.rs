@@ -2,6 +2,7 @@
 //! failures to the contract's exit codes. No decisions are made here.
 
 mod audit;
+mod demo;
 mod detokenize;
 mod exec;
 mod policy;
@@ -65,6 +66,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the CRM-sync demo on embedded defaults with the example servers.
+    Demo(demo::DemoArgs),
     /// Run one program through the full broker and print its outcome as JSON.
     Exec(exec::ExecArgs),
     /// Find backend tools and show their TypeScript signatures.
@@ -92,6 +95,7 @@ pub struct ConfigArg {
 /// Runs the parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Exec(args) => exec::run(args),
         Command::Search(args) => search::run(args),
         Command::Tokenize(args) => tokenize::run(args),

@@ -221,24 +221,44 @@ fn phone_country(detectors: &Detectors, value: &str) -> Option<&'static str> {
 }
 
 /// The denial message: names each denied placeholder, its kind, source, position, the
-/// destination and the deciding policy ids (or "no permit").
+/// destination and the deciding policy ids (or "no permit"). Placeholders that share
+/// kind, source, position and decision are listed together.
 pub fn denial(denied: &[&FlowCheck], server: &str, tool: &str) -> String {
-    let parts: Vec<String> = denied
-        .iter()
-        .map(|c| {
-            let o = &c.outbound;
-            let deciding = if c.decision.policy_ids.is_empty() {
-                "no permit".to_owned()
-            } else {
-                c.decision.policy_ids.join(", ")
-            };
+    // (kind, source, arg_path, deciding, reason) → placeholders, in first-seen order.
+    type Key<'a> = (&'a str, &'a str, &'a str, String, &'a str);
+    let mut groups: Vec<(Key<'_>, Vec<String>)> = Vec::new();
+    for c in denied {
+        let o = &c.outbound;
+        let deciding = if c.decision.policy_ids.is_empty() {
+            "no permit".to_owned()
+        } else {
+            c.decision.policy_ids.join(", ")
+        };
+        let path = if o.arg_path.is_empty() {
+            "."
+        } else {
+            o.arg_path.as_str()
+        };
+        let key = (
+            o.kind.as_str(),
+            o.source.as_str(),
+            path,
+            deciding,
+            c.decision.reason.as_str(),
+        );
+        let placeholder = o.placeholder.to_string();
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, list)) if !list.contains(&placeholder) => list.push(placeholder),
+            Some(_) => {}
+            None => groups.push((key, vec![placeholder])),
+        }
+    }
+    let parts: Vec<String> = groups
+        .into_iter()
+        .map(|((kind, source, path, deciding, reason), placeholders)| {
             format!(
-                "{} ({} from server '{}', at argument `{}`) may not go to {server}/{tool}: {deciding} ({})",
-                o.placeholder,
-                o.kind,
-                o.source,
-                if o.arg_path.is_empty() { "." } else { &o.arg_path },
-                c.decision.reason
+                "{} ({kind} from server '{source}', at argument `{path}`) may not go to {server}/{tool}: {deciding} ({reason})",
+                placeholders.join(", ")
             )
         })
         .collect();

@@ -33,6 +33,17 @@ impl std::fmt::Debug for Tokenizer {
     }
 }
 
+/// The value a finding is minted as: a phone number exactly as written (a national number
+/// is ambiguous across regions, and its E.164 form is a guess that must never be written
+/// back into a destination), everything else in its canonical form (an email with a
+/// lower-cased domain, a trimmed name).
+fn vault_value(finding: &Finding) -> &str {
+    match finding.kind {
+        detectors::Kind::Phone => finding.text.trim(),
+        _ => finding.normalized.as_str(),
+    }
+}
+
 /// What stands in for a value whose placeholder could not be found (never expected; it
 /// keeps the failure closed instead of letting the value through).
 fn redacted(finding: &Finding) -> String {
@@ -95,7 +106,7 @@ impl Tokenizer {
         }
         let map = self.mint(session, source, findings.iter().map(|f| &f.finding))?;
         self.detectors.redact_json_in_place(&mut value, |f| {
-            map.get(&(f.kind.as_str(), f.normalized.as_str()))
+            map.get(&(f.kind.as_str(), vault_value(f)))
                 .cloned()
                 .unwrap_or_else(|| redacted(f))
         });
@@ -117,7 +128,7 @@ impl Tokenizer {
         Ok(self
             .detectors
             .redact(text, |f| {
-                map.get(&(f.kind.as_str(), f.normalized.as_str()))
+                map.get(&(f.kind.as_str(), vault_value(f)))
                     .cloned()
                     .unwrap_or_else(|| redacted(f))
             })
@@ -131,7 +142,7 @@ impl Tokenizer {
         findings: impl Iterator<Item = &'f Finding>,
     ) -> Result<HashMap<(&'f str, &'f str), String>, VaultError> {
         let items: Vec<(&'f str, &'f str)> = findings
-            .map(|f| (f.kind.as_str(), f.normalized.as_str()))
+            .map(|f| (f.kind.as_str(), vault_value(f)))
             .collect();
         let placeholders = self
             .vault
