@@ -13,7 +13,8 @@ use sluice::vault::{MasterKey, Placeholder, Vault};
 
 const CHILD_ENV: &str = "SLUICE_VAULT_CHILD";
 const ROUND_ENV: &str = "SLUICE_VAULT_ROUND";
-const TEST_NAME: &str = "minted_placeholders_survive_kill_9_and_numbers_are_never_reused";
+const TEST_NAME: &str =
+    "vault_durability::minted_placeholders_survive_kill_9_and_numbers_are_never_reused";
 const LINE_PREFIX: &str = "MINTED ";
 /// Placeholders each child reports before it is killed.
 const LINES_BEFORE_KILL: usize = 300;
