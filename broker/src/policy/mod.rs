@@ -48,6 +48,7 @@ mod model;
 mod store;
 #[cfg(test)]
 mod tests;
+pub mod watch;
 
 use std::path::PathBuf;
 
