@@ -371,6 +371,21 @@ fn policy_cli_validates_tests_and_explains() {
     );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("no-flow-to-external"));
 
+    // The worked example of docs/policy-authoring.md passes its own cases.
+    let mail = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policies/mail");
+    let mail_tests = run_in(
+        dir.path(),
+        &["policy", "test", mail.to_str().expect("path")],
+        b"",
+    );
+    assert_eq!(
+        mail_tests.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&mail_tests.stdout)
+    );
+    assert!(String::from_utf8_lossy(&mail_tests.stdout).contains("8 passed, 0 failed"));
+
     let tested = run_in(dir.path(), &["policy", "test"], b"");
     assert_eq!(
         tested.status.code(),
