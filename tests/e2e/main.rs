@@ -10,5 +10,6 @@ mod backends;
 mod demo;
 mod exec_cli;
 mod flow_policy;
+mod leaks;
 mod tokenize_cli;
 mod vault_durability;

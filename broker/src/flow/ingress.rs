@@ -88,7 +88,8 @@ impl Tokenizer {
         source: &str,
         text: &str,
     ) -> Result<String, VaultError> {
-        self.tokenize_text(session, source, &neutralize(text))
+        let folded = fold_lookalikes(text);
+        self.tokenize_text(session, source, &neutralize(&folded))
     }
 
     /// Tokenizes a JSON value for `session`, recording `source` as provenance. Placeholders
@@ -155,27 +156,59 @@ impl Tokenizer {
     }
 }
 
-/// Neutralizes placeholder-shaped text in every string and key of `value`, iteratively
-/// (tool results can nest deeper than the stack).
+/// Characters that hide a value from the detectors without changing how it reads:
+/// zero-width and invisible formatting characters are dropped, and look-alikes of `@`
+/// and `.` become the ASCII characters. Applied to backend text before detection, so
+/// `ame\u{200B}lia@example.com` and `amelia＠example.com` are tokenized whole. The model
+/// sees the folded text; nothing it could use to recover a value is lost.
+pub fn fold_lookalikes(text: &str) -> std::borrow::Cow<'_, str> {
+    fn folded(c: char) -> Option<Option<char>> {
+        match c {
+            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+            | '\u{180E}' => Some(None),
+            '\u{FF20}' | '\u{FE6B}' => Some(Some('@')),
+            '\u{FF0E}' | '\u{FE52}' | '\u{2024}' => Some(Some('.')),
+            _ => None,
+        }
+    }
+    if text.is_ascii() || !text.chars().any(|c| folded(c).is_some()) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .filter_map(|c| match folded(c) {
+                Some(replacement) => replacement,
+                None => Some(c),
+            })
+            .collect(),
+    )
+}
+
+/// Neutralizes placeholder-shaped text in every string and key of `value` and folds
+/// look-alike characters ([`fold_lookalikes`]), iteratively (tool results can nest deeper
+/// than the stack).
 pub fn neutralize_json(value: &mut Value) {
     let mut stack = vec![value];
     while let Some(v) = stack.pop() {
         match v {
             Value::String(s) => {
+                if let std::borrow::Cow::Owned(f) = fold_lookalikes(s) {
+                    *s = f;
+                }
                 if let std::borrow::Cow::Owned(n) = neutralize(s) {
                     *s = n;
                 }
             }
             Value::Array(items) => stack.extend(items.iter_mut()),
             Value::Object(map) => {
-                if map
-                    .keys()
-                    .any(|k| matches!(neutralize(k), std::borrow::Cow::Owned(_)))
-                {
+                if map.keys().any(|k| {
+                    matches!(neutralize(k), std::borrow::Cow::Owned(_))
+                        || matches!(fold_lookalikes(k), std::borrow::Cow::Owned(_))
+                }) {
                     let old = std::mem::take(map);
                     *map = old
                         .into_iter()
-                        .map(|(k, v)| (neutralize(&k).into_owned(), v))
+                        .map(|(k, v)| (neutralize(&fold_lookalikes(&k)).into_owned(), v))
                         .collect();
                 }
                 stack.extend(map.values_mut());
