@@ -31,6 +31,9 @@ pub struct Config {
     /// What the PII detectors look for.
     #[serde(default)]
     pub detectors: DetectorsSection,
+    /// How `sluice serve` listens.
+    #[serde(default)]
+    pub serve: ServeSection,
     /// Where Sluice keeps its state (vault, audit log); default `./.sluice`.
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
@@ -117,6 +120,16 @@ pub struct AuthSection {
     /// The principal of requests without credentials; unset: such requests are refused.
     /// (Local stdio clients always run as `anonymous`.)
     pub anonymous: Option<String>,
+}
+
+/// `[serve]`: the network fronts of `sluice serve`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeSection {
+    /// `Host` header values MCP over HTTP accepts (DNS-rebinding protection), each `host`
+    /// (any port) or `host:port`; default: localhost, 127.0.0.1, ::1 and the bound address.
+    /// An empty list accepts any host (only behind a proxy that checks it).
+    pub allowed_hosts: Option<Vec<String>>,
 }
 
 /// `[agents.NAME]`: one principal.
@@ -479,6 +492,17 @@ dir = "policies"
         std::fs::write(dir.path().join("m.json"), "{\n  \"mcpServers\": [}").expect("write");
         let err = Config::discover(Some(&config)).expect_err("bad json");
         assert!(err.to_string().contains("m.json:2:"), "{err}");
+    }
+
+    #[test]
+    fn serve_allowed_hosts_parse_and_unknown_serve_keys_are_rejected() {
+        let config = parse("[serve]\nallowed_hosts = [\"mcp.example.com\"]\n").expect("valid");
+        assert_eq!(
+            config.serve.allowed_hosts.as_deref(),
+            Some(&["mcp.example.com".to_owned()][..])
+        );
+        let err = parse("[serve]\nallowed_host = []\n").expect_err("typo");
+        assert!(err.to_string().contains("allowed_host"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Sluice: a policy-enforcing data-flow broker for MCP agents that work in code mode.
 //!
-//! Data flows one way: a front (CLI today; MCP and gRPC next) hands a program to the
+//! Data flows one way: a front (the CLI, or [`front::mcp`] over stdio and HTTP) hands a program to the
 //! [`flow::Broker`], which runs it in the [`sandbox_host`] sandbox and routes every tool
 //! call the program makes through itself to the backends. See `docs/architecture.md`.
 
@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod flow;
+pub mod front;
 pub mod policy;
 pub mod setup;
 pub mod tokens;

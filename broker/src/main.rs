@@ -5,9 +5,12 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            ["SLUICE_LOG", "LOG", "RUST_LOG"]
+                .into_iter()
+                .find_map(|var| tracing_subscriber::EnvFilter::try_from_env(var).ok())
+                .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("warn")),
         )
+        // Never stdout: under `sluice serve --stdio` stdout is the MCP channel.
         .with_writer(std::io::stderr)
         .init();
     sluice::cli::run(sluice::cli::Cli::parse())

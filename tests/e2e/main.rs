@@ -11,5 +11,6 @@ mod demo;
 mod exec_cli;
 mod flow_policy;
 mod leaks;
+mod mcp_front;
 mod tokenize_cli;
 mod vault_durability;

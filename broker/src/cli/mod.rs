@@ -7,6 +7,7 @@ mod detokenize;
 mod exec;
 mod policy;
 mod search;
+mod serve;
 mod tokenize;
 mod vault;
 
@@ -72,6 +73,8 @@ pub enum Command {
     Exec(exec::ExecArgs),
     /// Find backend tools and show their TypeScript signatures.
     Search(search::SearchArgs),
+    /// Serve the broker to agents: MCP over stdio and/or streamable HTTP.
+    Serve(serve::ServeArgs),
     /// Replace emails, phones and names on stdin with placeholders (stdin → stdout).
     Tokenize(tokenize::TokenizeArgs),
     /// Resolve the placeholders on stdin that policy lets flow to a destination tool.
@@ -98,6 +101,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Exec(args) => exec::run(args),
         Command::Search(args) => search::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Tokenize(args) => tokenize::run(args),
         Command::Detokenize(args) => detokenize::run(args),
         Command::Policy(args) => policy::run(args),

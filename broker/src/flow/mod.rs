@@ -122,6 +122,29 @@ impl Broker {
         self.core.backends.names()
     }
 
+    /// Logs and audits one policy reload attempt (see [`crate::policy::watch`]).
+    pub fn record_reload(&self, event: &crate::policy::watch::ReloadEvent) {
+        use crate::policy::watch::ReloadEvent;
+        let record = match event {
+            // The store has logged the attempt; this is its audit record.
+            ReloadEvent::Applied(hash) => {
+                AuditRecord::new(AuditEvent::Reload, audit::Decision::Allow)
+                    .policy_set_hash(hash.as_str())
+                    .detail("policy set reloaded")
+            }
+            ReloadEvent::Rejected { error, kept } => {
+                AuditRecord::new(AuditEvent::Reload, audit::Decision::Error)
+                    .policy_set_hash(kept.as_str())
+                    .detail(format!("rejected, last good set kept: {error}"))
+            }
+        };
+        if let Some(log) = &self.core.audit
+            && let Err(e) = log.append(record)
+        {
+            tracing::error!(error = %e, "the policy reload could not be audited");
+        }
+    }
+
     /// Stops every backend connection (stdio servers exit).
     pub async fn shutdown(&self) {
         self.core.backends.shutdown().await;

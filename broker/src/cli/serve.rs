@@ -1,0 +1,173 @@
+//! `sluice serve`: builds one broker and runs the requested fronts side by side until a
+//! signal (SIGINT, SIGTERM), the stdio client closing stdin, or a front failing; then
+//! stops every front and the backends.
+//!
+//! Under `--stdio`, stdout is the MCP channel: nothing else is ever printed there (the
+//! HTTP address and all logs go to stderr).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::task::JoinSet;
+
+use super::{CliError, ConfigArg, exit, runtime};
+use crate::auth::Principals;
+use crate::config::Config;
+use crate::front::{self, Shutdown, mcp};
+use crate::setup;
+
+/// Arguments of `sluice serve`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("fronts").required(true).multiple(true).args(["stdio", "http"])))]
+pub struct ServeArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Serve MCP on stdin/stdout (what an MCP client's config launches).
+    #[arg(long)]
+    stdio: bool,
+    /// Serve MCP over streamable HTTP at http://ADDR/mcp; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
+}
+
+/// How long the runtime waits for stray tasks once everything was told to stop.
+const RUNTIME_DRAIN: Duration = Duration::from_secs(2);
+
+pub(super) fn run(args: ServeArgs) -> Result<u8, CliError> {
+    let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
+    let principals = match args.http {
+        Some(_) => Some(
+            Principals::from_config(&config)
+                .context("invalid [agents]")
+                .map_err(CliError::usage)?,
+        ),
+        None => None,
+    };
+    let runtime = runtime()?;
+    let result = runtime.block_on(serve(args, config, principals));
+    runtime.shutdown_timeout(RUNTIME_DRAIN);
+    result
+}
+
+/// A running front's result, named for error messages.
+type FrontTask = anyhow::Result<()>;
+
+async fn serve(
+    args: ServeArgs,
+    config: Config,
+    principals: Option<Principals>,
+) -> Result<u8, CliError> {
+    let limits = setup::limits(&config);
+    let broker = Arc::new(setup::broker(&config, &limits).map_err(CliError::usage)?);
+    let watcher = watch_policies(&config, &broker);
+    let (trigger, shutdown) = front::shutdown_signal();
+    let mut fronts: JoinSet<FrontTask> = JoinSet::new();
+    let started = start_fronts(&args, &config, principals, &broker, &shutdown, &mut fronts).await;
+    let mut failure = started.err();
+    if failure.is_none() {
+        // Run until a signal, or until any front ends (stdin closed, or a failure).
+        tokio::select! {
+            Some(done) = fronts.join_next() => failure = front_failure(done),
+            () = signalled() => tracing::info!("signal received: shutting down"),
+        }
+    }
+    trigger.fire();
+    while let Some(done) = fronts.join_next().await {
+        failure = failure.or(front_failure(done));
+    }
+    if let Some(watcher) = watcher {
+        watcher.abort();
+    }
+    broker.shutdown().await;
+    match failure {
+        None => Ok(exit::OK),
+        Some(error) => Err(error),
+    }
+}
+
+/// Hot reload: watches `[policy] dir` (unless `[policy] watch = false`); every attempt is
+/// logged and audited, and a rejected set leaves the last good one in force.
+fn watch_policies(
+    config: &Config,
+    broker: &Arc<crate::flow::Broker>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let dir = config.policy.dir.clone()?;
+    if config.policy.watch == Some(false) {
+        return None;
+    }
+    let store = Arc::clone(broker.policy());
+    let auditor = Arc::clone(broker);
+    tracing::info!(dir = %dir.display(), "watching the policy directory for changes");
+    Some(crate::policy::watch::spawn(
+        store,
+        dir,
+        crate::policy::watch::DEFAULT_INTERVAL,
+        move |event| auditor.record_reload(event),
+    ))
+}
+
+/// Starts each requested front as one task of `fronts`; adding a front is one more block.
+async fn start_fronts(
+    args: &ServeArgs,
+    config: &Config,
+    principals: Option<Principals>,
+    broker: &Arc<crate::flow::Broker>,
+    shutdown: &Shutdown,
+    fronts: &mut JoinSet<FrontTask>,
+) -> Result<(), CliError> {
+    if let (Some(addr), Some(principals)) = (args.http, principals) {
+        let allowed_hosts = config.serve.allowed_hosts.clone();
+        let http = mcp::McpHttp::bind(Arc::clone(broker), principals, addr, allowed_hosts)
+            .await
+            .map_err(CliError::runtime)?;
+        // Scripts and tests wait for exactly this line (on stderr) to learn the port.
+        eprintln!("listening on {}", http.url());
+        let stop = shutdown.clone();
+        fronts.spawn(async move { http.serve(stop).await.context("MCP over HTTP") });
+    }
+    if args.stdio {
+        let (broker, stop) = (Arc::clone(broker), shutdown.clone());
+        fronts.spawn(async move {
+            mcp::serve_stdio(broker, stop)
+                .await
+                .context("MCP over stdio")
+        });
+    }
+    Ok(())
+}
+
+fn front_failure(done: Result<FrontTask, tokio::task::JoinError>) -> Option<CliError> {
+    match done {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(CliError::runtime(error)),
+        Err(error) => Some(CliError::runtime(
+            anyhow::Error::new(error).context("a front crashed"),
+        )),
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM (never, if no handler can be installed).
+async fn signalled() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,479 @@
+//! Sluice as an MCP server: the real `sluice serve` binary over stdio and streamable HTTP,
+//! a real rmcp client in front, and the example servers (sheets over stdio, crm over
+//! HTTP, chat over stdio) behind it.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::support::{example_bin, start_http};
+
+type Client = RunningService<RoleClient, ()>;
+
+const AMELIA_EMAIL: &str = "amelia.hartley@northwind-logistics.co.uk";
+const KEY_ENV: &str = "SLUICE_E2E_MCP_KEY";
+const KEY: &str = "e2e-key-7f3a9c";
+const READ_ROW: &str = r#"return await tools.sheets.getRow({ sheet: "q4-leads", id: "L-001" });"#;
+
+/// sheets (stdio, internal), crm (HTTP, internal), chat (stdio, external, logging what it
+/// receives to `dir/chat.jsonl`) and an agent `bot` whose key is in `KEY_ENV`.
+fn write_config(dir: &Path, crm_url: &str) -> String {
+    let path = dir.join("sluice.toml");
+    let text = format!(
+        "data_dir = {data:?}\n\
+         [agents.bot]\napi_key_env = {KEY_ENV:?}\n\n\
+         [servers.sheets]\ncommand = {sheets:?}\ntrust = \"internal\"\n\n\
+         [servers.crm]\nurl = {crm_url:?}\ntrust = \"internal\"\n\n\
+         [servers.chat]\ncommand = {chat:?}\nargs = [\"--log\", {log:?}]\ntrust = \"external\"\n",
+        data = dir.join("data").to_str().expect("path"),
+        sheets = example_bin("sheets-server").to_str().expect("path"),
+        chat = example_bin("chat-server").to_str().expect("path"),
+        log = dir.join("chat.jsonl").to_str().expect("path"),
+    );
+    std::fs::write(&path, text).expect("write config");
+    path.to_str().expect("path").to_owned()
+}
+
+fn crm_dump(db: &str) -> String {
+    let dump = Command::new(example_bin("crm-server"))
+        .args(["--db", db, "--dump"])
+        .output()
+        .expect("dump");
+    String::from_utf8_lossy(&dump.stdout).into_owned()
+}
+
+async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
+    let Value::Object(args) = args else {
+        panic!("arguments must be an object")
+    };
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(args))
+        .await
+        .expect("tools/call")
+}
+
+/// Runs `code` with `execute` and returns the outcome (`structuredContent`).
+async fn execute(client: &Client, code: &str) -> Value {
+    let result = call(client, "execute", json!({ "code": code })).await;
+    let outcome = result
+        .structured_content
+        .clone()
+        .expect("structuredContent");
+    assert_eq!(
+        result.is_error,
+        Some(!outcome["error"].is_null()),
+        "isError must mirror outcome.error: {result:?}"
+    );
+    outcome
+}
+
+fn text_of(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text())
+        .map(|t| t.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `sluice serve --http 127.0.0.1:0` with the test key; killed on drop.
+struct HttpSluice {
+    url: String,
+    child: tokio::process::Child,
+}
+
+impl HttpSluice {
+    async fn start(dir: &Path, config: &str) -> Self {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["serve", "--http", "127.0.0.1:0", "--config", config])
+            .current_dir(dir)
+            .env(KEY_ENV, KEY)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start sluice serve");
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let url = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.expect("stderr line") {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    return url.to_owned();
+                }
+                eprintln!("{line}");
+            }
+            panic!("sluice serve exited before listening");
+        })
+        .await
+        .expect("sluice serve listens in time");
+        assert!(
+            url.starts_with("http://127.0.0.1:") && url.ends_with("/mcp"),
+            "{url}"
+        );
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                eprintln!("{line}");
+            }
+        });
+        HttpSluice { url, child }
+    }
+
+    async fn client(&self, token: Option<&str>) -> Result<Client, String> {
+        let mut config = StreamableHttpClientTransportConfig::with_uri(self.url.as_str());
+        if let Some(token) = token {
+            config = config.auth_header(token.to_owned());
+        }
+        let transport = StreamableHttpClientTransport::from_config(config);
+        ().serve(transport).await.map_err(|e| e.to_string())
+    }
+
+    /// A bare HTTP/1.1 POST to the endpoint: (status code, body).
+    fn raw_post(&self, authorization: Option<&str>) -> (u16, String) {
+        let authority = self
+            .url
+            .trim_start_matches("http://")
+            .trim_end_matches("/mcp");
+        let mut stream = std::net::TcpStream::connect(authority).expect("connect");
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+        let auth = authorization
+            .map(|a| format!("Authorization: {a}\r\n"))
+            .unwrap_or_default();
+        write!(
+            stream,
+            "POST /mcp HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
+             Accept: application/json, text/event-stream\r\n{auth}Content-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("write request");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read response");
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status code");
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdio_session_searches_executes_and_resolves_its_own_placeholders_toward_the_crm() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("crm");
+    let db = db.to_str().expect("path").to_owned();
+    let (crm, crm_url) = start_http("crm-server", &["--db", &db]);
+    let config = write_config(dir.path(), &crm_url);
+
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
+    command
+        .args(["serve", "--stdio", "--config", &config])
+        .current_dir(dir.path());
+    let (transport, _) = TokioChildProcess::builder(command)
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start sluice serve --stdio");
+    let client: Client = ().serve(transport).await.expect("MCP handshake");
+
+    let instructions = client
+        .peer_info()
+        .and_then(|info| info.instructions.clone())
+        .unwrap_or_default();
+    for part in ["sheets", "crm", "chat", "search"] {
+        assert!(instructions.contains(part), "{part}: {instructions}");
+    }
+    let mut names: Vec<String> = client
+        .list_all_tools()
+        .await
+        .expect("tools/list")
+        .iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["execute", "search"]);
+
+    let found = call(
+        &client,
+        "search",
+        json!({ "query": "update a lead's email" }),
+    )
+    .await;
+    assert_ne!(found.is_error, Some(true), "{found:?}");
+    assert!(
+        text_of(&found).contains("updateLead"),
+        "{}",
+        text_of(&found)
+    );
+
+    let read = execute(&client, READ_ROW).await;
+    assert_eq!(read["error"], Value::Null, "{read}");
+    let seen = read.to_string();
+    assert!(seen.contains("[EMAIL_"), "{seen}");
+    assert!(
+        !seen.contains(AMELIA_EMAIL),
+        "raw email reached the model: {seen}"
+    );
+    let placeholder = read["result"]["email"].as_str().expect("email").to_owned();
+
+    // A later execute in the same session passes the placeholder on: the CRM gets the value.
+    let update = execute(
+        &client,
+        &format!(
+            r#"await tools.crm.updateLead({{ id: "CRM-1001", email: "{placeholder}" }}); return "ok";"#
+        ),
+    )
+    .await;
+    assert_eq!(update["error"], Value::Null, "{update}");
+    assert_eq!(update["result"], "ok");
+
+    client.cancel().await.expect("close the session");
+    drop(crm);
+    let stored: Value = serde_json::from_str(&crm_dump(&db)).expect("dump JSON");
+    let lead = stored["leads"]
+        .as_array()
+        .and_then(|leads| leads.iter().find(|l| l["id"] == "CRM-1001"))
+        .expect("CRM-1001");
+    assert_eq!(
+        lead["email"], AMELIA_EMAIL,
+        "the CRM did not get the real email: {lead}"
+    );
+}
+
+#[test]
+fn stdio_serve_exits_cleanly_when_stdin_closes_and_prints_nothing_on_stdout() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_config(dir.path(), "http://127.0.0.1:9/mcp");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["serve", "--stdio", "--config", &config])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "sluice serve --stdio did not exit after stdin closed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut stdout)
+        .expect("read");
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(stdout, "", "stdout is reserved for MCP");
+}
+
+/// Pids of the live processes whose parent is `parent` (from /proc).
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                // "pid (comm) state ppid ...": comm may hold spaces, so split after ')'.
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                    .and_then(|ppid| ppid.parse::<u32>().ok())
+                    == Some(parent)
+            })
+        })
+        .collect()
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_http_serve_and_its_backend_processes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_config(dir.path(), "http://127.0.0.1:9/mcp");
+    let mut sluice = HttpSluice::start(dir.path(), &config).await;
+    let client = sluice.client(Some(KEY)).await.expect("session");
+    let read = execute(&client, READ_ROW).await;
+    assert_eq!(read["error"], Value::Null, "{read}");
+    let pid = sluice.child.id().expect("pid");
+    let backends = children_of(pid);
+    assert!(!backends.is_empty(), "sheets-server should be running");
+    let kill = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let status = tokio::time::timeout(Duration::from_secs(20), sluice.child.wait())
+        .await
+        .expect("sluice serve stops after SIGTERM")
+        .expect("wait");
+    assert_eq!(status.code(), Some(0));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while backends.iter().any(|&p| alive(p)) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let left: Vec<u32> = backends.into_iter().filter(|&p| alive(p)).collect();
+    assert!(
+        left.is_empty(),
+        "backend processes outlived sluice: {left:?}"
+    );
+}
+
+#[test]
+fn serve_needs_a_front() {
+    let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["serve"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_requires_a_valid_key_and_keeps_sessions_and_hostile_programs_apart() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (_crm, crm_url) = start_http(
+        "crm-server",
+        &["--db", dir.path().join("crm").to_str().expect("path")],
+    );
+    let config = write_config(dir.path(), &crm_url);
+    let sluice = HttpSluice::start(dir.path(), &config).await;
+
+    // No key, a wrong key, a non-bearer scheme: 401 with a JSON body before any MCP.
+    for auth in [None, Some("Bearer wrong-key"), Some("Basic Ym90OmtleQ==")] {
+        let (status, body) = sluice.raw_post(auth);
+        assert_eq!(status, 401, "{auth:?}: {body}");
+        let body: Value = serde_json::from_str(&body).expect("JSON error body");
+        assert_eq!(body["error"], "unauthorized", "{body}");
+    }
+    assert!(sluice.client(None).await.is_err());
+    assert!(sluice.client(Some("wrong-key")).await.is_err());
+
+    let a = sluice.client(Some(KEY)).await.expect("session A");
+    let b = sluice.client(Some(KEY)).await.expect("session B");
+    let tools = a.list_all_tools().await.expect("tools/list");
+    assert_eq!(tools.len(), 2);
+
+    let read = execute(&a, READ_ROW).await;
+    assert_eq!(read["error"], Value::Null, "{read}");
+    let placeholder = read["result"]["email"].as_str().expect("email").to_owned();
+    assert!(placeholder.starts_with("[EMAIL_"), "{read}");
+
+    // Session B sends A's placeholder to chat: not B's, so it arrives as literal text.
+    let post = execute(
+        &b,
+        &format!(
+            r##"await tools.chat.postMessage({{ channel: "#x", text: "cross {placeholder}" }}); return 1;"##
+        ),
+    )
+    .await;
+    assert_eq!(post["error"], Value::Null, "{post}");
+    let log = std::fs::read_to_string(dir.path().join("chat.jsonl")).unwrap_or_default();
+    assert!(log.contains(&placeholder), "{log}");
+    assert!(
+        !log.contains(AMELIA_EMAIL),
+        "another session's placeholder resolved: {log}"
+    );
+
+    // Hostile programs come back as errors with their kind, and the server keeps serving.
+    let syntax = call(&a, "execute", json!({ "code": "return (" })).await;
+    assert_eq!(syntax.is_error, Some(true), "{syntax:?}");
+    assert!(text_of(&syntax).contains("syntax"), "{}", text_of(&syntax));
+    let structured = syntax.structured_content.expect("structured");
+    assert_eq!(structured["error"]["kind"], "syntax");
+
+    let started = Instant::now();
+    let spin = call(
+        &a,
+        "execute",
+        json!({ "code": "while (true) {}", "timeout_ms": 200 }),
+    )
+    .await;
+    assert_eq!(spin.is_error, Some(true), "{spin:?}");
+    assert!(text_of(&spin).contains("timeout"), "{}", text_of(&spin));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "timeout_ms was not honoured: {:?}",
+        started.elapsed()
+    );
+
+    let fine = execute(&a, "return 1 + 1;").await;
+    assert_eq!(fine["result"], 2, "{fine}");
+
+    // An unknown detail level is an invalid-params protocol error.
+    let bad = a
+        .call_tool(
+            CallToolRequestParams::new("search").with_arguments(
+                json!({ "query": "lead", "detail": "everything" })
+                    .as_object()
+                    .cloned()
+                    .expect("object"),
+            ),
+        )
+        .await;
+    let message = bad.expect_err("invalid detail").to_string();
+    assert!(message.contains("detail"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_executes_across_fifty_concurrent_http_sessions() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_config(dir.path(), "http://127.0.0.1:9/mcp");
+    let sluice = HttpSluice::start(dir.path(), &config).await;
+    let started = Instant::now();
+    let sessions = (0..50).map(|n| {
+        let sluice = &sluice;
+        async move {
+            let client = sluice.client(Some(KEY)).await.expect("session");
+            let mut seen = Vec::new();
+            for i in 0..4 {
+                let code = if i == 0 {
+                    READ_ROW.replace("return await", "const r = await") + " return r.email;"
+                } else {
+                    format!("return {n} * 10 + {i};")
+                };
+                let outcome = execute(&client, &code).await;
+                assert_eq!(outcome["error"], Value::Null, "{outcome}");
+                seen.push(outcome["result"].clone());
+            }
+            client.cancel().await.expect("close");
+            (n, seen)
+        }
+    });
+    let results = futures::future::join_all(sessions).await;
+    for (n, seen) in &results {
+        assert!(
+            seen[0].as_str().is_some_and(|e| e.starts_with("[EMAIL_")),
+            "{seen:?}"
+        );
+        assert_eq!(seen[1], json!(n * 10 + 1));
+    }
+    assert_eq!(results.len(), 50);
+    eprintln!("200 executes in 50 sessions: {:?}", started.elapsed());
+}
