@@ -1,6 +1,6 @@
 //! Sluice: a policy-enforcing data-flow broker for MCP agents that work in code mode.
 //!
-//! Data flows one way: a front (CLI today; MCP and gRPC next) hands a program to the
+//! Data flows one way: a front (the CLI, gRPC; MCP next) hands a program to the
 //! [`flow::Broker`], which runs it in the [`sandbox_host`] sandbox and routes every tool
 //! call the program makes through itself to the backends. See `docs/architecture.md`.
 
@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod flow;
+pub mod front;
 pub mod policy;
 pub mod setup;
 pub mod vault;

@@ -9,5 +9,6 @@ mod backend_faults;
 mod backends;
 mod exec_cli;
 mod flow_policy;
+mod grpc_front;
 mod tokenize_cli;
 mod vault_durability;

@@ -6,6 +6,7 @@ mod detokenize;
 mod exec;
 mod policy;
 mod search;
+mod serve;
 mod tokenize;
 mod vault;
 
@@ -79,6 +80,8 @@ pub enum Command {
     Vault(vault::VaultArgs),
     /// Verify or export the tamper-evident audit log.
     Audit(audit::AuditArgs),
+    /// Serve the broker to agent platforms (gRPC) until SIGINT or SIGTERM.
+    Serve(serve::ServeArgs),
 }
 
 /// Options every subcommand that reads config shares.
@@ -99,6 +102,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Policy(args) => policy::run(args),
         Command::Vault(args) => vault::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
