@@ -1,6 +1,6 @@
 //! Sluice: a policy-enforcing data-flow broker for MCP agents that work in code mode.
 //!
-//! Data flows one way: a front (the CLI, or [`front::mcp`] over stdio and HTTP) hands a program to the
+//! Data flows one way: a front (the CLI, [`front::mcp`] over stdio and HTTP, or [`front::grpc`]) hands a program to the
 //! [`flow::Broker`], which runs it in the [`sandbox_host`] sandbox and routes every tool
 //! call the program makes through itself to the backends. See `docs/architecture.md`.
 

@@ -35,6 +35,9 @@ pub enum ToolErrorKind {
     Tool,
     /// A flow policy refused the call (JS `PolicyDeniedError`).
     PolicyDenied,
+    /// The tool's server could not be reached or failed mid-call; to the program this is a
+    /// failed tool call like [`ToolErrorKind::Tool`] (fronts may report it as retryable).
+    Unavailable,
 }
 
 impl ToolError {
@@ -54,9 +57,17 @@ impl ToolError {
         }
     }
 
+    /// A call that failed because its server is unreachable or crashed.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        ToolError {
+            kind: ToolErrorKind::Unavailable,
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn kind_name(&self) -> &'static str {
         match self.kind {
-            ToolErrorKind::Tool => "tool",
+            ToolErrorKind::Tool | ToolErrorKind::Unavailable => "tool",
             ToolErrorKind::PolicyDenied => "policy_denied",
         }
     }

@@ -10,6 +10,7 @@ mod backends;
 mod demo;
 mod exec_cli;
 mod flow_policy;
+mod grpc_front;
 mod leaks;
 mod mcp_front;
 mod tokenize_cli;

@@ -272,7 +272,7 @@ impl Backend {
             ))),
             Ok(Err(e)) => {
                 self.forget(&client).await;
-                Err(ToolError::tool(format!(
+                Err(ToolError::unavailable(format!(
                     "server '{name}' failed during tools.{name}.{tool} ({e}); it will be restarted"
                 )))
             }
@@ -304,7 +304,7 @@ impl Backend {
         if let Some(at) = state.retry_at
             && Instant::now() < at
         {
-            return Err(ToolError::tool(format!(
+            return Err(ToolError::unavailable(format!(
                 "server '{name}' is unavailable (failed to start {} times); next restart attempt in {} ms",
                 state.failures,
                 at.saturating_duration_since(Instant::now()).as_millis()
@@ -335,7 +335,7 @@ impl Backend {
                     .min(MAX_BACKOFF);
                 state.retry_at = Some(Instant::now() + backoff);
                 tracing::warn!(server = %name, error = %message, "backend failed to start");
-                Err(ToolError::tool(format!(
+                Err(ToolError::unavailable(format!(
                     "server '{name}' is unavailable: {message}"
                 )))
             }

@@ -73,7 +73,7 @@ pub enum Command {
     Exec(exec::ExecArgs),
     /// Find backend tools and show their TypeScript signatures.
     Search(search::SearchArgs),
-    /// Serve the broker to agents: MCP over stdio and/or streamable HTTP.
+    /// Serve the broker to agents: MCP over stdio and/or streamable HTTP, and gRPC.
     Serve(serve::ServeArgs),
     /// Replace emails, phones and names on stdin with placeholders (stdin → stdout).
     Tokenize(tokenize::TokenizeArgs),

@@ -15,12 +15,13 @@ use tokio::task::JoinSet;
 use super::{CliError, ConfigArg, exit, runtime};
 use crate::auth::Principals;
 use crate::config::Config;
+use crate::front::grpc::GrpcFront;
 use crate::front::{self, Shutdown, mcp};
 use crate::setup;
 
 /// Arguments of `sluice serve`.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("fronts").required(true).multiple(true).args(["stdio", "http"])))]
+#[command(group(clap::ArgGroup::new("fronts").required(true).multiple(true).args(["stdio", "http", "grpc"])))]
 pub struct ServeArgs {
     #[command(flatten)]
     config: ConfigArg,
@@ -30,6 +31,9 @@ pub struct ServeArgs {
     /// Serve MCP over streamable HTTP at http://ADDR/mcp; port 0 picks a free port.
     #[arg(long, value_name = "ADDR")]
     http: Option<SocketAddr>,
+    /// Serve the gRPC API (sluice.v1.Broker, health, reflection) at ADDR; port 0 picks a port.
+    #[arg(long, value_name = "ADDR")]
+    grpc: Option<SocketAddr>,
 }
 
 /// How long the runtime waits for stray tasks once everything was told to stop.
@@ -37,7 +41,7 @@ const RUNTIME_DRAIN: Duration = Duration::from_secs(2);
 
 pub(super) fn run(args: ServeArgs) -> Result<u8, CliError> {
     let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
-    let principals = match args.http {
+    let principals = match args.http.or(args.grpc) {
         Some(_) => Some(
             Principals::from_config(&config)
                 .context("invalid [agents]")
@@ -117,6 +121,26 @@ async fn start_fronts(
     shutdown: &Shutdown,
     fronts: &mut JoinSet<FrontTask>,
 ) -> Result<(), CliError> {
+    if let (Some(addr), Some(principals)) = (args.grpc, principals.clone()) {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for gRPC on {addr}"))
+            .map_err(CliError::runtime)?;
+        let local = listener
+            .local_addr()
+            .context("the gRPC socket has no address")
+            .map_err(CliError::runtime)?;
+        // Scripts and tests wait for exactly this line (on stderr) to learn the port.
+        eprintln!("grpc listening on {local}");
+        let front = GrpcFront::new(Arc::clone(broker), principals);
+        let stop = shutdown.clone();
+        fronts.spawn(async move {
+            front
+                .serve_listener(listener, stop.wait())
+                .await
+                .context("gRPC")
+        });
+    }
     if let (Some(addr), Some(principals)) = (args.http, principals) {
         let allowed_hosts = config.serve.allowed_hosts.clone();
         let http = mcp::McpHttp::bind(Arc::clone(broker), principals, addr, allowed_hosts)

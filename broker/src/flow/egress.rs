@@ -177,6 +177,38 @@ pub fn check(
     Ok(Egress { checks })
 }
 
+/// The flow decision for one placeholder of `session` toward `dest`, as if it sat at
+/// `arg_path` in that tool's arguments (a what-if question: nothing is resolved or
+/// audited). `None` when it is not a placeholder of `session`: it would stay literal text.
+pub fn check_placeholder(
+    vault: &Vault,
+    detectors: &Detectors,
+    policy: &PolicyStore,
+    session: &str,
+    dest: Destination<'_>,
+    placeholder: &Placeholder,
+    arg_path: &str,
+) -> Result<Option<FlowCheck>, VaultError> {
+    let Some(Resolved {
+        value,
+        kind,
+        source,
+        ..
+    }) = vault.resolve_placeholder(session, placeholder)?
+    else {
+        return Ok(None);
+    };
+    let outbound = Outbound {
+        placeholder: placeholder.clone(),
+        arg_path: arg_path.to_owned(),
+        kind,
+        source,
+        value,
+    };
+    let decision = decide(detectors, policy, dest, &outbound);
+    Ok(Some(FlowCheck { outbound, decision }))
+}
+
 /// One `flow` decision, with the safe facts about the value in the context.
 pub fn decide(
     detectors: &Detectors,

@@ -55,6 +55,36 @@ pub enum DetokenizeError {
     Audit(String),
 }
 
+/// What one tool call of a running program did: names, outcome and timing, never values
+/// (arguments and results are not included; the error message is already tokenized).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallEvent {
+    /// The server called.
+    pub server: String,
+    /// The tool called.
+    pub tool: String,
+    /// Why the call failed (`None`: it succeeded).
+    pub error: Option<ToolError>,
+    /// How long the call took in the broker, policy and backend included.
+    pub elapsed: std::time::Duration,
+}
+
+/// Receives a [`CallEvent`] as each tool call of an execute finishes (it must not block).
+pub type CallObserver = Arc<dyn Fn(CallEvent) + Send + Sync>;
+
+/// A configured server as fronts list it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSummary {
+    /// The server's name (the `tools.<name>` accessor).
+    pub name: String,
+    /// Its trust level (`Server.trust` in policies).
+    pub trust: String,
+    /// Its tags (`Server.tags` in policies).
+    pub tags: Vec<String>,
+    /// How many tools it offers; `None` when it cannot be reached now.
+    pub tools: Option<usize>,
+}
+
 /// The parts every tool call goes through, shared by all executes.
 struct Core {
     backends: Arc<Backends>,
@@ -152,6 +182,17 @@ impl Broker {
 
     /// Runs one program for `context` under `limits`.
     pub async fn execute(&self, code: &str, context: CallContext, limits: &Limits) -> Outcome {
+        self.execute_observed(code, context, limits, None).await
+    }
+
+    /// [`Broker::execute`], telling `observer` about each tool call as it finishes.
+    pub async fn execute_observed(
+        &self,
+        code: &str,
+        context: CallContext,
+        limits: &Limits,
+        observer: Option<CallObserver>,
+    ) -> Outcome {
         let span =
             tracing::info_span!("execute", session = %context.session, agent = %context.agent);
         let _guard = span.enter();
@@ -159,6 +200,7 @@ impl Broker {
         let bridge = Arc::new(ToolRouter {
             core: Arc::clone(&self.core),
             context,
+            observer,
         });
         let outcome = self.sandbox.execute_with(code, bridge, limits).await;
         scan_outcome(&self.core.tokenizer, &session, outcome).await
@@ -213,6 +255,81 @@ impl Broker {
                 "detokenization failed and nothing was resolved".into(),
             ))
         })
+    }
+
+    /// The flow decision for `placeholder` of the context's session toward `server/tool`
+    /// at `arg_path`, without resolving or auditing anything; `None` when it is not a
+    /// placeholder of that session (it would never resolve).
+    pub async fn check_flow(
+        &self,
+        context: &CallContext,
+        server: &str,
+        tool: &str,
+        placeholder: &crate::vault::Placeholder,
+        arg_path: &str,
+    ) -> Result<Option<egress::FlowCheck>, DetokenizeError> {
+        if !self.core.backends.contains(server)
+            && !self.core.policy.engine().model().has_server(server)
+        {
+            return Err(DetokenizeError::Destination(
+                unknown_server(server, &self.servers()).message,
+            ));
+        }
+        let core = Arc::clone(&self.core);
+        let (session, agent) = (context.session.clone(), context.agent.clone());
+        let (server, tool) = (server.to_owned(), tool.to_owned());
+        let (placeholder, arg_path) = (placeholder.clone(), arg_path.to_owned());
+        let checked = tokio::task::spawn_blocking(move || {
+            let dest = Destination {
+                agent: &agent,
+                server: &server,
+                tool: &tool,
+            };
+            egress::check_placeholder(
+                core.tokenizer.vault(),
+                core.tokenizer.detectors(),
+                &core.policy,
+                &session,
+                dest,
+                &placeholder,
+                &arg_path,
+            )
+        })
+        .await;
+        match checked {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(DetokenizeError::Audit("the flow check failed".into())),
+        }
+    }
+
+    /// Every configured server with its trust, tags and (if reachable) tool count.
+    pub async fn server_summaries(&self) -> Vec<ServerSummary> {
+        let lists = self.core.backends.all_tools().await;
+        let model = self.core.policy.engine().model().clone();
+        self.servers()
+            .into_iter()
+            .map(|name| {
+                let (trust, tags) = model
+                    .server_facts(&name)
+                    .map(|(trust, tags)| {
+                        (
+                            trust.to_owned(),
+                            tags.into_iter().map(str::to_owned).collect(),
+                        )
+                    })
+                    .unwrap_or_default();
+                let tools = lists
+                    .iter()
+                    .find(|(server, _)| *server == name)
+                    .map(|(_, tools)| tools.len());
+                ServerSummary {
+                    name,
+                    trust,
+                    tags,
+                    tools,
+                }
+            })
+            .collect()
     }
 
     /// The current catalog of every backend's tools. Servers that cannot be reached are
@@ -525,10 +642,45 @@ async fn scan_outcome(tokenizer: &Tokenizer, session: &str, outcome: Outcome) ->
     }
 }
 
+/// A call event leaves the broker while the program runs, before the outcome's own scan:
+/// names come from the program (which may hold literals), so scan them like the outcome.
+async fn scan_event(tokenizer: &Tokenizer, session: &str, event: CallEvent) -> CallEvent {
+    let tokenizer = tokenizer.clone();
+    let session = session.to_owned();
+    let scanned = tokio::task::spawn_blocking(move || {
+        let scan = |text: &str| tokenizer.tokenize_text(&session, SANDBOX_SOURCE, text);
+        Ok::<_, crate::vault::VaultError>(CallEvent {
+            server: scan(&event.server)?,
+            tool: scan(&event.tool)?,
+            error: match event.error {
+                Some(error) => Some(ToolError {
+                    message: scan(&error.message)?,
+                    ..error
+                }),
+                None => None,
+            },
+            elapsed: event.elapsed,
+        })
+    })
+    .await;
+    match scanned {
+        Ok(Ok(event)) => event,
+        _ => CallEvent {
+            server: "[withheld]".into(),
+            tool: "[withheld]".into(),
+            error: Some(ToolError::tool(
+                "the call event could not be tokenized and was withheld",
+            )),
+            elapsed: std::time::Duration::ZERO,
+        },
+    }
+}
+
 /// The [`HostBridge`] of one execute: carries its context to every tool call.
 struct ToolRouter {
     core: Arc<Core>,
     context: CallContext,
+    observer: Option<CallObserver>,
 }
 
 impl HostBridge for ToolRouter {
@@ -537,11 +689,27 @@ impl HostBridge for ToolRouter {
     fn call<'a>(&'a self, server: &'a str, tool: &'a str, args: Value) -> BridgeFuture<'a> {
         let core = Arc::clone(&self.core);
         let context = self.context.clone();
+        let observer = self.observer.clone();
+        let tokenizer = self.core.tokenizer.clone();
+        let session = self.context.session.clone();
         let (server, tool) = (server.to_owned(), tool.to_owned());
         Box::pin(async move {
-            let task = tokio::spawn(async move { core.call(&context, &server, &tool, args).await });
-            task.await
-                .unwrap_or_else(|_| Err(ToolError::tool("the tool call failed inside the broker")))
+            let started = std::time::Instant::now();
+            let (s, t) = (server.clone(), tool.clone());
+            let task = tokio::spawn(async move { core.call(&context, &s, &t, args).await });
+            let result = task
+                .await
+                .unwrap_or_else(|_| Err(ToolError::tool("the tool call failed inside the broker")));
+            if let Some(observer) = observer {
+                let event = CallEvent {
+                    server,
+                    tool,
+                    error: result.as_ref().err().cloned(),
+                    elapsed: started.elapsed(),
+                };
+                observer(scan_event(&tokenizer, &session, event).await);
+            }
+            result
         })
     }
 }

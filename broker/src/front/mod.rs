@@ -7,6 +7,7 @@
 //! Every front runs until a shared [`Shutdown`] fires, so `sluice serve` can run several
 //! side by side and stop them together.
 
+pub mod grpc;
 pub mod mcp;
 
 use tokio::sync::watch;

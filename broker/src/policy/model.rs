@@ -55,6 +55,15 @@ impl EntityModel {
         self.servers.contains_key(server)
     }
 
+    /// A known server's trust level and tags, as policies see them.
+    pub fn server_facts(&self, server: &str) -> Option<(&str, Vec<&str>)> {
+        let info = self.servers.get(server)?;
+        Some((
+            info.trust.as_str(),
+            info.tags.iter().map(String::as_str).collect(),
+        ))
+    }
+
     /// Whether every entity a request names is in the model (so no entity is made up).
     pub(crate) fn knows(
         &self,

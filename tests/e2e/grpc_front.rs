@@ -1,0 +1,474 @@
+//! The gRPC front end to end: the real `sluice serve --grpc 127.0.0.1:0` binary with the
+//! example servers as backends (sheets stdio internal, crm HTTP internal, chat stdio
+//! external), and a tonic client built from the same proto.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sluice::front::grpc::pb;
+use sluice::front::grpc::pb::broker_client::BrokerClient;
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+
+use crate::support::{Server, example_bin, start_http};
+
+const AMELIA_EMAIL: &str = "amelia.hartley@northwind-logistics.co.uk";
+const KEY_VAR: &str = "SLUICE_E2E_GRPC_KEY";
+const KEY: &str = "e2e-platform-key";
+
+/// sheets, crm (HTTP at `crm_url`) and chat (logging to `chat.jsonl`) in `dir`, with one
+/// agent whose key comes from [`KEY_VAR`] and no anonymous principal.
+fn write_config(dir: &Path, crm_url: &str) -> String {
+    let path = dir.join("sluice.toml");
+    let text = format!(
+        "data_dir = {data:?}\n\
+         [agents.platform]\napi_key_env = {KEY_VAR:?}\n\n\
+         [servers.sheets]\ncommand = {sheets:?}\ntrust = \"internal\"\n\n\
+         [servers.crm]\nurl = {crm_url:?}\ntrust = \"internal\"\n\n\
+         [servers.chat]\ncommand = {chat:?}\nargs = [\"--log\", {log:?}]\ntrust = \"external\"\n",
+        data = dir.join("data").to_str().expect("path"),
+        sheets = example_bin("sheets-server").to_str().expect("path"),
+        chat = example_bin("chat-server").to_str().expect("path"),
+        log = dir.join("chat.jsonl").to_str().expect("path"),
+    );
+    std::fs::write(&path, text).expect("write config");
+    path.to_str().expect("path").to_owned()
+}
+
+/// Starts `sluice serve --grpc 127.0.0.1:0` and returns it with its `http://` address.
+fn start_sluice(dir: &Path, config: &str) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["serve", "--config", config, "--grpc", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env(KEY_VAR, KEY)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sluice serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("sluice serve printed its address")
+            .expect("line");
+        if let Some(addr) = line.strip_prefix("grpc listening on ") {
+            break addr.to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (Server(child), format!("http://{addr}"))
+}
+
+type Client = BrokerClient<
+    tonic::service::interceptor::InterceptedService<
+        Channel,
+        fn(Request<()>) -> Result<Request<()>, tonic::Status>,
+    >,
+>;
+
+fn with_key(mut request: Request<()>) -> Result<Request<()>, tonic::Status> {
+    let value = format!("Bearer {KEY}").parse().expect("header value");
+    request.metadata_mut().insert("authorization", value);
+    Ok(request)
+}
+
+async fn client(addr: &str) -> Client {
+    let channel = Channel::from_shared(addr.to_owned())
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    BrokerClient::with_interceptor(channel, with_key as fn(_) -> _)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().expect("runtime")
+}
+
+async fn execute(client: &mut Client, session: &str, code: &str) -> pb::ExecuteResponse {
+    client
+        .execute(pb::ExecuteRequest {
+            code: code.into(),
+            session: session.into(),
+            timeout_ms: None,
+        })
+        .await
+        .expect("Execute")
+        .into_inner()
+}
+
+fn crm_dump(db: &str) -> String {
+    let dump = Command::new(example_bin("crm-server"))
+        .args(["--db", db, "--dump"])
+        .output()
+        .expect("dump");
+    String::from_utf8_lossy(&dump.stdout).into_owned()
+}
+
+#[test]
+fn executes_return_placeholders_and_a_later_execute_delivers_the_real_value() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("crm");
+    let db = db.to_str().expect("path");
+    let (crm, url) = start_http("crm-server", &["--db", db]);
+    let config = write_config(dir.path(), &url);
+    let (sluice, addr) = start_sluice(dir.path(), &config);
+    runtime().block_on(async {
+        let mut client = client(&addr).await;
+        let session = client
+            .create_session(pb::CreateSessionRequest {})
+            .await
+            .expect("CreateSession")
+            .into_inner()
+            .session;
+        let first = execute(
+            &mut client,
+            &session,
+            r#"const row = await tools.sheets.getRow({ sheet: "q4-leads", id: "L-001" });
+               console.log(`read ${row.email}`);
+               return { crmId: row.crmId, email: row.email };"#,
+        )
+        .await;
+        assert_eq!(first.session, session);
+        let outcome = first.outcome.expect("outcome");
+        assert_eq!(outcome.error, None, "{outcome:?}");
+        let seen = format!("{outcome:?}");
+        assert!(!seen.contains(AMELIA_EMAIL), "raw email reached the model: {seen}");
+        let result: serde_json::Value =
+            serde_json::from_str(&outcome.result_json).expect("result JSON");
+        let placeholder = result["email"].as_str().expect("email").to_owned();
+        assert!(placeholder.starts_with("[EMAIL_"), "{result}");
+        assert_eq!(outcome.logs.len(), 1, "{outcome:?}");
+        assert!(outcome.logs[0].message.contains(&placeholder));
+
+        // The same session, later: the placeholder still resolves on its way to the CRM.
+        let second = execute(
+            &mut client,
+            &session,
+            &format!(
+                r#"const lead = await tools.crm.updateLead({{ id: "CRM-1001", email: "{placeholder}" }});
+                   return lead.email;"#
+            ),
+        )
+        .await;
+        let outcome = second.outcome.expect("outcome");
+        assert_eq!(outcome.error, None, "{outcome:?}");
+        assert_eq!(outcome.calls, 1);
+        assert!(!outcome.result_json.contains(AMELIA_EMAIL), "{outcome:?}");
+
+        // ExecuteStream: started, a tool-call event, the log, then the outcome.
+        let mut stream = client
+            .execute_stream(pb::ExecuteRequest {
+                code: r#"const r = await tools.sheets.getRow({ sheet: "q4-leads", id: "L-002" });
+                         console.log("got", r.email); return r.email;"#
+                    .into(),
+                session: session.clone(),
+                timeout_ms: None,
+            })
+            .await
+            .expect("ExecuteStream")
+            .into_inner();
+        let mut events = Vec::new();
+        while let Some(event) = stream.message().await.expect("event") {
+            events.push(event.event.expect("event set"));
+        }
+        use pb::execute_event::Event;
+        assert!(matches!(&events[0], Event::Started(s) if s.session == session), "{events:?}");
+        assert!(
+            events.iter().any(|e| matches!(e, Event::ToolCall(c)
+                if c.ok && c.server == "sheets" && c.tool == "getRow")),
+            "{events:?}"
+        );
+        assert!(events.iter().any(|e| matches!(e, Event::Log(_))), "{events:?}");
+        let Some(Event::Outcome(last)) = events.last() else {
+            panic!("the last event is not the outcome: {events:?}");
+        };
+        assert_eq!(last.error, None, "{last:?}");
+        assert!(!format!("{events:?}").contains("brandt-maschinenbau"), "{events:?}");
+    });
+    drop(sluice);
+    drop(crm);
+    let stored = crm_dump(db);
+    assert!(
+        stored.contains(AMELIA_EMAIL),
+        "the CRM did not get the real email: {stored}"
+    );
+}
+
+#[test]
+fn detokenize_follows_flow_policy_and_bad_requests_get_the_right_status() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_config(dir.path(), "http://127.0.0.1:9/mcp");
+    let (_sluice, addr) = start_sluice(dir.path(), &config);
+    runtime().block_on(async {
+        let mut client = client(&addr).await;
+        let tokenized = client
+            .tokenize(pb::TokenizeRequest {
+                session: String::new(),
+                source: "sheets".into(),
+                input: Some(pb::tokenize_request::Input::Text(format!(
+                    "Contact {AMELIA_EMAIL} today"
+                ))),
+            })
+            .await
+            .expect("Tokenize")
+            .into_inner();
+        let session = tokenized.session.clone();
+        assert!(!session.is_empty());
+        let Some(pb::tokenize_response::Output::Text(text)) = tokenized.output else {
+            panic!("no text");
+        };
+        assert!(!text.contains(AMELIA_EMAIL), "{text}");
+        assert!(text.contains("[EMAIL_1]"), "{text}");
+
+        let detokenize = |session: &str, destination: &str| pb::DetokenizeRequest {
+            session: session.into(),
+            destination: destination.into(),
+            input: Some(pb::detokenize_request::Input::Text(text.clone())),
+        };
+        let allowed = client
+            .detokenize(detokenize(&session, "crm/updateLead"))
+            .await
+            .expect("allowed Detokenize")
+            .into_inner();
+        assert_eq!(
+            allowed.output,
+            Some(pb::detokenize_response::Output::Text(format!(
+                "Contact {AMELIA_EMAIL} today"
+            )))
+        );
+
+        let denied = client
+            .detokenize(detokenize(&session, "chat/postMessage"))
+            .await
+            .expect_err("denied Detokenize");
+        assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+        assert!(
+            denied.message().contains("no-flow-to-external"),
+            "{denied:?}"
+        );
+        assert!(!denied.message().contains(AMELIA_EMAIL), "{denied:?}");
+
+        // JSON keeps its structure.
+        let json = client
+            .detokenize(pb::DetokenizeRequest {
+                session: session.clone(),
+                destination: "crm/updateLead".into(),
+                input: Some(pb::detokenize_request::Input::Json(
+                    r#"{"id":"CRM-1001","email":"[EMAIL_1]"}"#.into(),
+                )),
+            })
+            .await
+            .expect("JSON Detokenize")
+            .into_inner();
+        assert_eq!(
+            json.output,
+            Some(pb::detokenize_response::Output::Json(format!(
+                r#"{{"id":"CRM-1001","email":"{AMELIA_EMAIL}"}}"#
+            )))
+        );
+
+        // Another session: the placeholder is literal text there.
+        let other = client
+            .detokenize(detokenize("s-someone-else", "crm/updateLead"))
+            .await
+            .expect("other session")
+            .into_inner();
+        assert_eq!(
+            other.output,
+            Some(pb::detokenize_response::Output::Text(text.clone()))
+        );
+
+        // CheckFlow explains without resolving.
+        let check = client
+            .check_flow(pb::CheckFlowRequest {
+                session: session.clone(),
+                placeholder: "[EMAIL_1]".into(),
+                destination: "chat/postMessage".into(),
+                arg_path: "text".into(),
+            })
+            .await
+            .expect("CheckFlow")
+            .into_inner();
+        assert!(!check.allowed);
+        assert_eq!(check.policy_ids, vec!["no-flow-to-external".to_owned()]);
+        assert_eq!(
+            (check.kind.as_str(), check.source.as_str()),
+            ("EMAIL", "sheets")
+        );
+
+        // Malformed JSON arguments to CallTool.
+        let bad = client
+            .call_tool(pb::CallToolRequest {
+                session: session.clone(),
+                server: "crm".into(),
+                tool: "updateLead".into(),
+                arguments_json: r#"{"id": "CRM-1001", "email": "#.into(),
+            })
+            .await
+            .expect_err("malformed JSON");
+        assert_eq!(bad.code(), Code::InvalidArgument, "{bad:?}");
+        // A message over the 4 MiB limit is refused before it is decoded.
+        let huge = client
+            .tokenize(pb::TokenizeRequest {
+                session: session.clone(),
+                source: "sheets".into(),
+                input: Some(pb::tokenize_request::Input::Text("x".repeat(5 << 20))),
+            })
+            .await
+            .expect_err("too large");
+        assert_eq!(huge.code(), Code::OutOfRange, "{huge:?}");
+        // An unreachable backend is UNAVAILABLE.
+        let down = client
+            .call_tool(pb::CallToolRequest {
+                session: session.clone(),
+                server: "crm".into(),
+                tool: "getLead".into(),
+                arguments_json: r#"{"id": "CRM-1001"}"#.into(),
+            })
+            .await
+            .expect_err("crm is down");
+        assert_eq!(down.code(), Code::Unavailable, "{down:?}");
+
+        // Erasure: after PurgeSession nothing resolves.
+        let purged = client
+            .purge_session(pb::PurgeSessionRequest {
+                session: session.clone(),
+            })
+            .await
+            .expect("PurgeSession")
+            .into_inner();
+        assert!(purged.purged >= 1, "{purged:?}");
+        let after = client
+            .detokenize(detokenize(&session, "crm/updateLead"))
+            .await
+            .expect("after purge")
+            .into_inner();
+        assert_eq!(
+            after.output,
+            Some(pb::detokenize_response::Output::Text(text.clone()))
+        );
+
+        let servers = client
+            .list_servers(pb::ListServersRequest {})
+            .await
+            .expect("ListServers")
+            .into_inner()
+            .servers;
+        let names: Vec<_> = servers
+            .iter()
+            .map(|s| (s.name.as_str(), s.trust.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("chat", "external"),
+                ("crm", "internal"),
+                ("sheets", "internal")
+            ]
+        );
+        let sheets = &servers[2];
+        assert!(sheets.reachable && sheets.tool_count == 3, "{sheets:?}");
+        assert!(!servers[1].reachable, "{:?}", servers[1]);
+
+        // Without credentials, or with a wrong key: UNAUTHENTICATED.
+        let channel = Channel::from_shared(addr.clone())
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect");
+        let mut anonymous = BrokerClient::new(channel.clone());
+        let refused = anonymous
+            .create_session(pb::CreateSessionRequest {})
+            .await
+            .expect_err("no credentials");
+        assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+        let mut request = Request::new(pb::CreateSessionRequest {});
+        request
+            .metadata_mut()
+            .insert("authorization", "Bearer wrong".parse().expect("value"));
+        let wrong = anonymous
+            .create_session(request)
+            .await
+            .expect_err("wrong key");
+        assert_eq!(wrong.code(), Code::Unauthenticated, "{wrong:?}");
+
+        // Health needs no credentials and reports the service as serving.
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+        for service in ["", "sluice.v1.Broker"] {
+            let status = health
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: service.into(),
+                })
+                .await
+                .expect("health check")
+                .into_inner()
+                .status;
+            assert_eq!(
+                status,
+                tonic_health::pb::health_check_response::ServingStatus::Serving as i32,
+                "{service:?}"
+            );
+        }
+    });
+}
+
+#[test]
+fn an_infinite_loop_stops_at_the_deadline_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_config(dir.path(), "http://127.0.0.1:9/mcp");
+    let (_sluice, addr) = start_sluice(dir.path(), &config);
+    runtime().block_on(async {
+        let mut client = client(&addr).await;
+        let mut request = Request::new(pb::ExecuteRequest {
+            code: "while (true) {}".into(),
+            session: String::new(),
+            timeout_ms: None,
+        });
+        request.set_timeout(Duration::from_millis(300));
+        let started = Instant::now();
+        let answer = client.execute(request).await;
+        let elapsed = started.elapsed();
+        match answer {
+            Err(status) => assert!(
+                status.code() == Code::DeadlineExceeded
+                    // tonic's client gives up on its own deadline with CANCELLED.
+                    || (status.code() == Code::Cancelled && status.message().contains("Timeout")),
+                "{status:?}"
+            ),
+            Ok(response) => {
+                let outcome = response.into_inner().outcome.expect("outcome");
+                assert_eq!(
+                    outcome.error.map(|e| e.kind),
+                    Some(pb::ErrorKind::Timeout as i32)
+                );
+            }
+        }
+        assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
+
+        // The server is still serving, and the sandbox budget is free again.
+        let started = Instant::now();
+        let next = execute(&mut client, "", "return 6 * 7;").await;
+        let outcome = next.outcome.expect("outcome");
+        assert_eq!(outcome.error, None, "{outcome:?}");
+        assert_eq!(outcome.result_json, "42");
+        assert!(started.elapsed() < Duration::from_secs(3));
+
+        // timeout_ms lowers the budget without a deadline: a program error, not a status.
+        let limited = client
+            .execute(pb::ExecuteRequest {
+                code: "while (true) {}".into(),
+                session: String::new(),
+                timeout_ms: Some(100),
+            })
+            .await
+            .expect("a timeout is an outcome")
+            .into_inner();
+        let error = limited.outcome.and_then(|o| o.error).expect("error");
+        assert_eq!(error.kind, pb::ErrorKind::Timeout as i32, "{error:?}");
+    });
+}
