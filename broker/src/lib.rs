@@ -15,6 +15,7 @@ pub mod config;
 pub mod demo;
 pub mod flow;
 pub mod front;
+pub mod metrics;
 pub mod policy;
 pub mod setup;
 pub mod tokens;

@@ -94,8 +94,14 @@ struct HttpSluice {
 
 impl HttpSluice {
     async fn start(dir: &Path, config: &str) -> Self {
+        Self::start_with(dir, config, &[]).await.0
+    }
+
+    /// Also passes `extra` and returns the metrics URL if `--metrics` printed one.
+    async fn start_with(dir: &Path, config: &str, extra: &[&str]) -> (Self, Option<String>) {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args(["serve", "--http", "127.0.0.1:0", "--config", config])
+            .args(extra)
             .current_dir(dir)
             .env(KEY_ENV, KEY)
             .stdin(Stdio::null())
@@ -105,8 +111,13 @@ impl HttpSluice {
             .spawn()
             .expect("start sluice serve");
         let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let mut metrics = None;
         let url = tokio::time::timeout(Duration::from_secs(60), async {
             while let Some(line) = lines.next_line().await.expect("stderr line") {
+                if let Some(url) = line.strip_prefix("metrics listening on ") {
+                    metrics = Some(url.to_owned());
+                    continue;
+                }
                 if let Some(url) = line.strip_prefix("listening on ") {
                     return url.to_owned();
                 }
@@ -125,7 +136,7 @@ impl HttpSluice {
                 eprintln!("{line}");
             }
         });
-        HttpSluice { url, child }
+        (HttpSluice { url, child }, metrics)
     }
 
     async fn client(&self, token: Option<&str>) -> Result<Client, String> {
@@ -476,4 +487,56 @@ async fn two_hundred_executes_across_fifty_concurrent_http_sessions() {
     }
     assert_eq!(results.len(), 50);
     eprintln!("200 executes in 50 sessions: {:?}", started.elapsed());
+}
+
+/// A bare HTTP GET: the response body.
+fn http_get(url: &str) -> String {
+    let rest = url.trim_start_matches("http://");
+    let (authority, path) = rest.split_once('/').expect("path");
+    let mut stream = std::net::TcpStream::connect(authority).expect("connect");
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_executes_calls_decisions_and_tokenized_kinds_without_values() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_config(dir.path(), "http://127.0.0.1:9/mcp");
+    let (sluice, metrics) =
+        HttpSluice::start_with(dir.path(), &config, &["--metrics", "127.0.0.1:0"]).await;
+    let metrics = metrics.expect("metrics URL printed before the MCP one");
+    let client = sluice.client(Some(KEY)).await.expect("session");
+    let read = execute(&client, READ_ROW).await;
+    assert_eq!(read["error"], Value::Null, "{read}");
+    let failed = call(
+        &client,
+        "execute",
+        json!({ "code": "while (true) {}", "timeout_ms": 200 }),
+    )
+    .await;
+    assert_eq!(failed.is_error, Some(true));
+    let text = http_get(&metrics);
+    for line in [
+        "sluice_executes_total{outcome=\"ok\"} 1",
+        "sluice_executes_total{outcome=\"timeout\"} 1",
+        "sluice_tool_calls_total{outcome=\"ok\"} 1",
+        "sluice_policy_decisions_total{action=\"call\",decision=\"allow\"} 1",
+        "sluice_tokenized_values_total{kind=\"EMAIL\"}",
+        "sluice_execute_seconds_count 2",
+    ] {
+        assert!(text.contains(line), "{line} missing:\n{text}");
+    }
+    assert!(text.contains("sluice_executes_total{outcome=\""), "{text}");
+    assert!(
+        !text.contains("northwind"),
+        "a value reached the metrics:\n{text}"
+    );
+    client.cancel().await.expect("close");
 }

@@ -34,6 +34,9 @@ pub struct ServeArgs {
     /// Serve the gRPC API (sluice.v1.Broker, health, reflection) at ADDR; port 0 picks a port.
     #[arg(long, value_name = "ADDR")]
     grpc: Option<SocketAddr>,
+    /// Serve Prometheus metrics at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
 }
 
 /// How long the runtime waits for stray tasks once everything was told to stop.
@@ -121,6 +124,19 @@ async fn start_fronts(
     shutdown: &Shutdown,
     fronts: &mut JoinSet<FrontTask>,
 ) -> Result<(), CliError> {
+    if let Some(addr) = args.metrics {
+        let (listener, local) = crate::metrics::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {addr}"))
+            .map_err(CliError::runtime)?;
+        eprintln!("metrics listening on http://{local}/metrics");
+        let stop = shutdown.clone();
+        fronts.spawn(async move {
+            crate::metrics::serve(listener, async move { stop.wait().await })
+                .await
+                .context("metrics endpoint")
+        });
+    }
     if let (Some(addr), Some(principals)) = (args.grpc, principals.clone()) {
         let listener = tokio::net::TcpListener::bind(addr)
             .await

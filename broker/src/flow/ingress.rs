@@ -148,6 +148,9 @@ impl Tokenizer {
         let placeholders = self
             .vault
             .mint_all(session, source, items.iter().copied())?;
+        for (kind, _) in &items {
+            crate::metrics::METRICS.tokenized.add(&[("kind", kind)], 1);
+        }
         Ok(items
             .into_iter()
             .zip(placeholders)

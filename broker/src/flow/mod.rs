@@ -22,6 +22,7 @@ use tokio::sync::Mutex;
 use crate::audit::{self, AuditEvent, AuditLog, AuditPlaceholder, AuditRecord};
 use crate::backends::Backends;
 use crate::catalog::{self, Catalog, Detail};
+use crate::metrics::METRICS;
 use crate::policy::{Decision, PolicyStore};
 use egress::{Destination, Egress};
 use ingress::Tokenizer;
@@ -158,11 +159,13 @@ impl Broker {
         let record = match event {
             // The store has logged the attempt; this is its audit record.
             ReloadEvent::Applied(hash) => {
+                METRICS.reloads.add(&[("result", "applied")], 1);
                 AuditRecord::new(AuditEvent::Reload, audit::Decision::Allow)
                     .policy_set_hash(hash.as_str())
                     .detail("policy set reloaded")
             }
             ReloadEvent::Rejected { error, kept } => {
+                METRICS.reloads.add(&[("result", "rejected")], 1);
                 AuditRecord::new(AuditEvent::Reload, audit::Decision::Error)
                     .policy_set_hash(kept.as_str())
                     .detail(format!("rejected, last good set kept: {error}"))
@@ -202,8 +205,13 @@ impl Broker {
             context,
             observer,
         });
+        let started = std::time::Instant::now();
         let outcome = self.sandbox.execute_with(code, bridge, limits).await;
-        scan_outcome(&self.core.tokenizer, &session, outcome).await
+        let outcome = scan_outcome(&self.core.tokenizer, &session, outcome).await;
+        let kind = outcome.error.as_ref().map_or("ok", |e| e.kind.as_str());
+        METRICS.executes.add(&[("outcome", kind)], 1);
+        METRICS.execute_seconds.observe(started.elapsed());
+        outcome
     }
 
     /// One proxied tool call with the whole pipeline (authorize, egress, call, ingress):
@@ -425,7 +433,27 @@ pub fn detokenize(
 }
 
 impl Core {
+    /// [`Core::call_inner`], measured.
     async fn call(
+        &self,
+        context: &CallContext,
+        server: &str,
+        tool: &str,
+        args: Value,
+    ) -> Result<Value, ToolError> {
+        let started = std::time::Instant::now();
+        let result = self.call_inner(context, server, tool, args).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) if e.kind == sandbox_host::ToolErrorKind::PolicyDenied => "policy_denied",
+            Err(_) => "tool",
+        };
+        METRICS.tool_calls.add(&[("outcome", outcome)], 1);
+        METRICS.tool_call_seconds.observe(started.elapsed());
+        result
+    }
+
+    async fn call_inner(
         &self,
         context: &CallContext,
         server: &str,
@@ -531,6 +559,15 @@ impl Core {
     }
 }
 
+/// The metric label of a decision: `allow`, `deny` or `error`.
+fn audit_decision_name(decision: &Decision) -> &'static str {
+    match audit_decision(decision) {
+        audit::Decision::Allow => "allow",
+        audit::Decision::Deny => "deny",
+        audit::Decision::Error => "error",
+    }
+}
+
 fn audit_decision(decision: &Decision) -> audit::Decision {
     if decision.allowed {
         audit::Decision::Allow
@@ -551,6 +588,13 @@ fn record_call(
     tool: &str,
     decision: &Decision,
 ) -> Result<(), String> {
+    METRICS.decisions.add(
+        &[
+            ("action", "call"),
+            ("decision", audit_decision_name(decision)),
+        ],
+        1,
+    );
     tracing::info!(
         session = %context.session,
         agent = %context.agent,
@@ -582,8 +626,19 @@ fn record_flows(
     egress: &Egress,
 ) -> Result<(), String> {
     let hash = (!egress.checks.is_empty() && log.is_some()).then(|| policy.policy_set_hash());
+    let action = match event {
+        AuditEvent::Detokenize => "detokenize",
+        _ => "flow",
+    };
     for check in &egress.checks {
         let o = &check.outbound;
+        METRICS.decisions.add(
+            &[
+                ("action", action),
+                ("decision", audit_decision_name(&check.decision)),
+            ],
+            1,
+        );
         tracing::info!(
             session = %context.session,
             agent = %context.agent,
