@@ -205,9 +205,22 @@ impl Sandbox {
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
-        let ticks = (limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1);
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
+        // Every tick the guest yields to the executor, so a dropped execute (a cancelled
+        // request, an expired deadline) stops even a busy loop within a tick, and a
+        // CPU-bound program never holds a runtime worker for its whole budget. Once the
+        // budget is spent the next tick interrupts it (a `timeout`).
+        let ticks = u64::try_from((limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1))
+            .unwrap_or(u64::MAX);
+        let mut spent = 0u64;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            spent += 1;
+            if spent >= ticks {
+                Ok(wasmtime::UpdateDeadline::Interrupt)
+            } else {
+                Ok(wasmtime::UpdateDeadline::Yield(1))
+            }
+        });
 
         let started = tokio::time::timeout(limits.timeout, async {
             let instance = self.instance_pre.instantiate_async(&mut store).await?;

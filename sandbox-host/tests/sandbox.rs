@@ -467,3 +467,22 @@ async fn hundred_concurrent_executes_are_all_correct() {
         assert_eq!(out.result, json!({ "i": i, "tag": i, "sq": i * i }));
     }
 }
+
+/// A busy loop yields to the executor every epoch tick: on a single-threaded runtime a
+/// caller's own deadline still fires, and dropping the execute stops the program at once
+/// (before, the loop held the thread for its whole 5 s budget).
+#[tokio::test(flavor = "current_thread")]
+async fn a_dropped_execute_stops_a_busy_loop_promptly() {
+    let started = std::time::Instant::now();
+    let gave_up =
+        tokio::time::timeout(Duration::from_millis(100), run("while (true) {}")).await;
+    assert!(gave_up.is_err(), "the loop finished?");
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "the caller's deadline fired only after {:?}",
+        started.elapsed()
+    );
+    // The sandbox keeps serving.
+    let outcome = run("return 40 + 2;").await;
+    assert_eq!(outcome.result, json!(42));
+}
