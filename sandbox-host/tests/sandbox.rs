@@ -474,8 +474,7 @@ async fn hundred_concurrent_executes_are_all_correct() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_dropped_execute_stops_a_busy_loop_promptly() {
     let started = std::time::Instant::now();
-    let gave_up =
-        tokio::time::timeout(Duration::from_millis(100), run("while (true) {}")).await;
+    let gave_up = tokio::time::timeout(Duration::from_millis(100), run("while (true) {}")).await;
     assert!(gave_up.is_err(), "the loop finished?");
     assert!(
         started.elapsed() < Duration::from_millis(1500),
