@@ -117,3 +117,24 @@ fn a_huge_result_reaches_the_program_tokenized() {
     assert_eq!(out["error"], Value::Null, "{out}");
     assert_eq!(out["result"], 3_000_000);
 }
+
+#[test]
+fn tools_list_changed_refreshes_the_tool_list() {
+    let out = exec(
+        &config(&[]),
+        r#"let before;
+           try { await tools.fault.grown7({}); } catch (e) { before = e.message; }
+           const { added } = await tools.fault.grow({});
+           // Give the notification a moment to arrive, as a real agent's next step would.
+           await tools.fault.sleep({ ms: 50 });
+           const ran = await tools.fault[added]({});
+           return { before, added, ran };"#,
+    );
+    assert_eq!(out["error"], Value::Null, "{out}");
+    assert!(
+        message(&out["result"]["before"]).contains("has no tool 'grown7'"),
+        "{out}"
+    );
+    assert_eq!(out["result"]["added"], "grown7", "{out}");
+    assert_eq!(out["result"]["ran"], "ran grown7", "{out}");
+}

@@ -4,7 +4,8 @@
 //!
 //! Tools: `echo(args)` → args; `count()` → `{calls, pid}`; `sleep({ms})`; `crash()` exits
 //! without answering; `garbage()` writes a line that is not JSON-RPC and no answer;
-//! `huge({bytes})` → a text of that many bytes. `--tools N` adds N filler tools
+//! `huge({bytes})` → a text of that many bytes; `grow()` adds a tool `grownN` and sends
+//! `notifications/tools/list_changed`. `--tools N` adds N filler tools
 //! (`tool0`…), listed in pages of 500; `--never-init` reads requests but never answers.
 
 use std::io::{BufRead, Write};
@@ -53,6 +54,10 @@ fn tools(extra: usize) -> Vec<Value> {
             "Writes a line that is not JSON-RPC and never answers.",
         ),
         tool("huge", "Returns a text of `bytes` bytes."),
+        tool(
+            "grow",
+            "Adds a tool named grownN and sends notifications/tools/list_changed.",
+        ),
     ];
     tools
         .extend((0..extra).map(|i| tool(&format!("tool{i}"), &format!("Filler tool number {i}."))));
@@ -75,7 +80,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let all_tools = tools(options.extra_tools);
+    let mut all_tools = tools(options.extra_tools);
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout().lock();
     let mut calls = 0u64;
@@ -130,6 +135,14 @@ fn main() -> std::process::ExitCode {
                         let _ = writeln!(stdout, "this is not json-rpc {{{{");
                         let _ = stdout.flush();
                         continue;
+                    }
+                    "grow" => {
+                        // Adds a tool and announces it, as a server whose tools change would.
+                        let name = format!("grown{}", all_tools.len());
+                        all_tools.push(tool(&name, "A tool added at run time by `grow`."));
+                        let note = json!({ "jsonrpc": "2.0", "method": "notifications/tools/list_changed" });
+                        let _ = writeln!(stdout, "{note}");
+                        text_result(name.clone(), Some(json!({ "added": name })))
                     }
                     "huge" => {
                         let bytes = args["bytes"].as_u64().unwrap_or(1 << 20) as usize;
