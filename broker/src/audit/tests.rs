@@ -183,7 +183,14 @@ fn a_record_spliced_in_from_another_log_breaks_the_link() {
     let a = tempfile::tempdir().expect("tempdir");
     let b = tempfile::tempdir().expect("tempdir");
     write_log(a.path(), 3);
-    write_log(b.path(), 3);
+    // Log b differs from its first record on (a different session), so its second record
+    // chains to a MAC that log a never had, even when both were written in the same ms.
+    {
+        let log = AuditLog::open(b.path(), &key()).expect("open");
+        log.append(record(0).session("another-session")).expect("append");
+        log.append(record(1)).expect("append");
+        log.append(record(2)).expect("append");
+    }
     let mut edited = lines(a.path());
     edited[1] = lines(b.path())[1].clone();
     write_lines(a.path(), &edited);

@@ -539,7 +539,7 @@ impl Core {
     ) -> Result<Value, ToolError> {
         let tokenizer = self.tokenizer.clone();
         let (session, source) = (session.to_owned(), server.to_owned());
-        let tokenized = tokio::task::spawn_blocking(move || match result {
+        let tokenized = blocking(move || match result {
             Ok(value) => Ok(tokenizer.ingest_json(&session, &source, value)),
             Err(error) => Err(tokenizer
                 .ingest_text(&session, &source, &error.message)
@@ -667,12 +667,24 @@ fn record_flows(
     Ok(())
 }
 
+/// Runs vault work that may block on an fsync: in place on a multi-threaded runtime (no
+/// thread hand-off; the worker's other tasks move to other workers meanwhile), else on the
+/// blocking pool.
+async fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, tokio::task::JoinError> {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => Ok(tokio::task::block_in_place(f)),
+        _ => tokio::task::spawn_blocking(f).await,
+    }
+}
+
 /// Tokenizes whatever the program itself put into its outcome (values it wrote as
 /// literals or assembled); fails closed if the vault cannot mint.
 async fn scan_outcome(tokenizer: &Tokenizer, session: &str, outcome: Outcome) -> Outcome {
     let tokenizer = tokenizer.clone();
     let session = session.to_string();
-    let scanned = tokio::task::spawn_blocking(move || {
+    let scanned = blocking(move || {
         let mut outcome = outcome;
         outcome.result = tokenizer.tokenize_json(&session, SANDBOX_SOURCE, outcome.result)?;
         for log in &mut outcome.logs {
