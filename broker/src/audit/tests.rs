@@ -187,7 +187,8 @@ fn a_record_spliced_in_from_another_log_breaks_the_link() {
     // chains to a MAC that log a never had, even when both were written in the same ms.
     {
         let log = AuditLog::open(b.path(), &key()).expect("open");
-        log.append(record(0).session("another-session")).expect("append");
+        log.append(record(0).session("another-session"))
+            .expect("append");
         log.append(record(1)).expect("append");
         log.append(record(2)).expect("append");
     }
