@@ -472,3 +472,80 @@ fn an_infinite_loop_stops_at_the_deadline_and_the_server_keeps_serving() {
         assert_eq!(error.kind, pb::ErrorKind::Timeout as i32, "{error:?}");
     });
 }
+
+/// Invariant 5 under a live server: SIGKILL `sluice serve` in the middle of a stream of
+/// tokenizations; after a restart on the same data dir, every placeholder a client had
+/// already received resolves to its value.
+#[test]
+fn every_returned_placeholder_survives_kill_9_of_serve() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_config(dir.path(), "http://127.0.0.1:9/mcp");
+    let (mut sluice, addr) = start_sluice(dir.path(), &config);
+    let rt = runtime();
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+    let stream = {
+        let (addr, received) = (addr.clone(), std::sync::Arc::clone(&received));
+        rt.spawn(async move {
+            let mut client = client(&addr).await;
+            for i in 0.. {
+                let value = format!("user{i}.crash@example.com");
+                let Ok(response) = client
+                    .tokenize(pb::TokenizeRequest {
+                        session: "s-crash".into(),
+                        source: "sheets".into(),
+                        input: Some(pb::tokenize_request::Input::Text(value.clone())),
+                    })
+                    .await
+                else {
+                    break; // the server is gone
+                };
+                if let Some(pb::tokenize_response::Output::Text(p)) = response.into_inner().output {
+                    received.lock().expect("lock").push((p, value));
+                }
+            }
+        })
+    };
+    // Let the stream run, then kill the server without warning.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while received.lock().expect("lock").len() < 150 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    sluice.0.kill().expect("SIGKILL");
+    let _ = sluice.0.wait();
+    rt.block_on(async { tokio::time::timeout(Duration::from_secs(10), stream).await })
+        .expect("the stream ends when the server dies")
+        .expect("stream task");
+    let received = received.lock().expect("lock").clone();
+    assert!(
+        received.len() >= 150,
+        "only {} tokenizations before the kill",
+        received.len()
+    );
+
+    let (_sluice, addr) = start_sluice(dir.path(), &config);
+    rt.block_on(async {
+        let mut client = client(&addr).await;
+        let placeholders: Vec<&str> = received.iter().map(|(p, _)| p.as_str()).collect();
+        let response = client
+            .detokenize(pb::DetokenizeRequest {
+                session: "s-crash".into(),
+                destination: "crm/updateLead".into(),
+                input: Some(pb::detokenize_request::Input::Json(
+                    serde_json::json!({ "emails": placeholders }).to_string(),
+                )),
+            })
+            .await
+            .expect("Detokenize after restart")
+            .into_inner();
+        let Some(pb::detokenize_response::Output::Json(json)) = response.output else {
+            panic!("no JSON output: {response:?}");
+        };
+        let values: serde_json::Value = serde_json::from_str(&json).expect("json");
+        for (i, (placeholder, value)) in received.iter().enumerate() {
+            assert_eq!(
+                values["emails"][i], *value,
+                "{placeholder} did not survive the crash"
+            );
+        }
+    });
+}
