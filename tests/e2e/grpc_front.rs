@@ -549,3 +549,149 @@ fn every_returned_placeholder_survives_kill_9_of_serve() {
         }
     });
 }
+
+/// The resident set size of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Invariant 6: a catalogue of hostile programs through a running `sluice serve`, each
+/// stopped with the right error kind; the server keeps serving and its memory comes back.
+#[test]
+fn hostile_programs_are_stopped_with_the_right_kind_and_the_server_keeps_serving() {
+    use pb::ErrorKind as K;
+    let catalogue: &[(&str, K)] = &[
+        // CPU
+        ("while (true) {}", K::Timeout),
+        ("for (;;) { Math.random(); }", K::Timeout),
+        ("let x = 0; while (x >= 0) x++;", K::Timeout),
+        ("await new Promise(() => { while (true) {} });", K::Timeout),
+        (
+            "const t = Date.now(); while (Date.now() - t < 60000) {}",
+            K::Timeout,
+        ),
+        (
+            "let s = 'a'; for (;;) s = JSON.parse(JSON.stringify(s));",
+            K::Timeout,
+        ),
+        ("return /(a+)+$/.test('a'.repeat(40) + '!');", K::Timeout),
+        ("eval('while (true) {}');", K::Timeout),
+        ("return { toJSON() { while (true) {} } };", K::Timeout),
+        (
+            "Object.prototype.toJSON = () => { for (;;) {} }; return {};",
+            K::Timeout,
+        ),
+        // memory
+        (
+            "const a = []; while (true) a.push(new Array(1e6).fill(1));",
+            K::Memory,
+        ),
+        (
+            "const m = new Map(); for (let i = 0; ; i++) m.set(i, { i, s: 'x'.repeat(10000) + i });",
+            K::Memory,
+        ),
+        ("return new Array(1e8).fill(0).length;", K::Memory),
+        (
+            "const b = []; for (;;) b.push(new ArrayBuffer(1 << 20));",
+            K::Memory,
+        ),
+        // stack
+        ("function f() { return f() + 1; } return f();", K::Runtime),
+        (
+            "const p = new Proxy({}, { get: (t, k) => p[k] }); return p.x;",
+            K::Runtime,
+        ),
+        (
+            "const o = {}; o.toString = () => `${o}`; return `${o}`;",
+            K::Runtime,
+        ),
+        // output
+        ("for (;;) console.log('x'.repeat(1000));", K::OutputLimit),
+        (
+            "for (let i = 0; i < 1e6; i++) console.error(i);",
+            K::OutputLimit,
+        ),
+        ("return 'x'.repeat(5000000);", K::OutputLimit),
+        // tool calls
+        ("for (;;) await tools.sheets.listSheets({});", K::CallLimit),
+        (
+            "await Promise.all(Array.from({ length: 100 }, () => tools.sheets.listSheets({})));",
+            K::CallLimit,
+        ),
+        ("await tools.nope.anything({});", K::Tool),
+        // capabilities that do not exist
+        ("require('fs');", K::Runtime),
+        ("process.exit(1);", K::Runtime),
+        ("await fetch('http://example.com/');", K::Runtime),
+        ("setTimeout(() => {}, 10);", K::Runtime),
+        ("os.exec(['ls']);", K::Runtime),
+        (
+            "await WebAssembly.instantiate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));",
+            K::Runtime,
+        ),
+        ("await new Promise(() => {});", K::Runtime),
+        // bad results and programs
+        ("const a = {}; a.self = a; return a;", K::Runtime),
+        ("return 10n;", K::Runtime),
+        ("throw new Error('boom');", K::Runtime),
+        ("function (", K::Syntax),
+    ];
+    assert!(catalogue.len() >= 30);
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_config(dir.path(), "http://127.0.0.1:9/mcp");
+    let limits =
+        "\n[sandbox]\ntimeout_ms = 500\nmemory_mb = 32\nmax_output_bytes = 65536\nmax_calls = 20\n";
+    let text = std::fs::read_to_string(&config).expect("config") + limits;
+    std::fs::write(&config, text).expect("config");
+    let (sluice, addr) = start_sluice(dir.path(), &config);
+    let pid = sluice.0.id();
+    runtime().block_on(async {
+        let mut client = client(&addr).await;
+        let warm = execute(
+            &mut client,
+            "s-hostile",
+            "return [1, 2, 3].map((x) => x * 2);",
+        )
+        .await;
+        assert!(warm.outcome.and_then(|o| o.error).is_none());
+        let baseline = rss_kib(pid);
+        let mut wrong = Vec::new();
+        for (code, want) in catalogue {
+            let outcome = execute(&mut client, "s-hostile", code)
+                .await
+                .outcome
+                .expect("outcome");
+            let got = outcome.error.as_ref().map(|e| e.kind());
+            if got != Some(*want) {
+                wrong.push(format!(
+                    "{code}\n  want {want:?}, got {got:?}: {:?}",
+                    outcome.error.map(|e| e.message)
+                ));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} of {} wrong:\n{}",
+            wrong.len(),
+            catalogue.len(),
+            wrong.join("\n")
+        );
+        // Still serving, and memory back near where it started.
+        let after = execute(&mut client, "s-hostile", "return 40 + 2;").await;
+        assert_eq!(after.outcome.expect("outcome").result_json, "42");
+        let rss = rss_kib(pid);
+        assert!(
+            rss < baseline + 64 * 1024,
+            "RSS grew from {baseline} KiB to {rss} KiB after the hostile programs"
+        );
+        eprintln!(
+            "RSS: {baseline} KiB before, {rss} KiB after {} hostile programs",
+            catalogue.len()
+        );
+    });
+}
