@@ -2,7 +2,7 @@
 //! through the real binary, real example servers and the embedded default policies (or a
 //! policy dir written by the test).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -51,6 +51,25 @@ fn crm_dump(db: &str) -> String {
         .output()
         .expect("dump");
     String::from_utf8_lossy(&dump.stdout).into_owned()
+}
+
+/// A policy directory `dir/name` with the project's schema, the embedded defaults if
+/// `with_defaults`, and `files` (name, text).
+fn policy_dir(dir: &Path, name: &str, with_defaults: bool, files: &[(&str, &str)]) -> PathBuf {
+    let policies = dir.join(name);
+    std::fs::create_dir_all(&policies).expect("mkdir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+    let mut copies = vec!["schema.cedarschema"];
+    if with_defaults {
+        copies.push("default.cedar");
+    }
+    for file in copies {
+        std::fs::copy(root.join(file), policies.join(file)).expect("copy policy file");
+    }
+    for (file, text) in files {
+        std::fs::write(policies.join(file), text).expect("write policy");
+    }
+    policies
 }
 
 /// The audit log, after checking its chain with `sluice audit verify`.
@@ -151,23 +170,15 @@ fn forbid_wins_over_permit_toward_an_external_chat() {
         &["--db", dir.path().join("crm").to_str().expect("path")],
     );
     // A permissive permit for every flow: the default forbid on external servers still wins.
-    let policies = dir.path().join("policies");
-    std::fs::create_dir_all(&policies).expect("mkdir");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/schema.cedarschema"),
-        policies.join("schema.cedarschema"),
-    )
-    .expect("copy schema");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/default.cedar"),
-        policies.join("default.cedar"),
-    )
-    .expect("copy defaults");
-    std::fs::write(
-        policies.join("yolo.cedar"),
-        "@id(\"allow-every-flow\")\npermit (principal, action == Sluice::Action::\"flow\", resource);\n",
-    )
-    .expect("write policy");
+    let policies = policy_dir(
+        dir.path(),
+        "policies",
+        true,
+        &[(
+            "yolo.cedar",
+            "@id(\"allow-every-flow\")\npermit (principal, action == Sluice::Action::\"flow\", resource);\n",
+        )],
+    );
     let extra = format!("[policy]\ndir = {:?}\n", policies.to_str().expect("path"));
     let config = write_config(dir.path(), &url, "internal", &extra);
     let out = exec_in(
@@ -233,18 +244,15 @@ fn placeholders_never_resolve_in_another_session_and_forged_text_stays_literal()
 #[test]
 fn a_call_forbidden_by_policy_never_reaches_the_backend() {
     let dir = tempfile::tempdir().expect("dir");
-    let policies = dir.path().join("policies");
-    std::fs::create_dir_all(&policies).expect("mkdir");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/schema.cedarschema"),
-        policies.join("schema.cedarschema"),
-    )
-    .expect("copy schema");
-    std::fs::write(
-        policies.join("calls.cedar"),
-        "@id(\"read-only-agents\")\npermit (principal, action == Sluice::Action::\"call\", resource in Sluice::Server::\"sheets\");\n",
-    )
-    .expect("write policy");
+    let policies = policy_dir(
+        dir.path(),
+        "policies",
+        false,
+        &[(
+            "calls.cedar",
+            "@id(\"read-only-agents\")\npermit (principal, action == Sluice::Action::\"call\", resource in Sluice::Server::\"sheets\");\n",
+        )],
+    );
     let extra = format!("[policy]\ndir = {:?}\n", policies.to_str().expect("path"));
     let config = write_config(dir.path(), "http://127.0.0.1:9/mcp", "internal", &extra);
     let out = exec_in(
@@ -396,18 +404,15 @@ fn policy_cli_validates_tests_and_explains() {
     assert!(String::from_utf8_lossy(&tested.stdout).contains(" 0 failed"));
 
     // A broken policy: exit 2 with file and line.
-    let policies = dir.path().join("bad");
-    std::fs::create_dir_all(&policies).expect("mkdir");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/schema.cedarschema"),
-        policies.join("schema.cedarschema"),
-    )
-    .expect("copy schema");
-    std::fs::write(
-        policies.join("broken.cedar"),
-        "// comment\n\n@id(\"typo\")\npermit (principal, action == Sluice::Action::\"flow\", resource)\nwhen { context.kind == Sluice::Kind::\"EMAIL\" && context.sorce.trust == \"internal\" };\n",
-    )
-    .expect("write");
+    let policies = policy_dir(
+        dir.path(),
+        "bad",
+        false,
+        &[(
+            "broken.cedar",
+            "// comment\n\n@id(\"typo\")\npermit (principal, action == Sluice::Action::\"flow\", resource)\nwhen { context.kind == Sluice::Kind::\"EMAIL\" && context.sorce.trust == \"internal\" };\n",
+        )],
+    );
     let bad = run_in(
         dir.path(),
         &["policy", "validate", policies.to_str().expect("path")],

@@ -2,12 +2,12 @@
 //! allows toward a destination tool. One denied placeholder denies the whole input:
 //! nothing is printed, the explanation goes to stderr and the exit code is 3.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use serde_json::Value;
 
-use super::{CliError, ConfigArg, exit};
+use super::{CliError, ConfigArg, exit, read_stdin_text};
 use crate::config::Config;
 use crate::flow::{self, CallContext, DetokenizeError};
 use crate::setup;
@@ -59,7 +59,7 @@ pub(super) fn run(args: DetokenizeArgs) -> Result<u8, CliError> {
             }
         )));
     }
-    let text = read_stdin()?;
+    let text = read_stdin_text(MAX_INPUT)?;
     let input = if args.json {
         serde_json::from_str(&text).map_err(|e| {
             CliError::usage(anyhow!(
@@ -107,26 +107,4 @@ pub(super) fn run(args: DetokenizeArgs) -> Result<u8, CliError> {
         .write_all(out.as_bytes())
         .map_err(CliError::runtime)?;
     Ok(exit::OK)
-}
-
-fn read_stdin() -> Result<String, CliError> {
-    let mut input = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(MAX_INPUT + 1)
-        .read_to_end(&mut input)
-        .context("cannot read stdin")
-        .map_err(CliError::runtime)?;
-    if input.len() as u64 > MAX_INPUT {
-        return Err(CliError::usage(anyhow!(
-            "input is larger than {} MiB; split it",
-            MAX_INPUT >> 20
-        )));
-    }
-    String::from_utf8(input).map_err(|e| {
-        CliError::usage(anyhow!(
-            "input is not valid UTF-8 (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ))
-    })
 }

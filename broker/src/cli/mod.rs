@@ -117,6 +117,29 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// Stdin as UTF-8 text, refusing more than `max` bytes without buffering them.
+pub(crate) fn read_stdin_text(max: u64) -> Result<String, CliError> {
+    use std::io::Read;
+    let mut input = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(max + 1)
+        .read_to_end(&mut input)
+        .map_err(|e| CliError::runtime(anyhow::Error::new(e).context("cannot read stdin")))?;
+    if input.len() as u64 > max {
+        return Err(CliError::usage(anyhow::anyhow!(
+            "input is larger than {} MiB; split it",
+            max >> 20
+        )));
+    }
+    String::from_utf8(input).map_err(|e| {
+        CliError::usage(anyhow::anyhow!(
+            "input is not valid UTF-8 (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
 /// A multi-threaded tokio runtime for one command.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()

@@ -6,6 +6,7 @@ use anyhow::anyhow;
 
 use super::{CliError, ConfigArg, exit};
 use crate::config::Config;
+use crate::flow::egress;
 use crate::policy::{self, CallRequest, Explanation, FlowRequest, PolicyEngine, PolicyRequest};
 use crate::setup;
 
@@ -186,19 +187,13 @@ fn explain(args: ExplainArgs) -> Result<u8, CliError> {
                     "{text} is not a placeholder of session {session} (it would never resolve)"
                 ))
             })?;
+        // The same facts egress puts in the context of a real flow.
         if resolved.kind == "EMAIL" {
-            email_domain = resolved
-                .value
-                .rsplit_once('@')
-                .map(|(_, d)| d.to_ascii_lowercase());
+            email_domain = egress::email_domain(&resolved.value);
         }
         if resolved.kind == "PHONE" {
-            phone_country = tokenizer
-                .detectors()
-                .find(&resolved.value)
-                .into_iter()
-                .find_map(|f| f.region)
-                .map(str::to_owned);
+            phone_country =
+                egress::phone_country(tokenizer.detectors(), &resolved.value).map(str::to_owned);
         }
         kind = Some(resolved.kind);
         source = Some(resolved.source);

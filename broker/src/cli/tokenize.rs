@@ -1,10 +1,8 @@
 //! `sluice tokenize`: stdin → stdout with placeholders, as ingress would return it.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
-use anyhow::Context;
-
-use super::{CliError, ConfigArg, exit};
+use super::{CliError, ConfigArg, exit, read_stdin_text};
 use crate::config::Config;
 use crate::setup;
 
@@ -29,25 +27,7 @@ pub struct TokenizeArgs {
 
 pub(super) fn run(args: TokenizeArgs) -> Result<u8, CliError> {
     let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
-    let mut input = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(MAX_INPUT + 1)
-        .read_to_end(&mut input)
-        .context("cannot read stdin")
-        .map_err(CliError::runtime)?;
-    if input.len() as u64 > MAX_INPUT {
-        return Err(CliError::usage(anyhow::anyhow!(
-            "input is larger than {} MiB; split it",
-            MAX_INPUT >> 20
-        )));
-    }
-    let text = String::from_utf8(input).map_err(|e| {
-        CliError::usage(anyhow::anyhow!(
-            "input is not valid UTF-8 (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
+    let text = read_stdin_text(MAX_INPUT)?;
     let session = match args.session {
         Some(session) => session,
         None => {

@@ -237,14 +237,14 @@ pub fn decide(
 }
 
 /// The bare lowercase domain of an address (`Bob@Example.COM` → `example.com`).
-fn email_domain(value: &str) -> Option<String> {
+pub(crate) fn email_domain(value: &str) -> Option<String> {
     let (_, domain) = value.trim().rsplit_once('@')?;
     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
     (!domain.is_empty()).then_some(domain)
 }
 
 /// The ISO region of a phone number, as the detectors validate it.
-fn phone_country(detectors: &Detectors, value: &str) -> Option<&'static str> {
+pub(crate) fn phone_country(detectors: &Detectors, value: &str) -> Option<&'static str> {
     detectors
         .find(value)
         .into_iter()

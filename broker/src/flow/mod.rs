@@ -404,6 +404,44 @@ pub fn detokenize(
         server,
         tool,
     };
+    release(
+        tokenizer,
+        policy,
+        audit,
+        AuditEvent::Detokenize,
+        context,
+        dest,
+        input,
+    )
+    .map_err(|refused| match refused {
+        Refused::Vault(e) => DetokenizeError::Vault(e),
+        Refused::Audit(message) => DetokenizeError::Audit(message),
+        Refused::Denied(message) => DetokenizeError::Denied(message),
+    })
+}
+
+/// Why [`release`] gave nothing back.
+enum Refused {
+    /// The vault failed while resolving.
+    Vault(crate::vault::VaultError),
+    /// The decisions could not be audited.
+    Audit(String),
+    /// A flow was denied (the message names each denied placeholder).
+    Denied(String),
+}
+
+/// Egress, shared by tool calls and detokenization: decides every placeholder of `input`
+/// toward `dest`, audits each decision as `event`, and substitutes the values only if
+/// every flow is allowed.
+fn release(
+    tokenizer: &Tokenizer,
+    policy: &PolicyStore,
+    audit: Option<&AuditLog>,
+    event: AuditEvent,
+    context: &CallContext,
+    dest: Destination<'_>,
+    input: Value,
+) -> Result<Value, Refused> {
     let egress = egress::check(
         tokenizer.vault(),
         tokenizer.detectors(),
@@ -411,23 +449,16 @@ pub fn detokenize(
         &context.session,
         dest,
         &input,
-    )?;
-    record_flows(
-        audit,
-        policy,
-        AuditEvent::Detokenize,
-        context,
-        dest,
-        &egress,
     )
-    .map_err(DetokenizeError::Audit)?;
+    .map_err(Refused::Vault)?;
+    record_flows(audit, policy, event, context, dest, &egress).map_err(Refused::Audit)?;
     if egress.allowed() {
         Ok(egress.substitute(input))
     } else {
-        Err(DetokenizeError::Denied(egress::denial(
+        Err(Refused::Denied(egress::denial(
             &egress.denied(),
-            server,
-            tool,
+            dest.server,
+            dest.tool,
         )))
     }
 }
@@ -480,53 +511,39 @@ impl Core {
                 context.agent, decision.reason
             )));
         }
-        let args = self.egress(context, server, tool, args).await?;
+        let args = self.egress(context, server, tool, args)?;
         let result = self.backends.call(server, tool, args).await;
         self.ingress(&context.session, server, tool, result).await
     }
 
     /// Checks every placeholder in `args` and substitutes the values if all may flow.
-    async fn egress(
+    fn egress(
         &self,
         context: &CallContext,
         server: &str,
         tool: &str,
         args: Value,
     ) -> Result<Value, ToolError> {
-        let vault = self.tokenizer.vault();
         let dest = Destination {
             agent: &context.agent,
             server,
             tool,
         };
-        let checked: Result<Egress, _> = egress::check(
-            vault,
-            self.tokenizer.detectors(),
+        let audit = self.audit.as_deref();
+        release(
+            &self.tokenizer,
             &self.policy,
-            &context.session,
-            dest,
-            &args,
-        );
-        let egress =
-            checked.map_err(|e| ToolError::tool(format!("checking the arguments failed: {e}")))?;
-        record_flows(
-            self.audit.as_deref(),
-            &self.policy,
+            audit,
             AuditEvent::Flow,
             context,
             dest,
-            &egress,
+            args,
         )
-        .map_err(ToolError::tool)?;
-        if egress.allowed() {
-            Ok(egress.substitute(args))
-        } else {
-            Err(ToolError::policy_denied(egress::denial(
-                &egress.denied(),
-                server,
-                tool,
-            )))
-        }
+        .map_err(|refused| match refused {
+            Refused::Vault(e) => ToolError::tool(format!("checking the arguments failed: {e}")),
+            Refused::Audit(message) => ToolError::tool(message),
+            Refused::Denied(message) => ToolError::policy_denied(message),
+        })
     }
 
     /// Nothing from a backend reaches the sandbox untokenized, errors included.
