@@ -623,35 +623,28 @@ fn now() -> u64 {
 }
 
 fn validate_session(session: &str) -> Result<(), VaultError> {
-    let bad = |reason| Err(VaultError::InvalidSession { reason });
-    if session.is_empty() {
-        return bad("it is empty");
-    }
-    if session.len() > MAX_SESSION_LEN {
-        return bad("it is too long");
-    }
-    if !session
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'@' | b'-'))
-    {
-        return bad("it contains a character outside the allowed set");
-    }
-    Ok(())
+    check_name(session, MAX_SESSION_LEN, b".:_@-")
+        .map_err(|reason| VaultError::InvalidSession { reason })
 }
 
 fn validate_source(source: &str) -> Result<(), VaultError> {
-    let bad = |reason| Err(VaultError::InvalidSource { reason });
-    if source.is_empty() {
-        return bad("it is empty");
+    check_name(source, MAX_SOURCE_LEN, b"._-")
+        .map_err(|reason| VaultError::InvalidSource { reason })
+}
+
+/// A non-empty name of at most `max` bytes, ASCII alphanumerics plus `extra`.
+fn check_name(name: &str, max: usize, extra: &[u8]) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("it is empty");
     }
-    if source.len() > MAX_SOURCE_LEN {
-        return bad("it is too long");
+    if name.len() > max {
+        return Err("it is too long");
     }
-    if !source
+    if !name
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
     {
-        return bad("it contains a character outside the allowed set");
+        return Err("it contains a character outside the allowed set");
     }
     Ok(())
 }
