@@ -108,6 +108,7 @@ fn main() {
         let url = http.url();
         let stop = shutdown.clone();
         tokio::spawn(async move { http.serve(stop).await });
+        sluice::tls::install_crypto_provider();
         let mcp =
             ().serve(StreamableHttpClientTransport::from_uri(url))
                 .await

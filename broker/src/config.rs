@@ -79,8 +79,10 @@ pub struct ServerConfig {
     /// Extra environment for the child process (`${VAR}` is expanded).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
-    /// Endpoint of a streamable HTTP backend.
+    /// Endpoint of a streamable HTTP backend (`http://` or `https://`).
     pub url: Option<String>,
+    /// PEM CA certificates trusted for this HTTPS backend besides the system roots.
+    pub ca_file: Option<PathBuf>,
     /// HTTP headers for it (`${VAR}` is expanded).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -130,6 +132,21 @@ pub struct ServeSection {
     /// (any port) or `host:port`; default: localhost, 127.0.0.1, ::1 and the bound address.
     /// An empty list accepts any host (only behind a proxy that checks it).
     pub allowed_hosts: Option<Vec<String>>,
+    /// TLS for `--http` and `--grpc` (the metrics endpoint stays plain HTTP).
+    pub tls: Option<TlsConfig>,
+}
+
+/// `[serve.tls]`: PEM files for the network fronts; relative paths are resolved from the
+/// working directory, like every other path in the config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The server certificate chain (leaf first).
+    pub cert: PathBuf,
+    /// Its private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// If set, clients must present a certificate signed by one of these CAs (mutual TLS).
+    pub client_ca: Option<PathBuf>,
 }
 
 /// `[agents.NAME]`: one principal.
@@ -304,6 +321,7 @@ impl Config {
                     tags: vec!["imported".into()],
                     timeout_ms: None,
                     connect_timeout_ms: None,
+                    ca_file: None,
                 },
             );
         }

@@ -277,6 +277,7 @@ fn demo_config(root: &Path, crm_url: &str, chat_log: &Path) -> anyhow::Result<Co
             tags: Vec::new(),
             timeout_ms: None,
             connect_timeout_ms: None,
+            ca_file: None,
         })
     };
     let mut config = Config {
@@ -307,6 +308,7 @@ fn demo_config(root: &Path, crm_url: &str, chat_log: &Path) -> anyhow::Result<Co
             tags: Vec::new(),
             timeout_ms: None,
             connect_timeout_ms: None,
+            ca_file: None,
         },
     );
     Ok(config)

@@ -18,5 +18,6 @@ pub mod front;
 pub mod metrics;
 pub mod policy;
 pub mod setup;
+pub mod tls;
 pub mod tokens;
 pub mod vault;

@@ -13,5 +13,6 @@ fn main() -> std::process::ExitCode {
         // Never stdout: under `sluice serve --stdio` stdout is the MCP channel.
         .with_writer(std::io::stderr)
         .init();
+    sluice::tls::install_crypto_provider();
     sluice::cli::run(sluice::cli::Cli::parse())
 }

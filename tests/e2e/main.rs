@@ -13,5 +13,6 @@ mod flow_policy;
 mod grpc_front;
 mod leaks;
 mod mcp_front;
+mod tls;
 mod tokenize_cli;
 mod vault_durability;

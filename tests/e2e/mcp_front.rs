@@ -144,6 +144,7 @@ impl HttpSluice {
         if let Some(token) = token {
             config = config.auth_header(token.to_owned());
         }
+        sluice::tls::install_crypto_provider();
         let transport = StreamableHttpClientTransport::from_config(config);
         ().serve(transport).await.map_err(|e| e.to_string())
     }

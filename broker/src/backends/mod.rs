@@ -157,6 +157,7 @@ enum Transport {
         url: String,
         bearer: Option<String>,
         headers: HashMap<http::HeaderName, http::HeaderValue>,
+        client: reqwest::Client,
     },
 }
 
@@ -202,12 +203,58 @@ impl Transport {
                 .map_err(|e| error(format!("headers.{key}: invalid header value: {e}")))?;
             headers.insert(header, value);
         }
+        let client = http_client(config).map_err(error)?;
         Ok(Transport::Http {
             url,
             bearer,
             headers,
+            client,
         })
     }
+}
+
+/// `error` and its chain of causes, so that e.g. an untrusted certificate deep inside an
+/// HTTP client error is named (each cause once).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let text = inner.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = inner.source();
+    }
+    message
+}
+
+/// The HTTP client of one streamable-HTTP backend: HTTPS verified against the system roots
+/// plus the server's `ca_file`; no idle pooling (rmcp's choice: reused connections with an
+/// unread body stall on delayed ACKs); redirects are not followed, so the session id and
+/// credentials are never replayed to another location.
+fn http_client(config: &ServerConfig) -> Result<reqwest::Client, String> {
+    crate::tls::install_crypto_provider();
+    let mut builder = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(path) = &config.ca_file {
+        let certs =
+            crate::tls::read_ca_certificates(path).map_err(
+                |e| match std::error::Error::source(&e) {
+                    Some(cause) => format!("ca_file: {e}: {cause}"),
+                    None => format!("ca_file: {e}"),
+                },
+            )?;
+        for der in certs {
+            let cert = reqwest::Certificate::from_der(&der)
+                .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+            builder = builder.tls_certs_merge([cert]);
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
 type Client = RunningService<RoleClient, Notifications>;
@@ -383,14 +430,18 @@ impl Backend {
                 url,
                 bearer,
                 headers,
+                client: http,
             } => {
                 let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
                     .custom_headers(headers.clone());
                 if let Some(token) = bearer {
                     config = config.auth_header(token.clone());
                 }
-                let transport = StreamableHttpClientTransport::from_config(config);
-                handler.serve(transport).await.map_err(|e| e.to_string())?
+                let transport = StreamableHttpClientTransport::with_client(http.clone(), config);
+                handler
+                    .serve(transport)
+                    .await
+                    .map_err(|e| with_causes(&e))?
             }
         };
         let tools = client

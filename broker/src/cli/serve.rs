@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::front::grpc::GrpcFront;
 use crate::front::{self, Shutdown, mcp};
 use crate::setup;
+use crate::tls::ServerTls;
 
 /// Arguments of `sluice serve`.
 #[derive(Debug, clap::Args)]
@@ -44,16 +45,24 @@ const RUNTIME_DRAIN: Duration = Duration::from_secs(2);
 
 pub(super) fn run(args: ServeArgs) -> Result<u8, CliError> {
     let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
-    let principals = match args.http.or(args.grpc) {
-        Some(_) => Some(
-            Principals::from_config(&config)
+    let network = match args.http.or(args.grpc) {
+        Some(_) => Some(Network {
+            principals: Principals::from_config(&config)
                 .context("invalid [agents]")
                 .map_err(CliError::usage)?,
-        ),
+            tls: match &config.serve.tls {
+                Some(tls) => Some(
+                    ServerTls::load(tls)
+                        .context("invalid [serve.tls]")
+                        .map_err(CliError::usage)?,
+                ),
+                None => None,
+            },
+        }),
         None => None,
     };
     let runtime = runtime()?;
-    let result = runtime.block_on(serve(args, config, principals));
+    let result = runtime.block_on(serve(args, config, network));
     runtime.shutdown_timeout(RUNTIME_DRAIN);
     result
 }
@@ -61,17 +70,19 @@ pub(super) fn run(args: ServeArgs) -> Result<u8, CliError> {
 /// A running front's result, named for error messages.
 type FrontTask = anyhow::Result<()>;
 
-async fn serve(
-    args: ServeArgs,
-    config: Config,
-    principals: Option<Principals>,
-) -> Result<u8, CliError> {
+/// What the network fronts (`--http`, `--grpc`) share: who may call, and TLS if configured.
+struct Network {
+    principals: Principals,
+    tls: Option<ServerTls>,
+}
+
+async fn serve(args: ServeArgs, config: Config, network: Option<Network>) -> Result<u8, CliError> {
     let limits = setup::limits(&config);
     let broker = Arc::new(setup::broker(&config, &limits).map_err(CliError::usage)?);
     let watcher = watch_policies(&config, &broker);
     let (trigger, shutdown) = front::shutdown_signal();
     let mut fronts: JoinSet<FrontTask> = JoinSet::new();
-    let started = start_fronts(&args, &config, principals, &broker, &shutdown, &mut fronts).await;
+    let started = start_fronts(&args, &config, network, &broker, &shutdown, &mut fronts).await;
     let mut failure = started.err();
     if failure.is_none() {
         // Run until a signal, or until any front ends (stdin closed, or a failure).
@@ -119,7 +130,7 @@ fn watch_policies(
 async fn start_fronts(
     args: &ServeArgs,
     config: &Config,
-    principals: Option<Principals>,
+    network: Option<Network>,
     broker: &Arc<crate::flow::Broker>,
     shutdown: &Shutdown,
     fronts: &mut JoinSet<FrontTask>,
@@ -137,6 +148,10 @@ async fn start_fronts(
                 .context("metrics endpoint")
         });
     }
+    let (principals, tls) = match network {
+        Some(network) => (Some(network.principals), network.tls),
+        None => (None, None),
+    };
     if let (Some(addr), Some(principals)) = (args.grpc, principals.clone()) {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -148,7 +163,11 @@ async fn start_fronts(
             .map_err(CliError::runtime)?;
         // Scripts and tests wait for exactly this line (on stderr) to learn the port.
         eprintln!("grpc listening on {local}");
-        let front = GrpcFront::new(Arc::clone(broker), principals);
+        let mut front = GrpcFront::new(Arc::clone(broker), principals);
+        if let Some(tls) = &tls {
+            eprintln!("grpc uses TLS{}", mutual_note(tls));
+            front = front.with_tls(tls.clone());
+        }
         let stop = shutdown.clone();
         fronts.spawn(async move {
             front
@@ -159,9 +178,13 @@ async fn start_fronts(
     }
     if let (Some(addr), Some(principals)) = (args.http, principals) {
         let allowed_hosts = config.serve.allowed_hosts.clone();
-        let http = mcp::McpHttp::bind(Arc::clone(broker), principals, addr, allowed_hosts)
+        let mut http = mcp::McpHttp::bind(Arc::clone(broker), principals, addr, allowed_hosts)
             .await
             .map_err(CliError::runtime)?;
+        if let Some(tls) = tls {
+            eprintln!("http uses TLS{}", mutual_note(&tls));
+            http = http.with_tls(tls);
+        }
         // Scripts and tests wait for exactly this line (on stderr) to learn the port.
         eprintln!("listening on {}", http.url());
         let stop = shutdown.clone();
@@ -176,6 +199,14 @@ async fn start_fronts(
         });
     }
     Ok(())
+}
+
+fn mutual_note(tls: &ServerTls) -> &'static str {
+    if tls.is_mutual() {
+        " (client certificates required)"
+    } else {
+        ""
+    }
 }
 
 fn front_failure(done: Result<FrontTask, tokio::task::JoinError>) -> Option<CliError> {

@@ -35,6 +35,7 @@ use crate::auth::Principals;
 use crate::catalog::Detail;
 use crate::flow::{Broker, CallContext, CallEvent, CallObserver, DetokenizeError};
 use crate::setup;
+use crate::tls::ServerTls;
 use crate::vault::{Placeholder, VaultError};
 
 /// The code generated from `proto/sluice/v1/broker.proto` (messages, server and client).
@@ -92,6 +93,7 @@ pub struct GrpcFront {
     broker: Arc<Broker>,
     principals: Arc<Principals>,
     max_message_bytes: usize,
+    tls: Option<ServerTls>,
 }
 
 impl GrpcFront {
@@ -101,7 +103,14 @@ impl GrpcFront {
             broker,
             principals: Arc::new(principals),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            tls: None,
         }
+    }
+
+    /// Serves gRPC over TLS with `tls` (clients then connect with `https://`).
+    pub fn with_tls(mut self, tls: ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// Sets the largest request and response message, in bytes (default 4 MiB); larger
@@ -150,7 +159,11 @@ impl GrpcFront {
             },
         );
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        tonic::transport::Server::builder()
+        let mut server = tonic::transport::Server::builder();
+        if let Some(tls) = &self.tls {
+            server = server.tls_config(tls.grpc())?;
+        }
+        server
             .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()))
             .add_service(health)
             .add_service(reflection)

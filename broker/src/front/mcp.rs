@@ -45,6 +45,7 @@ use crate::auth::{ANONYMOUS, AuthError, Principals};
 use crate::catalog::Detail;
 use crate::flow::{Broker, CallContext, SANDBOX_SOURCE};
 use crate::setup;
+use crate::tls::ServerTls;
 
 /// The path streamable HTTP serves MCP at.
 pub const MCP_PATH: &str = "/mcp";
@@ -424,6 +425,8 @@ pub struct McpHttp {
     router: axum::Router,
     /// Kept for its cancellation token, which ends every session.
     sessions: StreamableHttpServerConfig,
+    /// Serve HTTPS with this identity instead of plain HTTP.
+    tls: Option<ServerTls>,
 }
 
 impl McpHttp {
@@ -457,7 +460,14 @@ impl McpHttp {
             addr: bound,
             router,
             sessions: config,
+            tls: None,
         })
+    }
+
+    /// Serves HTTPS with `tls` instead of plain HTTP.
+    pub fn with_tls(mut self, tls: ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// The bound address (the real port when 0 was asked for).
@@ -465,9 +475,10 @@ impl McpHttp {
         self.addr
     }
 
-    /// The MCP endpoint, e.g. `http://127.0.0.1:7100/mcp`.
+    /// The MCP endpoint, e.g. `http://127.0.0.1:7100/mcp` (`https://` with TLS).
     pub fn url(&self) -> String {
-        format!("http://{}{MCP_PATH}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}{MCP_PATH}", self.addr)
     }
 
     /// Serves until `shutdown` fires; then ends every session and drains connections.
@@ -475,16 +486,34 @@ impl McpHttp {
         let addr = self.addr;
         let sessions = self.sessions.cancellation_token.clone();
         let stop = shutdown.clone();
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+        let stopped = async move {
             stop.wait().await;
             sessions.cancel();
-        });
+        };
+        let server = async move {
+            match self.tls {
+                Some(tls) => {
+                    let listener = tls
+                        .listener(self.listener)
+                        .map_err(|source| FrontError::Serve { addr, source })?;
+                    axum::serve(listener, self.router)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                }
+                None => {
+                    axum::serve(self.listener, self.router)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                }
+            }
+            .map_err(|source| FrontError::Serve { addr, source })
+        };
         let drained = async {
             shutdown.wait().await;
             tokio::time::sleep(DRAIN_TIMEOUT).await;
         };
         tokio::select! {
-            result = server => result.map_err(|source| FrontError::Serve { addr, source }),
+            result = server => result,
             () = drained => {
                 tracing::warn!("HTTP connections still open after shutdown were dropped");
                 Ok(())

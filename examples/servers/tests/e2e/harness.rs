@@ -83,6 +83,7 @@ impl HttpServer {
 
     /// Connects a new MCP client (a new session) to this server.
     pub async fn client(&self) -> Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let transport = StreamableHttpClientTransport::from_uri(self.url.as_str());
         ().serve(transport).await.unwrap()
     }
