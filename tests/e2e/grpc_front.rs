@@ -11,6 +11,7 @@ use sluice::front::grpc::pb;
 use sluice::front::grpc::pb::broker_client::BrokerClient;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
+use tonic_types::StatusExt;
 
 use crate::support::{Server, example_bin, start_http};
 
@@ -252,6 +253,24 @@ fn detokenize_follows_flow_policy_and_bad_requests_get_the_right_status() {
             "{denied:?}"
         );
         assert!(!denied.message().contains(AMELIA_EMAIL), "{denied:?}");
+        // Machine-readable details: google.rpc.ErrorInfo and PreconditionFailure.
+        let info = denied.get_details_error_info().expect("ErrorInfo details");
+        assert_eq!(
+            (info.reason.as_str(), info.domain.as_str()),
+            ("FLOW_DENIED", "sluice.v1")
+        );
+        let meta = |key: &str| info.metadata.get(key).cloned().unwrap_or_default();
+        assert_eq!(meta("destination"), "chat/postMessage");
+        assert_eq!(meta("placeholders"), "[EMAIL_1]");
+        assert_eq!(meta("kinds"), "EMAIL");
+        assert_eq!(meta("sources"), "sheets");
+        assert_eq!(meta("policies"), "no-flow-to-external");
+        let failure = denied
+            .get_details_precondition_failure()
+            .expect("PreconditionFailure details");
+        assert_eq!(failure.violations.len(), 1, "{failure:?}");
+        assert_eq!(failure.violations[0].subject, "[EMAIL_1] at .");
+        assert!(!format!("{info:?}{failure:?}").contains(AMELIA_EMAIL));
 
         // JSON keeps its structure.
         let json = client
@@ -333,6 +352,29 @@ fn detokenize_follows_flow_policy_and_bad_requests_get_the_right_status() {
             .await
             .expect_err("crm is down");
         assert_eq!(down.code(), Code::Unavailable, "{down:?}");
+        // A flow denied on CallTool: PERMISSION_DENIED with ErrorInfo, chat never called.
+        let refused = client
+            .call_tool(pb::CallToolRequest {
+                session: session.clone(),
+                server: "chat".into(),
+                tool: "postMessage".into(),
+                arguments_json: r#"{"channel": "sales", "text": "[EMAIL_1]"}"#.into(),
+            })
+            .await
+            .expect_err("flow to chat");
+        assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+        let info = refused.get_details_error_info().expect("ErrorInfo details");
+        assert_eq!(info.reason, "FLOW_DENIED");
+        assert_eq!(
+            info.metadata.get("destination").map(String::as_str),
+            Some("chat/postMessage")
+        );
+        assert!(!refused.message().contains(AMELIA_EMAIL), "{refused:?}");
+        let chat = std::fs::read_to_string(dir.path().join("chat.jsonl")).unwrap_or_default();
+        assert!(
+            chat.trim().is_empty(),
+            "the chat backend was called: {chat}"
+        );
 
         // Erasure: after PurgeSession nothing resolves.
         let purged = client

@@ -252,49 +252,102 @@ pub(crate) fn phone_country(detectors: &Detectors, value: &str) -> Option<&'stat
         .and_then(|f| f.region)
 }
 
-/// The denial message: names each denied placeholder, its kind, source, position, the
-/// destination and the deciding policy ids (or "no permit"). Placeholders that share
-/// kind, source, position and decision are listed together.
-pub fn denial(denied: &[&FlowCheck], server: &str, tool: &str) -> String {
-    // (kind, source, arg_path, deciding, reason) → placeholders, in first-seen order.
-    type Key<'a> = (&'a str, &'a str, &'a str, String, &'a str);
-    let mut groups: Vec<(Key<'_>, Vec<String>)> = Vec::new();
-    for c in denied {
-        let o = &c.outbound;
-        let deciding = if c.decision.policy_ids.is_empty() {
-            "no permit".to_owned()
-        } else {
-            c.decision.policy_ids.join(", ")
-        };
-        let path = if o.arg_path.is_empty() {
-            "."
-        } else {
-            o.arg_path.as_str()
-        };
-        let key = (
-            o.kind.as_str(),
-            o.source.as_str(),
-            path,
-            deciding,
-            c.decision.reason.as_str(),
-        );
-        let placeholder = o.placeholder.to_string();
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, list)) if !list.contains(&placeholder) => list.push(placeholder),
-            Some(_) => {}
-            None => groups.push((key, vec![placeholder])),
+/// Why a call's or detokenization's flows were refused: the destination and each group
+/// of denied placeholders that share kind, source, position and decision. Its `Display` is
+/// the message callers and the model see; fronts also expose the fields as error details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    /// The destination, `server/tool`.
+    pub destination: String,
+    /// The denied flows, grouped, in first-seen order.
+    pub flows: Vec<DeniedFlow>,
+}
+
+/// Placeholders refused for the same reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeniedFlow {
+    /// The placeholders, e.g. `[EMAIL_1]`.
+    pub placeholders: Vec<String>,
+    /// Their kind, e.g. `EMAIL`.
+    pub kind: String,
+    /// The server they were minted from.
+    pub source: String,
+    /// Where in the arguments they sit (`.` for the whole value).
+    pub arg_path: String,
+    /// The deciding forbid policies' `@id`s; empty when no permit matched.
+    pub policy_ids: Vec<String>,
+    /// The policy engine's reason text.
+    pub reason: String,
+}
+
+impl Denial {
+    /// Groups the `denied` checks toward `server/tool`.
+    pub fn of(denied: &[&FlowCheck], server: &str, tool: &str) -> Denial {
+        let mut flows: Vec<DeniedFlow> = Vec::new();
+        for c in denied {
+            let o = &c.outbound;
+            let arg_path = if o.arg_path.is_empty() {
+                ".".to_owned()
+            } else {
+                o.arg_path.clone()
+            };
+            let placeholder = o.placeholder.to_string();
+            let same = |f: &&mut DeniedFlow| {
+                f.kind == o.kind.as_str()
+                    && f.source == o.source
+                    && f.arg_path == arg_path
+                    && f.policy_ids == c.decision.policy_ids
+                    && f.reason == c.decision.reason
+            };
+            match flows.iter_mut().find(same) {
+                Some(flow) if !flow.placeholders.contains(&placeholder) => {
+                    flow.placeholders.push(placeholder)
+                }
+                Some(_) => {}
+                None => flows.push(DeniedFlow {
+                    placeholders: vec![placeholder],
+                    kind: o.kind.as_str().to_owned(),
+                    source: o.source.clone(),
+                    arg_path,
+                    policy_ids: c.decision.policy_ids.clone(),
+                    reason: c.decision.reason.clone(),
+                }),
+            }
+        }
+        Denial {
+            destination: format!("{server}/{tool}"),
+            flows,
         }
     }
-    let parts: Vec<String> = groups
-        .into_iter()
-        .map(|((kind, source, path, deciding, reason), placeholders)| {
-            format!(
-                "{} ({kind} from server '{source}', at argument `{path}`) may not go to {server}/{tool}: {deciding} ({reason})",
-                placeholders.join(", ")
-            )
-        })
-        .collect();
-    format!("flow denied: {}", parts.join("; "))
+}
+
+/// Names each denied placeholder, its kind, source, position, the destination and the
+/// deciding policy ids (or "no permit").
+impl std::fmt::Display for Denial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("flow denied: ")?;
+        for (i, flow) in self.flows.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            let deciding = if flow.policy_ids.is_empty() {
+                "no permit".to_owned()
+            } else {
+                flow.policy_ids.join(", ")
+            };
+            write!(
+                f,
+                "{} ({} from server '{}', at argument `{}`) may not go to {}: {deciding} ({})",
+                flow.placeholders.join(", "),
+                flow.kind,
+                flow.source,
+                flow.arg_path,
+                self.destination,
+                flow.reason
+            )?;
+        }
+        Ok(())
+    }
 }
 
 fn substitute_value(value: Value, values: &HashMap<String, &str>) -> Value {

@@ -24,6 +24,7 @@ use crate::backends::Backends;
 use crate::catalog::{self, Catalog, Detail};
 use crate::metrics::METRICS;
 use crate::policy::{Decision, PolicyStore};
+pub use egress::{Denial, DeniedFlow};
 use egress::{Destination, Egress};
 use ingress::Tokenizer;
 
@@ -44,7 +45,10 @@ pub struct CallContext {
 pub enum DetokenizeError {
     /// A flow policy denied at least one placeholder (the message names each).
     #[error("{0}")]
-    Denied(String),
+    Denied(Denial),
+    /// Detokenization stopped before deciding (a worker failed); nothing was resolved.
+    #[error("detokenization failed and nothing was resolved")]
+    Failed,
     /// The destination is not `server/tool` of a configured server.
     #[error("{0}")]
     Destination(String),
@@ -258,11 +262,7 @@ impl Broker {
             )
         })
         .await
-        .unwrap_or_else(|_| {
-            Err(DetokenizeError::Denied(
-                "detokenization failed and nothing was resolved".into(),
-            ))
-        })
+        .unwrap_or(Err(DetokenizeError::Failed))
     }
 
     /// The flow decision for `placeholder` of the context's session toward `server/tool`
@@ -426,8 +426,8 @@ enum Refused {
     Vault(crate::vault::VaultError),
     /// The decisions could not be audited.
     Audit(String),
-    /// A flow was denied (the message names each denied placeholder).
-    Denied(String),
+    /// A flow was denied.
+    Denied(Denial),
 }
 
 /// Egress, shared by tool calls and detokenization: decides every placeholder of `input`
@@ -455,7 +455,7 @@ fn release(
     if egress.allowed() {
         Ok(egress.substitute(input))
     } else {
-        Err(Refused::Denied(egress::denial(
+        Err(Refused::Denied(Denial::of(
             &egress.denied(),
             dest.server,
             dest.tool,
@@ -542,7 +542,7 @@ impl Core {
         .map_err(|refused| match refused {
             Refused::Vault(e) => ToolError::tool(format!("checking the arguments failed: {e}")),
             Refused::Audit(message) => ToolError::tool(message),
-            Refused::Denied(message) => ToolError::policy_denied(message),
+            Refused::Denied(denial) => ToolError::policy_denied(denial.to_string()),
         })
     }
 

@@ -16,6 +16,7 @@
 //! This module must never return a raw detected value, except from Detokenize where flow
 //! policy permitted it.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -29,11 +30,14 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tonic::transport::server::TcpIncoming;
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
+use tonic_types::{ErrorDetails, PreconditionViolation, StatusExt};
 
 use crate::auth::Principals;
 use crate::catalog::Detail;
-use crate::flow::{Broker, CallContext, CallEvent, CallObserver, DetokenizeError};
+use crate::flow::{
+    Broker, CallContext, CallEvent, CallObserver, Denial, DeniedFlow, DetokenizeError,
+};
 use crate::setup;
 use crate::tls::ServerTls;
 use crate::vault::{Placeholder, VaultError};
@@ -372,11 +376,77 @@ fn vault_status(error: VaultError) -> Status {
 
 fn detokenize_status(error: DetokenizeError) -> Status {
     match error {
-        DetokenizeError::Denied(message) => Status::permission_denied(message),
+        DetokenizeError::Denied(denial) => denial_status(&denial),
         DetokenizeError::Destination(message) => Status::not_found(message),
         DetokenizeError::Vault(e) => vault_status(e),
         DetokenizeError::Audit(message) => Status::internal(message),
+        DetokenizeError::Failed => Status::internal(error.to_string()),
     }
+}
+
+/// The `domain` of Sluice's `google.rpc.ErrorInfo` details.
+pub const ERROR_DOMAIN: &str = "sluice.v1";
+
+/// PERMISSION_DENIED for refused flows, with machine-readable details: a
+/// `google.rpc.ErrorInfo` (reason `FLOW_DENIED`; metadata `destination`, `placeholders`,
+/// `kinds`, `sources`, `policies`, each comma-separated) and a `google.rpc.PreconditionFailure`
+/// with one violation per group of placeholders denied for the same reason.
+fn denial_status(denial: &Denial) -> Status {
+    let joined = |field: fn(&DeniedFlow) -> Vec<String>| {
+        let mut values: Vec<String> = Vec::new();
+        for value in denial.flows.iter().flat_map(field) {
+            if !values.contains(&value) {
+                values.push(value);
+            }
+        }
+        values.join(",")
+    };
+    let metadata = HashMap::from([
+        ("destination".to_owned(), denial.destination.clone()),
+        (
+            "placeholders".to_owned(),
+            joined(|f| f.placeholders.clone()),
+        ),
+        ("kinds".to_owned(), joined(|f| vec![f.kind.clone()])),
+        ("sources".to_owned(), joined(|f| vec![f.source.clone()])),
+        ("policies".to_owned(), joined(|f| f.policy_ids.clone())),
+    ]);
+    let violations: Vec<PreconditionViolation> = denial
+        .flows
+        .iter()
+        .map(|flow| {
+            let deciding = if flow.policy_ids.is_empty() {
+                "no permit".to_owned()
+            } else {
+                flow.policy_ids.join(", ")
+            };
+            PreconditionViolation::new(
+                "FLOW_DENIED",
+                format!("{} at {}", flow.placeholders.join(","), flow.arg_path),
+                format!(
+                    "{} from server '{}' may not go to {}: {deciding} ({})",
+                    flow.kind, flow.source, denial.destination, flow.reason
+                ),
+            )
+        })
+        .collect();
+    let mut details = ErrorDetails::with_error_info("FLOW_DENIED", ERROR_DOMAIN, metadata);
+    details.set_precondition_failure(violations);
+    Status::with_error_details(Code::PermissionDenied, denial.to_string(), details)
+}
+
+/// PERMISSION_DENIED for a refused tool call (CallTool): `google.rpc.ErrorInfo` with reason
+/// `CALL_DENIED` (the principal may not call the tool) or `FLOW_DENIED` (an argument's
+/// placeholder may not go there) and metadata `destination`; the message names the rest.
+fn call_denied_status(message: String, server: &str, tool: &str) -> Status {
+    let reason = if message.starts_with("flow denied") {
+        "FLOW_DENIED"
+    } else {
+        "CALL_DENIED"
+    };
+    let metadata = HashMap::from([("destination".to_owned(), format!("{server}/{tool}"))]);
+    let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata);
+    Status::with_error_details(Code::PermissionDenied, message, details)
 }
 
 /// Runs blocking vault work off the async workers.
@@ -728,7 +798,11 @@ impl pb::broker_server::Broker for Service {
                 error: None,
             })),
             Err(error) => match error.kind {
-                ToolErrorKind::PolicyDenied => Err(Status::permission_denied(error.message)),
+                ToolErrorKind::PolicyDenied => Err(call_denied_status(
+                    error.message,
+                    &message.server,
+                    &message.tool,
+                )),
                 ToolErrorKind::Unavailable => Err(Status::unavailable(error.message)),
                 ToolErrorKind::Tool => Ok(Response::new(pb::CallToolResponse {
                     session,
