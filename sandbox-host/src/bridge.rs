@@ -6,6 +6,8 @@ use std::pin::Pin;
 
 use serde_json::Value;
 
+use crate::outcome::LogEntry;
+
 /// A boxed future returned by [`HostBridge::call`].
 pub type BridgeFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, ToolError>> + Send + 'a>>;
 
@@ -16,6 +18,11 @@ pub type BridgeFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, ToolError>
 pub trait HostBridge: Send + Sync {
     /// Calls `tool` on `server` with JSON `args`; the value becomes the JS promise's result.
     fn call<'a>(&'a self, server: &'a str, tool: &'a str, args: Value) -> BridgeFuture<'a>;
+
+    /// Sees each console line the moment the program writes it (once the output limit has
+    /// admitted it), e.g. to stream it live; it is in the outcome's logs as well. Must not
+    /// block: it runs on the sandbox's thread. The default ignores it.
+    fn log(&self, _entry: &LogEntry) {}
 }
 
 /// Why a tool call failed; thrown into the program as a JS `Error`.

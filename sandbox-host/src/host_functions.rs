@@ -202,10 +202,13 @@ fn define_sluice(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
                 ));
             }
             let message = read_string(&mut caller, ptr, len)?;
-            caller.data_mut().logs.push(LogEntry {
+            let entry = LogEntry {
                 level: LogLevel::from_guest(level),
                 message,
-            });
+            };
+            let state = caller.data_mut();
+            state.bridge.log(&entry);
+            state.logs.push(entry);
             Ok(())
         },
     )?;

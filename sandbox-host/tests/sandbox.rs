@@ -83,6 +83,42 @@ async fn returns_the_programs_value() {
     assert_eq!(out.calls, 0);
 }
 
+/// Records each console line the bridge sees, with how many tool calls had started by then.
+#[derive(Default)]
+struct LogTap {
+    seen: std::sync::Mutex<Vec<(String, usize)>>,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl HostBridge for LogTap {
+    fn call<'a>(&'a self, _server: &'a str, _tool: &'a str, args: Value) -> BridgeFuture<'a> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move { Ok(args) })
+    }
+
+    fn log(&self, entry: &sandbox_host::LogEntry) {
+        let calls = self.calls.load(std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.push((entry.message.clone(), calls));
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_bridge_sees_each_console_line_as_it_is_written() {
+    let tap = Arc::new(LogTap::default());
+    let code = "console.log('one'); await tools.x.y({}); console.warn('two', 2); return 1;";
+    let out = sandbox()
+        .execute_with(code, Arc::clone(&tap) as Arc<dyn HostBridge>, &limits())
+        .await;
+    assert_ok(&out);
+    let seen = tap.seen.lock().map(|s| s.clone()).unwrap_or_default();
+    // 'one' was seen before the call started, 'two' after it: live, not at the end.
+    assert_eq!(seen, [("one".to_owned(), 0), ("two 2".to_owned(), 1)]);
+    let logged: Vec<_> = out.logs.iter().map(|l| l.message.clone()).collect();
+    assert_eq!(logged, ["one", "two 2"]);
+}
+
 #[tokio::test]
 async fn no_return_gives_null() {
     let out = run("let x = 1;").await;

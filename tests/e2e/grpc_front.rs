@@ -190,6 +190,49 @@ fn executes_return_placeholders_and_a_later_execute_delivers_the_real_value() {
         };
         assert_eq!(last.error, None, "{last:?}");
         assert!(!format!("{events:?}").contains("brandt-maschinenbau"), "{events:?}");
+
+        // Live and in program order: a log line arrives while the program still runs,
+        // before the tool call it precedes; a raw email the program builds is tokenized.
+        let mut stream = client
+            .execute_stream(pb::ExecuteRequest {
+                code: r#"console.log("before", "grace" + ".hopper@" + "navy.example");
+                         await tools.sheets.getRow({ sheet: "q4-leads", id: "L-002" });
+                         console.log("after");
+                         const t = Date.now(); while (Date.now() - t < 1500) {}
+                         return "done";"#
+                    .into(),
+                session: session.clone(),
+                timeout_ms: None,
+            })
+            .await
+            .expect("ExecuteStream")
+            .into_inner();
+        let mut timed = Vec::new();
+        while let Some(event) = stream.message().await.expect("event") {
+            timed.push((Instant::now(), event.event.expect("event set")));
+        }
+        let order: Vec<&str> = timed
+            .iter()
+            .map(|(_, e)| match e {
+                Event::Started(_) => "started",
+                Event::Log(l) if l.message.starts_with("before") => "before",
+                Event::Log(l) if l.message == "after" => "after",
+                Event::Log(_) => "other log",
+                Event::ToolCall(_) => "call",
+                Event::Outcome(_) => "outcome",
+            })
+            .collect();
+        assert_eq!(order, ["started", "before", "call", "after", "outcome"], "{timed:?}");
+        let (after_at, _) = timed[3];
+        let (outcome_at, _) = timed[4];
+        assert!(
+            outcome_at - after_at >= Duration::from_millis(1000),
+            "the log arrived only with the outcome: {:?}",
+            outcome_at - after_at
+        );
+        let seen = format!("{timed:?}");
+        assert!(!seen.contains("grace.hopper@navy.example"), "{seen}");
+        assert!(seen.contains("[EMAIL_"), "{seen}");
     });
     drop(sluice);
     drop(crm);

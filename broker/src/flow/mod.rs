@@ -15,9 +15,12 @@ pub mod ingress;
 
 use std::sync::Arc;
 
-use sandbox_host::{BridgeFuture, ErrorKind, HostBridge, Limits, Outcome, Sandbox, ToolError};
+use sandbox_host::{
+    BridgeFuture, ErrorKind, HostBridge, Limits, LogEntry, Outcome, Sandbox, ToolError,
+};
 use serde_json::Value;
 use tokio::sync::Mutex;
+use tracing::Instrument;
 
 use crate::audit::{self, AuditEvent, AuditLog, AuditPlaceholder, AuditRecord};
 use crate::backends::Backends;
@@ -74,8 +77,19 @@ pub struct CallEvent {
     pub elapsed: std::time::Duration,
 }
 
-/// Receives a [`CallEvent`] as each tool call of an execute finishes (it must not block).
-pub type CallObserver = Arc<dyn Fn(CallEvent) + Send + Sync>;
+/// What a running program did, as an observer sees it live: console lines and finished
+/// tool calls, tokenized like the outcome, in the order the program produced them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecuteEvent {
+    /// A console line.
+    Log(LogEntry),
+    /// A tool call finished.
+    Call(CallEvent),
+}
+
+/// Receives each [`ExecuteEvent`] of an execute as it happens (it must not block). All
+/// events are delivered before [`Broker::execute_observed`] returns the outcome.
+pub type ExecuteObserver = Arc<dyn Fn(ExecuteEvent) + Send + Sync>;
 
 /// A configured server as fronts list it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,26 +206,44 @@ impl Broker {
         self.execute_observed(code, context, limits, None).await
     }
 
-    /// [`Broker::execute`], telling `observer` about each tool call as it finishes.
+    /// [`Broker::execute`], telling `observer` about each console line and each finished
+    /// tool call as it happens.
     pub async fn execute_observed(
         &self,
         code: &str,
         context: CallContext,
         limits: &Limits,
-        observer: Option<CallObserver>,
+        observer: Option<ExecuteObserver>,
     ) -> Outcome {
         let span =
             tracing::info_span!("execute", session = %context.session, agent = %context.agent);
-        let _guard = span.enter();
+        self.run(code, context, limits, observer)
+            .instrument(span)
+            .await
+    }
+
+    async fn run(
+        &self,
+        code: &str,
+        context: CallContext,
+        limits: &Limits,
+        observer: Option<ExecuteObserver>,
+    ) -> Outcome {
         let session = context.session.clone();
+        let events = observer.map(|observer| {
+            EventPump::start(self.core.tokenizer.clone(), session.clone(), observer)
+        });
         let bridge = Arc::new(ToolRouter {
             core: Arc::clone(&self.core),
             context,
-            observer,
+            events: events.as_ref().map(EventPump::sender),
         });
         let started = std::time::Instant::now();
         let outcome = self.sandbox.execute_with(code, bridge, limits).await;
         let outcome = scan_outcome(&self.core.tokenizer, &session, outcome).await;
+        if let Some(events) = events {
+            events.finish().await;
+        }
         let kind = outcome.error.as_ref().map_or("ok", |e| e.kind.as_str());
         METRICS.executes.add(&[("outcome", kind)], 1);
         METRICS.execute_seconds.observe(started.elapsed());
@@ -728,35 +760,120 @@ async fn scan_outcome(tokenizer: &Tokenizer, session: &str, outcome: Outcome) ->
 
 /// A call event leaves the broker while the program runs, before the outcome's own scan:
 /// names come from the program (which may hold literals), so scan them like the outcome.
-async fn scan_event(tokenizer: &Tokenizer, session: &str, event: CallEvent) -> CallEvent {
+/// Tokenizes what an observer will see of `events` (names, error messages, console lines)
+/// in one blocking task; anything that cannot be tokenized is withheld.
+async fn scan_events(
+    tokenizer: &Tokenizer,
+    session: &str,
+    events: Vec<ExecuteEvent>,
+) -> Vec<ExecuteEvent> {
     let tokenizer = tokenizer.clone();
     let session = session.to_owned();
+    let count = events.len();
     let scanned = tokio::task::spawn_blocking(move || {
         let scan = |text: &str| tokenizer.tokenize_text(&session, SANDBOX_SOURCE, text);
-        Ok::<_, crate::vault::VaultError>(CallEvent {
-            server: scan(&event.server)?,
-            tool: scan(&event.tool)?,
-            error: match event.error {
-                Some(error) => Some(ToolError {
-                    message: scan(&error.message)?,
-                    ..error
-                }),
-                None => None,
-            },
-            elapsed: event.elapsed,
-        })
+        events
+            .into_iter()
+            .map(|event| {
+                Ok::<_, crate::vault::VaultError>(match event {
+                    ExecuteEvent::Log(entry) => ExecuteEvent::Log(LogEntry {
+                        message: scan(&entry.message)?,
+                        ..entry
+                    }),
+                    ExecuteEvent::Call(call) => ExecuteEvent::Call(CallEvent {
+                        server: scan(&call.server)?,
+                        tool: scan(&call.tool)?,
+                        error: match call.error {
+                            Some(error) => Some(ToolError {
+                                message: scan(&error.message)?,
+                                ..error
+                            }),
+                            None => None,
+                        },
+                        elapsed: call.elapsed,
+                    }),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
     })
     .await;
     match scanned {
-        Ok(Ok(event)) => event,
-        _ => CallEvent {
-            server: "[withheld]".into(),
-            tool: "[withheld]".into(),
-            error: Some(ToolError::tool(
-                "the call event could not be tokenized and was withheld",
-            )),
-            elapsed: std::time::Duration::ZERO,
-        },
+        Ok(Ok(events)) => events,
+        _ => {
+            tracing::error!(
+                count,
+                "execute events could not be tokenized and were withheld"
+            );
+            vec![ExecuteEvent::Log(LogEntry {
+                level: sandbox_host::LogLevel::Error,
+                message: "[withheld: events could not be tokenized]".into(),
+            })]
+        }
+    }
+}
+
+/// Raw events of one execute on their way to the observer, or the end marker.
+enum Pumped {
+    Event(ExecuteEvent),
+    Done,
+}
+
+/// Carries one execute's events to its observer in program order: the sandbox and the
+/// call tasks push raw events (never blocking), one task tokenizes them in batches and
+/// delivers them. Dropping the pump (a cancelled execute) stops it.
+struct EventPump {
+    queue: tokio::sync::mpsc::UnboundedSender<Pumped>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl EventPump {
+    fn start(tokenizer: Tokenizer, session: String, observer: ExecuteObserver) -> Self {
+        let (queue, mut pending) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            let mut batch = Vec::new();
+            while pending.recv_many(&mut batch, 256).await > 0 {
+                let done = batch.iter().any(|p| matches!(p, Pumped::Done));
+                let events = batch
+                    .drain(..)
+                    .map_while(|p| match p {
+                        Pumped::Event(event) => Some(event),
+                        Pumped::Done => None,
+                    })
+                    .collect::<Vec<_>>();
+                if !events.is_empty() {
+                    for event in scan_events(&tokenizer, &session, events).await {
+                        observer(event);
+                    }
+                }
+                if done {
+                    return;
+                }
+            }
+        });
+        EventPump {
+            queue,
+            task: Some(task),
+        }
+    }
+
+    fn sender(&self) -> tokio::sync::mpsc::UnboundedSender<Pumped> {
+        self.queue.clone()
+    }
+
+    /// Delivers everything pushed so far, then stops (later pushes are dropped).
+    async fn finish(mut self) {
+        let _ = self.queue.send(Pumped::Done);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for EventPump {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }
 
@@ -764,7 +881,8 @@ async fn scan_event(tokenizer: &Tokenizer, session: &str, event: CallEvent) -> C
 struct ToolRouter {
     core: Arc<Core>,
     context: CallContext,
-    observer: Option<CallObserver>,
+    /// Where events go when the execute is observed.
+    events: Option<tokio::sync::mpsc::UnboundedSender<Pumped>>,
 }
 
 impl HostBridge for ToolRouter {
@@ -773,9 +891,7 @@ impl HostBridge for ToolRouter {
     fn call<'a>(&'a self, server: &'a str, tool: &'a str, args: Value) -> BridgeFuture<'a> {
         let core = Arc::clone(&self.core);
         let context = self.context.clone();
-        let observer = self.observer.clone();
-        let tokenizer = self.core.tokenizer.clone();
-        let session = self.context.session.clone();
+        let events = self.events.clone();
         let (server, tool) = (server.to_owned(), tool.to_owned());
         Box::pin(async move {
             let started = std::time::Instant::now();
@@ -784,17 +900,23 @@ impl HostBridge for ToolRouter {
             let result = task
                 .await
                 .unwrap_or_else(|_| Err(ToolError::tool("the tool call failed inside the broker")));
-            if let Some(observer) = observer {
-                let event = CallEvent {
+            if let Some(events) = events {
+                // Queued before the program sees the result, so it precedes later logs.
+                let _ = events.send(Pumped::Event(ExecuteEvent::Call(CallEvent {
                     server,
                     tool,
                     error: result.as_ref().err().cloned(),
                     elapsed: started.elapsed(),
-                };
-                observer(scan_event(&tokenizer, &session, event).await);
+                })));
             }
             result
         })
+    }
+
+    fn log(&self, entry: &LogEntry) {
+        if let Some(events) = &self.events {
+            let _ = events.send(Pumped::Event(ExecuteEvent::Log(entry.clone())));
+        }
     }
 }
 

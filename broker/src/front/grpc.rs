@@ -36,7 +36,8 @@ use tonic_types::{ErrorDetails, PreconditionViolation, StatusExt};
 use crate::auth::Principals;
 use crate::catalog::Detail;
 use crate::flow::{
-    Broker, CallContext, CallEvent, CallObserver, Denial, DeniedFlow, DetokenizeError,
+    Broker, CallContext, CallEvent, Denial, DeniedFlow, DetokenizeError, ExecuteEvent,
+    ExecuteObserver,
 };
 use crate::setup;
 use crate::tls::ServerTls;
@@ -618,9 +619,15 @@ impl pb::broker_server::Broker for Service {
             })),
         };
         let _ = tx.send(Ok(started));
-        let on_call = tx.clone();
-        let observer: CallObserver = Arc::new(move |event| {
-            let _ = on_call.send(Ok(tool_call_event(event)));
+        let live = tx.clone();
+        let observer: ExecuteObserver = Arc::new(move |event| {
+            let event = match event {
+                ExecuteEvent::Log(entry) => pb::ExecuteEvent {
+                    event: Some(pb::execute_event::Event::Log(log_entry(entry))),
+                },
+                ExecuteEvent::Call(call) => tool_call_event(call),
+            };
+            let _ = live.send(Ok(event));
         });
         let broker = Arc::clone(&self.broker);
         let task = tokio::spawn(async move {
@@ -641,11 +648,9 @@ impl pb::broker_server::Broker for Service {
                 let _ = tx.send(Err(status));
                 return;
             }
+            // Every log line was already streamed live, tokenized the same way.
             let mut outcome = outcome;
-            for entry in std::mem::take(&mut outcome.logs) {
-                let event = pb::execute_event::Event::Log(log_entry(entry));
-                let _ = tx.send(Ok(pb::ExecuteEvent { event: Some(event) }));
-            }
+            outcome.logs.clear();
             let last = pb::execute_event::Event::Outcome(outcome_message(outcome));
             let _ = tx.send(Ok(pb::ExecuteEvent { event: Some(last) }));
         });
