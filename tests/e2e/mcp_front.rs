@@ -541,3 +541,75 @@ async fn metrics_count_executes_calls_decisions_and_tokenized_kinds_without_valu
     );
     client.cancel().await.expect("close");
 }
+
+/// One JSON-RPC POST to the MCP endpoint: (status, `mcp-session-id` header, body).
+async fn rpc(
+    http: &reqwest::Client,
+    url: &str,
+    key: &str,
+    session: Option<&str>,
+    body: Value,
+) -> (u16, Option<String>, String) {
+    let mut request = http
+        .post(url)
+        .bearer_auth(key)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-protocol-version", "2025-06-18")
+        .body(body.to_string());
+    if let Some(session) = session {
+        request = request.header("mcp-session-id", session);
+    }
+    let response = request.send().await.expect("POST /mcp");
+    let status = response.status().as_u16();
+    let id = response
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (status, id, response.text().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_session_belongs_to_the_agent_that_opened_it() {
+    const OTHER_KEY: &str = "e2e-other-agent-key";
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_config(dir.path(), "http://127.0.0.1:9/mcp");
+    let digest = ring::digest::digest(&ring::digest::SHA256, OTHER_KEY.as_bytes());
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let text = std::fs::read_to_string(&config).expect("config")
+        + &format!("\n[agents.intruder]\napi_key_sha256 = {hex:?}\n");
+    std::fs::write(&config, text).expect("config");
+    let sluice = HttpSluice::start(dir.path(), &config).await;
+    sluice::tls::install_crypto_provider();
+    let http = reqwest::Client::new();
+
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "e2e", "version": "0"}}});
+    let (status, session, body) = rpc(&http, &sluice.url, KEY, None, init).await;
+    assert_eq!(status, 200, "{body}");
+    let session = session.expect("a session id");
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let (status, _, body) = rpc(&http, &sluice.url, KEY, Some(&session), initialized).await;
+    assert!(status < 300, "{status}: {body}");
+
+    let call = |id: u32| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+               "params": {"name": "execute", "arguments": {"code": "return 40 + 2;"}}})
+    };
+    // The owner can use its session…
+    let (status, _, body) = rpc(&http, &sluice.url, KEY, Some(&session), call(2)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(r#""structuredContent":{"result":42"#),
+        "{body}"
+    );
+    // …another authenticated agent presenting the same session id cannot.
+    let (status, _, body) = rpc(&http, &sluice.url, OTHER_KEY, Some(&session), call(3)).await;
+    assert!(
+        body.contains("belongs to another agent"),
+        "{status}: {body}"
+    );
+    assert!(!body.contains("structuredContent"), "{body}");
+}
