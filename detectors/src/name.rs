@@ -513,14 +513,16 @@ fn cue_before(text: &str, start: usize) -> Cue {
         e -= 1;
         steps += 1;
     }
-    if e == start {
+    // `client::Worker` is a code path, not a label.
+    if e == start || text[e..start].contains("::") {
         return Cue::None;
     }
     let mut s = e;
     while s > 0 && bytes[s - 1].is_ascii_alphabetic() && e - s < 16 {
         s -= 1;
     }
-    if s == e || (s > 0 && bytes[s - 1].is_ascii_alphanumeric()) {
+    // Part of an identifier (`http_client`, `Client2`): not a cue word.
+    if s == e || (s > 0 && (bytes[s - 1].is_ascii_alphanumeric() || bytes[s - 1] == b'_')) {
         return Cue::None;
     }
     let Some(word) = text.get(s..e) else {
@@ -960,6 +962,19 @@ mod tests {
             names("Meeting with Maria Gonzalez on Monday."),
             ["Maria Gonzalez"]
         );
+    }
+
+    #[test]
+    fn code_paths_and_identifiers_are_not_cues() {
+        for text in [
+            "rmcp::transport::streamable_http_client::StreamableHttpClientWorker<Client>",
+            "client::Worker failed",
+            "http_client: Brandt failed",
+        ] {
+            assert_eq!(names(text), Vec::<&str>::new(), "{text}");
+        }
+        // The label itself still works.
+        assert_eq!(names("Client: Amelia Hartley"), ["Amelia Hartley"]);
     }
 
     #[test]
