@@ -1,6 +1,7 @@
 //! Execute round trip of a trivial program over each front, with the in-process execute
 //! measured in the same run as the baseline: gRPC (tonic client → `sluice.v1.Broker/Execute`
-//! on loopback) and MCP over streamable HTTP (rmcp client → `tools/call execute`).
+//! on loopback), the same over TLS, and MCP over streamable HTTP (rmcp client →
+//! `tools/call execute`).
 //!
 //! `cargo bench -p sluice --bench fronts`
 
@@ -29,6 +30,33 @@ fn report(name: &str, mut samples: Vec<Duration>) -> Duration {
         samples.len()
     );
     at(0.5)
+}
+
+/// A server identity for `localhost` signed by a fresh CA: (server TLS, CA PEM).
+fn bench_tls(dir: &std::path::Path) -> (sluice::tls::ServerTls, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap_or_else(|e| panic!("{e}"));
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+    let ca_pem = ca
+        .self_signed(&ca_key)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .pem();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+    let cert = CertificateParams::new(vec!["localhost".to_owned()])
+        .and_then(|p| p.signed_by(&key, &issuer))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (cert_path, key_path) = (dir.join("bench.pem"), dir.join("bench-key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&key_path, key.serialize_pem()).unwrap_or_else(|e| panic!("{e}"));
+    let config = sluice::config::TlsConfig {
+        cert: cert_path,
+        key: key_path,
+        client_ca: None,
+    };
+    let tls = sluice::tls::ServerTls::load(&config).unwrap_or_else(|e| panic!("{e}"));
+    (tls, ca_pem)
 }
 
 fn main() {
@@ -96,6 +124,43 @@ fn main() {
         }
         let g = report("gRPC Execute round trip", grpc_samples);
 
+        // The same over TLS (an rcgen certificate; the channel's handshake is done once).
+        let tls = bench_tls(data.path());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let tls_addr: SocketAddr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let grpc_tls = GrpcFront::new(Arc::clone(&broker), principals.clone()).with_tls(tls.0);
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            grpc_tls
+                .serve_listener(listener, async move { stop.wait().await })
+                .await
+        });
+        let channel = tonic::transport::Channel::from_shared(format!("https://{tls_addr}"))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .tls_config(
+                tonic::transport::ClientTlsConfig::new()
+                    .ca_certificate(tonic::transport::Certificate::from_pem(tls.1))
+                    .domain_name("localhost"),
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+            .connect()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut tls_client = pb::broker_client::BrokerClient::new(channel);
+        for _ in 0..50 {
+            let _ = tls_client.execute(request()).await;
+        }
+        let mut tls_samples = Vec::with_capacity(samples);
+        for _ in 0..samples {
+            let t = Instant::now();
+            let r = tls_client.execute(request()).await;
+            tls_samples.push(t.elapsed());
+            assert!(r.is_ok(), "{r:?}");
+        }
+        let gt = report("gRPC over TLS Execute round trip", tls_samples);
+
         // MCP over streamable HTTP on loopback.
         let http = McpHttp::bind(
             Arc::clone(&broker),
@@ -133,9 +198,11 @@ fn main() {
             mcp_samples,
         );
         eprintln!(
-            "front cost over in-process: gRPC +{:.1} µs ({:.2}x), MCP HTTP +{:.1} µs ({:.2}x)",
+            "front cost over in-process: gRPC +{:.1} µs ({:.2}x), gRPC+TLS +{:.1} µs ({:.2}x), MCP HTTP +{:.1} µs ({:.2}x)",
             (g.as_secs_f64() - base.as_secs_f64()) * 1e6,
             g.as_secs_f64() / base.as_secs_f64(),
+            (gt.as_secs_f64() - base.as_secs_f64()) * 1e6,
+            gt.as_secs_f64() / base.as_secs_f64(),
             (m.as_secs_f64() - base.as_secs_f64()) * 1e6,
             m.as_secs_f64() / base.as_secs_f64(),
         );
