@@ -98,7 +98,7 @@ step build "$cargo" build --release --locked -p sluice -p sluice-example-servers
 
 # docs/BENCHMARKS.md, section by section.
 step sandbox-execute "$cargo" bench --locked -p sandbox-host --bench execute "${criterion[@]}"
-step detectors-throughput "$cargo" bench --locked -p detectors --benches "${criterion[@]}"
+step detectors-throughput "$cargo" bench --locked -p detectors --bench throughput "${criterion[@]}"
 step detectors-accuracy "$cargo" test --locked -p detectors --test accuracy -- --nocapture
 step vault-bench "$cargo" bench --locked -p sluice --bench vault "${criterion[@]}"
 step vault-timing "$cargo" test --release --locked -p sluice --lib vault::tests::measure_mint_and_resolve -- --ignored --nocapture
