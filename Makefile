@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Both install what is
 # missing first (scripts/setup.sh).
-.PHONY: setup demo test lint bench build
+.PHONY: setup demo test lint bench bench-all build
 
 CARGO ?= cargo
 
@@ -27,3 +27,11 @@ lint: setup
 ## Criterion benchmarks (see docs/BENCHMARKS.md).
 bench: setup
 	$(CARGO) bench --workspace --locked
+
+## Every figure in docs/BENCHMARKS.md: criterion benches, detector accuracy, vault timing,
+## the `sluice bench load` runs and the 10-minute soak (about an hour). Outputs go to
+## target/bench-results/<time>/. `make bench-all BENCH_ALL_FLAGS=--quick` checks the
+## script with short durations.
+BENCH_ALL_FLAGS ?=
+bench-all: setup
+	./scripts/bench-all.sh $(BENCH_ALL_FLAGS)

@@ -22,7 +22,12 @@ use sluice::setup;
 const SAMPLES: usize = 2_000;
 
 fn sheets_server() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release");
+    // Next to this bench's own build (<target>/release/deps/call-…), so a custom
+    // CARGO_TARGET_DIR works too.
+    let dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.to_path_buf()))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release"));
     let bin = dir.join("sheets-server");
     if !bin.is_file() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

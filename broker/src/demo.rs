@@ -361,7 +361,7 @@ impl HttpServer {
 
 /// An example server binary: `$SLUICE_EXAMPLES_DIR`, else next to this executable (where
 /// `cargo build --workspace --bins` puts them), else on `PATH`.
-fn example_bin(name: &str) -> anyhow::Result<PathBuf> {
+pub(crate) fn example_bin(name: &str) -> anyhow::Result<PathBuf> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     if let Some(dir) = std::env::var_os("SLUICE_EXAMPLES_DIR") {
         dirs.push(dir.into());

@@ -187,8 +187,15 @@ impl Sandbox {
             Ok(js) => js,
             Err(e) => return Outcome::failed(ErrorKind::Syntax, e.to_string()),
         };
-        let Ok(_slot) = self.slots.acquire().await else {
-            return Outcome::failed(ErrorKind::Internal, "the sandbox is shutting down");
+        // Executes beyond `max_concurrent` queue for a slot, but never longer than their
+        // own time limit: an overloaded server answers with a clear error instead of
+        // letting requests pile up without bound.
+        let _slot = match tokio::time::timeout(limits.timeout, self.slots.acquire()).await {
+            Ok(Ok(slot)) => slot,
+            Ok(Err(_closed)) => {
+                return Outcome::failed(ErrorKind::Internal, "the sandbox is shutting down");
+            }
+            Err(_waited) => return busy_error(limits, self.config.max_concurrent),
         };
         self.run(&js, bridge, limits).await
     }
@@ -260,6 +267,17 @@ impl Sandbox {
             error,
         }
     }
+}
+
+/// The program never started: every slot stayed busy for its whole time limit.
+fn busy_error(limits: &Limits, max_concurrent: u32) -> Outcome {
+    Outcome::failed(
+        ErrorKind::Timeout,
+        format!(
+            "the program did not start: all {max_concurrent} sandbox slots stayed busy for its whole time limit of {} ms (the server is overloaded; retry later, or raise [sandbox] max_concurrent)",
+            limits.timeout.as_millis()
+        ),
+    )
 }
 
 fn timeout_error(limits: &Limits) -> ExecError {

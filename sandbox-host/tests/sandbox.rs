@@ -504,6 +504,75 @@ async fn hundred_concurrent_executes_are_all_correct() {
     }
 }
 
+/// More executes than slots queue for one and all succeed; an execute that cannot get a
+/// slot within its own time limit fails at once with `timeout`, saying the sandbox was
+/// busy, instead of waiting without bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executes_beyond_the_slots_queue_and_a_starved_one_fails_clearly() {
+    let small = Arc::new(
+        Sandbox::new(SandboxConfig {
+            max_concurrent: 2,
+            ..SandboxConfig::default()
+        })
+        .expect("sandbox builds"),
+    );
+    let start = |code: String, limits: Limits| {
+        let sandbox = Arc::clone(&small);
+        tokio::spawn(async move {
+            sandbox
+                .execute_with(&code, Arc::new(TestBridge), &limits)
+                .await
+        })
+    };
+    // 40 executes through 2 slots, each holding its slot for a 5 ms tool call.
+    let queued: Vec<_> = (0..40)
+        .map(|i| {
+            start(
+                format!("await tools.slow.x({{ ms: 5 }}); return {i};"),
+                limits(),
+            )
+        })
+        .collect();
+    for (i, task) in queued.into_iter().enumerate() {
+        let out = task.await.expect("task");
+        assert_ok(&out);
+        assert_eq!(out.result, json!(i));
+    }
+    // Both slots held for a second; a third execute with a 100 ms limit gives up.
+    let hold = "await tools.slow.x({ ms: 1000 }); return 1;";
+    let holders = [start(hold.into(), limits()), start(hold.into(), limits())];
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let starved = small
+        .execute_with(
+            "return 2;",
+            Arc::new(TestBridge),
+            &Limits::default().with_timeout(Duration::from_millis(100)),
+        )
+        .await;
+    assert_kind(&starved, ErrorKind::Timeout);
+    let message = starved.error.map(|e| e.message).unwrap_or_default();
+    assert!(
+        message.contains("all 2 sandbox slots stayed busy"),
+        "{message}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(700),
+        "it waited {:?}",
+        started.elapsed()
+    );
+    for holder in holders {
+        assert_ok(&holder.await.expect("task"));
+    }
+    assert_eq!(
+        start("return 3;".into(), limits())
+            .await
+            .expect("task")
+            .result,
+        json!(3)
+    );
+}
+
 /// A busy loop yields to the executor every epoch tick: on a single-threaded runtime a
 /// caller's own deadline still fires, and dropping the execute stops the program at once
 /// (before, the loop held the thread for its whole 5 s budget).

@@ -12,6 +12,7 @@ mod exec_cli;
 mod flow_policy;
 mod grpc_front;
 mod leaks;
+mod load;
 mod mcp_front;
 mod tls;
 mod tokenize_cli;

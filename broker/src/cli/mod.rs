@@ -2,6 +2,7 @@
 //! failures to the contract's exit codes. No decisions are made here.
 
 mod audit;
+mod bench;
 mod demo;
 mod detokenize;
 mod exec;
@@ -85,6 +86,8 @@ pub enum Command {
     Vault(vault::VaultArgs),
     /// Verify or export the tamper-evident audit log.
     Audit(audit::AuditArgs),
+    /// Measure a running broker: load and soak over gRPC and MCP HTTP.
+    Bench(bench::BenchArgs),
 }
 
 /// Options every subcommand that reads config shares.
@@ -101,12 +104,22 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Exec(args) => exec::run(args),
         Command::Search(args) => search::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => {
+            // A thousand MCP sessions hold two thousand sockets (more than the common soft
+            // limit of 1,024 open files), and glibc's default arenas let memory creep up
+            // under load: see `crate::resources`.
+            crate::resources::limit_malloc_arenas();
+            if let Err(e) = crate::resources::raise_open_files_limit() {
+                tracing::warn!(error = %e, "cannot raise the open-files limit");
+            }
+            serve::run(args)
+        }
         Command::Tokenize(args) => tokenize::run(args),
         Command::Detokenize(args) => detokenize::run(args),
         Command::Policy(args) => policy::run(args),
         Command::Vault(args) => vault::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

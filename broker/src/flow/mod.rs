@@ -731,6 +731,12 @@ async fn blocking<R: Send + 'static>(
 /// Tokenizes whatever the program itself put into its outcome (values it wrote as
 /// literals or assembled); fails closed if the vault cannot mint.
 async fn scan_outcome(tokenizer: &Tokenizer, session: &str, outcome: Outcome) -> Outcome {
+    // Most outcomes hold nothing to mint (placeholders are not findings). Detecting in
+    // place first skips the hand-off to a blocking thread, which under load costs a
+    // thread switch per execute and keeps spawning threads (and with them malloc arenas).
+    if !has_findings(tokenizer.detectors(), &outcome) {
+        return outcome;
+    }
     let tokenizer = tokenizer.clone();
     let session = session.to_string();
     let scanned = blocking(move || {
@@ -756,6 +762,19 @@ async fn scan_outcome(tokenizer: &Tokenizer, session: &str, outcome: Outcome) ->
             "the outcome scan failed and the outcome was withheld",
         ),
     }
+}
+
+/// Whether anything in `outcome` would be tokenized.
+fn has_findings(detectors: &detectors::Detectors, outcome: &Outcome) -> bool {
+    !detectors.find_json(&outcome.result).is_empty()
+        || outcome
+            .logs
+            .iter()
+            .any(|log| !detectors.find(&log.message).is_empty())
+        || outcome
+            .error
+            .as_ref()
+            .is_some_and(|error| !detectors.find(&error.message).is_empty())
 }
 
 /// A call event leaves the broker while the program runs, before the outcome's own scan:
