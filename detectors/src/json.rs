@@ -1092,10 +1092,16 @@ pub(crate) fn redact_in_place(
                     .filter(|k| !keys.info(det, k, &mut buf).1)
                     .cloned()
                     .collect();
+                // A renamed key's values keep the hints of the key the backend wrote, as in
+                // `redact`: a placeholder is not neutral text (`[NAME_1]` reads as a
+                // person-ish key, `[PHONE_1]` as a phone-ish one).
+                let mut renamed: Option<HashMap<String, KeyClass>> = None;
                 if !dirty.is_empty() {
+                    let classes = renamed.get_or_insert_with(HashMap::new);
                     // Rebuild the map so key order survives with `preserve_order` too.
                     let old = std::mem::take(map);
                     for (k, item) in old {
+                        let (class, _) = keys.info(det, &k, &mut buf);
                         let k = if dirty.contains(&k) {
                             buf.clear();
                             det.scan(&k, Hint::NONE, &mut buf);
@@ -1103,13 +1109,17 @@ pub(crate) fn redact_in_place(
                         } else {
                             k
                         };
+                        // On a clash the later entry wins, in the map and here.
+                        classes.insert(k.clone(), class);
                         map.insert(k, item);
                     }
                 }
                 let first_child = stack.len();
                 for (k, item) in map.iter_mut() {
-                    // A renamed key is classified by its new text (placeholders are neutral).
-                    let (class, _) = keys.info(det, k, &mut buf);
+                    let class = match renamed.as_ref().and_then(|c| c.get(k)) {
+                        Some(class) => *class,
+                        None => keys.info(det, k, &mut buf).0,
+                    };
                     stack.push((item, slot_from_class(class, slot.ctx)));
                 }
                 stack[first_child..].reverse();

@@ -908,6 +908,24 @@ mod tests {
     }
 
     #[test]
+    fn renamed_keys_keep_their_hints_when_redacting_in_place() {
+        // Found by fuzzing (detectors_json): in place, values under a key with a finding
+        // were classified by the *placeholder* text, and `[NAME_1]` reads as a person key.
+        let det = Detectors::new();
+        let label = |f: &Finding| format!("[{}_1]", f.kind);
+        for v in [
+            json!({"Maria Gonzalez": "bluebird"}),
+            json!({"Maria,Gonzalez]@Acme.com": "bluebird", "x": {"Ngozi Okafor": "Paris"}}),
+        ] {
+            let copy = det.redact_json(&v, label);
+            let mut in_place = v.clone();
+            det.redact_json_in_place(&mut in_place, label);
+            assert_eq!(copy, in_place, "{v}");
+            assert!(copy.to_string().contains("bluebird"), "{copy}");
+        }
+    }
+
+    #[test]
     fn redact_json_keeps_structure_and_rewrites_keys() {
         let det = Detectors::new();
         let v =
