@@ -258,7 +258,8 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
-        Err(DetokenizeError::Denied(message)) => {
+        Err(DetokenizeError::Denied(denial)) => {
+            let message = denial.to_string();
             assert!(employee_id, "denied without an EMPLOYEE_ID: {message}");
             assert!(message.contains("EMPLOYEE_ID"), "{message}");
             assert!(
@@ -286,7 +287,8 @@ fuzz_target!(|data: &[u8]| {
             );
             assert_eq!(out, args);
         }
-        Err(DetokenizeError::Denied(message)) => {
+        Err(DetokenizeError::Denied(denial)) => {
+            let message = denial.to_string();
             assert!(
                 !present.is_empty(),
                 "denied with nothing to deny: {message}"
