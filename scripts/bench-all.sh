@@ -41,11 +41,13 @@ if [ "$quick" = 1 ]; then
   load_grpc=(--front grpc --sessions 100 --warmup 2 --duration 5)
   load_mcp=(--front mcp --sessions 100 --warmup 2 --duration 5)
   soak=(--front both --sessions 200 --warmup 5 --duration 20)
+  paced=(--front both --sessions 200 --warmup 5 --duration 10 --think-ms 2000)
 else
   criterion=()
-  load_grpc=(--front grpc --sessions 1000 --warmup 15 --duration 60)
-  load_mcp=(--front mcp --sessions 1000 --warmup 15 --duration 60)
-  soak=(--front both --sessions 1000 --warmup 30 --duration 600)
+  load_grpc=(--front grpc --sessions 1000 --warmup 30 --duration 60)
+  load_mcp=(--front mcp --sessions 1000 --warmup 30 --duration 60)
+  soak=(--front both --sessions 1000 --warmup 60 --duration 600)
+  paced=(--front both --sessions 1000 --warmup 30 --duration 60 --think-ms 2000)
 fi
 
 failed=()
@@ -110,6 +112,7 @@ step fronts "$cargo" bench --locked -p sluice --bench fronts
 json_step load-grpc "$sluice" bench load --json --program tool "${load_grpc[@]}"
 json_step load-mcp "$sluice" bench load --json --program tool "${load_mcp[@]}"
 json_step soak "$sluice" bench load --json --program tool "${soak[@]}"
+json_step paced "$sluice" bench load --json --program tool "${paced[@]}"
 
 echo "finished: $(date -u +%FT%TZ)" >>"$out/machine.txt"
 echo
