@@ -50,7 +50,7 @@ for target in "${targets[@]}"; do
   cargo fuzz run -s "$sanitizer" "$target" "$work/$target" "fuzz/seeds/$target" -- \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
     >"$log" 2>&1 || status=$?
-  grep -E '^#[0-9]+ +DONE|^stat::(number_of_executed_units|average_exec_per_sec)' "$log" || true
+  grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|average_exec_per_sec)' "$log" || true
   if [ "$status" -ne 0 ]; then
     tail -n 80 "$log" >&2
     echo "fuzz-smoke: $target FAILED (the input is in fuzz/artifacts/$target)" >&2
