@@ -29,7 +29,7 @@ bench: setup
 	$(CARGO) bench --workspace --locked
 
 ## Every figure in docs/BENCHMARKS.md: criterion benches, detector accuracy, vault timing,
-## the `sluice bench load` runs and the 10-minute soak (about an hour). Outputs go to
+## the `sluice bench load` runs and the 10-minute soak (about 30 minutes). Outputs go to
 ## target/bench-results/<time>/. `make bench-all BENCH_ALL_FLAGS=--quick` checks the
 ## script with short durations.
 BENCH_ALL_FLAGS ?=

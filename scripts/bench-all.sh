@@ -5,7 +5,7 @@
 #
 #   scripts/bench-all.sh           the full run: criterion benches, detector accuracy, the
 #                                  vault timing, the load runs and the 10-minute soak
-#                                  (about an hour on 2 cores)
+#                                  (about 30 minutes on 2 cores, 40 from a cold build)
 #   scripts/bench-all.sh --quick   every command with short durations (criterion --quick,
 #                                  small load runs, a 20-second soak): checks the script
 #                                  and the commands, not the figures
