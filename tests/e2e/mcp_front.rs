@@ -613,3 +613,99 @@ async fn an_http_session_belongs_to_the_agent_that_opened_it() {
     );
     assert!(!body.contains("structuredContent"), "{body}");
 }
+
+/// A client that keeps every progress notification with the time it arrived.
+#[derive(Clone, Default)]
+struct ProgressRecorder {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(Instant, rmcp::model::ProgressNotificationParam)>>>,
+}
+
+impl rmcp::ClientHandler for ProgressRecorder {
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.push((Instant::now(), params));
+        }
+    }
+}
+
+/// Console lines reach an MCP client live, as progress notifications on the execute's
+/// own stream: in order, tokenized, while the program still runs; the result still holds
+/// every line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_lines_reach_an_mcp_client_live_as_tokenized_progress_notifications() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (_crm, crm_url) = start_http(
+        "crm-server",
+        &["--db", dir.path().join("crm").to_str().expect("path")],
+    );
+    let config = write_config(dir.path(), &crm_url);
+    let sluice = HttpSluice::start(dir.path(), &config).await;
+    let recorder = ProgressRecorder::default();
+    let config = StreamableHttpClientTransportConfig::with_uri(sluice.url.as_str())
+        .auth_header(KEY.to_owned());
+    sluice::tls::install_crypto_provider();
+    let client = recorder
+        .clone()
+        .serve(StreamableHttpClientTransport::from_config(config))
+        .await
+        .expect("MCP handshake");
+
+    let code = r#"console.log("before", "grace" + ".hopper@" + "navy.example");
+                  const row = await tools.sheets.getRow({ sheet: "q4-leads", id: "L-002" });
+                  console.warn("read", row.email);
+                  const t = Date.now(); while (Date.now() - t < 1500) {}
+                  return "done";"#;
+    let Value::Object(args) = json!({ "code": code }) else {
+        unreachable!()
+    };
+    let result = client
+        .call_tool(CallToolRequestParams::new("execute").with_arguments(args))
+        .await
+        .expect("tools/call");
+    let answered = Instant::now();
+    assert_ne!(result.is_error, Some(true), "{result:?}");
+    let outcome = result
+        .structured_content
+        .clone()
+        .expect("structuredContent");
+    assert_eq!(outcome["result"], "done", "{outcome}");
+
+    let seen = recorder.seen.lock().expect("lock").clone();
+    let messages: Vec<String> = seen
+        .iter()
+        .map(|(_, p)| p.message.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages[0].starts_with("before [EMAIL_"), "{messages:?}");
+    assert!(
+        messages[1].starts_with("warn: read [EMAIL_"),
+        "{messages:?}"
+    );
+    let progress: Vec<f64> = seen.iter().map(|(_, p)| p.progress).collect();
+    assert_eq!(progress, [1.0, 2.0]);
+    let all = format!("{messages:?} {outcome}");
+    assert!(!all.contains("grace.hopper@navy.example"), "{all}");
+    assert!(
+        !all.contains("@"),
+        "a raw address reached the client: {all}"
+    );
+    // Live: the second line arrived while the program was still busy for 1.5 s.
+    let (last_at, _) = seen[1];
+    assert!(
+        answered - last_at >= Duration::from_millis(1000),
+        "the lines arrived only with the result: {:?}",
+        answered - last_at
+    );
+    // The result still carries the same lines for clients that ignore progress.
+    let logs = outcome["logs"].as_array().expect("logs");
+    assert_eq!(logs.len(), 2, "{outcome}");
+    assert_eq!(
+        format!("warn: {}", logs[1]["message"].as_str().expect("message")),
+        messages[1]
+    );
+    client.cancel().await.expect("close the session");
+}

@@ -29,21 +29,23 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    JsonObject, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities,
-    ServerConfig, Tool,
+    JsonObject, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProgressToken,
+    ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{Peer, RequestContext};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 use sandbox_host::{LogLevel, Outcome};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::Shutdown;
 use crate::auth::{ANONYMOUS, AuthError, Principals};
 use crate::catalog::Detail;
-use crate::flow::{Broker, CallContext, SANDBOX_SOURCE};
+use crate::flow::{Broker, CallContext, ExecuteEvent, ExecuteObserver, SANDBOX_SOURCE};
 use crate::setup;
 use crate::tls::ServerTls;
 
@@ -172,7 +174,15 @@ impl McpSession {
         }
     }
 
-    async fn execute(&self, args: ExecuteArgs, agent: String) -> Result<CallToolResult, ErrorData> {
+    /// Runs a program. When the request carries a progress token, each console line is
+    /// also sent live as a `notifications/progress` message (tokenized like the outcome,
+    /// all of them before the result); the result still holds every line.
+    async fn execute(
+        &self,
+        args: ExecuteArgs,
+        agent: String,
+        progress: Option<(ProgressToken, Peer<RoleServer>)>,
+    ) -> Result<CallToolResult, ErrorData> {
         let mut limits = self.broker.limits().clone();
         if let Some(ms) = args.timeout_ms {
             if ms == 0 {
@@ -187,7 +197,27 @@ impl McpSession {
             session: self.session.clone(),
             agent,
         };
-        let outcome = self.broker.execute(&args.code, context, &limits).await;
+        let Some((token, peer)) = progress else {
+            let outcome = self.broker.execute(&args.code, context, &limits).await;
+            return Ok(execute_result(&outcome));
+        };
+        let (lines, relay) = LogRelay::start(token, peer);
+        let observer: ExecuteObserver = {
+            let lines = lines.clone();
+            Arc::new(move |event| {
+                if let ExecuteEvent::Log(entry) = event {
+                    let _ = lines.send(Some(entry));
+                }
+            })
+        };
+        let outcome = self
+            .broker
+            .execute_observed(&args.code, context, &limits, Some(observer))
+            .await;
+        // Every event was delivered before `execute_observed` returned: the end marker
+        // follows the last line, and the result goes out after the relay has sent it.
+        let _ = lines.send(None);
+        let _ = relay.await;
         Ok(execute_result(&outcome))
     }
 
@@ -315,6 +345,49 @@ pub fn execute_result(outcome: &Outcome) -> CallToolResult {
     result
 }
 
+/// Sends an execute's console lines to the client as progress notifications, in order;
+/// `None` on the channel ends it.
+struct LogRelay;
+
+impl LogRelay {
+    /// The sender the observer feeds, and the task that relays until the end marker.
+    fn start(
+        token: ProgressToken,
+        peer: Peer<RoleServer>,
+    ) -> (
+        mpsc::UnboundedSender<Option<sandbox_host::LogEntry>>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Option<sandbox_host::LogEntry>>();
+        let relay = tokio::spawn(async move {
+            let mut sent = 0u32;
+            let mut connected = true;
+            while let Some(Some(entry)) = rx.recv().await {
+                if !connected {
+                    continue;
+                }
+                sent += 1;
+                let message = format!("{}{}", level_prefix(entry.level), entry.message);
+                let note = ProgressNotificationParam::new(token.clone(), f64::from(sent))
+                    .with_message(message);
+                // A client that went away gets the rest of nothing; the execute goes on.
+                connected = peer.notify_progress(note).await.is_ok();
+            }
+        });
+        (tx, relay)
+    }
+}
+
+/// How a console level is written in front of its line (`console.log` has none).
+fn level_prefix(level: LogLevel) -> &'static str {
+    match level {
+        LogLevel::Log => "",
+        LogLevel::Info => "info: ",
+        LogLevel::Warn => "warn: ",
+        LogLevel::Error => "error: ",
+    }
+}
+
 /// `result JSON` (or `error (kind): message`), then the logs, one per line.
 fn render_outcome(outcome: &Outcome) -> String {
     let mut text = match &outcome.error {
@@ -324,13 +397,7 @@ fn render_outcome(outcome: &Outcome) -> String {
     if !outcome.logs.is_empty() {
         text.push_str("\nlogs:");
         for log in &outcome.logs {
-            let level = match log.level {
-                LogLevel::Log => "",
-                LogLevel::Info => "info: ",
-                LogLevel::Warn => "warn: ",
-                LogLevel::Error => "error: ",
-            };
-            let _ = write!(text, "\n{level}{}", log.message);
+            let _ = write!(text, "\n{}{}", level_prefix(log.level), log.message);
         }
     }
     text
@@ -366,24 +433,31 @@ impl ServerHandler for McpSession {
     ) -> Result<CallToolResponse, ErrorData> {
         let agent = self.agent(&context)?;
         let span = tracing::info_span!("mcp", session = %self.session, agent = %agent, tool = %request.name);
-        let _entered = span.enter();
-        let result = match request.name.as_ref() {
-            "execute" => {
-                let args = parse_args("execute", request.arguments)?;
-                self.execute(args, agent).await?
-            }
-            "search" => {
-                let args = parse_args("search", request.arguments)?;
-                self.search(args).await?
-            }
-            other => {
-                return Err(ErrorData::invalid_params(
-                    format!("unknown tool '{other}': Sluice has `search` and `execute`"),
-                    None,
-                ));
-            }
-        };
-        Ok(result.into())
+        async move {
+            let result = match request.name.as_ref() {
+                "execute" => {
+                    let args = parse_args("execute", request.arguments)?;
+                    let progress = context
+                        .meta
+                        .get_progress_token()
+                        .map(|token| (token, context.peer.clone()));
+                    self.execute(args, agent, progress).await?
+                }
+                "search" => {
+                    let args = parse_args("search", request.arguments)?;
+                    self.search(args).await?
+                }
+                other => {
+                    return Err(ErrorData::invalid_params(
+                        format!("unknown tool '{other}': Sluice has `search` and `execute`"),
+                        None,
+                    ));
+                }
+            };
+            Ok(result.into())
+        }
+        .instrument(span)
+        .await
     }
 }
 
