@@ -104,6 +104,15 @@ pub struct ServerSummary {
     pub tools: Option<usize>,
 }
 
+/// Which events an observed execute reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Observed {
+    /// Console lines and finished tool calls.
+    Everything,
+    /// Console lines only.
+    Logs,
+}
+
 /// The parts every tool call goes through, shared by all executes.
 struct Core {
     backends: Arc<Backends>,
@@ -215,9 +224,34 @@ impl Broker {
         limits: &Limits,
         observer: Option<ExecuteObserver>,
     ) -> Outcome {
+        let observe = observer.map(|observer| (observer, Observed::Everything));
+        self.execute_instrumented(code, context, limits, observe)
+            .await
+    }
+
+    /// [`Broker::execute`], telling `observer` about each console line as it is written
+    /// (tool calls are not reported, and cost nothing extra).
+    pub async fn execute_logged(
+        &self,
+        code: &str,
+        context: CallContext,
+        limits: &Limits,
+        observer: ExecuteObserver,
+    ) -> Outcome {
+        self.execute_instrumented(code, context, limits, Some((observer, Observed::Logs)))
+            .await
+    }
+
+    async fn execute_instrumented(
+        &self,
+        code: &str,
+        context: CallContext,
+        limits: &Limits,
+        observe: Option<(ExecuteObserver, Observed)>,
+    ) -> Outcome {
         let span =
             tracing::info_span!("execute", session = %context.session, agent = %context.agent);
-        self.run(code, context, limits, observer)
+        self.run(code, context, limits, observe)
             .instrument(span)
             .await
     }
@@ -227,16 +261,18 @@ impl Broker {
         code: &str,
         context: CallContext,
         limits: &Limits,
-        observer: Option<ExecuteObserver>,
+        observe: Option<(ExecuteObserver, Observed)>,
     ) -> Outcome {
         let session = context.session.clone();
-        let events = observer.map(|observer| {
+        let observe_calls = matches!(observe, Some((_, Observed::Everything)));
+        let events = observe.map(|(observer, _)| {
             EventPump::start(self.core.tokenizer.clone(), session.clone(), observer)
         });
         let bridge = Arc::new(ToolRouter {
             core: Arc::clone(&self.core),
             context,
             events: events.as_ref().map(EventPump::sender),
+            observe_calls,
         });
         let started = std::time::Instant::now();
         let outcome = self.sandbox.execute_with(code, bridge, limits).await;
@@ -902,6 +938,8 @@ struct ToolRouter {
     context: CallContext,
     /// Where events go when the execute is observed.
     events: Option<tokio::sync::mpsc::UnboundedSender<Pumped>>,
+    /// Whether finished tool calls are events too (else only console lines are).
+    observe_calls: bool,
 }
 
 impl HostBridge for ToolRouter {
@@ -910,7 +948,7 @@ impl HostBridge for ToolRouter {
     fn call<'a>(&'a self, server: &'a str, tool: &'a str, args: Value) -> BridgeFuture<'a> {
         let core = Arc::clone(&self.core);
         let context = self.context.clone();
-        let events = self.events.clone();
+        let events = self.events.clone().filter(|_| self.observe_calls);
         let (server, tool) = (server.to_owned(), tool.to_owned());
         Box::pin(async move {
             let started = std::time::Instant::now();
@@ -950,5 +988,70 @@ pub(crate) fn unknown_server(server: &str, known: &[String]) -> ToolError {
             "unknown server '{server}'; the servers are: {}",
             known.join(", ")
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::setup;
+
+    /// Runs `code` observed, both ways, on a broker without backends: the events each
+    /// observer saw.
+    async fn observed_both_ways(code: &str) -> (Vec<ExecuteEvent>, Vec<ExecuteEvent>) {
+        let dir = tempfile::tempdir().expect("dir");
+        let text = format!(
+            "data_dir = {:?}\n[auth]\nanonymous = \"t\"\n",
+            dir.path().to_str().expect("path")
+        );
+        let config = Config::parse(&text, std::path::Path::new("t.toml")).expect("config");
+        let limits = setup::limits(&config);
+        let broker = setup::broker(&config, &limits).expect("broker");
+        let context = CallContext {
+            session: "s".into(),
+            agent: "t".into(),
+        };
+        let collect = || {
+            let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = Arc::clone(&seen);
+            let observer: ExecuteObserver = Arc::new(move |event| {
+                if let Ok(mut events) = sink.lock() {
+                    events.push(event);
+                }
+            });
+            (seen, observer)
+        };
+        let (everything, observer) = collect();
+        let outcome = broker
+            .execute_observed(code, context.clone(), &limits, Some(observer))
+            .await;
+        assert_eq!(outcome.error, None, "{outcome:?}");
+        let (logs, observer) = collect();
+        let outcome = broker
+            .execute_logged(code, context, &limits, observer)
+            .await;
+        assert_eq!(outcome.error, None, "{outcome:?}");
+        let take = |seen: Arc<std::sync::Mutex<Vec<ExecuteEvent>>>| {
+            std::mem::take(&mut *seen.lock().expect("lock"))
+        };
+        (take(everything), take(logs))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_logged_execute_reports_console_lines_only_and_tokenized() {
+        let code = r#"try { await tools.nowhere.ping({}); } catch (e) {}
+                      console.log("mail", "ada" + "@" + "example.org");
+                      return 1;"#;
+        let (everything, logs) = observed_both_ways(code).await;
+        assert!(
+            matches!(everything.as_slice(), [ExecuteEvent::Call(call), ExecuteEvent::Log(_)] if call.server == "nowhere"),
+            "{everything:?}"
+        );
+        let [ExecuteEvent::Log(line)] = logs.as_slice() else {
+            panic!("only the console line: {logs:?}");
+        };
+        assert!(line.message.starts_with("mail [EMAIL_"), "{line:?}");
+        assert!(!format!("{everything:?}{logs:?}").contains("ada@example.org"));
     }
 }

@@ -212,9 +212,9 @@ impl McpSession {
         };
         let outcome = self
             .broker
-            .execute_observed(&args.code, context, &limits, Some(observer))
+            .execute_logged(&args.code, context, &limits, observer)
             .await;
-        // Every event was delivered before `execute_observed` returned: the end marker
+        // Every line was delivered before `execute_logged` returned: the end marker
         // follows the last line, and the result goes out after the relay has sent it.
         let _ = lines.send(None);
         let _ = relay.await;
