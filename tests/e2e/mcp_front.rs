@@ -711,3 +711,51 @@ async fn console_lines_reach_an_mcp_client_live_as_tokenized_progress_notificati
     );
     client.cancel().await.expect("close the session");
 }
+
+/// A client that cancels an execute stops it: with one sandbox slot, the next execute runs
+/// at once instead of waiting out the cancelled program's 20-second limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_execute_stops_and_frees_its_sandbox_slot() {
+    use rmcp::model::{ClientRequest, Request};
+    use rmcp::service::PeerRequestOptions;
+
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_config(dir.path(), "http://127.0.0.1:9/mcp");
+    let text = std::fs::read_to_string(&config).expect("config")
+        + "\n[sandbox]\nmax_concurrent = 1\ntimeout_ms = 20000\n";
+    std::fs::write(&config, text).expect("config");
+    let sluice = HttpSluice::start(dir.path(), &config).await;
+    let client = sluice.client(Some(KEY)).await.expect("session");
+    let warm = execute(&client, "return 1;").await;
+    assert_eq!(warm["result"], 1, "{warm}");
+
+    // rmcp sends `notifications/cancelled` when a request's own timeout passes.
+    let Value::Object(args) = json!({ "code": "while (true) {}" }) else {
+        unreachable!()
+    };
+    let spin = ClientRequest::CallToolRequest(Request::new(
+        CallToolRequestParams::new("execute").with_arguments(args),
+    ));
+    let handle = client
+        .send_cancellable_request(
+            spin,
+            PeerRequestOptions::with_timeout(Duration::from_millis(500)),
+        )
+        .await
+        .expect("send");
+    let cancelled = handle.await_response().await;
+    assert!(
+        matches!(cancelled, Err(rmcp::ServiceError::Timeout { .. })),
+        "{cancelled:?}"
+    );
+
+    let started = Instant::now();
+    let next = execute(&client, "return 6 * 7;").await;
+    let waited = started.elapsed();
+    assert_eq!(next["result"], 42, "{next}");
+    assert!(
+        waited < Duration::from_secs(8),
+        "the cancelled program kept its slot: the next execute waited {waited:?}"
+    );
+    client.cancel().await.expect("close the session");
+}

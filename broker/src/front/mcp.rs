@@ -441,7 +441,19 @@ impl ServerHandler for McpSession {
                         .meta
                         .get_progress_token()
                         .map(|token| (token, context.peer.clone()));
-                    self.execute(args, agent, progress).await?
+                    // A cancelled request (`notifications/cancelled`, or its session
+                    // ending) stops the program and frees its sandbox slot; a tool call
+                    // already under way still finishes and is audited.
+                    tokio::select! {
+                        result = self.execute(args, agent, progress) => result?,
+                        () = context.ct.cancelled() => {
+                            tracing::info!(session = %self.session, "execute cancelled by the client");
+                            return Err(ErrorData::invalid_request(
+                                "the execute was cancelled by the client",
+                                None,
+                            ));
+                        }
+                    }
                 }
                 "search" => {
                     let args = parse_args("search", request.arguments)?;
