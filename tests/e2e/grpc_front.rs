@@ -102,6 +102,28 @@ async fn execute(client: &mut Client, session: &str, code: &str) -> pb::ExecuteR
         .into_inner()
 }
 
+/// Runs `code` with `ExecuteStream`: every event, with the time it arrived.
+async fn execute_stream(
+    client: &mut Client,
+    session: &str,
+    code: &str,
+) -> Vec<(Instant, pb::execute_event::Event)> {
+    let mut stream = client
+        .execute_stream(pb::ExecuteRequest {
+            code: code.into(),
+            session: session.into(),
+            timeout_ms: None,
+        })
+        .await
+        .expect("ExecuteStream")
+        .into_inner();
+    let mut timed = Vec::new();
+    while let Some(event) = stream.message().await.expect("event") {
+        timed.push((Instant::now(), event.event.expect("event set")));
+    }
+    timed
+}
+
 fn crm_dump(db: &str) -> String {
     let dump = Command::new(example_bin("crm-server"))
         .args(["--db", db, "--dump"])
@@ -162,21 +184,16 @@ fn executes_return_placeholders_and_a_later_execute_delivers_the_real_value() {
         assert!(!outcome.result_json.contains(AMELIA_EMAIL), "{outcome:?}");
 
         // ExecuteStream: started, a tool-call event, the log, then the outcome.
-        let mut stream = client
-            .execute_stream(pb::ExecuteRequest {
-                code: r#"const r = await tools.sheets.getRow({ sheet: "q4-leads", id: "L-002" });
-                         console.log("got", r.email); return r.email;"#
-                    .into(),
-                session: session.clone(),
-                timeout_ms: None,
-            })
-            .await
-            .expect("ExecuteStream")
-            .into_inner();
-        let mut events = Vec::new();
-        while let Some(event) = stream.message().await.expect("event") {
-            events.push(event.event.expect("event set"));
-        }
+        let events: Vec<_> = execute_stream(
+            &mut client,
+            &session,
+            r#"const r = await tools.sheets.getRow({ sheet: "q4-leads", id: "L-002" });
+               console.log("got", r.email); return r.email;"#,
+        )
+        .await
+        .into_iter()
+        .map(|(_, event)| event)
+        .collect();
         use pb::execute_event::Event;
         assert!(matches!(&events[0], Event::Started(s) if s.session == session), "{events:?}");
         assert!(
@@ -193,24 +210,16 @@ fn executes_return_placeholders_and_a_later_execute_delivers_the_real_value() {
 
         // Live and in program order: a log line arrives while the program still runs,
         // before the tool call it precedes; a raw email the program builds is tokenized.
-        let mut stream = client
-            .execute_stream(pb::ExecuteRequest {
-                code: r#"console.log("before", "grace" + ".hopper@" + "navy.example");
-                         await tools.sheets.getRow({ sheet: "q4-leads", id: "L-002" });
-                         console.log("after");
-                         const t = Date.now(); while (Date.now() - t < 1500) {}
-                         return "done";"#
-                    .into(),
-                session: session.clone(),
-                timeout_ms: None,
-            })
-            .await
-            .expect("ExecuteStream")
-            .into_inner();
-        let mut timed = Vec::new();
-        while let Some(event) = stream.message().await.expect("event") {
-            timed.push((Instant::now(), event.event.expect("event set")));
-        }
+        let timed = execute_stream(
+            &mut client,
+            &session,
+            r#"console.log("before", "grace" + ".hopper@" + "navy.example");
+               await tools.sheets.getRow({ sheet: "q4-leads", id: "L-002" });
+               console.log("after");
+               const t = Date.now(); while (Date.now() - t < 1500) {}
+               return "done";"#,
+        )
+        .await;
         let order: Vec<&str> = timed
             .iter()
             .map(|(_, e)| match e {
