@@ -225,8 +225,7 @@ impl Broker {
         observer: Option<ExecuteObserver>,
     ) -> Outcome {
         let observe = observer.map(|observer| (observer, Observed::Everything));
-        self.execute_instrumented(code, context, limits, observe)
-            .await
+        self.run(code, context, limits, observe).await
     }
 
     /// [`Broker::execute`], telling `observer` about each console line as it is written
@@ -238,11 +237,12 @@ impl Broker {
         limits: &Limits,
         observer: ExecuteObserver,
     ) -> Outcome {
-        self.execute_instrumented(code, context, limits, Some((observer, Observed::Logs)))
+        self.run(code, context, limits, Some((observer, Observed::Logs)))
             .await
     }
 
-    async fn execute_instrumented(
+    /// Runs one program in an `execute` span; `observe` gets the events it asked for.
+    async fn run(
         &self,
         code: &str,
         context: CallContext,
@@ -251,39 +251,31 @@ impl Broker {
     ) -> Outcome {
         let span =
             tracing::info_span!("execute", session = %context.session, agent = %context.agent);
-        self.run(code, context, limits, observe)
-            .instrument(span)
-            .await
-    }
-
-    async fn run(
-        &self,
-        code: &str,
-        context: CallContext,
-        limits: &Limits,
-        observe: Option<(ExecuteObserver, Observed)>,
-    ) -> Outcome {
-        let session = context.session.clone();
-        let observe_calls = matches!(observe, Some((_, Observed::Everything)));
-        let events = observe.map(|(observer, _)| {
-            EventPump::start(self.core.tokenizer.clone(), session.clone(), observer)
-        });
-        let bridge = Arc::new(ToolRouter {
-            core: Arc::clone(&self.core),
-            context,
-            events: events.as_ref().map(EventPump::sender),
-            observe_calls,
-        });
-        let started = std::time::Instant::now();
-        let outcome = self.sandbox.execute_with(code, bridge, limits).await;
-        let outcome = scan_outcome(&self.core.tokenizer, &session, outcome).await;
-        if let Some(events) = events {
-            events.finish().await;
+        async move {
+            let session = context.session.clone();
+            let observe_calls = matches!(observe, Some((_, Observed::Everything)));
+            let events = observe.map(|(observer, _)| {
+                EventPump::start(self.core.tokenizer.clone(), session.clone(), observer)
+            });
+            let bridge = Arc::new(ToolRouter {
+                core: Arc::clone(&self.core),
+                context,
+                events: events.as_ref().map(EventPump::sender),
+                observe_calls,
+            });
+            let started = std::time::Instant::now();
+            let outcome = self.sandbox.execute_with(code, bridge, limits).await;
+            let outcome = scan_outcome(&self.core.tokenizer, &session, outcome).await;
+            if let Some(events) = events {
+                events.finish().await;
+            }
+            let kind = outcome.error.as_ref().map_or("ok", |e| e.kind.as_str());
+            METRICS.executes.add(&[("outcome", kind)], 1);
+            METRICS.execute_seconds.observe(started.elapsed());
+            outcome
         }
-        let kind = outcome.error.as_ref().map_or("ok", |e| e.kind.as_str());
-        METRICS.executes.add(&[("outcome", kind)], 1);
-        METRICS.execute_seconds.observe(started.elapsed());
-        outcome
+        .instrument(span)
+        .await
     }
 
     /// One proxied tool call with the whole pipeline (authorize, egress, call, ingress):

@@ -201,7 +201,7 @@ impl McpSession {
             let outcome = self.broker.execute(&args.code, context, &limits).await;
             return Ok(execute_result(&outcome));
         };
-        let (lines, relay) = LogRelay::start(token, peer);
+        let (lines, relay) = relay_logs(token, peer);
         let observer: ExecuteObserver = {
             let lines = lines.clone();
             Arc::new(move |event| {
@@ -345,37 +345,32 @@ pub fn execute_result(outcome: &Outcome) -> CallToolResult {
     result
 }
 
-/// Sends an execute's console lines to the client as progress notifications, in order;
-/// `None` on the channel ends it.
-struct LogRelay;
-
-impl LogRelay {
-    /// The sender the observer feeds, and the task that relays until the end marker.
-    fn start(
-        token: ProgressToken,
-        peer: Peer<RoleServer>,
-    ) -> (
-        mpsc::UnboundedSender<Option<sandbox_host::LogEntry>>,
-        tokio::task::JoinHandle<()>,
-    ) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Option<sandbox_host::LogEntry>>();
-        let relay = tokio::spawn(async move {
-            let mut sent = 0u32;
-            let mut connected = true;
-            while let Some(Some(entry)) = rx.recv().await {
-                if !connected {
-                    continue;
-                }
-                sent += 1;
-                let message = format!("{}{}", level_prefix(entry.level), entry.message);
-                let note = ProgressNotificationParam::new(token.clone(), f64::from(sent))
-                    .with_message(message);
-                // A client that went away gets the rest of nothing; the execute goes on.
-                connected = peer.notify_progress(note).await.is_ok();
+/// Sends an execute's console lines to the client as progress notifications, in order,
+/// until `None` arrives: the sender the observer feeds, and the relaying task.
+fn relay_logs(
+    token: ProgressToken,
+    peer: Peer<RoleServer>,
+) -> (
+    mpsc::UnboundedSender<Option<sandbox_host::LogEntry>>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Option<sandbox_host::LogEntry>>();
+    let relay = tokio::spawn(async move {
+        let mut sent = 0u32;
+        let mut connected = true;
+        while let Some(Some(entry)) = rx.recv().await {
+            if !connected {
+                continue;
             }
-        });
-        (tx, relay)
-    }
+            sent += 1;
+            let message = format!("{}{}", level_prefix(entry.level), entry.message);
+            let note = ProgressNotificationParam::new(token.clone(), f64::from(sent))
+                .with_message(message);
+            // A client that went away gets the rest of nothing; the execute goes on.
+            connected = peer.notify_progress(note).await.is_ok();
+        }
+    });
+    (tx, relay)
 }
 
 /// How a console level is written in front of its line (`console.log` has none).
