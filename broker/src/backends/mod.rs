@@ -239,13 +239,8 @@ fn http_client(config: &ServerConfig) -> Result<reqwest::Client, String> {
         .pool_max_idle_per_host(0)
         .redirect(reqwest::redirect::Policy::none());
     if let Some(path) = &config.ca_file {
-        let certs =
-            crate::tls::read_ca_certificates(path).map_err(
-                |e| match std::error::Error::source(&e) {
-                    Some(cause) => format!("ca_file: {e}: {cause}"),
-                    None => format!("ca_file: {e}"),
-                },
-            )?;
+        let certs = crate::tls::read_ca_certificates(path)
+            .map_err(|e| format!("ca_file: {}", with_causes(&e)))?;
         for der in certs {
             let cert = reqwest::Certificate::from_der(&der)
                 .map_err(|e| format!("ca_file {}: {e}", path.display()))?;

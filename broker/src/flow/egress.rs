@@ -280,6 +280,20 @@ pub struct DeniedFlow {
     pub reason: String,
 }
 
+/// How every denial message starts, so a front can tell a refused flow from a refused call.
+pub const DENIAL_PREFIX: &str = "flow denied: ";
+
+impl DeniedFlow {
+    /// The deciding forbid policies' ids, or "no permit" when none matched.
+    pub fn deciding(&self) -> String {
+        if self.policy_ids.is_empty() {
+            "no permit".to_owned()
+        } else {
+            self.policy_ids.join(", ")
+        }
+    }
+}
+
 impl Denial {
     /// Groups the `denied` checks toward `server/tool`.
     pub fn of(denied: &[&FlowCheck], server: &str, tool: &str) -> Denial {
@@ -325,24 +339,20 @@ impl Denial {
 /// deciding policy ids (or "no permit").
 impl std::fmt::Display for Denial {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("flow denied: ")?;
+        f.write_str(DENIAL_PREFIX)?;
         for (i, flow) in self.flows.iter().enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
             }
-            let deciding = if flow.policy_ids.is_empty() {
-                "no permit".to_owned()
-            } else {
-                flow.policy_ids.join(", ")
-            };
             write!(
                 f,
-                "{} ({} from server '{}', at argument `{}`) may not go to {}: {deciding} ({})",
+                "{} ({} from server '{}', at argument `{}`) may not go to {}: {} ({})",
                 flow.placeholders.join(", "),
                 flow.kind,
                 flow.source,
                 flow.arg_path,
                 self.destination,
+                flow.deciding(),
                 flow.reason
             )?;
         }

@@ -805,10 +805,10 @@ fn has_findings(detectors: &detectors::Detectors, outcome: &Outcome) -> bool {
             .is_some_and(|error| !detectors.find(&error.message).is_empty())
 }
 
-/// A call event leaves the broker while the program runs, before the outcome's own scan:
-/// names come from the program (which may hold literals), so scan them like the outcome.
 /// Tokenizes what an observer will see of `events` (names, error messages, console lines)
-/// in one blocking task; anything that cannot be tokenized is withheld.
+/// in one blocking task; anything that cannot be tokenized is withheld. Events leave the
+/// broker while the program runs, before the outcome's own scan, and their text comes
+/// from the program (which may hold literals), so it is scanned like the outcome.
 async fn scan_events(
     tokenizer: &Tokenizer,
     session: &str,

@@ -35,6 +35,7 @@ use tonic_types::{ErrorDetails, PreconditionViolation, StatusExt};
 
 use crate::auth::Principals;
 use crate::catalog::Detail;
+use crate::flow::egress::DENIAL_PREFIX;
 use crate::flow::{
     Broker, CallContext, CallEvent, Denial, DeniedFlow, DetokenizeError, ExecuteEvent,
     ExecuteObserver,
@@ -416,17 +417,16 @@ fn denial_status(denial: &Denial) -> Status {
         .flows
         .iter()
         .map(|flow| {
-            let deciding = if flow.policy_ids.is_empty() {
-                "no permit".to_owned()
-            } else {
-                flow.policy_ids.join(", ")
-            };
             PreconditionViolation::new(
                 "FLOW_DENIED",
                 format!("{} at {}", flow.placeholders.join(","), flow.arg_path),
                 format!(
-                    "{} from server '{}' may not go to {}: {deciding} ({})",
-                    flow.kind, flow.source, denial.destination, flow.reason
+                    "{} from server '{}' may not go to {}: {} ({})",
+                    flow.kind,
+                    flow.source,
+                    denial.destination,
+                    flow.deciding(),
+                    flow.reason
                 ),
             )
         })
@@ -440,7 +440,7 @@ fn denial_status(denial: &Denial) -> Status {
 /// `CALL_DENIED` (the principal may not call the tool) or `FLOW_DENIED` (an argument's
 /// placeholder may not go there) and metadata `destination`; the message names the rest.
 fn call_denied_status(message: String, server: &str, tool: &str) -> Status {
-    let reason = if message.starts_with("flow denied") {
+    let reason = if message.starts_with(DENIAL_PREFIX) {
         "FLOW_DENIED"
     } else {
         "CALL_DENIED"
