@@ -16,8 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use sluice::backends::Backends;
 use sluice::config::Config;
-use sluice::flow::CallContext;
-use sluice::setup;
+use sluice::flow::{Broker, BrokerError, CallToolRequest, ExecuteRequest, SessionId, ToolRef};
 
 const SAMPLES: usize = 2_000;
 
@@ -74,15 +73,27 @@ fn main() {
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     runtime.block_on(async {
-        let limits = setup::limits(&config);
-        let broker = Arc::new(setup::broker(&config, &limits).unwrap_or_else(|e| panic!("{e}")));
+        let broker = Arc::new(Broker::from_config(&config).unwrap_or_else(|e| panic!("{e}")));
         let direct = Backends::from_config(&config.servers).unwrap_or_else(|e| panic!("{e}"));
-        let ctx = CallContext { session: "bench".into(), agent: "bench".into() };
+        let session = SessionId::parse("bench").unwrap_or_else(|e| panic!("{e}"));
+        let call = |arguments: serde_json::Value| CallToolRequest {
+            agent: "bench".into(),
+            session: Some(session.clone()),
+            tool: ToolRef::new("sheets", "getRow").unwrap_or_else(|e| panic!("{e}")),
+            arguments,
+        };
+        let execute = |code: &str| ExecuteRequest {
+            agent: "bench".into(),
+            session: Some(session.clone()),
+            code: code.into(),
+            timeout_ms: None,
+            deadline: None,
+        };
         // A row with a name, an email and a phone: ingress has real work.
         let args = json!({ "sheet": "q4-leads", "id": "L-001" });
         for _ in 0..50 {
             let _ = direct.call("sheets", "getRow", args.clone()).await;
-            let _ = broker.call_tool(&ctx, "sheets", "getRow", args.clone()).await;
+            let _ = broker.call_tool(call(args.clone())).await;
         }
 
         let mut base = Vec::with_capacity(samples);
@@ -93,7 +104,7 @@ fn main() {
             base.push(t.elapsed());
             assert!(r.is_ok());
             let t = Instant::now();
-            let r = broker.call_tool(&ctx, "sheets", "getRow", args.clone()).await;
+            let r = broker.call_tool(call(args.clone())).await;
             full.push(t.elapsed());
             assert!(r.is_ok());
         }
@@ -107,17 +118,18 @@ fn main() {
 
         // Egress with a placeholder: the row's email goes back into a (read-only) call.
         let row = broker
-            .call_tool(&ctx, "sheets", "getRow", args.clone())
+            .call_tool(call(args.clone()))
             .await
-            .unwrap_or_else(|e| panic!("{}", e.message));
+            .and_then(|called| called.result.map_err(BrokerError::Tool))
+            .unwrap_or_else(|e| panic!("{e}"));
         let email = row["email"].as_str().unwrap_or_default().to_owned();
         let with_placeholder = json!({ "sheet": "q4-leads", "id": "L-001", "note": email });
         let mut flow = Vec::with_capacity(samples);
         for _ in 0..samples {
             let t = Instant::now();
-            let r = broker.call_tool(&ctx, "sheets", "getRow", with_placeholder.clone()).await;
+            let r = broker.call_tool(call(with_placeholder.clone())).await;
             flow.push(t.elapsed());
-            assert!(r.is_ok(), "{:?}", r.err().map(|e| e.message));
+            assert!(matches!(&r, Ok(c) if c.result.is_ok()), "{r:?}");
         }
         report("broker with one placeholder on egress (flow allowed)", flow);
 
@@ -129,13 +141,13 @@ fn main() {
         let mut t100 = Vec::new();
         for _ in 0..runs {
             let t = Instant::now();
-            let o = broker.execute(trivial, ctx.clone(), &limits).await;
+            let o = broker.execute(execute(trivial), None).await;
             t0.push(t.elapsed());
-            assert!(o.error.is_none());
+            assert!(matches!(&o, Ok(e) if e.outcome.error.is_none()), "{o:?}");
             let t = Instant::now();
-            let o = broker.execute(hundred, ctx.clone(), &limits).await;
+            let o = broker.execute(execute(hundred), None).await;
             t100.push(t.elapsed());
-            assert!(o.error.is_none(), "{:?}", o.error);
+            assert!(matches!(&o, Ok(e) if e.outcome.error.is_none()), "{o:?}");
         }
         let a = report("execute trivial", t0);
         let c = report("execute with 100 sheets calls", t100);

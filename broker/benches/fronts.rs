@@ -14,11 +14,10 @@ use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;
 use sluice::auth::Principals;
 use sluice::config::Config;
-use sluice::flow::CallContext;
+use sluice::flow::{Broker, ExecuteRequest, SessionId};
 use sluice::front::grpc::GrpcFront;
 use sluice::front::grpc::pb;
 use sluice::front::{self, mcp::McpHttp};
-use sluice::setup;
 
 fn report(name: &str, mut samples: Vec<Duration>) -> Duration {
     samples.sort_unstable();
@@ -74,22 +73,25 @@ fn main() {
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     runtime.block_on(async {
-        let limits = setup::limits(&config);
-        let broker = Arc::new(setup::broker(&config, &limits).unwrap_or_else(|e| panic!("{e}")));
+        let broker = Arc::new(Broker::from_config(&config).unwrap_or_else(|e| panic!("{e}")));
         let principals = Principals::from_config(&config).unwrap_or_else(|e| panic!("{e}"));
         let (trigger, shutdown) = front::shutdown_signal();
         const CODE: &str = "return 1;";
 
-        let ctx = CallContext {
-            session: "bench".into(),
+        let session = SessionId::parse("bench").unwrap_or_else(|e| panic!("{e}"));
+        let request = || ExecuteRequest {
             agent: "bench".into(),
+            session: Some(session.clone()),
+            code: CODE.into(),
+            timeout_ms: None,
+            deadline: None,
         };
         let mut local = Vec::with_capacity(samples);
         for _ in 0..samples {
             let t = Instant::now();
-            let o = broker.execute(CODE, ctx.clone(), &limits).await;
+            let o = broker.execute(request(), None).await;
             local.push(t.elapsed());
-            assert!(o.error.is_none());
+            assert!(matches!(&o, Ok(e) if e.outcome.error.is_none()), "{o:?}");
         }
         let base = report("in-process Broker::execute (baseline)", local);
 

@@ -19,11 +19,10 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::backends::Backends;
-use crate::catalog::Detail;
+
 use crate::config::{Config, ServerConfig};
-use crate::flow::CallContext;
+use crate::flow::{Broker, Detail, ExecuteRequest, SearchRequest};
 use crate::policy::{ConsideredPolicy, FlowRequest, PolicyRequest};
-use crate::setup;
 use crate::tokens::count_tokens;
 
 /// The agent program the demo runs (also shipped as `examples/agents/crm-sync.js`).
@@ -109,15 +108,32 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<DemoReport> {
 }
 
 async fn scenario(config: &Config, chat_log: &Path) -> anyhow::Result<DemoReport> {
-    let limits = setup::limits(config);
-    let broker = setup::broker(config, &limits)?;
-    let context = CallContext {
-        session: setup::new_session_id(),
-        agent: AGENT.to_owned(),
-    };
-    let search = broker.search(SEARCH_QUERY, Detail::Signatures, 3).await;
-    let outcome = broker.execute(PROGRAM, context.clone(), &limits).await;
+    let broker = Broker::from_config(config)?;
+    let session = broker.create_session(AGENT)?;
+    let search = broker
+        .search(SearchRequest {
+            agent: AGENT.to_owned(),
+            session: Some(session.clone()),
+            query: SEARCH_QUERY.to_owned(),
+            detail: Detail::Signatures,
+            limit: Some(3),
+        })
+        .await;
+    let executed = broker
+        .execute(
+            ExecuteRequest {
+                agent: AGENT.to_owned(),
+                session: Some(session),
+                code: PROGRAM.to_owned(),
+                timeout_ms: None,
+                deadline: None,
+            },
+            None,
+        )
+        .await;
     broker.shutdown().await;
+    let search = search?;
+    let outcome = executed?.outcome;
     if let Some(error) = &outcome.error {
         bail!(
             "the demo program failed ({:?}): {}",

@@ -48,7 +48,7 @@ pub fn broker(config: &Config, limits: &Limits) -> anyhow::Result<Broker> {
     })?;
     let backends = Backends::from_config(&config.servers)?;
     Ok(Broker::new(
-        sandbox,
+        Some(sandbox),
         backends,
         tokenizer(config)?,
         std::sync::Arc::new(policy_store(config)?),
@@ -57,21 +57,26 @@ pub fn broker(config: &Config, limits: &Limits) -> anyhow::Result<Broker> {
     ))
 }
 
+/// Builds a broker that never runs programs (no sandbox): what the data-only commands
+/// (`tokenize`, `detokenize`, `search`, `vault`, `policy explain`) need, without the cost of
+/// preparing the engine.
+pub fn broker_without_sandbox(config: &Config) -> anyhow::Result<Broker> {
+    let backends = Backends::from_config(&config.servers)?;
+    Ok(Broker::new(
+        None,
+        backends,
+        tokenizer(config)?,
+        std::sync::Arc::new(policy_store(config)?),
+        Some(std::sync::Arc::new(audit_log(config)?)),
+        limits(config),
+    ))
+}
+
 /// The entities policies see: servers (trust, tags), agents (groups) and kinds from the
 /// config. Tools join when the catalog is loaded; an unknown tool of a known server is
 /// still decided as a member of its server.
 pub fn entity_model(config: &Config) -> EntityModel {
-    let mut builder = EntityModel::builder();
-    for (name, server) in &config.servers {
-        builder = builder.server(name, &server.trust, server.tags.iter().cloned());
-    }
-    for (name, agent) in &config.agents {
-        builder = builder.agent(name, agent.groups.iter().cloned());
-    }
-    for custom in &config.detectors.custom {
-        builder = builder.kind(&custom.kind, custom.groups.iter().cloned());
-    }
-    builder.build()
+    EntityModel::from_config(config)
 }
 
 /// Loads `[policy] dir` (or the embedded defaults) over the config's entity model, and
@@ -129,9 +134,4 @@ pub fn detectors(config: &Config) -> anyhow::Result<Detectors> {
         builder = builder.custom(kind);
     }
     builder.build().context("invalid [detectors] configuration")
-}
-
-/// A fresh random session id (128 bits, hex).
-pub fn new_session_id() -> String {
-    format!("s-{:032x}", rand::random::<u128>())
 }

@@ -135,6 +135,16 @@ impl Kind {
         }
     }
 
+    /// The kind named `name` ("EMAIL", "PHONE", "NAME"; anything else is a custom kind).
+    pub fn from_name(name: &str) -> Kind {
+        match name {
+            "EMAIL" => Kind::Email,
+            "PHONE" => Kind::Phone,
+            "NAME" => Kind::Name,
+            other => Kind::Custom(other.to_owned()),
+        }
+    }
+
     /// Tie-break priority when two findings of equal length overlap (higher wins).
     fn priority(&self) -> u8 {
         match self {

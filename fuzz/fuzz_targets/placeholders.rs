@@ -28,7 +28,10 @@ use detectors::Detectors;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use sluice::flow::ingress::Tokenizer;
-use sluice::flow::{CallContext, DetokenizeError, detokenize};
+use sluice::audit::AuditEvent;
+use sluice::flow::egress::Destination;
+use sluice::flow::pipeline::release;
+use sluice::flow::{BrokerError, CallContext};
 use sluice::policy::{EntityModel, PolicyEngine, PolicyStore};
 use sluice::vault::{
     MasterKey, NEUTRAL_CLOSE, NEUTRAL_OPEN, Placeholder, Vault, find_placeholders, neutralize,
@@ -221,13 +224,17 @@ fuzz_target!(|data: &[u8]| {
         agent: "fuzz".into(),
     };
 
-    let internal = detokenize(
+    let internal = release(
         &world.tokenizer,
         &world.policy,
         None,
+        AuditEvent::Detokenize,
         &context,
-        "crm",
-        "updateLead",
+        Destination {
+            agent: "fuzz",
+            server: "crm",
+            tool: "updateLead",
+        },
         args.clone(),
     );
     let employee_id = present.iter().any(|p| p.starts_with("[EMPLOYEE_ID_"));
@@ -258,7 +265,7 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
-        Err(DetokenizeError::Denied(denial)) => {
+        Err(BrokerError::FlowDenied(denial)) => {
             let message = denial.to_string();
             assert!(employee_id, "denied without an EMPLOYEE_ID: {message}");
             assert!(message.contains("EMPLOYEE_ID"), "{message}");
@@ -270,13 +277,17 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => panic!("unexpected error {e}"),
     }
 
-    let external = detokenize(
+    let external = release(
         &world.tokenizer,
         &world.policy,
         None,
+        AuditEvent::Detokenize,
         &context,
-        "ext",
-        "post",
+        Destination {
+            agent: "fuzz",
+            server: "ext",
+            tool: "post",
+        },
         args.clone(),
     );
     match external {
@@ -287,7 +298,7 @@ fuzz_target!(|data: &[u8]| {
             );
             assert_eq!(out, args);
         }
-        Err(DetokenizeError::Denied(denial)) => {
+        Err(BrokerError::FlowDenied(denial)) => {
             let message = denial.to_string();
             assert!(
                 !present.is_empty(),

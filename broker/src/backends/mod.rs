@@ -28,7 +28,6 @@ use tokio::io::AsyncBufReadExt;
 use tokio::sync::Mutex;
 
 use crate::config::ServerConfig;
-use crate::flow::unknown_server;
 
 /// How long starting a server and the MCP handshake may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -50,6 +49,35 @@ pub enum BackendError {
         /// What is wrong.
         message: String,
     },
+}
+
+/// A server name that is not configured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", describe_unknown(server, known))]
+pub struct UnknownServer {
+    /// The name asked for.
+    pub server: String,
+    /// The configured servers.
+    pub known: Vec<String>,
+}
+
+fn describe_unknown(server: &str, known: &[String]) -> String {
+    if known.is_empty() {
+        format!(
+            "unknown server '{server}': no servers are configured (add [servers.{server}] to sluice.toml)"
+        )
+    } else {
+        format!(
+            "unknown server '{server}'; the servers are: {}",
+            known.join(", ")
+        )
+    }
+}
+
+impl From<UnknownServer> for ToolError {
+    fn from(e: UnknownServer) -> ToolError {
+        ToolError::tool(e.to_string())
+    }
 }
 
 /// The configured backends, by name.
@@ -97,10 +125,27 @@ impl Backends {
         self.servers.contains_key(server)
     }
 
+    /// `Ok` if `server` is configured, else the error naming the configured ones.
+    pub fn check(&self, server: &str) -> Result<(), UnknownServer> {
+        if self.contains(server) {
+            Ok(())
+        } else {
+            Err(self.unknown(server))
+        }
+    }
+
+    /// The error for a server that is not configured.
+    pub fn unknown(&self, server: &str) -> UnknownServer {
+        UnknownServer {
+            server: server.to_owned(),
+            known: self.names(),
+        }
+    }
+
     /// Calls `tool` on `server` with JSON object `args`.
     pub async fn call(&self, server: &str, tool: &str, args: Value) -> Result<Value, ToolError> {
         let Some(backend) = self.servers.get(server) else {
-            return Err(unknown_server(server, &self.names()));
+            return Err(self.unknown(server).into());
         };
         backend.call(tool, args).await
     }
@@ -108,7 +153,7 @@ impl Backends {
     /// The tools `server` offers (connecting if needed; refreshed after `list_changed`).
     pub async fn tools(&self, server: &str) -> Result<Arc<Vec<Tool>>, ToolError> {
         let Some(backend) = self.servers.get(server) else {
-            return Err(unknown_server(server, &self.names()));
+            return Err(self.unknown(server).into());
         };
         let (_, tools) = backend.connected().await?;
         Ok(tools)

@@ -4,13 +4,10 @@
 
 use std::io::Write;
 
-use anyhow::anyhow;
-use serde_json::Value;
-
-use super::{CliError, ConfigArg, exit, read_stdin_text};
+use super::{CliError, ConfigArg, exit, read_stdin_text, runtime};
 use crate::config::Config;
-use crate::flow::{self, CallContext, DetokenizeError};
-use crate::setup;
+use crate::flow::{Broker, BrokerError, DetokenizeRequest, Payload, SessionId, ToolRef};
+use anyhow::anyhow;
 
 /// Largest input accepted, in bytes.
 const MAX_INPUT: u64 = 64 << 20;
@@ -37,66 +34,38 @@ pub struct DetokenizeArgs {
 
 pub(super) fn run(args: DetokenizeArgs) -> Result<u8, CliError> {
     let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
-    let Some((server, tool)) = args
-        .dest
-        .split_once('/')
-        .filter(|(s, t)| !s.is_empty() && !t.is_empty())
-    else {
-        return Err(CliError::usage(anyhow!(
-            "--dest must be SERVER/TOOL, e.g. crm/updateLead (got {:?})",
-            args.dest
-        )));
-    };
-    if !config.servers.contains_key(server) {
-        let known: Vec<&str> = config.servers.keys().map(String::as_str).collect();
-        return Err(CliError::usage(anyhow!(
-            "--dest {}: unknown server '{server}'; the configured servers are: {}",
-            args.dest,
-            if known.is_empty() {
-                "(none)".to_owned()
-            } else {
-                known.join(", ")
-            }
-        )));
-    }
+    let destination = ToolRef::parse(&args.dest, "dest").map_err(CliError::usage)?;
+    let session = SessionId::parse(&args.session).map_err(CliError::usage)?;
     let text = read_stdin_text(MAX_INPUT)?;
     let input = if args.json {
-        serde_json::from_str(&text).map_err(|e| {
+        Payload::Json(serde_json::from_str(&text).map_err(|e| {
             CliError::usage(anyhow!(
                 "input is not valid JSON (line {}, column {}): {e}",
                 e.line(),
                 e.column()
             ))
-        })?
+        })?)
     } else {
-        Value::String(text)
+        Payload::Text(text)
     };
-    let tokenizer = setup::tokenizer(&config).map_err(CliError::usage)?;
-    let policy = setup::policy_store(&config).map_err(CliError::usage)?;
-    let context = CallContext {
-        session: args.session,
+    let broker = Broker::from_config_without_sandbox(&config).map_err(CliError::usage)?;
+    let request = DetokenizeRequest {
         agent: args.agent,
-    };
-    let audit = setup::audit_log(&config).map_err(CliError::usage)?;
-    let output = match flow::detokenize(
-        &tokenizer,
-        &policy,
-        Some(&audit),
-        &context,
-        server,
-        tool,
+        session,
+        destination,
         input,
-    ) {
-        Ok(value) => value,
-        Err(DetokenizeError::Denied(message)) => {
-            eprintln!("sluice: {message}");
+    };
+    let output = match runtime()?.block_on(broker.detokenize(request)) {
+        Ok(output) => output,
+        Err(error @ BrokerError::FlowDenied(_)) => {
+            eprintln!("sluice: {error}");
             return Ok(exit::DENIED);
         }
-        Err(e) => return Err(CliError::runtime(e)),
+        Err(e) => return Err(CliError::from_broker(e)),
     };
     let out = match output {
-        Value::String(text) if !args.json => text,
-        value => {
+        Payload::Text(text) => text,
+        Payload::Json(value) => {
             let mut text = serde_json::to_string(&value).map_err(CliError::runtime)?;
             text.push('\n');
             text

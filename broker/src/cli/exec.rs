@@ -2,15 +2,13 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context;
 use sandbox_host::{ErrorKind, Outcome};
 
 use super::{CliError, ConfigArg, exit, runtime};
 use crate::config::Config;
-use crate::flow::CallContext;
-use crate::setup;
+use crate::flow::{Broker, ExecuteRequest, SessionId};
 
 /// Arguments of `sluice exec`.
 #[derive(Debug, clap::Args)]
@@ -24,7 +22,7 @@ pub struct ExecArgs {
     #[arg(long, value_name = "NAME", default_value = "anonymous")]
     agent: String,
     /// Wall-clock budget in milliseconds.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    #[arg(long, value_name = "N")]
     timeout_ms: Option<u64>,
     /// JS heap budget in MiB.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
@@ -35,29 +33,45 @@ pub struct ExecArgs {
 }
 
 pub(super) fn run(args: ExecArgs) -> Result<u8, CliError> {
-    let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
-    let mut limits = setup::limits(&config);
-    if let Some(ms) = args.timeout_ms {
-        limits.timeout = Duration::from_millis(ms);
+    let (mut config, _) =
+        Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
+    // The flags are the operator's own limits for this run, as if set in `[sandbox]`.
+    if let Some(timeout) =
+        crate::flow::request::timeout(args.timeout_ms).map_err(CliError::usage)?
+    {
+        config.sandbox.timeout_ms = u64::try_from(timeout.as_millis()).ok();
     }
     if let Some(mb) = args.memory_mb {
-        limits.memory_bytes = mb << 20;
+        config.sandbox.memory_mb = Some(mb);
     }
-    let source = read_program(args.file.as_ref(), limits.max_code_bytes)?;
+    let session = args
+        .session
+        .as_deref()
+        .map(SessionId::parse)
+        .transpose()
+        .map_err(CliError::usage)?;
+    let max_code_bytes = config
+        .sandbox
+        .max_code_bytes
+        .unwrap_or(sandbox_host::Limits::default().max_code_bytes);
+    let source = read_program(args.file.as_ref(), max_code_bytes)?;
     let runtime = runtime()?;
     let outcome = runtime.block_on(async {
         let code = match source {
             Program::Text(code) => code,
             Program::Rejected(outcome) => return Ok(outcome),
         };
-        let broker = setup::broker(&config, &limits).map_err(CliError::usage)?;
-        let context = CallContext {
-            session: args.session.unwrap_or_else(setup::new_session_id),
+        let broker = Broker::from_config(&config).map_err(CliError::usage)?;
+        let request = ExecuteRequest {
             agent: args.agent,
+            session,
+            code,
+            timeout_ms: None,
+            deadline: None,
         };
-        let outcome = broker.execute(&code, context, &limits).await;
+        let executed = broker.execute(request, None).await;
         broker.shutdown().await;
-        Ok::<_, CliError>(outcome)
+        executed.map(|e| e.outcome).map_err(CliError::from_broker)
     })?;
     let json = serde_json::to_string(&outcome)
         .context("serializing the outcome")

@@ -54,6 +54,25 @@ impl CliError {
             error: error.into(),
         }
     }
+
+    /// A broker failure with the exit code of its kind: bad input 2, a policy refusal 3,
+    /// anything else 1.
+    pub fn from_broker(error: crate::flow::BrokerError) -> Self {
+        use crate::flow::BrokerError as E;
+        let code = match &error {
+            E::Invalid(_) | E::UnknownSession | E::UnknownServer(_) | E::UnknownPlaceholder(_) => {
+                exit::USAGE
+            }
+            E::CallDenied(_) | E::FlowDenied(_) => exit::DENIED,
+            E::Tool(_) | E::Unavailable(_) | E::Vault(_) | E::Audit(_) | E::Internal(_) => {
+                exit::RUNTIME
+            }
+        };
+        CliError {
+            code,
+            error: error.into(),
+        }
+    }
 }
 
 /// Sluice: a policy-enforcing data-flow broker for MCP agents in code mode.

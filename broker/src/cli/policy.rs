@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 
-use super::{CliError, ConfigArg, exit};
+use super::{CliError, ConfigArg, exit, runtime};
 use crate::config::Config;
-use crate::flow::egress;
-use crate::policy::{self, CallRequest, Explanation, FlowRequest, PolicyEngine, PolicyRequest};
-use crate::setup;
+use crate::flow::{Broker, SessionId, ToolRef};
+use crate::policy::{
+    self, CallRequest, EntityModel, Explanation, FlowRequest, PolicyEngine, PolicyRequest,
+};
 
 /// Arguments of `sluice policy`.
 #[derive(Debug, clap::Args)]
@@ -158,45 +159,29 @@ fn explain(args: ExplainArgs) -> Result<u8, CliError> {
     let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
     let dir = args.dir.clone().or_else(|| config.policy.dir.clone());
     let engine = PolicyEngine::load(dir.as_deref())
-        .and_then(|e| e.with_model(setup::entity_model(&config)))
+        .and_then(|e| e.with_model(EntityModel::from_config(&config)))
         .map_err(CliError::usage)?;
-    let Some((server, tool)) = args
-        .tool
-        .split_once('/')
-        .filter(|(s, t)| !s.is_empty() && !t.is_empty())
-    else {
-        return Err(CliError::usage(anyhow!(
-            "--tool must be SERVER/TOOL (got {:?})",
-            args.tool
-        )));
-    };
-    // Facts of a real placeholder come from the vault (its value never leaves this function).
+    let tool_ref = ToolRef::parse(&args.tool, "tool").map_err(CliError::usage)?;
+    let (server, tool) = (tool_ref.server.as_str(), tool_ref.tool.as_str());
+    // Facts of a real placeholder come from the broker (its value never reaches here).
     let mut kind = args.kind.clone();
     let mut source = args.source.clone();
     let mut email_domain = args.email_domain.clone();
     let mut phone_country = args.phone_country.clone();
     if let (Some(text), Some(session)) = (&args.placeholder, &args.session) {
-        let placeholder = crate::vault::Placeholder::parse(text).map_err(CliError::usage)?;
-        let tokenizer = setup::tokenizer(&config).map_err(CliError::usage)?;
-        let resolved = tokenizer
-            .vault()
-            .resolve_placeholder(session, &placeholder)
-            .map_err(CliError::runtime)?
-            .ok_or_else(|| {
-                CliError::usage(anyhow!(
-                    "{text} is not a placeholder of session {session} (it would never resolve)"
-                ))
-            })?;
-        // The same facts egress puts in the context of a real flow.
-        if resolved.kind == "EMAIL" {
-            email_domain = egress::email_domain(&resolved.value);
-        }
-        if resolved.kind == "PHONE" {
-            phone_country =
-                egress::phone_country(tokenizer.detectors(), &resolved.value).map(str::to_owned);
-        }
-        kind = Some(resolved.kind);
-        source = Some(resolved.source);
+        let session = SessionId::parse(session).map_err(CliError::usage)?;
+        let broker = Broker::from_config_without_sandbox(&config).map_err(CliError::usage)?;
+        let facts = runtime()?
+            .block_on(broker.placeholder_facts(&session, text))
+            .map_err(CliError::from_broker)?;
+        email_domain = facts.facts.email_domain.or(email_domain);
+        phone_country = facts
+            .facts
+            .phone_country
+            .map(str::to_owned)
+            .or(phone_country);
+        kind = Some(facts.kind.to_string());
+        source = Some(facts.source);
     }
     let action = match args.action.as_deref() {
         Some("call") => "call",

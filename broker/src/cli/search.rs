@@ -1,12 +1,9 @@
 //! `sluice search`: the tools of the configured backends that match a query, as the
 //! model's `search` tool would show them.
 
-use anyhow::Context;
-
 use super::{CliError, ConfigArg, exit, runtime};
-use crate::backends::Backends;
-use crate::catalog::{self, Catalog, Detail};
 use crate::config::Config;
+use crate::flow::{Broker, Detail, SearchRequest};
 
 /// Arguments of `sluice search`.
 #[derive(Debug, clap::Args)]
@@ -16,9 +13,12 @@ pub struct SearchArgs {
     /// How much of each tool to show: names, signatures or full.
     #[arg(long, value_name = "LEVEL", default_value = "signatures")]
     detail: String,
-    /// Most tools to show.
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    limit: u32,
+    /// Most tools to show (1 to 50; default 10).
+    #[arg(long, value_name = "N")]
+    limit: Option<u64>,
+    /// The principal (Cedar Agent) asking.
+    #[arg(long, value_name = "NAME", default_value = "anonymous")]
+    agent: String,
     /// What to look for, e.g. "update a lead's email".
     #[arg(value_name = "QUERY", required = true, num_args = 1..)]
     query: Vec<String>,
@@ -27,20 +27,20 @@ pub struct SearchArgs {
 pub(super) fn run(args: SearchArgs) -> Result<u8, CliError> {
     let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
     let detail: Detail = args.detail.parse().map_err(CliError::usage)?;
-    let query = args.query.join(" ");
-    let backends = Backends::from_config(&config.servers)
-        .context("invalid [servers]")
-        .map_err(CliError::usage)?;
+    let broker = Broker::from_config_without_sandbox(&config).map_err(CliError::usage)?;
+    let request = SearchRequest {
+        agent: args.agent,
+        session: None,
+        query: args.query.join(" "),
+        detail,
+        limit: args.limit,
+    };
     let text = runtime()?.block_on(async {
-        let lists = backends.all_tools().await;
-        backends.shutdown().await;
-        let catalog = Catalog::from_servers(
-            lists
-                .into_iter()
-                .map(|(server, tools)| (server, tools.as_ref().clone())),
-        );
-        catalog::search_text(&catalog, &query, detail, args.limit as usize)
+        let text = broker.search(request).await;
+        broker.shutdown().await;
+        text
     });
+    let text = text.map_err(CliError::from_broker)?;
     println!("{}", text.trim_end());
     Ok(exit::OK)
 }

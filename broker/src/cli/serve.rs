@@ -15,9 +15,9 @@ use tokio::task::JoinSet;
 use super::{CliError, ConfigArg, exit, runtime};
 use crate::auth::Principals;
 use crate::config::Config;
+use crate::flow::Broker;
 use crate::front::grpc::GrpcFront;
 use crate::front::{self, Shutdown, mcp};
-use crate::setup;
 use crate::tls::ServerTls;
 
 /// Arguments of `sluice serve`.
@@ -77,8 +77,7 @@ struct Network {
 }
 
 async fn serve(args: ServeArgs, config: Config, network: Option<Network>) -> Result<u8, CliError> {
-    let limits = setup::limits(&config);
-    let broker = Arc::new(setup::broker(&config, &limits).map_err(CliError::usage)?);
+    let broker = Arc::new(Broker::from_config(&config).map_err(CliError::usage)?);
     let watcher = watch_policies(&config, &broker);
     let (trigger, shutdown) = front::shutdown_signal();
     let mut fronts: JoinSet<FrontTask> = JoinSet::new();
@@ -107,10 +106,7 @@ async fn serve(args: ServeArgs, config: Config, network: Option<Network>) -> Res
 
 /// Hot reload: watches `[policy] dir` (unless `[policy] watch = false`); every attempt is
 /// logged and audited, and a rejected set leaves the last good one in force.
-fn watch_policies(
-    config: &Config,
-    broker: &Arc<crate::flow::Broker>,
-) -> Option<tokio::task::JoinHandle<()>> {
+fn watch_policies(config: &Config, broker: &Arc<Broker>) -> Option<tokio::task::JoinHandle<()>> {
     let dir = config.policy.dir.clone()?;
     if config.policy.watch == Some(false) {
         return None;
@@ -131,7 +127,7 @@ async fn start_fronts(
     args: &ServeArgs,
     config: &Config,
     network: Option<Network>,
-    broker: &Arc<crate::flow::Broker>,
+    broker: &Arc<Broker>,
     shutdown: &Shutdown,
     fronts: &mut JoinSet<FrontTask>,
 ) -> Result<(), CliError> {

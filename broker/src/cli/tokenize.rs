@@ -2,9 +2,9 @@
 
 use std::io::Write;
 
-use super::{CliError, ConfigArg, exit, read_stdin_text};
+use super::{CliError, ConfigArg, exit, read_stdin_text, runtime};
 use crate::config::Config;
-use crate::setup;
+use crate::flow::{Broker, Payload, SessionId, TokenizeRequest};
 
 /// Largest input accepted, in bytes.
 const MAX_INPUT: u64 = 64 << 20;
@@ -23,21 +23,21 @@ pub struct TokenizeArgs {
     /// Treat the input as JSON and keep its structure (keys, order, types).
     #[arg(long)]
     json: bool,
+    /// The principal (Cedar Agent) asking; the session belongs to it.
+    #[arg(long, value_name = "NAME", default_value = "anonymous")]
+    agent: String,
 }
 
 pub(super) fn run(args: TokenizeArgs) -> Result<u8, CliError> {
     let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
+    let session = args
+        .session
+        .as_deref()
+        .map(SessionId::parse)
+        .transpose()
+        .map_err(CliError::usage)?;
     let text = read_stdin_text(MAX_INPUT)?;
-    let session = match args.session {
-        Some(session) => session,
-        None => {
-            let session = setup::new_session_id();
-            eprintln!("session: {session}");
-            session
-        }
-    };
-    let tokenizer = setup::tokenizer(&config).map_err(CliError::usage)?;
-    let output = if args.json {
+    let input = if args.json {
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             CliError::usage(anyhow::anyhow!(
                 "input is not valid JSON (line {}, column {}): {e}",
@@ -45,16 +45,31 @@ pub(super) fn run(args: TokenizeArgs) -> Result<u8, CliError> {
                 e.column()
             ))
         })?;
-        let value = tokenizer
-            .ingest_json(&session, &args.source, value)
-            .map_err(CliError::runtime)?;
-        let mut text = serde_json::to_string(&value).map_err(CliError::runtime)?;
-        text.push('\n');
-        text
+        Payload::Json(value)
     } else {
-        tokenizer
-            .ingest_text(&session, &args.source, &text)
-            .map_err(CliError::runtime)?
+        Payload::Text(text)
+    };
+    let broker = Broker::from_config_without_sandbox(&config).map_err(CliError::usage)?;
+    let named = session.is_some();
+    let request = TokenizeRequest {
+        agent: args.agent,
+        session,
+        source: Some(args.source),
+        input,
+    };
+    let tokenized = runtime()?
+        .block_on(broker.tokenize(request))
+        .map_err(CliError::from_broker)?;
+    if !named {
+        eprintln!("session: {}", tokenized.session);
+    }
+    let output = match tokenized.output {
+        Payload::Text(text) => text,
+        Payload::Json(value) => {
+            let mut text = serde_json::to_string(&value).map_err(CliError::runtime)?;
+            text.push('\n');
+            text
+        }
     };
     std::io::stdout()
         .lock()

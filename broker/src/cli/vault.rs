@@ -2,9 +2,10 @@
 
 use clap::Subcommand;
 
-use super::{CliError, ConfigArg, exit};
+use super::{CliError, ConfigArg, exit, runtime};
 use crate::config::Config;
-use crate::vault::{MasterKey, Vault};
+use crate::flow::{Broker, SessionId};
+use crate::vault::MasterKey;
 
 /// Arguments of `sluice vault`.
 #[derive(Debug, clap::Args)]
@@ -30,16 +31,22 @@ enum VaultCommand {
 
 pub(super) fn run(args: VaultArgs) -> Result<u8, CliError> {
     let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
-    let data_dir = config.data_dir();
-    let key = MasterKey::load(&data_dir).map_err(CliError::usage)?;
-    let vault = Vault::open(&data_dir, &key).map_err(CliError::runtime)?;
+    // Nothing to inspect or erase without a key: say so rather than create one.
+    MasterKey::load(&config.data_dir()).map_err(CliError::usage)?;
+    let broker = Broker::from_config_without_sandbox(&config).map_err(CliError::runtime)?;
+    let runtime = runtime()?;
     match args.command {
         VaultCommand::Purge { session } => {
-            let erased = vault.purge_session(&session).map_err(CliError::usage)?;
+            let session = SessionId::parse(&session).map_err(CliError::usage)?;
+            let erased = runtime
+                .block_on(broker.purge_session(None, &session))
+                .map_err(CliError::from_broker)?;
             println!("purged {erased} values of session {session}");
         }
         VaultCommand::Stats => {
-            let stats = vault.stats().map_err(CliError::runtime)?;
+            let stats = runtime
+                .block_on(broker.vault_stats())
+                .map_err(CliError::from_broker)?;
             println!(
                 "{}",
                 serde_json::to_string(&stats).map_err(CliError::runtime)?

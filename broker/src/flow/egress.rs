@@ -15,6 +15,7 @@ use std::fmt;
 use detectors::{Detectors, Kind};
 use serde_json::{Map, Value};
 
+use super::error::{DeniedFlow, FlowDenial};
 use crate::policy::{Decision, FlowRequest, PolicyStore};
 use crate::vault::{Placeholder, Resolved, Vault, VaultError, find_placeholders};
 
@@ -216,12 +217,8 @@ pub fn decide(
     dest: Destination<'_>,
     outbound: &Outbound,
 ) -> Decision {
-    let email_domain = (outbound.kind == "EMAIL")
-        .then(|| email_domain(&outbound.value))
-        .flatten();
-    let phone_country = (outbound.kind == "PHONE")
-        .then(|| phone_country(detectors, &outbound.value))
-        .flatten();
+    let kind = Kind::from_name(&outbound.kind);
+    let facts = ValueFacts::of(detectors, &kind, &outbound.value);
     let placeholder = outbound.placeholder.to_string();
     policy.authorize_flow(&FlowRequest {
         agent: dest.agent,
@@ -231,20 +228,46 @@ pub fn decide(
         source: &outbound.source,
         placeholder: &placeholder,
         arg_path: &outbound.arg_path,
-        email_domain: email_domain.as_deref(),
-        phone_country,
+        email_domain: facts.email_domain.as_deref(),
+        phone_country: facts.phone_country,
     })
 }
 
-/// The bare lowercase domain of an address (`Bob@Example.COM` → `example.com`).
-pub(crate) fn email_domain(value: &str) -> Option<String> {
+/// Safe facts about a value that flow policy may see (never the value itself): the
+/// domain of an email address, the region of a phone number. The one place that derives
+/// them, for egress and for `sluice policy explain` alike.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValueFacts {
+    /// An email's domain, lowercased (`context.email_domain`).
+    pub email_domain: Option<String>,
+    /// A phone number's ISO region (`context.phone_country`).
+    pub phone_country: Option<&'static str>,
+}
+
+impl ValueFacts {
+    /// The facts of `value` of `kind`.
+    pub fn of(detectors: &Detectors, kind: &Kind, value: &str) -> ValueFacts {
+        match kind {
+            Kind::Email => ValueFacts {
+                email_domain: email_domain(value),
+                phone_country: None,
+            },
+            Kind::Phone => ValueFacts {
+                email_domain: None,
+                phone_country: phone_country(detectors, value),
+            },
+            _ => ValueFacts::default(),
+        }
+    }
+}
+
+fn email_domain(value: &str) -> Option<String> {
     let (_, domain) = value.trim().rsplit_once('@')?;
     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
     (!domain.is_empty()).then_some(domain)
 }
 
-/// The ISO region of a phone number, as the detectors validate it.
-pub(crate) fn phone_country(detectors: &Detectors, value: &str) -> Option<&'static str> {
+fn phone_country(detectors: &Detectors, value: &str) -> Option<&'static str> {
     detectors
         .find(value)
         .into_iter()
@@ -252,111 +275,44 @@ pub(crate) fn phone_country(detectors: &Detectors, value: &str) -> Option<&'stat
         .and_then(|f| f.region)
 }
 
-/// Why a call's or detokenization's flows were refused: the destination and each group
-/// of denied placeholders that share kind, source, position and decision. Its `Display` is
-/// the message callers and the model see; fronts also expose the fields as error details.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Denial {
-    /// The destination, `server/tool`.
-    pub destination: String,
-    /// The denied flows, grouped, in first-seen order.
-    pub flows: Vec<DeniedFlow>,
-}
-
-/// Placeholders refused for the same reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeniedFlow {
-    /// The placeholders, e.g. `[EMAIL_1]`.
-    pub placeholders: Vec<String>,
-    /// Their kind, e.g. `EMAIL`.
-    pub kind: String,
-    /// The server they were minted from.
-    pub source: String,
-    /// Where in the arguments they sit (`.` for the whole value).
-    pub arg_path: String,
-    /// The deciding forbid policies' `@id`s; empty when no permit matched.
-    pub policy_ids: Vec<String>,
-    /// The policy engine's reason text.
-    pub reason: String,
-}
-
-/// How every denial message starts, so a front can tell a refused flow from a refused call.
-pub const DENIAL_PREFIX: &str = "flow denied: ";
-
-impl DeniedFlow {
-    /// The deciding forbid policies' ids, or "no permit" when none matched.
-    pub fn deciding(&self) -> String {
-        if self.policy_ids.is_empty() {
-            "no permit".to_owned()
+/// The refusal for `denied` checks toward `server/tool`: one [`DeniedFlow`] per group of
+/// placeholders with the same kind, source, argument path and deciding policies.
+pub fn denial(denied: &[&FlowCheck], server: &str, tool: &str) -> FlowDenial {
+    let mut flows: Vec<DeniedFlow> = Vec::new();
+    for c in denied {
+        let o = &c.outbound;
+        let arg_path = if o.arg_path.is_empty() {
+            ".".to_owned()
         } else {
-            self.policy_ids.join(", ")
+            o.arg_path.clone()
+        };
+        let placeholder = o.placeholder.to_string();
+        let kind = Kind::from_name(&o.kind);
+        let same = |f: &&mut DeniedFlow| {
+            f.kind == kind
+                && f.source == o.source
+                && f.arg_path == arg_path
+                && f.policy_ids == c.decision.policy_ids
+                && f.reason == c.decision.reason
+        };
+        match flows.iter_mut().find(same) {
+            Some(flow) if !flow.placeholders.contains(&placeholder) => {
+                flow.placeholders.push(placeholder)
+            }
+            Some(_) => {}
+            None => flows.push(DeniedFlow {
+                placeholders: vec![placeholder],
+                kind,
+                source: o.source.clone(),
+                arg_path,
+                policy_ids: c.decision.policy_ids.clone(),
+                reason: c.decision.reason.clone(),
+            }),
         }
     }
-}
-
-impl Denial {
-    /// Groups the `denied` checks toward `server/tool`.
-    pub fn of(denied: &[&FlowCheck], server: &str, tool: &str) -> Denial {
-        let mut flows: Vec<DeniedFlow> = Vec::new();
-        for c in denied {
-            let o = &c.outbound;
-            let arg_path = if o.arg_path.is_empty() {
-                ".".to_owned()
-            } else {
-                o.arg_path.clone()
-            };
-            let placeholder = o.placeholder.to_string();
-            let same = |f: &&mut DeniedFlow| {
-                f.kind == o.kind.as_str()
-                    && f.source == o.source
-                    && f.arg_path == arg_path
-                    && f.policy_ids == c.decision.policy_ids
-                    && f.reason == c.decision.reason
-            };
-            match flows.iter_mut().find(same) {
-                Some(flow) if !flow.placeholders.contains(&placeholder) => {
-                    flow.placeholders.push(placeholder)
-                }
-                Some(_) => {}
-                None => flows.push(DeniedFlow {
-                    placeholders: vec![placeholder],
-                    kind: o.kind.as_str().to_owned(),
-                    source: o.source.clone(),
-                    arg_path,
-                    policy_ids: c.decision.policy_ids.clone(),
-                    reason: c.decision.reason.clone(),
-                }),
-            }
-        }
-        Denial {
-            destination: format!("{server}/{tool}"),
-            flows,
-        }
-    }
-}
-
-/// Names each denied placeholder, its kind, source, position, the destination and the
-/// deciding policy ids (or "no permit").
-impl std::fmt::Display for Denial {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(DENIAL_PREFIX)?;
-        for (i, flow) in self.flows.iter().enumerate() {
-            if i > 0 {
-                f.write_str("; ")?;
-            }
-            write!(
-                f,
-                "{} ({} from server '{}', at argument `{}`) may not go to {}: {} ({})",
-                flow.placeholders.join(", "),
-                flow.kind,
-                flow.source,
-                flow.arg_path,
-                self.destination,
-                flow.deciding(),
-                flow.reason
-            )?;
-        }
-        Ok(())
+    FlowDenial {
+        destination: format!("{server}/{tool}"),
+        flows,
     }
 }
 

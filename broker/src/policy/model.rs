@@ -335,3 +335,22 @@ fn tool_entity(server: &str, tool: &str) -> Result<Entity, PolicyError> {
         message: format!("tool {server}/{tool}: {e}"),
     })
 }
+
+impl EntityModel {
+    /// The entities policies see: servers (trust, tags), agents (groups) and custom kinds
+    /// from the config. Tools join when the catalog is loaded; an unknown tool of a known
+    /// server is still decided as a member of its server.
+    pub fn from_config(config: &crate::config::Config) -> EntityModel {
+        let mut builder = EntityModel::builder();
+        for (name, server) in &config.servers {
+            builder = builder.server(name, &server.trust, server.tags.iter().cloned());
+        }
+        for (name, agent) in &config.agents {
+            builder = builder.agent(name, agent.groups.iter().cloned());
+        }
+        for custom in &config.detectors.custom {
+            builder = builder.kind(&custom.kind, custom.groups.iter().cloned());
+        }
+        builder.build()
+    }
+}

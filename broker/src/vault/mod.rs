@@ -622,12 +622,14 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn validate_session(session: &str) -> Result<(), VaultError> {
+/// Checks a session id: 1 to [`MAX_SESSION_LEN`] ASCII letters, digits and `.:_@-`.
+pub fn validate_session(session: &str) -> Result<(), VaultError> {
     check_name(session, MAX_SESSION_LEN, b".:_@-")
         .map_err(|reason| VaultError::InvalidSession { reason })
 }
 
-fn validate_source(source: &str) -> Result<(), VaultError> {
+/// Checks a source server name: 1 to [`MAX_SOURCE_LEN`] ASCII letters, digits and `._-`.
+pub fn validate_source(source: &str) -> Result<(), VaultError> {
     check_name(source, MAX_SOURCE_LEN, b"._-")
         .map_err(|reason| VaultError::InvalidSource { reason })
 }

@@ -1,0 +1,586 @@
+//! [`Broker`]: the one typed service API. Every front — the MCP server, the gRPC sidecar,
+//! each `sluice` subcommand — calls only these methods, with the typed requests of
+//! [`super::request`], and maps the typed [`BrokerError`] to its own wire format. The
+//! broker validates a request completely before anything has an effect, mints session
+//! ids, scans everything it returns, and decides every flow; fronts only translate.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sandbox_host::{Limits, Outcome, Sandbox};
+use serde_json::Value;
+use tokio::sync::Mutex;
+use tracing::Instrument;
+
+use super::bridge::ToolRouter;
+use super::egress::{self, Destination, ValueFacts};
+use super::error::{BrokerError, InvalidRequest};
+use super::events::{EventPump, Observer, Watch};
+use super::ingress::Tokenizer;
+use super::pipeline::Pipeline;
+use super::request::{
+    self, CallContext, CallToolRequest, CheckFlowRequest, DetokenizeRequest, ExecuteRequest,
+    Payload, SearchRequest, SessionId, TokenizeRequest,
+};
+use super::{blocking, scan};
+use crate::audit::{AuditEvent, AuditLog};
+use crate::backends::Backends;
+use crate::catalog::{self, Catalog};
+use crate::metrics::METRICS;
+use crate::policy::PolicyStore;
+use crate::vault::Placeholder;
+
+/// The provenance of values tokenized through the API when the caller names none.
+pub const DEFAULT_TOKENIZE_SOURCE: &str = "api";
+
+/// What an execute did.
+#[derive(Debug)]
+pub struct Executed {
+    /// The session it ran in (new if the request named none).
+    pub session: SessionId,
+    /// The outcome, tokenized.
+    pub outcome: Outcome,
+    /// The wall-clock budget it had.
+    pub budget: Duration,
+    /// Whether that budget came from the caller's deadline.
+    pub deadline_bound: bool,
+}
+
+impl Executed {
+    /// Whether the program ran out of time because the caller's deadline passed.
+    pub fn missed_deadline(&self) -> bool {
+        self.deadline_bound
+            && self
+                .outcome
+                .error
+                .as_ref()
+                .is_some_and(|e| e.kind == sandbox_host::ErrorKind::Timeout)
+    }
+}
+
+/// What tokenize did.
+#[derive(Debug)]
+pub struct Tokenized {
+    /// The session the placeholders belong to.
+    pub session: SessionId,
+    /// The input with placeholders in place of values.
+    pub output: Payload,
+}
+
+/// What a proxied tool call did.
+#[derive(Debug)]
+pub struct CalledTool {
+    /// The session it ran in.
+    pub session: SessionId,
+    /// The tokenized result, or the tokenized error the backend answered with.
+    pub result: Result<Value, String>,
+}
+
+/// One flow decision, without resolving anything.
+#[derive(Debug, Clone)]
+pub struct FlowVerdict {
+    /// Whether the placeholder may go there.
+    pub allowed: bool,
+    /// The deciding policies' ids.
+    pub policy_ids: Vec<String>,
+    /// Cedar's reason in words.
+    pub reason: String,
+    /// The placeholder's kind.
+    pub kind: detectors::Kind,
+    /// Where its value was read from.
+    pub source: String,
+}
+
+/// What flow policy sees of a placeholder: its kind, source and safe facts about its
+/// value (never the value).
+#[derive(Debug, Clone)]
+pub struct PlaceholderFacts {
+    /// Its kind.
+    pub kind: detectors::Kind,
+    /// Where its value was read from.
+    pub source: String,
+    /// Safe facts about the value (an email's domain, a phone's region).
+    pub facts: ValueFacts,
+}
+
+/// A configured server as fronts list it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSummary {
+    /// The server's name (the `tools.<name>` accessor).
+    pub name: String,
+    /// Its trust level (`Server.trust` in policies).
+    pub trust: String,
+    /// Its tags (`Server.tags` in policies).
+    pub tags: Vec<String>,
+    /// How many tools it offers; `None` when it cannot be reached now.
+    pub tools: Option<usize>,
+}
+
+/// The catalog as last built, with the tool lists it was built from.
+#[derive(Default)]
+struct CatalogCache {
+    built_from: Vec<(String, Arc<Vec<rmcp::model::Tool>>)>,
+    catalog: Option<Arc<Catalog>>,
+}
+
+/// The broker: sandbox plus the call pipeline, shared by every front.
+pub struct Broker {
+    sandbox: Option<Sandbox>,
+    pipeline: Arc<Pipeline>,
+    limits: Limits,
+    catalog: Mutex<CatalogCache>,
+}
+
+impl Broker {
+    /// Assembles a broker from its parts (`sandbox: None` for one that never executes, as
+    /// the data-only CLI commands use).
+    pub fn new(
+        sandbox: Option<Sandbox>,
+        backends: Backends,
+        tokenizer: Tokenizer,
+        policy: Arc<PolicyStore>,
+        audit: Option<Arc<AuditLog>>,
+        limits: Limits,
+    ) -> Self {
+        Broker {
+            sandbox,
+            pipeline: Arc::new(Pipeline {
+                backends: Arc::new(backends),
+                tokenizer,
+                policy,
+                audit,
+            }),
+            limits,
+            catalog: Mutex::new(CatalogCache::default()),
+        }
+    }
+
+    /// Builds the broker `config` describes, sandbox included.
+    pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Broker> {
+        crate::setup::broker(config, &crate::setup::limits(config))
+    }
+
+    /// Builds the broker `config` describes without a sandbox: it serves every operation
+    /// but `execute`, and starts faster (for one-shot data commands).
+    pub fn from_config_without_sandbox(config: &crate::config::Config) -> anyhow::Result<Broker> {
+        crate::setup::broker_without_sandbox(config)
+    }
+
+    /// The live flow policies (for the reload watcher).
+    pub fn policy(&self) -> &Arc<PolicyStore> {
+        &self.pipeline.policy
+    }
+
+    /// The default limits of an execute.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Names of the configured backend servers.
+    pub fn servers(&self) -> Vec<String> {
+        self.pipeline.backends.names()
+    }
+
+    /// Logs and audits one policy reload attempt (see [`crate::policy::watch`]).
+    pub fn record_reload(&self, event: &crate::policy::watch::ReloadEvent) {
+        super::record::reload(self.pipeline.audit.as_deref(), event);
+    }
+
+    /// Stops every backend connection (stdio servers exit).
+    pub async fn shutdown(&self) {
+        self.pipeline.backends.shutdown().await;
+    }
+
+    /// A new session owned by `agent`.
+    pub fn create_session(&self, agent: &str) -> Result<SessionId, BrokerError> {
+        let session = SessionId::random();
+        self.admit(agent, &session)?;
+        Ok(session)
+    }
+
+    /// The session a request names, after checking it may be used by `agent`; a new one
+    /// when it names none.
+    fn session_for(
+        &self,
+        agent: &str,
+        session: Option<&SessionId>,
+    ) -> Result<SessionId, BrokerError> {
+        match session {
+            Some(session) => {
+                self.admit(agent, session)?;
+                Ok(session.clone())
+            }
+            None => self.create_session(agent),
+        }
+    }
+
+    /// Whether `agent` may use `session`.
+    fn admit(&self, _agent: &str, _session: &SessionId) -> Result<(), BrokerError> {
+        Ok(())
+    }
+
+    /// Runs one program; `observer` (if any) sees its events live.
+    pub async fn execute(
+        &self,
+        request: ExecuteRequest,
+        observer: Option<Observer>,
+    ) -> Result<Executed, BrokerError> {
+        let Some(sandbox) = &self.sandbox else {
+            return Err(BrokerError::Internal(
+                "this Sluice process was started without a sandbox and cannot run programs".into(),
+            ));
+        };
+        let mut limits = self.limits.clone();
+        if let Some(timeout) = request::timeout(request.timeout_ms)? {
+            limits.timeout = limits.timeout.min(timeout);
+        }
+        let mut deadline_bound = false;
+        if let Some(deadline) = request.deadline
+            && deadline < limits.timeout
+        {
+            if deadline.is_zero() {
+                return Err(InvalidRequest::new(
+                    "deadline",
+                    "the deadline passed before the program started",
+                )
+                .into());
+            }
+            limits.timeout = deadline;
+            deadline_bound = true;
+        }
+        let session = self.session_for(&request.agent, request.session.as_ref())?;
+        let context = CallContext {
+            session: session.as_str().to_owned(),
+            agent: request.agent,
+        };
+        let outcome = self
+            .run(sandbox, &request.code, context, &limits, observer)
+            .await;
+        Ok(Executed {
+            session,
+            outcome,
+            budget: limits.timeout,
+            deadline_bound,
+        })
+    }
+
+    /// Runs one program in an `execute` span.
+    async fn run(
+        &self,
+        sandbox: &Sandbox,
+        code: &str,
+        context: CallContext,
+        limits: &Limits,
+        observer: Option<Observer>,
+    ) -> Outcome {
+        let span = tracing::info_span!("execute", agent = %context.agent);
+        async move {
+            let session = context.session.clone();
+            let observe_calls = matches!(
+                observer,
+                Some(Observer {
+                    watch: Watch::Everything,
+                    ..
+                })
+            );
+            let events = observer.map(|observer| {
+                EventPump::start(
+                    self.pipeline.tokenizer.clone(),
+                    session.clone(),
+                    observer.sink,
+                )
+            });
+            let bridge = Arc::new(ToolRouter {
+                pipeline: Arc::clone(&self.pipeline),
+                context,
+                events: events.as_ref().map(EventPump::sender),
+                observe_calls,
+            });
+            let started = std::time::Instant::now();
+            let outcome = sandbox.execute_with(code, bridge, limits).await;
+            let outcome = scan::outcome(
+                &self.pipeline.tokenizer,
+                &session,
+                outcome,
+                limits.max_output_bytes,
+            )
+            .await;
+            if let Some(events) = events {
+                events.finish().await;
+            }
+            let kind = outcome.error.as_ref().map_or("ok", |e| e.kind.as_str());
+            METRICS.executes.add(&[("outcome", kind)], 1);
+            METRICS.execute_seconds.observe(started.elapsed());
+            outcome
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// One proxied tool call with the whole pipeline (authorize, egress, call, ingress):
+    /// the path for platforms that do not run code.
+    pub async fn call_tool(&self, request: CallToolRequest) -> Result<CalledTool, BrokerError> {
+        if !request.arguments.is_object() {
+            return Err(
+                InvalidRequest::new("arguments", "the arguments must be a JSON object").into(),
+            );
+        }
+        self.pipeline.backends.check(&request.tool.server)?;
+        let session = self.session_for(&request.agent, request.session.as_ref())?;
+        let context = CallContext {
+            session: session.as_str().to_owned(),
+            agent: request.agent,
+        };
+        let result = self
+            .pipeline
+            .call(
+                &context,
+                &request.tool.server,
+                &request.tool.tool,
+                request.arguments,
+            )
+            .await;
+        let result = match result {
+            Ok(value) => Ok(value),
+            Err(BrokerError::Tool(message)) => Err(message),
+            Err(other) => return Err(other),
+        };
+        Ok(CalledTool { session, result })
+    }
+
+    /// Tokenizes text or JSON into placeholders of the request's session.
+    pub async fn tokenize(&self, request: TokenizeRequest) -> Result<Tokenized, BrokerError> {
+        let source = request
+            .source
+            .unwrap_or_else(|| DEFAULT_TOKENIZE_SOURCE.to_owned());
+        crate::vault::validate_source(&source)
+            .map_err(|e| InvalidRequest::new("source", e.to_string()))?;
+        let session = self.session_for(&request.agent, request.session.as_ref())?;
+        let tokenizer = self.pipeline.tokenizer.clone();
+        let s = session.as_str().to_owned();
+        let output = blocking(move || match request.input {
+            Payload::Text(text) => tokenizer.ingest_text(&s, &source, &text).map(Payload::Text),
+            Payload::Json(value) => tokenizer.ingest_json(&s, &source, value).map(Payload::Json),
+        })
+        .await
+        .map_err(|_| BrokerError::Internal("tokenization failed inside Sluice".into()))??;
+        Ok(Tokenized { session, output })
+    }
+
+    /// Resolves the placeholders in the input toward the destination, only if Cedar
+    /// permits every one of them (as if the input were that tool's arguments). Unknown,
+    /// forged and other sessions' placeholders stay literal text.
+    pub async fn detokenize(&self, request: DetokenizeRequest) -> Result<Payload, BrokerError> {
+        self.check_destination(&request.destination.server)?;
+        self.admit(&request.agent, &request.session)?;
+        let pipeline = Arc::clone(&self.pipeline);
+        let context = CallContext {
+            session: request.session.as_str().to_owned(),
+            agent: request.agent,
+        };
+        let (json, input) = match request.input {
+            Payload::Text(text) => (false, Value::String(text)),
+            Payload::Json(value) => (true, value),
+        };
+        let dest = request.destination;
+        let resolved = tokio::task::spawn_blocking(move || {
+            let destination = Destination {
+                agent: &context.agent,
+                server: &dest.server,
+                tool: &dest.tool,
+            };
+            pipeline.release(AuditEvent::Detokenize, &context, destination, input)
+        })
+        .await
+        .map_err(|_| {
+            BrokerError::Internal("detokenization failed and nothing was resolved".into())
+        })??;
+        Ok(match (json, resolved) {
+            (false, Value::String(text)) => Payload::Text(text),
+            (_, value) => Payload::Json(value),
+        })
+    }
+
+    /// The flow decision for one placeholder toward a destination, without resolving or
+    /// auditing anything.
+    pub async fn check_flow(&self, request: CheckFlowRequest) -> Result<FlowVerdict, BrokerError> {
+        self.check_destination(&request.destination.server)?;
+        let placeholder = Placeholder::parse(&request.placeholder)
+            .map_err(|e| InvalidRequest::new("placeholder", e.to_string()))?;
+        self.admit(&request.agent, &request.session)?;
+        let pipeline = Arc::clone(&self.pipeline);
+        let text = placeholder.to_string();
+        let checked = tokio::task::spawn_blocking(move || {
+            let dest = Destination {
+                agent: &request.agent,
+                server: &request.destination.server,
+                tool: &request.destination.tool,
+            };
+            egress::check_placeholder(
+                pipeline.tokenizer.vault(),
+                pipeline.tokenizer.detectors(),
+                &pipeline.policy,
+                request.session.as_str(),
+                dest,
+                &placeholder,
+                &request.arg_path,
+            )
+        })
+        .await
+        .map_err(|_| BrokerError::Internal("the flow check failed inside Sluice".into()))??;
+        let check = checked.ok_or(BrokerError::UnknownPlaceholder(text))?;
+        Ok(FlowVerdict {
+            allowed: check.decision.allowed,
+            policy_ids: check.decision.policy_ids,
+            reason: check.decision.reason,
+            kind: detectors::Kind::from_name(&check.outbound.kind),
+            source: check.outbound.source,
+        })
+    }
+
+    /// What flow policy would see of a placeholder of `session` (for `policy explain`).
+    pub async fn placeholder_facts(
+        &self,
+        session: &SessionId,
+        placeholder: &str,
+    ) -> Result<PlaceholderFacts, BrokerError> {
+        let parsed = Placeholder::parse(placeholder)
+            .map_err(|e| InvalidRequest::new("placeholder", e.to_string()))?;
+        let pipeline = Arc::clone(&self.pipeline);
+        let s = session.as_str().to_owned();
+        let resolved = blocking(move || {
+            let vault = pipeline.tokenizer.vault();
+            vault.resolve_placeholder(&s, &parsed).map(|found| {
+                found.map(|r| {
+                    let kind = detectors::Kind::from_name(&r.kind);
+                    let facts = ValueFacts::of(pipeline.tokenizer.detectors(), &kind, &r.value);
+                    PlaceholderFacts {
+                        kind,
+                        source: r.source,
+                        facts,
+                    }
+                })
+            })
+        })
+        .await
+        .map_err(|_| BrokerError::Internal("the vault lookup failed inside Sluice".into()))??;
+        resolved.ok_or_else(|| BrokerError::UnknownPlaceholder(placeholder.to_owned()))
+    }
+
+    /// Erases a session's values (right to erasure). `agent: None` is the operator (the
+    /// CLI), who may purge any session; an agent may purge only its own.
+    pub async fn purge_session(
+        &self,
+        agent: Option<&str>,
+        session: &SessionId,
+    ) -> Result<usize, BrokerError> {
+        if let Some(agent) = agent {
+            self.admit(agent, session)?;
+        }
+        let tokenizer = self.pipeline.tokenizer.clone();
+        let s = session.as_str().to_owned();
+        let purged = blocking(move || tokenizer.vault().purge_session(&s))
+            .await
+            .map_err(|_| BrokerError::Internal("the purge failed inside Sluice".into()))??;
+        tracing::info!(purged, "session purged");
+        Ok(purged)
+    }
+
+    /// How many placeholders the vault holds, per kind (never values).
+    pub async fn vault_stats(&self) -> Result<crate::vault::Stats, BrokerError> {
+        let tokenizer = self.pipeline.tokenizer.clone();
+        blocking(move || tokenizer.vault().stats())
+            .await
+            .map_err(|_| BrokerError::Internal("the vault failed inside Sluice".into()))?
+            .map_err(BrokerError::from)
+    }
+
+    /// A destination must be a configured server (or one policies know).
+    fn check_destination(&self, server: &str) -> Result<(), BrokerError> {
+        if self.pipeline.policy.engine().model().has_server(server) {
+            return Ok(());
+        }
+        Ok(self.pipeline.backends.check(server)?)
+    }
+
+    /// Tools matching the query, rendered at the requested detail as TypeScript (or
+    /// names), with anything a backend wrote in its descriptions tokenized.
+    pub async fn search(&self, request: SearchRequest) -> Result<String, BrokerError> {
+        let limit = request::search_limit(request.limit)?;
+        let session = self.session_for(&request.agent, request.session.as_ref())?;
+        let catalog = self.catalog().await;
+        let text = catalog::search_text(&catalog, &request.query, request.detail, limit);
+        scan::backend_text(&self.pipeline.tokenizer, session.as_str(), text).await
+    }
+
+    /// Every configured server with its trust, tags and (if reachable) tool count.
+    pub async fn server_summaries(&self) -> Vec<ServerSummary> {
+        let lists = self.pipeline.backends.all_tools().await;
+        let model = self.pipeline.policy.engine().model().clone();
+        self.servers()
+            .into_iter()
+            .map(|name| {
+                let (trust, tags) = model
+                    .server_facts(&name)
+                    .map(|(trust, tags)| {
+                        (
+                            trust.to_owned(),
+                            tags.into_iter().map(str::to_owned).collect(),
+                        )
+                    })
+                    .unwrap_or_default();
+                let tools = lists
+                    .iter()
+                    .find(|(server, _)| *server == name)
+                    .map(|(_, tools)| tools.len());
+                ServerSummary {
+                    name,
+                    trust,
+                    tags,
+                    tools,
+                }
+            })
+            .collect()
+    }
+
+    /// The current catalog of every backend's tools. Servers that cannot be reached are
+    /// left out (and logged) so one broken backend never hides the others; the catalog is
+    /// rebuilt only when some server's tool list changed.
+    pub async fn catalog(&self) -> Arc<Catalog> {
+        let lists = self.pipeline.backends.all_tools().await;
+        let mut cache = self.catalog.lock().await;
+        let unchanged = cache.built_from.len() == lists.len()
+            && cache
+                .built_from
+                .iter()
+                .zip(&lists)
+                .all(|((a, x), (b, y))| a == b && Arc::ptr_eq(x, y));
+        if let (true, Some(catalog)) = (unchanged, &cache.catalog) {
+            return Arc::clone(catalog);
+        }
+        let catalog = Arc::new(Catalog::from_servers(
+            lists
+                .iter()
+                .map(|(server, tools)| (server.clone(), tools.as_ref().clone())),
+        ));
+        self.teach_policy_tools(&lists);
+        cache.built_from = lists;
+        cache.catalog = Some(Arc::clone(&catalog));
+        catalog
+    }
+
+    /// Adds the listed tools to the policy entity model (so policies can name them).
+    fn teach_policy_tools(&self, lists: &[(String, Arc<Vec<rmcp::model::Tool>>)]) {
+        let policy = &self.pipeline.policy;
+        let mut model = policy.engine().model().clone();
+        let mut changed = false;
+        for (server, tools) in lists {
+            for tool in tools.iter() {
+                changed |= model.add_tool(server, &tool.name);
+            }
+        }
+        if changed && let Err(e) = policy.set_model(model) {
+            tracing::warn!(error = %e, "the catalog's tools could not be added to the policy model");
+        }
+    }
+}

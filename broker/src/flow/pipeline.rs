@@ -1,0 +1,179 @@
+//! The pipeline every tool call goes through, whoever makes it (a program in the sandbox,
+//! a proxied `CallTool`): the server must exist → Cedar authorizes `call` → egress (every
+//! minted placeholder in the arguments is decided with `flow`; one denial fails the call
+//! and the backend is not called; otherwise the values are substituted) → the backend →
+//! ingress (neutralize, detect, mint, replace). Detokenization toward a destination uses
+//! the same egress step ([`Pipeline::release`]).
+//!
+//! This module never returns a raw value except as egress substitutes it into the
+//! arguments of a permitted call; every decision is audited before it takes effect.
+
+use std::sync::Arc;
+
+use sandbox_host::{ToolError, ToolErrorKind};
+use serde_json::Value;
+
+use super::blocking;
+use super::egress::{self, Destination};
+use super::error::{BrokerError, CallDenial};
+use super::ingress::Tokenizer;
+use super::record;
+use super::request::CallContext;
+use crate::audit::{AuditEvent, AuditLog};
+use crate::backends::Backends;
+use crate::metrics::METRICS;
+use crate::policy::PolicyStore;
+
+/// The parts every tool call goes through, shared by all executes.
+pub(crate) struct Pipeline {
+    pub(crate) backends: Arc<Backends>,
+    pub(crate) tokenizer: Tokenizer,
+    pub(crate) policy: Arc<PolicyStore>,
+    pub(crate) audit: Option<Arc<AuditLog>>,
+}
+
+impl Pipeline {
+    /// One tool call, measured.
+    pub(crate) async fn call(
+        &self,
+        context: &CallContext,
+        server: &str,
+        tool: &str,
+        args: Value,
+    ) -> Result<Value, BrokerError> {
+        let started = std::time::Instant::now();
+        let result = self.call_unmeasured(context, server, tool, args).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(BrokerError::CallDenied(_) | BrokerError::FlowDenied(_)) => "policy_denied",
+            Err(_) => "tool",
+        };
+        METRICS.tool_calls.add(&[("outcome", outcome)], 1);
+        METRICS.tool_call_seconds.observe(started.elapsed());
+        result
+    }
+
+    async fn call_unmeasured(
+        &self,
+        context: &CallContext,
+        server: &str,
+        tool: &str,
+        args: Value,
+    ) -> Result<Value, BrokerError> {
+        tracing::debug!(server, tool, "tool call");
+        self.backends.check(server)?;
+        let decision = self.policy.authorize_call(&context.agent, server, tool);
+        record::call(
+            self.audit.as_deref(),
+            &self.policy,
+            context,
+            server,
+            tool,
+            &decision,
+        )?;
+        if !decision.allowed {
+            return Err(BrokerError::CallDenied(CallDenial {
+                agent: context.agent.clone(),
+                destination: format!("{server}/{tool}"),
+                policy_ids: decision.policy_ids,
+                reason: decision.reason,
+            }));
+        }
+        let dest = Destination {
+            agent: &context.agent,
+            server,
+            tool,
+        };
+        let args = self.release(AuditEvent::Flow, context, dest, args)?;
+        let result = self.backends.call(server, tool, args).await;
+        self.ingress(&context.session, server, tool, result).await
+    }
+
+    /// Egress toward `dest` with this pipeline's parts (see [`release`]).
+    pub(crate) fn release(
+        &self,
+        event: AuditEvent,
+        context: &CallContext,
+        dest: Destination<'_>,
+        input: Value,
+    ) -> Result<Value, BrokerError> {
+        release(
+            &self.tokenizer,
+            &self.policy,
+            self.audit.as_deref(),
+            event,
+            context,
+            dest,
+            input,
+        )
+    }
+
+    /// Nothing from a backend reaches the caller untokenized, errors included.
+    async fn ingress(
+        &self,
+        session: &str,
+        server: &str,
+        tool: &str,
+        result: Result<Value, ToolError>,
+    ) -> Result<Value, BrokerError> {
+        let tokenizer = self.tokenizer.clone();
+        let (session, source) = (session.to_owned(), server.to_owned());
+        let tokenized = blocking(move || match result {
+            Ok(value) => Ok(tokenizer.ingest_json(&session, &source, value)),
+            Err(error) => Err(tokenizer
+                .ingest_text(&session, &source, &error.message)
+                .map(|message| ToolError { message, ..error })),
+        })
+        .await;
+        let withheld = || {
+            BrokerError::Tool(format!(
+                "the result of tools.{server}.{tool} could not be tokenized and was withheld"
+            ))
+        };
+        match tokenized {
+            Ok(Ok(Ok(value))) => Ok(value),
+            Ok(Err(Ok(error))) => Err(match error.kind {
+                ToolErrorKind::Unavailable => BrokerError::Unavailable(error.message),
+                _ => BrokerError::Tool(error.message),
+            }),
+            Ok(Ok(Err(e))) | Ok(Err(Err(e))) => Err(BrokerError::Tool(format!(
+                "the result of tools.{server}.{tool} could not be tokenized and was withheld: {e}"
+            ))),
+            Err(_) => Err(withheld()),
+        }
+    }
+}
+
+/// Egress, shared by tool calls and detokenization: decides every placeholder of `input`
+/// toward `dest`, audits each decision as `event`, and substitutes the values only if
+/// every flow is allowed. Placeholders not minted in the context's session stay literal.
+/// Blocks on the vault. Session ownership is not checked here: [`super::Broker`] does
+/// that before calling.
+pub fn release(
+    tokenizer: &Tokenizer,
+    policy: &PolicyStore,
+    audit: Option<&AuditLog>,
+    event: AuditEvent,
+    context: &CallContext,
+    dest: Destination<'_>,
+    input: Value,
+) -> Result<Value, BrokerError> {
+    let egress = egress::check(
+        tokenizer.vault(),
+        tokenizer.detectors(),
+        policy,
+        &context.session,
+        dest,
+        &input,
+    )?;
+    record::flows(audit, policy, event, context, dest, &egress)?;
+    if egress.allowed() {
+        Ok(egress.substitute(input))
+    } else {
+        Err(BrokerError::FlowDenied(egress::denial(
+            &egress.denied(),
+            dest.server,
+            dest.tool,
+        )))
+    }
+}

@@ -1,0 +1,304 @@
+//! One MCP session: the `ServerHandler` of one client connection. Its owner (the agent)
+//! and its vault session are fixed at `initialize`; every later request must come from the
+//! same agent. `tools/call` of `execute` and `search` become one typed [`Broker`] call
+//! each; this module decides nothing and never sees a raw value.
+
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    InitializeRequestParams, InitializeResult, JsonObject, ListToolsResult, PaginatedRequestParams,
+    ProgressToken, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::{Peer, RequestContext};
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde::Deserialize;
+use serde_json::Value;
+use tracing::Instrument;
+
+use super::render::{execute_result, relay_logs};
+use super::{Authenticated, PROTOCOL_VERSIONS, instructions, tools};
+use crate::auth::ANONYMOUS;
+use crate::flow::{
+    Broker, BrokerError, Detail, ExecuteEvent, ExecuteRequest, Observer, SearchRequest, SessionId,
+    Watch,
+};
+
+/// Who may use a session.
+#[derive(Debug)]
+enum Owner {
+    /// Always this agent (stdio: the one local client).
+    Fixed(String),
+    /// The agent that sent `initialize` (HTTP).
+    Initializer(OnceLock<String>),
+}
+
+/// One MCP session: the handler of one client connection, holding its vault session.
+pub struct McpSession {
+    broker: Arc<Broker>,
+    owner: Owner,
+    session: OnceLock<SessionId>,
+}
+
+impl McpSession {
+    /// A session for the single trusted local client (stdio), running as `anonymous`.
+    pub fn local(broker: Arc<Broker>) -> Self {
+        Self::new(broker, Owner::Fixed(ANONYMOUS.to_owned()))
+    }
+
+    /// A session for an authenticated network client, owned by the agent that sends
+    /// `initialize`.
+    pub fn remote(broker: Arc<Broker>) -> Self {
+        Self::new(broker, Owner::Initializer(OnceLock::new()))
+    }
+
+    fn new(broker: Arc<Broker>, owner: Owner) -> Self {
+        McpSession {
+            broker,
+            owner,
+            session: OnceLock::new(),
+        }
+    }
+
+    /// The agent a request authenticated as (HTTP), if any.
+    fn presented(context: &RequestContext<RoleServer>) -> Option<String> {
+        context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Authenticated>())
+            .map(|a| a.0.clone())
+    }
+
+    /// Fixes the owner and opens the vault session (at `initialize`).
+    fn open(&self, context: &RequestContext<RoleServer>) -> Result<(), ErrorData> {
+        let agent = match &self.owner {
+            Owner::Fixed(agent) => agent.clone(),
+            Owner::Initializer(owner) => {
+                let presented = Self::presented(context).ok_or_else(|| {
+                    ErrorData::invalid_request("the request is not authenticated", None)
+                })?;
+                owner.get_or_init(|| presented).clone()
+            }
+        };
+        if self.session.get().is_none() {
+            let session = self.broker.create_session(&agent).map_err(internal)?;
+            let _ = self.session.set(session);
+            tracing::info!(agent = %agent, "MCP session opened");
+        }
+        Ok(())
+    }
+
+    /// The agent of a request and the session's vault id, or a refusal when another
+    /// agent presents this session.
+    fn caller(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<(String, SessionId), ErrorData> {
+        let agent = match &self.owner {
+            Owner::Fixed(agent) => agent.clone(),
+            Owner::Initializer(owner) => {
+                let presented = Self::presented(context).ok_or_else(|| {
+                    ErrorData::invalid_request("the request is not authenticated", None)
+                })?;
+                match owner.get() {
+                    Some(owner) if *owner == presented => presented,
+                    _ => {
+                        tracing::warn!(agent = %presented, "an agent presented an MCP session it does not own");
+                        return Err(unknown_session());
+                    }
+                }
+            }
+        };
+        let session = self.session.get().cloned().ok_or_else(unknown_session)?;
+        Ok((agent, session))
+    }
+
+    async fn execute(
+        &self,
+        args: ExecuteArgs,
+        agent: String,
+        session: SessionId,
+        progress: Option<(ProgressToken, Peer<RoleServer>)>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let request = ExecuteRequest {
+            agent,
+            session: Some(session),
+            code: args.code,
+            timeout_ms: args.timeout_ms,
+            deadline: None,
+        };
+        let Some((token, peer)) = progress else {
+            let executed = self.broker.execute(request, None).await.map_err(refusal)?;
+            return Ok(execute_result(&executed.outcome));
+        };
+        let (lines, relay) = relay_logs(token, peer);
+        let observer = {
+            let lines = lines.clone();
+            Observer {
+                sink: Arc::new(move |event| {
+                    if let ExecuteEvent::Log(entry) = event {
+                        let _ = lines.send(Some(entry));
+                    }
+                }),
+                watch: Watch::ConsoleOnly,
+            }
+        };
+        let executed = self.broker.execute(request, Some(observer)).await;
+        // Every line was delivered before `execute` returned: the end marker follows the
+        // last line, and the result goes out after the relay has sent it.
+        let _ = lines.send(None);
+        let _ = relay.await;
+        Ok(execute_result(&executed.map_err(refusal)?.outcome))
+    }
+
+    async fn search(
+        &self,
+        args: SearchArgs,
+        agent: String,
+        session: SessionId,
+    ) -> Result<CallToolResult, ErrorData> {
+        let detail = match args.detail.as_deref() {
+            None => Detail::default(),
+            Some(text) => text
+                .parse::<Detail>()
+                .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?,
+        };
+        let request = SearchRequest {
+            agent,
+            session: Some(session),
+            query: args.query,
+            detail,
+            limit: args.limit,
+        };
+        match self.broker.search(request).await {
+            Ok(text) => Ok(CallToolResult::success(vec![ContentBlock::text(text)])),
+            Err(e) => Err(refusal(e)),
+        }
+    }
+}
+
+/// The refusal another agent (or a client that never initialized) gets.
+fn unknown_session() -> ErrorData {
+    ErrorData::invalid_request(BrokerError::UnknownSession.to_string(), None)
+}
+
+/// A broker failure as an MCP error: bad input is `invalid_params`; the rest keep the
+/// broker's words.
+fn refusal(error: BrokerError) -> ErrorData {
+    match error {
+        BrokerError::Invalid(e) => ErrorData::invalid_params(e.message, None),
+        BrokerError::UnknownSession => unknown_session(),
+        other => internal(other),
+    }
+}
+
+fn internal(error: BrokerError) -> ErrorData {
+    ErrorData::internal_error(error.to_string(), None)
+}
+
+/// Arguments of `execute`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExecuteArgs {
+    code: String,
+    timeout_ms: Option<u64>,
+}
+
+/// Arguments of `search`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchArgs {
+    query: String,
+    detail: Option<String>,
+    limit: Option<u64>,
+}
+
+/// Parses a tool's arguments, naming the tool in the error.
+fn parse_args<T: serde::de::DeserializeOwned>(
+    tool: &str,
+    arguments: Option<JsonObject>,
+) -> Result<T, ErrorData> {
+    serde_json::from_value(Value::Object(arguments.unwrap_or_default()))
+        .map_err(|e| ErrorData::invalid_params(format!("invalid arguments for {tool}: {e}"), None))
+}
+
+impl ServerHandler for McpSession {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("sluice", env!("CARGO_PKG_VERSION")))
+            .with_instructions(instructions(&self.broker.servers()))
+    }
+
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        Cow::Borrowed(PROTOCOL_VERSIONS)
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        self.open(&context)?;
+        context.peer.set_peer_info(request.clone());
+        self.negotiate_initialize(&request)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(tools()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        tools().into_iter().find(|tool| tool.name == name)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let (agent, session) = self.caller(&context)?;
+        let span = tracing::info_span!("mcp", agent = %agent, tool = %request.name);
+        async move {
+            let result = match request.name.as_ref() {
+                "execute" => {
+                    let args = parse_args("execute", request.arguments)?;
+                    let progress = context
+                        .meta
+                        .get_progress_token()
+                        .map(|token| (token, context.peer.clone()));
+                    // A cancelled request (`notifications/cancelled`, or its session
+                    // ending) stops the program and frees its sandbox slot; a tool call
+                    // already under way still finishes and is audited.
+                    tokio::select! {
+                        result = self.execute(args, agent, session, progress) => result?,
+                        () = context.ct.cancelled() => {
+                            tracing::info!("execute cancelled by the client");
+                            return Err(ErrorData::invalid_request(
+                                "the execute was cancelled by the client",
+                                None,
+                            ));
+                        }
+                    }
+                }
+                "search" => {
+                    let args = parse_args("search", request.arguments)?;
+                    self.search(args, agent, session).await?
+                }
+                other => {
+                    return Err(ErrorData::invalid_params(
+                        format!("unknown tool '{other}': Sluice has `search` and `execute`"),
+                        None,
+                    ));
+                }
+            };
+            Ok(result.into())
+        }
+        .instrument(span)
+        .await
+    }
+}
