@@ -18,12 +18,12 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::backends::Backends;
+use sluice::backends::Backends;
 
-use crate::config::{Config, ServerConfig};
-use crate::flow::{Broker, Detail, ExecuteRequest, SearchRequest};
-use crate::policy::{ConsideredPolicy, FlowRequest, PolicyRequest};
-use crate::tokens::count_tokens;
+use sluice::config::{Config, ServerConfig};
+use sluice::context_cost::count_tokens;
+use sluice::flow::{Broker, Detail, ExecuteRequest, SearchRequest};
+use sluice::policy::{ConsideredPolicy, FlowRequest, PolicyRequest};
 
 /// The agent program the demo runs (also shipped as `examples/agents/crm-sync.js`).
 pub const PROGRAM: &str = include_str!("../../examples/agents/crm-sync.js");
@@ -196,8 +196,8 @@ async fn scenario(config: &Config, chat_log: &Path) -> anyhow::Result<DemoReport
         phone_country: None,
     }));
 
-    let key = crate::vault::MasterKey::load(&config.data_dir())?;
-    let audit_records = crate::audit::verify(&config.data_dir(), &key)
+    let key = sluice::vault::MasterKey::load(&config.data_dir())?;
+    let audit_records = sluice::audit::verify(&config.data_dir(), &key)
         .map(|r| r.records)
         .unwrap_or(0);
 

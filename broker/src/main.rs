@@ -2,6 +2,14 @@
 
 use clap::Parser;
 
+// The application around the library: the command line, the demo scenario, the load
+// generator and process resource tuning. They are not part of the library's API and
+// reach the broker only through `sluice::flow::Broker` (and the fronts).
+mod cli;
+mod demo;
+mod load;
+mod resources;
+
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -14,5 +22,5 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     sluice::tls::install_crypto_provider();
-    sluice::cli::run(sluice::cli::Cli::parse())
+    cli::run(cli::Cli::parse())
 }

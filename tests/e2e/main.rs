@@ -10,6 +10,7 @@ mod backends;
 mod demo;
 mod exec_cli;
 mod flow_policy;
+mod fronts_agree;
 mod grpc_front;
 mod leaks;
 mod load;

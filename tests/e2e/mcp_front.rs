@@ -614,13 +614,75 @@ async fn an_http_session_belongs_to_the_agent_that_opened_it() {
         body.contains(r#""structuredContent":{"result":42"#),
         "{body}"
     );
-    // …another authenticated agent presenting the same session id cannot.
+    // …another authenticated agent presenting the same session id cannot, and gets
+    // exactly what an unknown session gets: it cannot tell the session exists.
     let (status, _, body) = rpc(&http, &sluice.url, OTHER_KEY, Some(&session), call(3)).await;
-    assert!(
-        body.contains("belongs to another agent"),
-        "{status}: {body}"
+    let (unknown_status, _, unknown_body) = rpc(
+        &http,
+        &sluice.url,
+        OTHER_KEY,
+        Some("no-such-session"),
+        call(4),
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (404, "Not Found: Session not found")
     );
-    assert!(!body.contains("structuredContent"), "{body}");
+    assert_eq!(
+        (unknown_status, unknown_body.as_str()),
+        (status, body.as_str())
+    );
+    // Nor can it end the session: its DELETE is refused the same way…
+    let deleted = http
+        .delete(&sluice.url)
+        .header("Authorization", format!("Bearer {OTHER_KEY}"))
+        .header("Mcp-Session-Id", &session)
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(deleted.status().as_u16(), 404);
+    // …and the owner's session still works.
+    let (status, _, body) = rpc(&http, &sluice.url, KEY, Some(&session), call(5)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""result":42"#), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_cannot_open_more_sessions_than_its_limit() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_config(dir.path(), "http://127.0.0.1:9/mcp");
+    let text = std::fs::read_to_string(&config).expect("config")
+        + "\n[serve]\nmax_sessions_per_agent = 3\n";
+    std::fs::write(&config, text).expect("config");
+    let sluice = HttpSluice::start(dir.path(), &config).await;
+    sluice::tls::install_crypto_provider();
+    let http = reqwest::Client::new();
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "e2e", "version": "0"}}});
+    let mut sessions = Vec::new();
+    for _ in 0..3 {
+        let (status, session, body) = rpc(&http, &sluice.url, KEY, None, init.clone()).await;
+        assert_eq!(status, 200, "{body}");
+        sessions.push(session.expect("a session id"));
+    }
+    let (status, session, body) = rpc(&http, &sluice.url, KEY, None, init.clone()).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(session.is_none());
+    assert!(body.contains("max_sessions_per_agent"), "{body}");
+    // Closing one makes room.
+    let deleted = http
+        .delete(&sluice.url)
+        .header("Authorization", format!("Bearer {KEY}"))
+        .header("Mcp-Session-Id", &sessions[0])
+        .send()
+        .await
+        .expect("DELETE");
+    assert!(deleted.status().is_success(), "{:?}", deleted.status());
+    let (status, session, body) = rpc(&http, &sluice.url, KEY, None, init).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(session.is_some());
 }
 
 /// A client that keeps every progress notification with the time it arrived.

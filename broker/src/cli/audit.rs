@@ -8,9 +8,9 @@ use anyhow::anyhow;
 use clap::Subcommand;
 
 use super::{CliError, ConfigArg, exit};
-use crate::audit;
-use crate::config::Config;
-use crate::vault::MasterKey;
+use sluice::audit;
+use sluice::config::Config;
+use sluice::vault::MasterKey;
 
 /// Arguments of `sluice audit`.
 #[derive(Debug, clap::Args)]

@@ -5,9 +5,9 @@
 use std::io::Write;
 
 use super::{CliError, ConfigArg, exit, read_stdin_text, runtime};
-use crate::config::Config;
-use crate::flow::{Broker, BrokerError, DetokenizeRequest, Payload, SessionId, ToolRef};
 use anyhow::anyhow;
+use sluice::config::Config;
+use sluice::flow::{Broker, BrokerError, DetokenizeRequest, Payload, SessionId, ToolRef};
 
 /// Largest input accepted, in bytes.
 const MAX_INPUT: u64 = 64 << 20;

@@ -7,8 +7,8 @@ use anyhow::Context;
 use sandbox_host::{ErrorKind, Outcome};
 
 use super::{CliError, ConfigArg, exit, runtime};
-use crate::config::Config;
-use crate::flow::{Broker, ExecuteRequest, SessionId};
+use sluice::config::Config;
+use sluice::flow::{Broker, ExecuteRequest, SessionId};
 
 /// Arguments of `sluice exec`.
 #[derive(Debug, clap::Args)]
@@ -37,7 +37,7 @@ pub(super) fn run(args: ExecArgs) -> Result<u8, CliError> {
         Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
     // The flags are the operator's own limits for this run, as if set in `[sandbox]`.
     if let Some(timeout) =
-        crate::flow::request::timeout(args.timeout_ms).map_err(CliError::usage)?
+        sluice::flow::request::timeout(args.timeout_ms).map_err(CliError::usage)?
     {
         config.sandbox.timeout_ms = u64::try_from(timeout.as_millis()).ok();
     }

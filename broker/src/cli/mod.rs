@@ -57,8 +57,8 @@ impl CliError {
 
     /// A broker failure with the exit code of its kind: bad input 2, a policy refusal 3,
     /// anything else 1.
-    pub fn from_broker(error: crate::flow::BrokerError) -> Self {
-        use crate::flow::BrokerError as E;
+    pub fn from_broker(error: sluice::flow::BrokerError) -> Self {
+        use sluice::flow::BrokerError as E;
         let code = match &error {
             E::Invalid(_) | E::UnknownSession | E::UnknownServer(_) | E::UnknownPlaceholder(_) => {
                 exit::USAGE

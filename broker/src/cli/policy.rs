@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 
 use super::{CliError, ConfigArg, exit, runtime};
-use crate::config::Config;
-use crate::flow::{Broker, SessionId, ToolRef};
-use crate::policy::{
+use sluice::config::Config;
+use sluice::flow::{Broker, SessionId, ToolRef};
+use sluice::policy::{
     self, CallRequest, EntityModel, Explanation, FlowRequest, PolicyEngine, PolicyRequest,
 };
 

@@ -2,8 +2,8 @@
 //! model's `search` tool would show them.
 
 use super::{CliError, ConfigArg, exit, runtime};
-use crate::config::Config;
-use crate::flow::{Broker, Detail, SearchRequest};
+use sluice::config::Config;
+use sluice::flow::{Broker, Detail, SearchRequest};
 
 /// Arguments of `sluice search`.
 #[derive(Debug, clap::Args)]
@@ -27,7 +27,6 @@ pub struct SearchArgs {
 pub(super) fn run(args: SearchArgs) -> Result<u8, CliError> {
     let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
     let detail: Detail = args.detail.parse().map_err(CliError::usage)?;
-    let broker = Broker::from_config_without_sandbox(&config).map_err(CliError::usage)?;
     let request = SearchRequest {
         agent: args.agent,
         session: None,
@@ -35,6 +34,9 @@ pub(super) fn run(args: SearchArgs) -> Result<u8, CliError> {
         detail,
         limit: args.limit,
     };
+    // Bad input is refused before anything is opened.
+    request.validate().map_err(CliError::usage)?;
+    let broker = Broker::from_config_without_sandbox(&config).map_err(CliError::usage)?;
     let text = runtime()?.block_on(async {
         let text = broker.search(request).await;
         broker.shutdown().await;

@@ -13,12 +13,12 @@ use anyhow::Context;
 use tokio::task::JoinSet;
 
 use super::{CliError, ConfigArg, exit, runtime};
-use crate::auth::Principals;
-use crate::config::Config;
-use crate::flow::Broker;
-use crate::front::grpc::GrpcFront;
-use crate::front::{self, Shutdown, mcp};
-use crate::tls::ServerTls;
+use sluice::auth::Principals;
+use sluice::config::Config;
+use sluice::flow::Broker;
+use sluice::front::grpc::GrpcFront;
+use sluice::front::{self, Shutdown, mcp};
+use sluice::tls::ServerTls;
 
 /// Arguments of `sluice serve`.
 #[derive(Debug, clap::Args)]
@@ -114,10 +114,10 @@ fn watch_policies(config: &Config, broker: &Arc<Broker>) -> Option<tokio::task::
     let store = Arc::clone(broker.policy());
     let auditor = Arc::clone(broker);
     tracing::info!(dir = %dir.display(), "watching the policy directory for changes");
-    Some(crate::policy::watch::spawn(
+    Some(sluice::policy::watch::spawn(
         store,
         dir,
-        crate::policy::watch::DEFAULT_INTERVAL,
+        sluice::policy::watch::DEFAULT_INTERVAL,
         move |event| auditor.record_reload(event),
     ))
 }
@@ -132,14 +132,14 @@ async fn start_fronts(
     fronts: &mut JoinSet<FrontTask>,
 ) -> Result<(), CliError> {
     if let Some(addr) = args.metrics {
-        let (listener, local) = crate::metrics::bind(addr)
+        let (listener, local) = sluice::metrics::bind(addr)
             .await
             .with_context(|| format!("cannot listen for metrics on {addr}"))
             .map_err(CliError::runtime)?;
         eprintln!("metrics listening on http://{local}/metrics");
         let stop = shutdown.clone();
         fronts.spawn(async move {
-            crate::metrics::serve(listener, async move { stop.wait().await })
+            sluice::metrics::serve(listener, async move { stop.wait().await })
                 .await
                 .context("metrics endpoint")
         });
@@ -176,7 +176,13 @@ async fn start_fronts(
         let allowed_hosts = config.serve.allowed_hosts.clone();
         let mut http = mcp::McpHttp::bind(Arc::clone(broker), principals, addr, allowed_hosts)
             .await
-            .map_err(CliError::runtime)?;
+            .map_err(CliError::runtime)?
+            .max_sessions_per_agent(
+                config
+                    .serve
+                    .max_sessions_per_agent
+                    .unwrap_or(mcp::DEFAULT_SESSIONS_PER_AGENT),
+            );
         if let Some(tls) = tls {
             eprintln!("http uses TLS{}", mutual_note(&tls));
             http = http.with_tls(tls);

@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use super::{CliError, ConfigArg, exit, read_stdin_text, runtime};
-use crate::config::Config;
-use crate::flow::{Broker, Payload, SessionId, TokenizeRequest};
+use sluice::config::Config;
+use sluice::flow::{Broker, Payload, SessionId, TokenizeRequest};
 
 /// Largest input accepted, in bytes.
 const MAX_INPUT: u64 = 64 << 20;

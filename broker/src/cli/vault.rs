@@ -3,9 +3,9 @@
 use clap::Subcommand;
 
 use super::{CliError, ConfigArg, exit, runtime};
-use crate::config::Config;
-use crate::flow::{Broker, SessionId};
-use crate::vault::MasterKey;
+use sluice::config::Config;
+use sluice::flow::{Broker, SessionId};
+use sluice::vault::MasterKey;
 
 /// Arguments of `sluice vault`.
 #[derive(Debug, clap::Args)]

@@ -205,6 +205,21 @@ pub struct CallToolRequest {
     pub arguments: Value,
 }
 
+impl ExecuteRequest {
+    /// Checks what can be checked without the broker's state (the timeout); the broker
+    /// calls it first, and a front may call it before doing anything costly.
+    pub fn validate(&self) -> Result<(), InvalidRequest> {
+        timeout(self.timeout_ms).map(|_| ())
+    }
+}
+
+impl SearchRequest {
+    /// Checks what can be checked without the broker's state (the limit).
+    pub fn validate(&self) -> Result<(), InvalidRequest> {
+        search_limit(self.limit).map(|_| ())
+    }
+}
+
 /// Validates a search limit: `None` is the default, otherwise 1 to [`SEARCH_MAX_LIMIT`].
 pub fn search_limit(limit: Option<u64>) -> Result<usize, InvalidRequest> {
     match limit {

@@ -198,6 +198,7 @@ pub struct LoadOptions {
 impl LoadOptions {
     /// The defaults: both fronts, 100 sessions, the `tool` program, 5 s warm-up, 30 s
     /// measured.
+    #[cfg(test)]
     pub fn new(target: Target) -> Self {
         LoadOptions {
             target,

@@ -20,8 +20,8 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::Channel;
 
 use super::{Program, Run};
-use crate::front::grpc::pb;
-use crate::front::grpc::pb::broker_client::BrokerClient;
+use sluice::front::grpc::pb;
+use sluice::front::grpc::pb::broker_client::BrokerClient;
 
 /// How a session reaches the server.
 #[derive(Clone)]

@@ -139,17 +139,19 @@ impl Service {
     /// The execute request of `call`, its session already checked (or created) so a
     /// stream can announce it first.
     fn execute_request(&self, call: &Call<pb::ExecuteRequest>) -> Result<ExecuteRequest, Status> {
-        let session = match optional_session(&call.message.session)? {
-            Some(session) => session,
-            None => self.broker.create_session(&call.agent).map_err(status)?,
-        };
-        Ok(ExecuteRequest {
+        let mut request = ExecuteRequest {
             agent: call.agent.clone(),
-            session: Some(session),
+            session: optional_session(&call.message.session)?,
             code: call.message.code.clone(),
             timeout_ms: call.message.timeout_ms,
             deadline: call.budget,
-        })
+        };
+        // Nothing (not even a new session) before the request is known to be good.
+        request.validate().map_err(invalid)?;
+        if request.session.is_none() {
+            request.session = Some(self.broker.create_session(&call.agent).map_err(status)?);
+        }
+        Ok(request)
     }
 }
 

@@ -10,7 +10,6 @@ use tonic_types::{ErrorDetails, PreconditionViolation, StatusExt};
 
 use super::pb;
 use crate::flow::{BrokerError, CallDenial, CallEvent, DeniedFlow, FlowDenial};
-use crate::vault::VaultError;
 
 /// The `ErrorInfo.domain` of Sluice's error details.
 pub const ERROR_DOMAIN: &str = "sluice.v1";
@@ -26,22 +25,11 @@ pub(super) fn status(error: BrokerError) -> Status {
         BrokerError::FlowDenied(denial) => flow_denied(&denial),
         BrokerError::Unavailable(message) => Status::unavailable(message),
         BrokerError::Tool(message) => Status::unknown(message),
-        BrokerError::Vault(e) => vault(e),
-        BrokerError::Audit(message) | BrokerError::Internal(message) => Status::internal(message),
-    }
-}
-
-fn vault(error: VaultError) -> Status {
-    match error {
-        VaultError::InvalidSession { .. }
-        | VaultError::InvalidKind { .. }
-        | VaultError::InvalidValue { .. }
-        | VaultError::InvalidSource { .. }
-        | VaultError::InvalidPlaceholder { .. } => Status::invalid_argument(error.to_string()),
-        other => {
-            tracing::error!(error = %other, "vault failure");
-            Status::internal(format!("the vault failed: {other}"))
+        BrokerError::Vault(e) => {
+            tracing::error!(error = %e, "vault failure");
+            Status::internal(format!("the vault failed: {e}"))
         }
+        BrokerError::Audit(message) | BrokerError::Internal(message) => Status::internal(message),
     }
 }
 

@@ -13,6 +13,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::json;
 
+use super::owners::{SESSION_HEADER, SessionOwners, session_not_found, too_many_sessions};
 use super::{Authenticated, FrontError, MCP_PATH, McpSession};
 use crate::auth::{AuthError, Principals};
 use crate::flow::Broker;
@@ -29,6 +30,8 @@ pub struct McpHttp {
     router: axum::Router,
     /// Kept for its cancellation token, which ends every session.
     sessions: StreamableHttpServerConfig,
+    /// Who owns each session.
+    owners: Arc<SessionOwners>,
     /// Serve HTTPS with this identity instead of plain HTTP.
     tls: Option<ServerTls>,
 }
@@ -51,21 +54,35 @@ impl McpHttp {
             .map_err(|source| FrontError::Bind { addr, source })?;
         let hosts = allowed_hosts.unwrap_or_else(|| default_allowed_hosts(bound));
         let config = StreamableHttpServerConfig::default().with_allowed_hosts(hosts);
+        let manager = Arc::new(LocalSessionManager::default());
+        let owners = Arc::new(SessionOwners::new(Arc::clone(&manager)));
         let service = StreamableHttpService::new(
             move || Ok(McpSession::remote(Arc::clone(&broker))),
-            Arc::new(LocalSessionManager::default()),
+            manager,
             config.clone(),
         );
-        let router = axum::Router::new().nest_service(MCP_PATH, service).layer(
-            middleware::from_fn_with_state(Arc::new(principals), authenticate),
-        );
+        let gate = Gate {
+            principals: Arc::new(principals),
+            owners: Arc::clone(&owners),
+        };
+        let router = axum::Router::new()
+            .nest_service(MCP_PATH, service)
+            .layer(middleware::from_fn_with_state(Arc::new(gate), authenticate));
         Ok(McpHttp {
             listener,
             addr: bound,
             router,
             sessions: config,
+            owners,
             tls: None,
         })
+    }
+
+    /// Sets how many open MCP sessions one agent may hold (default
+    /// [`super::owners::DEFAULT_SESSIONS_PER_AGENT`]).
+    pub fn max_sessions_per_agent(self, cap: usize) -> Self {
+        self.owners.set_cap(cap);
+        self
     }
 
     /// Serves HTTPS with `tls` instead of plain HTTP.
@@ -139,13 +156,16 @@ pub fn default_allowed_hosts(bound: SocketAddr) -> Vec<String> {
     hosts
 }
 
+/// What the auth layer checks against.
+struct Gate {
+    principals: Arc<Principals>,
+    owners: Arc<SessionOwners>,
+}
+
 /// The auth layer: `Authorization: Bearer <key>` → [`Authenticated`], or 401 with a JSON
-/// body before the request reaches MCP.
-async fn authenticate(
-    State(principals): State<Arc<Principals>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+/// body before the request reaches MCP; then the session's owner must be that agent (see
+/// [`super::owners`]).
+async fn authenticate(State(gate): State<Arc<Gate>>, mut request: Request, next: Next) -> Response {
     let presented = match request.headers().get(http::header::AUTHORIZATION) {
         None => Ok(None),
         Some(value) => value
@@ -155,14 +175,48 @@ async fn authenticate(
             .map(Some)
             .ok_or(AuthError::Invalid),
     };
-    match presented.and_then(|token| principals.authenticate(token)) {
-        Ok(agent) => {
-            request.extensions_mut().insert(Authenticated(agent));
-            next.run(request).await
-        }
+    let agent = match presented.and_then(|token| gate.principals.authenticate(token)) {
+        Ok(agent) => agent,
         Err(error) => {
             tracing::info!(%error, "MCP HTTP request refused");
-            unauthorized(&error)
+            return unauthorized(&error);
+        }
+    };
+    request
+        .extensions_mut()
+        .insert(Authenticated(agent.clone()));
+    let session = request
+        .headers()
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match session {
+        Some(id) => {
+            if gate.owners.owner(&id).is_some_and(|owner| owner != agent) {
+                tracing::warn!(agent = %agent, "an agent presented an MCP session it does not own");
+                return session_not_found();
+            }
+            let deleting = request.method() == http::Method::DELETE;
+            let response = next.run(request).await;
+            if deleting && response.status().is_success() {
+                gate.owners.remove(&id);
+            }
+            response
+        }
+        None => {
+            if !gate.owners.has_room(&agent).await {
+                tracing::warn!(agent = %agent, "an agent reached its MCP session limit");
+                return too_many_sessions(gate.owners.cap());
+            }
+            let response = next.run(request).await;
+            if let Some(id) = response
+                .headers()
+                .get(SESSION_HEADER)
+                .and_then(|v| v.to_str().ok())
+            {
+                gate.owners.insert(id.to_owned(), agent);
+            }
+            response
         }
     }
 }

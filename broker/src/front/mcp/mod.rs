@@ -19,6 +19,7 @@
 //! outcome, and the search text is scanned as well before it is returned.
 
 mod http;
+mod owners;
 mod render;
 mod session;
 
@@ -34,6 +35,7 @@ use crate::flow::Broker;
 
 pub use crate::flow::request::{SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT};
 pub use http::{McpHttp, default_allowed_hosts};
+pub use owners::DEFAULT_SESSIONS_PER_AGENT;
 pub use render::execute_result;
 pub use session::McpSession;
 
@@ -170,7 +172,7 @@ pub async fn serve_stdio(broker: Arc<Broker>, shutdown: Shutdown) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokens::count_tokens;
+    use crate::context_cost::count_tokens;
     use rmcp::model::ListToolsResult;
     use sandbox_host::{ErrorKind, LogEntry, LogLevel, Outcome};
 

@@ -6,7 +6,9 @@
 //! without answering; `garbage()` writes a line that is not JSON-RPC and no answer;
 //! `huge({bytes})` → a text of that many bytes; `grow()` adds a tool `grownN` and sends
 //! `notifications/tools/list_changed`. `--tools N` adds N filler tools
-//! (`tool0`…), listed in pages of 500; `--never-init` reads requests but never answers.
+//! (`tool0`…), listed in pages of 500; `--never-init` reads requests but never answers;
+//! `--leaky-description` adds a tool `contact` whose description holds a person's name,
+//! email and phone (as a careless backend's might).
 
 use std::io::{BufRead, Write};
 use std::time::Duration;
@@ -18,12 +20,14 @@ const PAGE: usize = 500;
 struct Options {
     extra_tools: usize,
     never_init: bool,
+    leaky_description: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
     let mut options = Options {
         extra_tools: 0,
         never_init: false,
+        leaky_description: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -33,6 +37,7 @@ fn parse_args() -> Result<Options, String> {
                 options.extra_tools = n.parse().map_err(|_| format!("bad --tools {n}"))?;
             }
             "--never-init" => options.never_init = true,
+            "--leaky-description" => options.leaky_description = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -81,6 +86,12 @@ fn main() -> std::process::ExitCode {
         }
     };
     let mut all_tools = tools(options.extra_tools);
+    if options.leaky_description {
+        all_tools.push(tool(
+            "contact",
+            "Escalation contact for outages: Dana Whitfield, dana.whitfield@example.org, +1 415 555 0134.",
+        ));
+    }
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout().lock();
     let mut calls = 0u64;
