@@ -173,7 +173,37 @@ def _random_valid(rng, region, ntype):
     return None
 
 
+OK_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE,
+            PhoneNumberType.FIXED_LINE_OR_MOBILE, PhoneNumberType.TOLL_FREE,
+            PhoneNumberType.VOIP, PhoneNumberType.UAN}
+
+
+def _random_any(rng, region):
+    """Rejection sampling: random national significant numbers of the lengths
+    the region's metadata allows, kept when libphonenumber says they are valid
+    numbers of that region (so area codes and mobile prefixes vary as in real data)."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    lengths = sorted(set(meta.general_desc.possible_length or (10,)))
+    cc = phonenumbers.country_code_for_region(region)
+    for _ in range(3000):
+        n = rng.choice(lengths)
+        cand = str(rng.randrange(1, 10)) + "".join(str(rng.randrange(10)) for _ in range(n - 1))
+        try:
+            num = phonenumbers.parse(f"+{cc}{cand}", None)
+        except phonenumbers.NumberParseException:
+            continue
+        if (phonenumbers.is_valid_number(num)
+                and phonenumbers.region_code_for_number(num) == region
+                and phonenumbers.number_type(num) in OK_TYPES):
+            return num
+    return None
+
+
 def phone_number(rng, region):
+    if rng.random() < 0.85:
+        num = _random_any(rng, region)
+        if num is not None:
+            return num
     types = [PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE,
              PhoneNumberType.FIXED_LINE_OR_MOBILE, PhoneNumberType.MOBILE,
              PhoneNumberType.FIXED_LINE, PhoneNumberType.TOLL_FREE]
@@ -195,6 +225,7 @@ def format_phone(rng, num, region, national_ok):
         ext = str(rng.randrange(10, 9999))
     if r < 0.15:
         s = phonenumbers.format_number(num, PhoneNumberFormat.E164)
+        ext = None  # nobody appends an extension to a bare E.164 string
     elif r < 0.22:
         s = phonenumbers.format_number(num, PhoneNumberFormat.RFC3966)
         if ext:
@@ -255,6 +286,14 @@ IDN_DOMAINS = ["münchen-bau.de", "bücher-stube.de", "café-lumière.fr", "öre
                "пример-компания.рф", "例え.jp", "정보.한국", "ελληνικά-εταιρεία.gr"]
 
 
+# Street line formats per mimesis locale (its `address_fmt`, simplified).
+STREET_FMT = {
+    "en": "{n} {name} {sfx}", "de": "{name} {n}", "fr": "{n} {sfx} {name}",
+    "es": "{sfx} {name}, {n}", "it": "{sfx} {name}, {n}", "nl": "{name} {n}",
+    "pl": "{sfx} {name} {n}", "sv": "{name} {n}",
+}
+
+
 class Ctx:
     """Everything one split's templates draw from: persons, PII, negatives."""
 
@@ -277,12 +316,14 @@ class Ctx:
         self.firm_surnames = [s for c in self.countries if c["code"] in ("US", "NL", "DE", "FR")
                               for s in c["sur"]]
         cities, streets = [], []
-        for loc in ["en", "de", "fr", "es", "it", "nl", "pt-br", "pl", "sv"]:
-            ci, st = pools._mimesis_address(loc)
+        self.street_sfx = {}
+        for loc in STREET_FMT:
+            ci, st, sfx = pools._mimesis_address(loc)
             cities += ci
-            streets += st
+            streets += [(loc, x) for x in st]
+            self.street_sfx[loc] = sfx
         self.cities = pools.split_pool(sorted(set(cities)), split)
-        self.streets = pools.split_pool(sorted(set(streets)), split)
+        self.streets = pools.split_pool(sorted(set(streets)), split, key=lambda x: x[1])
         self.scope_people = {}
 
     # ------------------------------------------------------------ people
@@ -293,19 +334,29 @@ class Ctx:
             native = bool(c["native_given"]) and rng.random() < c["native_share"]
         if native and c["native_given"]:
             g = rng.choice(c["native_given"])
-            s = rng.choice(c["native_sur"])
+            s = self.matching_surname(c, g, c["native_sur"])
             p = Person(c["code"], g, s, True, c["eastern"])
             p.native_space = rng.random() < 0.5
             return p
         gl = c["given"]
         g = rng.choices([x[0] for x in gl], weights=[x[1] for x in gl])[0]
-        s = rng.choice(c["sur"])
+        s = self.matching_surname(c, g, c["sur"])
         middle = None
         if rng.random() < 0.3:
             middle = rng.choices([x[0] for x in gl], weights=[x[1] for x in gl])[0]
         p = Person(c["code"], g, s, False, False, middle)
         p.native_space = True
         return p
+
+    def matching_surname(self, c, given, surnames):
+        """A surname whose grammatical gender (where the locale has one) fits the given name."""
+        want = c["gender"].get(given)
+        for _ in range(30):
+            s = self.rng.choice(surnames)
+            have = c["gender"].get(s)
+            if want is None or have is None or have == want:
+                return s
+        return s
 
     def name(self, p, style="any", cue=False):
         """A labeled rendering of a person's name. Styles: any, plain, given,
@@ -394,6 +445,14 @@ class Ctx:
         if r < 0.8:
             return f"{w} {rng.choice(LEGAL)}"
         return f"{w}{rng.choice(['', ' ' + rng.choice(COMPANY_TAILS)])}"
+
+    def company_legal(self):
+        """A company name that carries a legal form (clearly not a person)."""
+        rng = self.rng
+        w = rng.choice(COMPANY_WORDS)
+        if rng.random() < 0.5:
+            return f"{w} {rng.choice(COMPANY_TAILS)} {rng.choice(LEGAL)}"
+        return f"{w} {rng.choice(LEGAL)}"
 
     def firm(self):
         rng = self.rng
@@ -495,10 +554,12 @@ class Ctx:
         return self.rng.choice(self.cities)
 
     def street(self):
+        """A street line as the locale writes it ("12 Abbey Road", "Via Roma, 3")."""
         rng = self.rng
         n = rng.randrange(1, 250)
-        s = rng.choice(self.streets)
-        return rng.choice([f"{n} {s}", f"{s} {n}", f"{s} {n}{rng.choice(['a', 'b', ''])}"])
+        loc, name = rng.choice(self.streets)
+        sfx = rng.choice(self.street_sfx[loc]) if self.street_sfx[loc] else ""
+        return STREET_FMT[loc].format(n=n, name=name, sfx=sfx).strip()
 
     def postcode(self):
         rng = self.rng
@@ -592,7 +653,48 @@ def main():
         return
     import final_templates
     write("final", build_split("final", final_templates, 0xF1A1, 2000, 1000))
+    stats()
+
+
+
+
+def stats():
+    """How independent the held-out names are: of the detectors' dictionary
+    (detectors/data/given.txt + surnames.txt) and of dev (for final)."""
+    data = os.path.join(ROOT, "detectors", "data")
+    dictionary = set()
+    for fname in ("given.txt", "surnames.txt"):
+        with open(os.path.join(data, fname), encoding="utf-8") as f:
+            dictionary.update(line.strip().casefold() for line in f if line.strip())
+
+    def tokens(text):
+        return [t for t in re.split(r"[\s,]+", text) if t and not re.fullmatch(r"\w\.", t)]
+
+    names = {}
+    for split in ("dev", "final"):
+        names[split] = []
+        with open(os.path.join(OUT, f"{split}.jsonl"), encoding="utf-8") as f:
+            for line in f:
+                names[split] += [g["text"] for g in json.loads(line)["gold"] if g["kind"] == "NAME"]
+    dev_tokens = {t.casefold() for n in names["dev"] for t in tokens(n)}
+    dev_texts = {n.casefold() for n in names["dev"]}
+    for split in ("dev", "final"):
+        labels = names[split]
+        toks = [t.casefold() for n in labels for t in tokens(n)]
+        in_dict_all = sum(all(t.casefold() in dictionary for t in tokens(n)) for n in labels)
+        in_dict_tok = sum(t in dictionary for t in toks)
+        line = (f"{split}: {len(labels)} NAME labels; {in_dict_all / len(labels):.1%} have every "
+                f"token in the detectors' dictionary; {in_dict_tok / len(toks):.1%} of name tokens are in it")
+        if split == "final":
+            seen_tok = sum(t in dev_tokens for t in toks)
+            seen_txt = sum(n.casefold() in dev_texts for n in labels)
+            line += (f"; {seen_txt / len(labels):.1%} of final NAME labels and {seen_tok / len(toks):.1%}"
+                     " of final name tokens also occur in dev")
+        print(line)
 
 
 if __name__ == "__main__":
-    main()
+    if "--stats" in sys.argv:
+        stats()
+    else:
+        main()

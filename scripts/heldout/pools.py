@@ -47,9 +47,23 @@ def _flat(v):
     return list(v)
 
 
+GENDER = {}  # name -> "male"/"female", from mimesis' gendered lists
+
+
 def _mimesis(locale):
     with open(os.path.join(MIMESIS, locale, "person.json"), encoding="utf-8") as f:
         d = json.load(f)
+    for key in ("names", "surnames"):
+        v = d.get(key)
+        if isinstance(v, dict) and key == "surnames" and set(v) == {"male", "female"}:
+            for gender, names in v.items():
+                for n in names:
+                    n = " ".join(n.split())
+                    GENDER[(locale, n)] = gender
+        if isinstance(v, dict) and key == "names":
+            for gender, names in v.items():
+                for n in names:
+                    GENDER[(locale, " ".join(n.split()))] = gender
     given = [n.strip() for n in _flat(d.get("names", [])) if n.strip()]
     sur = [n.strip() for n in _flat(d.get("surnames", [])) if n.strip()]
     # mimesis lists a few double spaces ("أبو  عبد الله"): normalise them.
@@ -61,7 +75,9 @@ def _mimesis(locale):
 def _mimesis_address(locale):
     with open(os.path.join(MIMESIS, locale, "address.json"), encoding="utf-8") as f:
         d = json.load(f)
-    return d.get("city", []), d.get("street", {}).get("name", [])
+    st = d.get("street", {})
+    sfx = st.get("suffix", [])
+    return d.get("city", []), st.get("name", []), sfx if isinstance(sfx, list) else []
 
 
 _nam_cache = None
@@ -94,9 +110,15 @@ def _nam():
     return out
 
 
+def freq(w):
+    """nam_dict's frequency digits are logarithmic (1 rare .. 13 extremely
+    common); turn them into sampling weights."""
+    return round(1.5 ** w, 2)
+
+
 def nam_given(country, min_weight=1):
     """Given names of a nam_dict country, most frequent first, with weights."""
-    items = [(n, w) for n, w in _nam()[country] if w >= min_weight]
+    items = [(n, freq(w)) for n, w in _nam()[country] if w >= min_weight]
     items.sort(key=lambda x: (-x[1], x[0]))
     return items
 
@@ -232,6 +254,36 @@ HAND["ar_sur"] = (
 )
 
 
+def _genders(country, locale, names, latin):
+    """Gender of each given name and surname (native and Latin forms), so a
+    Russian, Greek, Polish or Icelandic person gets a matching surname form."""
+    for n in names:
+        g = GENDER.get((locale, n))
+        if g:
+            country["gender"][n] = g
+            country["gender"][latin(n)] = g
+
+
+# mimesis lists carry no frequencies: weight their Latin given names by the
+# nam_dict frequency of the same country, so common names come up as often
+# as in real data (names nam_dict lacks keep weight 1).
+NAM_FOR = {
+    "US": "usa", "ES": "spain", "MX": "spain", "FR": "france", "DE": "germany",
+    "AT": "austria", "CH": "swiss", "IT": "italy", "PT": "portugal", "BR": "portugal",
+    "NL": "the_netherlands", "DK": "denmark", "NO": "norway", "SE": "sweden",
+    "FI": "finland", "IS": "iceland", "EE": "estonia", "PL": "poland",
+    "CZ": "czech_republic", "SK": "slovakia", "HU": "hungary", "HR": "croatia",
+    "TR": "turkey", "AZ": "azerbaijan", "RU": "russia", "UA": "ukraine", "KZ": "the_stans",
+}
+
+
+def _nam_weighted(names, country):
+    if not country:
+        return _weighted(names)
+    w = dict(nam_given(country))
+    return [(n, w.get(n, 1)) for n in names]
+
+
 def _weighted(names):
     return [(n, 1) for n in names]
 
@@ -244,7 +296,7 @@ def build_countries():
             native_share=0.0):
         C.append(dict(code=code, weight=weight, given=list(given), sur=list(sur),
                       native_given=list(native_given), native_sur=list(native_sur),
-                      eastern=eastern, native_share=native_share))
+                      eastern=eastern, native_share=native_share, gender={}))
 
     latin_mimesis = [
         ("US", 10, "en"), ("ES", 3, "es"), ("MX", 3, "es-mx"), ("FR", 4, "fr"),
@@ -256,7 +308,8 @@ def build_countries():
     ]
     for code, w, loc in latin_mimesis:
         g, s = _mimesis(loc)
-        add(code, w, _weighted(g), s)
+        add(code, w, _nam_weighted(g, NAM_FOR.get(code)), s)
+        _genders(C[-1], loc, g + s, lambda x: x)
     # Belgium: mimesis surnames, nam_dict given names.
     _, s = _mimesis("nl-be")
     add("BE", 2, nam_given("belgium", 3), s)
@@ -264,11 +317,14 @@ def build_countries():
     # Cyrillic: native from mimesis, Latin by transliteration.
     for code, w, loc in [("RU", 4, "ru"), ("UA", 2, "uk"), ("KZ", 1, "kk")]:
         g, s = _mimesis(loc)
-        add(code, w, _weighted([cyr_latin(x) for x in g]), [cyr_latin(x) for x in s],
+        add(code, w, _nam_weighted([cyr_latin(x) for x in g], NAM_FOR.get(code)),
+            [cyr_latin(x) for x in s],
             g, s, native_share=0.45)
+        _genders(C[-1], loc, g + s, cyr_latin)
     g, s = _mimesis("el")
     add("GR", 2, _weighted([greek_latin(x) for x in g]), [greek_latin(x) for x in s],
         g, s, native_share=0.45)
+    _genders(C[-1], "el", g + s, greek_latin)
     # Arabic world: native from mimesis (ar, ar-eg, ar-ma ...), Latin from nam_dict + hand.
     ag, asur = set(), set()
     for loc in ["ar", "ar-eg", "ar-ma", "ar-sa", "ar-sy", "ar-dz"]:
