@@ -184,9 +184,14 @@ def _random_any(rng, region):
     numbers of that region (so area codes and mobile prefixes vary as in real data)."""
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
     lengths = sorted(set(meta.general_desc.possible_length or (10,)))
+    # Most real numbers have the typical length of the region's mobile and
+    # fixed-line numbers (German metadata allows 4 to 15 digits; few are 15).
+    typical = sorted({len(str(ex.national_number)) for ex in (
+        phonenumbers.example_number_for_type(region, t)
+        for t in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE)) if ex is not None})
     cc = phonenumbers.country_code_for_region(region)
     for _ in range(3000):
-        n = rng.choice(lengths)
+        n = rng.choice(typical if typical and rng.random() < 0.85 else lengths)
         cand = str(rng.randrange(1, 10)) + "".join(str(rng.randrange(10)) for _ in range(n - 1))
         try:
             num = phonenumbers.parse(f"+{cc}{cand}", None)
