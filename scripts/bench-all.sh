@@ -102,6 +102,7 @@ step build "$cargo" build --release --locked -p sluice -p sluice-example-servers
 step sandbox-execute "$cargo" bench --locked -p sandbox-host --bench execute "${criterion[@]}"
 step detectors-throughput "$cargo" bench --locked -p detectors --bench throughput "${criterion[@]}"
 step detectors-accuracy "$cargo" test --locked -p detectors --test accuracy -- --nocapture
+step detectors-heldout "$cargo" test --locked -p detectors --test heldout -- --nocapture
 step vault-bench "$cargo" bench --locked -p sluice --bench vault "${criterion[@]}"
 step vault-timing "$cargo" test --release --locked -p sluice --lib vault::tests::measure_mint_and_resolve -- --ignored --nocapture
 step policy "$cargo" bench --locked -p sluice --bench policy "${criterion[@]}"
