@@ -8,6 +8,7 @@ mod audit_cli;
 mod backend_faults;
 mod backends;
 mod demo;
+mod echoes;
 mod exec_cli;
 mod flow_policy;
 mod fronts_agree;

@@ -479,9 +479,12 @@ impl Broker {
         }
         let tokenizer = self.pipeline.tokenizer.clone();
         let s = session.as_str().to_owned();
-        let purged = blocking(move || tokenizer.vault().purge_session(&s))
-            .await
-            .map_err(|_| BrokerError::Internal("the purge failed inside Sluice".into()))??;
+        let purged = blocking(move || {
+            tokenizer.forget(&s);
+            tokenizer.vault().purge_session(&s)
+        })
+        .await
+        .map_err(|_| BrokerError::Internal("the purge failed inside Sluice".into()))??;
         tracing::info!(purged, "session purged");
         Ok(purged)
     }

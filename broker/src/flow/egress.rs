@@ -129,6 +129,18 @@ impl Egress {
         self.checks.iter().all(|c| c.decision.allowed)
     }
 
+    /// The values that substitution restores: (placeholder, kind, value) of each allowed
+    /// flow.
+    pub fn restored(&self) -> impl Iterator<Item = (&Placeholder, &str, &str)> {
+        self.checks.iter().filter(|c| c.decision.allowed).map(|c| {
+            (
+                &c.outbound.placeholder,
+                c.outbound.kind.as_str(),
+                c.outbound.value.as_str(),
+            )
+        })
+    }
+
     /// `args` with every checked placeholder replaced by its value. Only call when
     /// [`Egress::allowed`]; unchecked placeholder-shaped text stays as it is.
     pub fn substitute(&self, args: Value) -> Value {

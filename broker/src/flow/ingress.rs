@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use detectors::{Detectors, Finding};
 use serde_json::Value;
 
+use super::known::KnownValues;
 use crate::vault::{Vault, VaultError, neutralize};
 
 /// Detects and tokenizes values for one vault.
@@ -23,6 +24,8 @@ use crate::vault::{Vault, VaultError, neutralize};
 pub struct Tokenizer {
     detectors: std::sync::Arc<Detectors>,
     vault: Vault,
+    /// Every session's known values, matched before detection (see [`super::known`]).
+    known: std::sync::Arc<KnownValues>,
 }
 
 impl std::fmt::Debug for Tokenizer {
@@ -56,6 +59,7 @@ impl Tokenizer {
         Tokenizer {
             detectors: std::sync::Arc::new(detectors),
             vault,
+            known: std::sync::Arc::new(KnownValues::default()),
         }
     }
 
@@ -101,6 +105,7 @@ impl Tokenizer {
         source: &str,
         mut value: Value,
     ) -> Result<Value, VaultError> {
+        self.replace_known_json(session, &mut value);
         let findings = self.detectors.find_json(&value);
         if findings.is_empty() {
             return Ok(value);
@@ -121,6 +126,8 @@ impl Tokenizer {
         source: &str,
         text: &str,
     ) -> Result<String, VaultError> {
+        let replaced = self.replace_known(session, text);
+        let text = replaced.as_ref();
         let findings = self.detectors.find(text);
         if findings.is_empty() {
             return Ok(text.to_owned());
@@ -134,6 +141,47 @@ impl Tokenizer {
                     .unwrap_or_else(|| redacted(f))
             })
             .into_owned())
+    }
+
+    /// `text` with every value the session already holds replaced by its placeholder,
+    /// however it is cased, spaced or glued to other text.
+    pub fn replace_known<'t>(&self, session: &str, text: &'t str) -> std::borrow::Cow<'t, str> {
+        if !self.known.knows(session) {
+            return std::borrow::Cow::Borrowed(text);
+        }
+        let values = self.known.session(session);
+        let mut values = values.lock().unwrap_or_else(|e| e.into_inner());
+        match values.replace(text) {
+            std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(text),
+            std::borrow::Cow::Owned(replaced) => std::borrow::Cow::Owned(replaced),
+        }
+    }
+
+    /// [`Tokenizer::replace_known`] over every string and key of `value`.
+    pub fn replace_known_json(&self, session: &str, value: &mut Value) {
+        if !self.known.knows(session) {
+            return;
+        }
+        let values = self.known.session(session);
+        let mut values = values.lock().unwrap_or_else(|e| e.into_inner());
+        values.replace_json(value);
+    }
+
+    /// Whether the session has known values to match.
+    pub fn knows_values(&self, session: &str) -> bool {
+        self.known.knows(session)
+    }
+
+    /// Learns a value restored (or resolved) in `session`, so an echo of it is replaced.
+    pub fn remember(&self, session: &str, kind: &str, value: &str, placeholder: &str) {
+        let values = self.known.session(session);
+        let mut values = values.lock().unwrap_or_else(|e| e.into_inner());
+        values.add(&detectors::Kind::from_name(kind), value, placeholder);
+    }
+
+    /// Forgets a session's known values (it was purged).
+    pub fn forget(&self, session: &str) {
+        self.known.forget(session);
     }
 
     fn mint<'f>(
@@ -150,6 +198,17 @@ impl Tokenizer {
             .mint_all(session, source, items.iter().copied())?;
         for (kind, _) in &items {
             crate::metrics::METRICS.tokenized.add(&[("kind", kind)], 1);
+        }
+        {
+            let values = self.known.session(session);
+            let mut values = values.lock().unwrap_or_else(|e| e.into_inner());
+            for ((kind, value), placeholder) in items.iter().zip(&placeholders) {
+                values.add(
+                    &detectors::Kind::from_name(kind),
+                    value,
+                    &placeholder.to_string(),
+                );
+            }
         }
         Ok(items
             .into_iter()

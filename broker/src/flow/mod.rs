@@ -9,7 +9,8 @@
 //! | [`error`] | typed refusals (`CallDenial`, `FlowDenial`) and failures | hold a raw value |
 //! | [`pipeline`] | authorize → egress → backend → ingress for one call | call a backend before every decision is audited |
 //! | [`egress`] | finding placeholders in arguments, `flow` decisions, substitution | resolve a placeholder of another session |
-//! | [`ingress`] | neutralize, detect, mint, replace (the [`Tokenizer`]) | let backend text through untokenized |
+//! | [`ingress`] | neutralize, known values, detect, mint, replace (the [`Tokenizer`]) | let backend text through untokenized |
+//! | [`known`] | matching the values a session already holds, however they are echoed | put a value in `Debug`, a log or a file |
 //! | `record` | audit records, decision logs and metrics | log a value or a session id |
 //! | `events` | live console lines and call events for observers | deliver an event unscanned |
 //! | `scan` | the last scan (and size limit) of everything a program returns | return text it could not scan |
@@ -19,6 +20,7 @@ pub mod broker;
 pub mod egress;
 pub mod error;
 pub mod ingress;
+pub mod known;
 pub mod request;
 
 mod bridge;

@@ -168,6 +168,10 @@ pub fn release(
     )?;
     record::flows(audit, policy, event, context, dest, &egress)?;
     if egress.allowed() {
+        // An echo of a restored value must come back as its placeholder.
+        for (placeholder, kind, value) in egress.restored() {
+            tokenizer.remember(&context.session, kind, value, &placeholder.to_string());
+        }
         Ok(egress.substitute(input))
     } else {
         Err(BrokerError::FlowDenied(egress::denial(

@@ -29,7 +29,21 @@ pub(crate) async fn outcome(
     outcome
 }
 
-async fn tokenize_outcome(tokenizer: &Tokenizer, session: &str, outcome: Outcome) -> Outcome {
+async fn tokenize_outcome(tokenizer: &Tokenizer, session: &str, mut outcome: Outcome) -> Outcome {
+    // Values the session already holds, however they are written (no I/O: in place).
+    if tokenizer.knows_values(session) {
+        tokenizer.replace_known_json(session, &mut outcome.result);
+        let texts = outcome
+            .logs
+            .iter_mut()
+            .map(|log| &mut log.message)
+            .chain(outcome.error.as_mut().map(|e| &mut e.message));
+        for text in texts {
+            if let std::borrow::Cow::Owned(replaced) = tokenizer.replace_known(session, text) {
+                *text = replaced;
+            }
+        }
+    }
     // Most outcomes hold nothing to mint (placeholders are not findings). Detecting in
     // place first skips the hand-off to a blocking thread, which under load costs a
     // thread switch per execute and keeps spawning threads (and with them malloc arenas).

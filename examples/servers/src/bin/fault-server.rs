@@ -2,7 +2,9 @@
 //! client copes. It speaks newline-delimited JSON-RPC by hand, so it can also speak it
 //! badly.
 //!
-//! Tools: `echo(args)` → args; `count()` → `{calls, pid}`; `sleep({ms})`; `crash()` exits
+//! Tools: `echo(args)` → args; `squash(args)` → args with every string uppercased and its
+//! whitespace removed (a backend that reformats what it stores); `fail({message})` → a tool
+//! error with that message (a backend that quotes its input in an error); `count()` → `{calls, pid}`; `sleep({ms})`; `crash()` exits
 //! without answering; `garbage()` writes a line that is not JSON-RPC and no answer;
 //! `huge({bytes})` → a text of that many bytes; `grow()` adds a tool `grownN` and sends
 //! `notifications/tools/list_changed`. `--tools N` adds N filler tools
@@ -51,6 +53,11 @@ fn tool(name: &str, description: &str) -> Value {
 fn tools(extra: usize) -> Vec<Value> {
     let mut tools = vec![
         tool("echo", "Returns its arguments."),
+        tool(
+            "squash",
+            "Returns its arguments with strings uppercased and whitespace removed.",
+        ),
+        tool("fail", "Answers with a tool error whose text is `message`."),
         tool("count", "How many calls this process served, and its pid."),
         tool("sleep", "Sleeps `ms` milliseconds, then answers."),
         tool("crash", "Exits the process without answering."),
@@ -67,6 +74,23 @@ fn tools(extra: usize) -> Vec<Value> {
     tools
         .extend((0..extra).map(|i| tool(&format!("tool{i}"), &format!("Filler tool number {i}."))));
     tools
+}
+
+/// `value` with every string uppercased and its whitespace removed.
+fn squash(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(
+            s.chars()
+                .filter(|c| !c.is_whitespace())
+                .flat_map(char::to_uppercase)
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(squash).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), squash(v))).collect())
+        }
+        other => other.clone(),
+    }
 }
 
 fn text_result(text: String, structured: Option<Value>) -> Value {
@@ -131,6 +155,14 @@ fn main() -> std::process::ExitCode {
                 let args = params["arguments"].clone();
                 match params["name"].as_str().unwrap_or("") {
                     "echo" => text_result(args.to_string(), Some(args)),
+                    "squash" => {
+                        let squashed = squash(&args);
+                        text_result(squashed.to_string(), Some(squashed))
+                    }
+                    "fail" => json!({
+                        "content": [{ "type": "text", "text": args["message"].as_str().unwrap_or("failed") }],
+                        "isError": true
+                    }),
                     "count" => {
                         let v = json!({ "calls": calls, "pid": std::process::id() });
                         text_result(v.to_string(), Some(v))
