@@ -95,6 +95,49 @@ fn benches(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    // Known-value matching (issue 13.1): the same warm ingest in sessions that also hold
+    // 10, 1,000 and 10,000 other values, and today's figure without the matcher.
+    let baseline = tokenizer.clone().match_known(false);
+    group.bench_function("crm_rows_200_without_known_matching", |b| {
+        b.iter_batched(
+            || rows.clone(),
+            |v| {
+                black_box(
+                    baseline
+                        .ingest_json("ingress", "sheets", v)
+                        .expect("ingest"),
+                )
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    for extra in [10usize, 1_000, 10_000] {
+        let session = format!("known-{extra}");
+        for i in 0..extra {
+            let (kind, value) = match i % 3 {
+                0 => ("EMAIL", format!("other.person{i}@elsewhere.example")),
+                1 => ("PHONE", format!("+1 415 555 {:04}", i % 10_000)),
+                _ => ("NAME", format!("Otherperson Number{i}")),
+            };
+            tokenizer.remember(&session, kind, &value, &format!("[{kind}_{}]", i + 1000));
+        }
+        tokenizer
+            .ingest_json(&session, "sheets", rows.clone())
+            .expect("ingest");
+        group.bench_function(format!("crm_rows_200_plus_{extra}_known_values"), |b| {
+            b.iter_batched(
+                || rows.clone(),
+                |v| {
+                    black_box(
+                        tokenizer
+                            .ingest_json(&session, "sheets", v)
+                            .expect("ingest"),
+                    )
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
     group.bench_function("detect_only_crm_rows_200", |b| {
         let detectors = Detectors::builder().build().expect("detectors");
         b.iter(|| black_box(detectors.find_json(&rows)))

@@ -24,6 +24,8 @@ use crate::vault::{Vault, VaultError, neutralize};
 pub struct Tokenizer {
     detectors: std::sync::Arc<Detectors>,
     vault: Vault,
+    /// Whether known values are matched (always, except to measure what it costs).
+    match_known: bool,
     /// Every session's known values, matched before detection (see [`super::known`]).
     known: std::sync::Arc<KnownValues>,
 }
@@ -59,6 +61,7 @@ impl Tokenizer {
         Tokenizer {
             detectors: std::sync::Arc::new(detectors),
             vault,
+            match_known: true,
             known: std::sync::Arc::new(KnownValues::default()),
         }
     }
@@ -146,7 +149,7 @@ impl Tokenizer {
     /// `text` with every value the session already holds replaced by its placeholder,
     /// however it is cased, spaced or glued to other text.
     pub fn replace_known<'t>(&self, session: &str, text: &'t str) -> std::borrow::Cow<'t, str> {
-        if !self.known.knows(session) {
+        if !self.knows_values(session) {
             return std::borrow::Cow::Borrowed(text);
         }
         let values = self.known.session(session);
@@ -159,7 +162,7 @@ impl Tokenizer {
 
     /// [`Tokenizer::replace_known`] over every string and key of `value`.
     pub fn replace_known_json(&self, session: &str, value: &mut Value) {
-        if !self.known.knows(session) {
+        if !self.knows_values(session) {
             return;
         }
         let values = self.known.session(session);
@@ -169,7 +172,14 @@ impl Tokenizer {
 
     /// Whether the session has known values to match.
     pub fn knows_values(&self, session: &str) -> bool {
-        self.known.knows(session)
+        self.match_known && self.known.knows(session)
+    }
+
+    /// Turns known-value matching off (`false`) — only to measure what it costs: without
+    /// it an echo that defeats the detectors comes back raw.
+    pub fn match_known(mut self, on: bool) -> Self {
+        self.match_known = on;
+        self
     }
 
     /// Learns a value restored (or resolved) in `session`, so an echo of it is replaced.
