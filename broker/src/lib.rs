@@ -14,6 +14,7 @@ pub mod config;
 pub mod context_cost;
 pub mod flow;
 pub mod front;
+pub mod logging;
 pub mod metrics;
 pub mod policy;
 pub mod setup;

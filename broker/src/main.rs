@@ -18,8 +18,9 @@ fn main() -> std::process::ExitCode {
                 .find_map(|var| tracing_subscriber::EnvFilter::try_from_env(var).ok())
                 .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("warn")),
         )
-        // Never stdout: under `sluice serve --stdio` stdout is the MCP channel.
-        .with_writer(std::io::stderr)
+        // Never stdout: under `sluice serve --stdio` stdout is the MCP channel. Every line
+        // is scrubbed of detected values on its way out (`sluice::logging`).
+        .with_writer(sluice::logging::ScrubbedStderr)
         .init();
     sluice::tls::install_crypto_provider();
     cli::run(cli::Cli::parse())

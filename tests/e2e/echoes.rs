@@ -14,6 +14,10 @@ const PHONE: &str = "+44 20 7946 0958";
 /// sheets (the source of the values) and the fault server (echo, squash, fail), both
 /// internal, so the default policies let contact data flow to the fault server.
 fn config() -> String {
+    config_text()
+}
+
+fn config_text() -> String {
     format!(
         "[servers.sheets]\ncommand = {:?}\ntrust = \"internal\"\n\n\
          [servers.fault]\ncommand = {:?}\ntrust = \"internal\"\n",
@@ -72,4 +76,48 @@ fn echoes_of_restored_values_come_back_as_their_placeholders() {
         error.contains(&format!("\"{name} & Co\"")) && error.contains(email),
         "{error}"
     );
+}
+
+#[test]
+fn no_log_line_at_any_level_carries_a_raw_value() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("sluice.toml");
+    std::fs::write(&config, config_text()).expect("config");
+    let program = r#"
+      const row = await tools.sheets.getRow({ sheet: "q4-leads", id: "L-001" });
+      await tools.fault.stderr({ message: "handled " + row.email + " for " + row.name + ", " + row.phone });
+      await tools.fault.echo({ note: row.email });
+      return 1;"#;
+    for level in ["info", "debug", "trace"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["exec", "--config", config.to_str().expect("path"), "-"])
+            .current_dir(dir.path())
+            .env("SLUICE_LOG", level)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write as _;
+                child
+                    .stdin
+                    .take()
+                    .expect("stdin")
+                    .write_all(program.as_bytes())?;
+                child.wait_with_output()
+            })
+            .expect("sluice exec");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{level}: {stderr}");
+        assert!(
+            stderr.contains("handled [EMAIL]"),
+            "{level}: the backend's line is relayed, scrubbed: {stderr}"
+        );
+        for raw in [EMAIL, PHONE, NAME] {
+            assert!(
+                !stderr.contains(raw),
+                "{level}: {raw} is in the log:\n{stderr}"
+            );
+        }
+    }
 }

@@ -4,7 +4,8 @@
 //!
 //! Tools: `echo(args)` → args; `squash(args)` → args with every string uppercased and its
 //! whitespace removed (a backend that reformats what it stores); `fail({message})` → a tool
-//! error with that message (a backend that quotes its input in an error); `count()` → `{calls, pid}`; `sleep({ms})`; `crash()` exits
+//! error with that message (a backend that quotes its input in an error); `stderr({message})`
+//! writes the message to stderr (a backend that logs what it handles); `count()` → `{calls, pid}`; `sleep({ms})`; `crash()` exits
 //! without answering; `garbage()` writes a line that is not JSON-RPC and no answer;
 //! `huge({bytes})` → a text of that many bytes; `grow()` adds a tool `grownN` and sends
 //! `notifications/tools/list_changed`. `--tools N` adds N filler tools
@@ -58,6 +59,7 @@ fn tools(extra: usize) -> Vec<Value> {
             "Returns its arguments with strings uppercased and whitespace removed.",
         ),
         tool("fail", "Answers with a tool error whose text is `message`."),
+        tool("stderr", "Writes `message` to its stderr, then answers."),
         tool("count", "How many calls this process served, and its pid."),
         tool("sleep", "Sleeps `ms` milliseconds, then answers."),
         tool("crash", "Exits the process without answering."),
@@ -158,6 +160,10 @@ fn main() -> std::process::ExitCode {
                     "squash" => {
                         let squashed = squash(&args);
                         text_result(squashed.to_string(), Some(squashed))
+                    }
+                    "stderr" => {
+                        eprintln!("{}", args["message"].as_str().unwrap_or_default());
+                        text_result("written".into(), None)
                     }
                     "fail" => json!({
                         "content": [{ "type": "text", "text": args["message"].as_str().unwrap_or("failed") }],
