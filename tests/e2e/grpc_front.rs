@@ -790,3 +790,79 @@ fn hostile_programs_are_stopped_with_the_right_kind_and_the_server_keeps_serving
         );
     });
 }
+
+#[test]
+fn a_bad_request_is_refused_before_the_program_runs() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (_crm, crm_url) = start_http(
+        "crm-server",
+        &["--db", dir.path().join("crm.json").to_str().expect("path")],
+    );
+    let config = write_config(dir.path(), &crm_url);
+    let (_sluice, addr) = start_sluice(dir.path(), &config);
+    let post = r#"await tools.chat.postMessage({ channel: "general", text: "the program ran" }); return 1;"#;
+    runtime().block_on(async {
+        let mut client = client(&addr).await;
+        for (session, timeout_ms) in [
+            ("not a session id!", None),
+            ("", Some(0)),
+            ("ok-session", Some(3_600_001)),
+        ] {
+            let status = client
+                .execute(pb::ExecuteRequest {
+                    code: post.into(),
+                    session: session.into(),
+                    timeout_ms,
+                })
+                .await
+                .expect_err("refused");
+            assert_eq!(
+                status.code(),
+                Code::InvalidArgument,
+                "{session:?}: {status:?}"
+            );
+        }
+    });
+    let log = std::fs::read_to_string(dir.path().join("chat.jsonl")).unwrap_or_default();
+    assert!(
+        !log.contains("the program ran"),
+        "the backend was called: {log}"
+    );
+}
+
+#[test]
+fn a_huge_thrown_error_is_held_to_the_output_limit_and_the_outcome_arrives() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (_crm, crm_url) = start_http(
+        "crm-server",
+        &["--db", dir.path().join("crm.json").to_str().expect("path")],
+    );
+    let config = write_config(dir.path(), &crm_url);
+    let (_sluice, addr) = start_sluice(dir.path(), &config);
+    runtime().block_on(async {
+        let mut client = client(&addr).await;
+        let response = execute(
+            &mut client,
+            "",
+            r#"throw new Error("x".repeat(8 * 1024 * 1024));"#,
+        )
+        .await;
+        let error = response.outcome.expect("outcome").error.expect("error");
+        assert_eq!(
+            error.kind,
+            pb::ErrorKind::Runtime as i32,
+            "{}",
+            &error.message[..200.min(error.message.len())]
+        );
+        assert!(
+            error.message.len() <= 1 << 20,
+            "{} bytes",
+            error.message.len()
+        );
+        assert!(
+            error.message.contains("over the output limit"),
+            "{}",
+            &error.message[error.message.len().saturating_sub(200)..]
+        );
+    });
+}

@@ -77,20 +77,22 @@ async fn tokenize_outcome(tokenizer: &Tokenizer, session: &str, mut outcome: Out
     }
 }
 
-/// Cuts `text` to at most `max` bytes (on a character boundary), saying how much went.
+/// Cuts `text` to at most `max` bytes in all (on a character boundary), saying how much
+/// there was.
 fn clip(text: &mut String, max: usize) {
     if text.len() <= max {
         return;
     }
-    let dropped = text.len();
-    let mut end = max.min(text.len());
+    let note = format!(
+        " … [cut: the message was {} bytes, over the output limit]",
+        text.len()
+    );
+    let mut end = max.saturating_sub(note.len()).min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     text.truncate(end);
-    text.push_str(&format!(
-        " … [cut: the message was {dropped} bytes, over the output limit]"
-    ));
+    text.push_str(&note);
 }
 
 /// Whether anything in `outcome` would be tokenized.
@@ -186,10 +188,11 @@ mod tests {
 
     #[test]
     fn clipped_messages_keep_a_character_boundary_and_say_so() {
-        let mut text = "é".repeat(10);
-        clip(&mut text, 5);
-        assert!(text.starts_with("éé"), "{text}");
-        assert!(text.contains("was 20 bytes"), "{text}");
+        let mut text = "é".repeat(100);
+        clip(&mut text, 65);
+        assert!(text.starts_with("é"), "{text}");
+        assert!(text.len() <= 65, "{}", text.len());
+        assert!(text.contains("was 200 bytes"), "{text}");
         let mut short = "ok".to_owned();
         clip(&mut short, 5);
         assert_eq!(short, "ok");
