@@ -123,7 +123,7 @@ fn tools_list_changed_refreshes_the_tool_list() {
     let out = exec(
         &config(&[]),
         r#"let before;
-           try { await tools.fault.grown7({}); } catch (e) { before = e.message; }
+           try { await tools.fault.grown10({}); } catch (e) { before = e.message; }
            const { added } = await tools.fault.grow({});
            // Give the notification a moment to arrive, as a real agent's next step would.
            await tools.fault.sleep({ ms: 50 });
@@ -132,9 +132,124 @@ fn tools_list_changed_refreshes_the_tool_list() {
     );
     assert_eq!(out["error"], Value::Null, "{out}");
     assert!(
-        message(&out["result"]["before"]).contains("has no tool 'grown7'"),
+        message(&out["result"]["before"]).contains("has no tool 'grown10'"),
         "{out}"
     );
-    assert_eq!(out["result"]["added"], "grown7", "{out}");
-    assert_eq!(out["result"]["ran"], "ran grown7", "{out}");
+    // grow names the new tool after the count of tools (ten before it).
+    assert_eq!(out["result"]["added"], "grown10", "{out}");
+    assert_eq!(out["result"]["ran"], "ran grown10", "{out}");
+}
+
+/// Whether process `pid` is gone (or a zombie nobody waits for).
+fn gone(pid: u64) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
+
+fn wait_gone(pid: u64, within: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        if gone(pid) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    gone(pid)
+}
+
+/// A config whose fault server may take a whole minute over one call.
+fn patient_config() -> String {
+    format!(
+        "[servers.fault]\ncommand = {:?}\ntimeout_ms = 120000\n",
+        example_bin("fault-server").to_str().expect("path"),
+    )
+}
+
+#[test]
+fn a_backend_stuck_in_a_call_does_not_outlive_a_timed_out_exec() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("sluice.toml");
+    std::fs::write(&config, patient_config()).expect("config");
+    let output = crate::support::run_in(
+        dir.path(),
+        &[
+            "exec",
+            "--config",
+            config.to_str().expect("path"),
+            "--timeout-ms",
+            "1500",
+            "-",
+        ],
+        br#"const c = await tools.fault.count({}); console.log(String(c.pid));
+            await tools.fault.sleep({ ms: 60000 }); return 1;"#,
+    );
+    let out: Value = serde_json::from_slice(&output.stdout).expect("outcome");
+    assert_eq!(out["error"]["kind"], "timeout", "{out}");
+    let pid: u64 = out["logs"][0]["message"]
+        .as_str()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("the program logged the backend's pid: {out}"));
+    assert!(
+        wait_gone(pid, std::time::Duration::from_secs(5)),
+        "fault-server {pid} outlived sluice exec"
+    );
+}
+
+#[test]
+fn backends_die_with_a_killed_sluice() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("sluice.toml");
+    std::fs::write(&config, patient_config()).expect("config");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["exec", "--config", config.to_str().expect("path"), "-"])
+        .current_dir(dir.path())
+        .env("SLUICE_LOG", "info")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start sluice exec");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(b"await tools.fault.sleep({ ms: 60000 }); return 1;")
+            .expect("program");
+    }
+    // Find the fault server among sluice's children once it runs.
+    let sluice = child.id();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let backend = loop {
+        let found = std::fs::read_dir("/proc")
+            .expect("/proc")
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u64>().ok()))
+            .find(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                    stat.contains("(fault-server)")
+                        && stat
+                            .rsplit_once(") ")
+                            .and_then(|(_, rest)| rest.split(' ').nth(1))
+                            .is_some_and(|ppid| ppid == sluice.to_string())
+                })
+            });
+        if let Some(pid) = found {
+            break pid;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the backend never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    child.kill().expect("kill -9 sluice");
+    let _ = child.wait();
+    assert!(
+        wait_gone(backend, std::time::Duration::from_secs(5)),
+        "fault-server {backend} outlived a killed sluice"
+    );
 }

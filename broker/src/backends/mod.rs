@@ -9,18 +9,18 @@
 //! server never blocks calls to the others.
 
 mod env;
+mod process;
 mod result;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rmcp::model::{CallToolRequestParams, Tool};
 use rmcp::service::{NotificationContext, RunningService, ServiceError};
+use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use sandbox_host::ToolError;
 use serde_json::Value;
@@ -109,6 +109,7 @@ impl Backends {
                     connect_timeout: ms(config.connect_timeout_ms, CONNECT_TIMEOUT),
                     state: Mutex::new(State::default()),
                     tools_stale: Arc::new(AtomicBool::new(true)),
+                    children: process::ChildGroup::default(),
                 }),
             );
         }
@@ -177,7 +178,8 @@ impl Backends {
             .collect()
     }
 
-    /// Closes every connection; stdio servers are stopped.
+    /// Closes every connection; stdio servers are stopped — SIGTERM to each one's process
+    /// group, SIGKILL after a grace period — also when a call is still running in them.
     pub async fn shutdown(&self) {
         for backend in self.servers.values() {
             let client = backend.state.lock().await.client.take();
@@ -187,6 +189,12 @@ impl Backends {
                 let _ = client.close_with_timeout(Duration::from_secs(2)).await;
             }
         }
+        let groups = self
+            .servers
+            .values()
+            .filter_map(|backend| backend.children.take());
+        futures::future::join_all(groups.map(|pid| process::terminate_group(pid, process::GRACE)))
+            .await;
     }
 }
 
@@ -330,6 +338,8 @@ struct Backend {
     connect_timeout: Duration,
     state: Mutex<State>,
     tools_stale: Arc<AtomicBool>,
+    /// The process group of this backend's child (stdio).
+    children: process::ChildGroup,
 }
 
 impl Backend {
@@ -449,12 +459,12 @@ impl Backend {
             Transport::Stdio { command, args, env } => {
                 let mut cmd = tokio::process::Command::new(command);
                 cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
-                #[cfg(unix)]
-                cmd.process_group(0);
-                let (transport, stderr) = TokioChildProcess::builder(cmd)
-                    .stderr(Stdio::piped())
-                    .spawn()
+                let (transport, stderr) = process::spawn(cmd)
+                    .await
                     .map_err(|e| format!("cannot start `{command}`: {e}"))?;
+                if let Some(pid) = transport.id() {
+                    self.children.set(pid);
+                }
                 if let Some(stderr) = stderr {
                     let server = self.name.clone();
                     tokio::spawn(async move {
