@@ -181,6 +181,9 @@ pub struct SandboxSection {
     pub max_code_bytes: Option<usize>,
     /// Executes running at once (more wait).
     pub max_concurrent: Option<u32>,
+    /// Executes one agent may have running or waiting at once (default 2048); more are
+    /// refused with a clear error, so one agent cannot queue without bound.
+    pub max_concurrent_per_agent: Option<u32>,
     /// Where the compiled sandbox engine is cached.
     pub cache_dir: Option<PathBuf>,
 }

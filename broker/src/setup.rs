@@ -47,6 +47,10 @@ pub fn broker(config: &Config, limits: &Limits) -> anyhow::Result<Broker> {
         default_limits: limits.clone(),
     })?;
     let backends = Backends::from_config(&config.servers)?;
+    let per_agent = config
+        .sandbox
+        .max_concurrent_per_agent
+        .unwrap_or(crate::flow::broker::DEFAULT_CONCURRENT_PER_AGENT);
     Ok(Broker::new(
         Some(sandbox),
         backends,
@@ -54,7 +58,8 @@ pub fn broker(config: &Config, limits: &Limits) -> anyhow::Result<Broker> {
         std::sync::Arc::new(policy_store(config)?),
         Some(std::sync::Arc::new(audit_log(config)?)),
         limits.clone(),
-    ))
+    )
+    .with_concurrent_per_agent(per_agent))
 }
 
 /// Builds a broker that never runs programs (no sandbox): what the data-only commands

@@ -821,3 +821,53 @@ async fn a_cancelled_execute_stops_and_frees_its_sandbox_slot() {
     );
     client.cancel().await.expect("close the session");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_that_never_finish_their_headers_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_config(dir.path(), "http://127.0.0.1:9/mcp");
+    let sluice = HttpSluice::start(dir.path(), &config).await;
+    let authority = sluice
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_owned();
+    let mut slow = Vec::new();
+    for i in 0..20 {
+        let mut stream = tokio::net::TcpStream::connect(&authority)
+            .await
+            .expect("connect");
+        if i % 2 == 0 {
+            // Half the headers, then silence (no key needed to hold a connection).
+            stream
+                .write_all(b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nX-Slow: 1\r\n")
+                .await
+                .expect("write");
+        }
+        slow.push(stream);
+    }
+    let started = Instant::now();
+    for mut stream in slow {
+        let mut buf = [0u8; 256];
+        // The server must end each one (EOF or a 408 then EOF) well before this.
+        let ended = tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "a slow connection was still open after 30 s");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "{:?}",
+        started.elapsed()
+    );
+    // The server still serves.
+    let (status, _) = sluice.raw_post(Some(&format!("Bearer {KEY}")));
+    assert_ne!(status, 0);
+}

@@ -64,9 +64,12 @@ impl CliError {
                 exit::USAGE
             }
             E::CallDenied(_) | E::FlowDenied(_) => exit::DENIED,
-            E::Tool(_) | E::Unavailable(_) | E::Vault(_) | E::Audit(_) | E::Internal(_) => {
-                exit::RUNTIME
-            }
+            E::Tool(_)
+            | E::Unavailable(_)
+            | E::Busy { .. }
+            | E::Vault(_)
+            | E::Audit(_)
+            | E::Internal(_) => exit::RUNTIME,
         };
         CliError {
             code,

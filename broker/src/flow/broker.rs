@@ -123,12 +123,59 @@ struct CatalogCache {
     catalog: Option<Arc<Catalog>>,
 }
 
+/// Executes one agent may have running or waiting by default.
+pub const DEFAULT_CONCURRENT_PER_AGENT: u32 = 2048;
+
+/// Executes in flight per agent, against a cap.
+#[derive(Default)]
+struct InFlight {
+    counts: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+}
+
+/// One admitted execute; leaves the count when dropped.
+struct Slot<'a> {
+    flight: &'a InFlight,
+    agent: String,
+}
+
+impl InFlight {
+    fn enter(&self, agent: &str, limit: u32) -> Result<Slot<'_>, BrokerError> {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let count = counts.entry(agent.to_owned()).or_insert(0);
+        if *count >= limit {
+            return Err(BrokerError::Busy {
+                agent: agent.to_owned(),
+                limit,
+            });
+        }
+        *count += 1;
+        Ok(Slot {
+            flight: self,
+            agent: agent.to_owned(),
+        })
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut counts = self.flight.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = counts.get_mut(&self.agent) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(&self.agent);
+            }
+        }
+    }
+}
+
 /// The broker: sandbox plus the call pipeline, shared by every front.
 pub struct Broker {
     sandbox: Option<Sandbox>,
     pipeline: Arc<Pipeline>,
     limits: Limits,
     catalog: Mutex<CatalogCache>,
+    in_flight: InFlight,
+    per_agent: u32,
 }
 
 impl Broker {
@@ -152,7 +199,15 @@ impl Broker {
             }),
             limits,
             catalog: Mutex::new(CatalogCache::default()),
+            in_flight: InFlight::default(),
+            per_agent: DEFAULT_CONCURRENT_PER_AGENT,
         }
+    }
+
+    /// Sets how many executes one agent may have running or waiting at once.
+    pub fn with_concurrent_per_agent(mut self, limit: u32) -> Self {
+        self.per_agent = limit.max(1);
+        self
     }
 
     /// Builds the broker `config` describes, sandbox included.
@@ -249,6 +304,7 @@ impl Broker {
             deadline_bound = true;
         }
         let session = self.session_for(&request.agent, request.session.as_ref())?;
+        let _slot = self.in_flight.enter(&request.agent, self.per_agent)?;
         let context = CallContext {
             session: session.as_str().to_owned(),
             agent: request.agent,
@@ -585,5 +641,25 @@ impl Broker {
         if changed && let Err(e) = policy.set_model(model) {
             tracing::warn!(error = %e, "the catalog's tools could not be added to the policy model");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_agent_past_its_execute_limit_is_refused_until_one_finishes() {
+        let flight = InFlight::default();
+        let a = flight.enter("bot", 2).expect("first");
+        let _b = flight.enter("bot", 2).expect("second");
+        assert!(matches!(
+            flight.enter("bot", 2),
+            Err(BrokerError::Busy { limit: 2, .. })
+        ));
+        // Another agent is not held back by this one.
+        let _other = flight.enter("other", 2).expect("other agent");
+        drop(a);
+        assert!(flight.enter("bot", 2).is_ok());
     }
 }

@@ -32,6 +32,16 @@ pub enum BrokerError {
         "{0} is not a placeholder of this session (it would stay literal text and never resolve)"
     )]
     UnknownPlaceholder(String),
+    /// The agent already has as many executes running or waiting as it may.
+    #[error(
+        "agent '{agent}' already has {limit} executes running or waiting (the limit, [sandbox] max_concurrent_per_agent); wait for one to finish"
+    )]
+    Busy {
+        /// The agent.
+        agent: String,
+        /// Its limit.
+        limit: u32,
+    },
     /// The named server is not configured.
     #[error("{0}")]
     UnknownServer(#[from] crate::backends::UnknownServer),

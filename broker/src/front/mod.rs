@@ -8,6 +8,7 @@
 //! side by side and stop them together.
 
 pub mod grpc;
+pub mod http_server;
 pub mod mcp;
 
 use tokio::sync::watch;

@@ -24,6 +24,7 @@ pub(super) fn status(error: BrokerError) -> Status {
         BrokerError::CallDenied(denial) => call_denied(&denial),
         BrokerError::FlowDenied(denial) => flow_denied(&denial),
         BrokerError::Unavailable(message) => Status::unavailable(message),
+        BrokerError::Busy { .. } => Status::resource_exhausted(error.to_string()),
         BrokerError::Tool(message) => Status::unknown(message),
         BrokerError::Vault(e) => {
             tracing::error!(error = %e, "vault failure");

@@ -117,17 +117,13 @@ impl McpHttp {
                     let listener = tls
                         .listener(self.listener)
                         .map_err(|source| FrontError::Serve { addr, source })?;
-                    axum::serve(listener, self.router)
-                        .with_graceful_shutdown(stopped)
-                        .await
+                    crate::front::http_server::serve(listener, self.router, stopped).await;
                 }
                 None => {
-                    axum::serve(self.listener, self.router)
-                        .with_graceful_shutdown(stopped)
-                        .await
+                    crate::front::http_server::serve(self.listener, self.router, stopped).await;
                 }
             }
-            .map_err(|source| FrontError::Serve { addr, source })
+            Ok::<(), FrontError>(())
         };
         let drained = async {
             shutdown.wait().await;
