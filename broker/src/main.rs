@@ -1,18 +1,30 @@
-//! The `sluice` binary: parse, run, exit with the contract's code.
+//! The `sluice` binary: parse, set up logging, run, exit with the contract's code.
+
+use std::io::IsTerminal;
 
 use clap::Parser;
+use sluice::cli::{Cli, LogFormat};
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            ["SLUICE_LOG", "LOG", "RUST_LOG"]
-                .into_iter()
-                .find_map(|var| tracing_subscriber::EnvFilter::try_from_env(var).ok())
-                .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        // Never stdout: under `sluice serve --stdio` stdout is the MCP channel.
-        .with_writer(std::io::stderr)
-        .init();
+    let cli = Cli::parse();
+    let filter = ["SLUICE_LOG", "LOG", "RUST_LOG"]
+        .into_iter()
+        .find_map(|var| tracing_subscriber::EnvFilter::try_from_env(var).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(cli.default_log_filter()));
+    // Never stdout: under `sluice serve --stdio` stdout is the MCP channel. Colour only
+    // when stderr is a terminal, so redirected logs and files carry no escape codes.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
     sluice::tls::install_crypto_provider();
-    sluice::cli::run(sluice::cli::Cli::parse())
+    sluice::cli::run(cli)
 }

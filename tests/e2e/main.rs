@@ -14,6 +14,7 @@ mod grpc_front;
 mod leaks;
 mod load;
 mod mcp_front;
+mod operator_errors;
 mod tls;
 mod tokenize_cli;
 mod vault_durability;

@@ -125,7 +125,8 @@ impl Backends {
             .filter_map(|(server, tools)| match tools {
                 Ok(tools) => Some((server, tools)),
                 Err(e) => {
-                    tracing::warn!(server, error = %e.message, "server left out of the catalog");
+                    // Already logged as a warning where the connection failed.
+                    tracing::debug!(server, error = %e.message, "server left out of the catalog");
                     None
                 }
             })
@@ -227,6 +228,87 @@ fn with_causes(error: &dyn std::error::Error) -> String {
         cause = inner.source();
     }
     message
+}
+
+/// Why an HTTP backend could not be reached, in words: "is unreachable at URL: connection
+/// refused" when the connection itself failed (the OS error, once), else the innermost
+/// cause that is not a wrapper (e.g. an untrusted certificate). Never a Rust type name:
+/// rmcp's outer errors name their transport types, so only the causes below them are used.
+fn http_failure(url: &str, error: &rmcp::service::ClientInitializeError) -> String {
+    let url = redacted_url(url);
+    // rmcp keeps the transport's error in a field it does not expose as a `source`.
+    let root: &(dyn std::error::Error + 'static) = match error {
+        rmcp::service::ClientInitializeError::TransportError { error, .. } => &*error.error,
+        other => other,
+    };
+    // …and the HTTP client's error in a variant without a `source` either.
+    use rmcp::transport::streamable_http_client::StreamableHttpError;
+    let root: &(dyn std::error::Error + 'static) =
+        match root.downcast_ref::<StreamableHttpError<reqwest::Error>>() {
+            Some(StreamableHttpError::Client(client)) => client,
+            _ => root,
+        };
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(root);
+    let mut reqwest_error = None;
+    let mut io_error = None;
+    let mut innermost = root;
+    while let Some(e) = cause {
+        if let Some(r) = e.downcast_ref::<reqwest::Error>() {
+            reqwest_error.get_or_insert(r);
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            io_error.get_or_insert(io);
+        }
+        innermost = e;
+        cause = e.source();
+    }
+    let tls = innermost.downcast_ref::<rustls::Error>().is_some()
+        || io_error.is_some_and(|io| {
+            io.get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+        });
+    if let Some(io) = io_error
+        && !tls
+    {
+        use std::io::ErrorKind as K;
+        // The kind says it plainly ("connection refused"); other kinds (DNS failures) keep
+        // the OS's own words.
+        let reason = match io.kind() {
+            kind @ (K::ConnectionRefused
+            | K::ConnectionReset
+            | K::ConnectionAborted
+            | K::TimedOut
+            | K::HostUnreachable
+            | K::NetworkUnreachable
+            | K::AddrNotAvailable) => kind.to_string(),
+            _ => io.to_string(),
+        };
+        return format!("is unreachable at {url}: {reason}");
+    }
+    if let Some(r) = reqwest_error {
+        if r.is_timeout() {
+            return format!("is unreachable at {url}: the connection timed out");
+        }
+        if let Some(status) = r.status() {
+            return format!("is unavailable: {url} answered HTTP {status}");
+        }
+    }
+    format!("is unavailable at {url}: {}", with_causes(innermost))
+}
+
+/// `url` without credentials, query or fragment, for messages and logs.
+pub fn redacted_url(url: &str) -> String {
+    let base = url.split(['?', '#']).next().unwrap_or(url);
+    match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            format!("{scheme}://{host}{path}")
+        }
+        None => base.to_owned(),
+    }
 }
 
 /// The HTTP client of one streamable-HTTP backend: HTTPS verified against the system roots
@@ -355,7 +437,7 @@ impl Backend {
         let connected = tokio::time::timeout(self.connect_timeout, self.connect()).await;
         let result = match connected {
             Err(_) => Err(format!(
-                "did not complete the MCP handshake within {} ms",
+                "is unavailable: it did not complete the MCP handshake within {} ms",
                 self.connect_timeout.as_millis()
             )),
             Ok(result) => result,
@@ -376,10 +458,9 @@ impl Backend {
                     .saturating_mul(1 << state.failures.min(6))
                     .min(MAX_BACKOFF);
                 state.retry_at = Some(Instant::now() + backoff);
-                tracing::warn!(server = %name, error = %message, "backend failed to start");
-                Err(ToolError::unavailable(format!(
-                    "server '{name}' is unavailable: {message}"
-                )))
+                let message = format!("server '{name}' {message}");
+                tracing::warn!("{message}");
+                Err(ToolError::unavailable(message))
             }
         }
     }
@@ -409,7 +490,7 @@ impl Backend {
                 let (transport, stderr) = TokioChildProcess::builder(cmd)
                     .stderr(Stdio::piped())
                     .spawn()
-                    .map_err(|e| format!("cannot start `{command}`: {e}"))?;
+                    .map_err(|e| format!("is unavailable: cannot start `{command}`: {e}"))?;
                 if let Some(stderr) = stderr {
                     let server = self.name.clone();
                     tokio::spawn(async move {
@@ -419,7 +500,10 @@ impl Backend {
                         }
                     });
                 }
-                handler.serve(transport).await.map_err(|e| e.to_string())?
+                handler
+                    .serve(transport)
+                    .await
+                    .map_err(|e| format!("is unavailable: the MCP handshake failed: {e}"))?
             }
             Transport::Http {
                 url,
@@ -436,13 +520,13 @@ impl Backend {
                 handler
                     .serve(transport)
                     .await
-                    .map_err(|e| with_causes(&e))?
+                    .map_err(|e| http_failure(url, &e))?
             }
         };
         let tools = client
             .list_all_tools()
             .await
-            .map_err(|e| format!("tools/list failed: {e}"))?;
+            .map_err(|e| format!("is unavailable: tools/list failed: {e}"))?;
         tracing::info!(server = %self.name, tools = tools.len(), "backend connected");
         Ok((client, tools))
     }

@@ -79,6 +79,18 @@ struct Network {
 async fn serve(args: ServeArgs, config: Config, network: Option<Network>) -> Result<u8, CliError> {
     let limits = setup::limits(&config);
     let broker = Arc::new(setup::broker(&config, &limits).map_err(CliError::usage)?);
+    if network.is_some()
+        && let Some(warning) = super::config::refusal_warning(&config)
+    {
+        tracing::warn!("{warning}");
+    }
+    // Start every backend now, so a missing binary or an unreachable URL is reported at
+    // start (each failure is logged as a warning with the command or URL and the OS
+    // error) rather than at the first call; serving does not wait for it.
+    let probe = Arc::clone(&broker);
+    tokio::spawn(async move {
+        let _ = probe.catalog().await;
+    });
     let watcher = watch_policies(&config, &broker);
     let (trigger, shutdown) = front::shutdown_signal();
     let mut fronts: JoinSet<FrontTask> = JoinSet::new();

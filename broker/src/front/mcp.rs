@@ -51,6 +51,8 @@ use crate::tls::ServerTls;
 
 /// The path streamable HTTP serves MCP at.
 pub const MCP_PATH: &str = "/mcp";
+/// The unauthenticated liveness path for load balancers and Kubernetes probes.
+pub const HEALTH_PATH: &str = "/healthz";
 /// Tools `search` returns when the caller gives no `limit`.
 pub const SEARCH_DEFAULT_LIMIT: usize = 10;
 /// The most tools one `search` returns.
@@ -533,9 +535,15 @@ impl McpHttp {
             Arc::new(LocalSessionManager::default()),
             config.clone(),
         );
-        let router = axum::Router::new().nest_service(MCP_PATH, service).layer(
-            middleware::from_fn_with_state(Arc::new(principals), authenticate),
-        );
+        // `/healthz` is added after the auth layer, so probes need no key; it says only
+        // that the front is up.
+        let router = axum::Router::new()
+            .nest_service(MCP_PATH, service)
+            .layer(middleware::from_fn_with_state(
+                Arc::new(principals),
+                authenticate,
+            ))
+            .route(HEALTH_PATH, axum::routing::get(|| async { "ok\n" }));
         Ok(McpHttp {
             listener,
             addr: bound,
