@@ -160,7 +160,7 @@ pub struct PolicyConfig {
     /// A candidate policy directory evaluated beside the live set; disagreements are
     /// logged and counted, never enforced.
     pub shadow_dir: Option<PathBuf>,
-    /// Watch `dir` and reload on change under `sluice serve` (default true).
+    /// Watch `dir` and `shadow_dir` and reload on change under `sluice serve` (default true).
     pub watch: Option<bool>,
     /// Trust levels servers may have besides the standard internal, external, partner and
     /// untrusted (e.g. `["vendor"]`); any other `trust` is a config error, so a typo such

@@ -15,6 +15,7 @@ mod leaks;
 mod load;
 mod mcp_front;
 mod operator_errors;
+mod policy_authoring;
 mod tls;
 mod tokenize_cli;
 mod vault_durability;

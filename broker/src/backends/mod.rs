@@ -296,6 +296,16 @@ fn http_failure(url: &str, error: &rmcp::service::ClientInitializeError) -> Stri
     format!("is unavailable at {url}: {}", with_causes(innermost))
 }
 
+/// A failed request in words: rmcp's transport errors name the transport's Rust type
+/// (`Transport [rmcp::transport::…] error: …`), so only the error inside is used.
+fn service_failure(error: &ServiceError) -> String {
+    match error {
+        ServiceError::TransportSend(transport) => transport.error.to_string(),
+        ServiceError::TransportClosed => "the connection closed".to_owned(),
+        other => other.to_string(),
+    }
+}
+
 /// `url` without credentials, query or fragment, for messages and logs.
 pub fn redacted_url(url: &str) -> String {
     let base = url.split(['?', '#']).next().unwrap_or(url);
@@ -397,7 +407,8 @@ impl Backend {
             Ok(Err(e)) => {
                 self.forget(&client).await;
                 Err(ToolError::unavailable(format!(
-                    "server '{name}' failed during tools.{name}.{tool} ({e}); it will be restarted"
+                    "server '{name}' failed during tools.{name}.{tool} ({}); it will be restarted",
+                    service_failure(&e)
                 )))
             }
             Ok(Ok(result)) => result::to_value(result)

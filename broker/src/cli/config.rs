@@ -107,6 +107,17 @@ fn check(args: CheckArgs) -> Result<u8, CliError> {
             }
         });
         let results = futures::future::join_all(checks).await;
+        // Policies against the tools the backends really offer.
+        let mut model = setup::entity_model(&config);
+        for (name, _, tools, _) in &results {
+            for tool in tools.iter().flat_map(|tools| tools.iter()) {
+                model.add_tool(name, &tool.name);
+            }
+        }
+        let literal_warnings = match engine.with_model_checked(model) {
+            Ok((_, warnings)) => warnings.iter().map(ToString::to_string).collect(),
+            Err(error) => vec![error.to_string()],
+        };
         let mut failed = 0;
         for (name, server, tools, took) in results {
             let how = describe_server(server);
@@ -129,6 +140,9 @@ fn check(args: CheckArgs) -> Result<u8, CliError> {
             }
         }
         backends.shutdown().await;
+        for warning in literal_warnings {
+            println!("warning  {warning}");
+        }
         failed
     });
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));

@@ -92,6 +92,7 @@ async fn serve(args: ServeArgs, config: Config, network: Option<Network>) -> Res
         let _ = probe.catalog().await;
     });
     let watcher = watch_policies(&config, &broker);
+    let shadow_watcher = watch_shadow(&config, &broker);
     let (trigger, shutdown) = front::shutdown_signal();
     let mut fronts: JoinSet<FrontTask> = JoinSet::new();
     let started = start_fronts(&args, &config, network, &broker, &shutdown, &mut fronts).await;
@@ -107,7 +108,7 @@ async fn serve(args: ServeArgs, config: Config, network: Option<Network>) -> Res
     while let Some(done) = fronts.join_next().await {
         failure = failure.or(front_failure(done));
     }
-    if let Some(watcher) = watcher {
+    for watcher in [watcher, shadow_watcher].into_iter().flatten() {
         watcher.abort();
     }
     broker.shutdown().await;
@@ -135,6 +136,31 @@ fn watch_policies(
         dir,
         crate::policy::watch::DEFAULT_INTERVAL,
         move |event| auditor.record_reload(event),
+    ))
+}
+
+/// Hot reload of `[policy] shadow_dir` (unless `watch = false`), like `dir`: a rejected
+/// candidate is logged and the last good one stays; the live set is never touched.
+fn watch_shadow(
+    config: &Config,
+    broker: &Arc<crate::flow::Broker>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let dir = config.policy.shadow_dir.clone()?;
+    if config.policy.watch == Some(false) {
+        return None;
+    }
+    tracing::info!(dir = %dir.display(), "watching the shadow policy directory for changes");
+    Some(crate::policy::watch::spawn_shadow(
+        Arc::clone(broker.policy()),
+        dir,
+        crate::policy::watch::DEFAULT_INTERVAL,
+        |event| {
+            if let crate::policy::watch::ReloadEvent::Rejected { error, .. } = event {
+                tracing::warn!(
+                    "shadow policy set rejected; keeping the last good candidate: {error}"
+                );
+            }
+        },
     ))
 }
 

@@ -43,6 +43,7 @@
 
 mod cases;
 mod engine;
+mod literals;
 mod load;
 mod model;
 mod store;
@@ -54,6 +55,7 @@ use std::path::PathBuf;
 
 pub use cases::{CaseResult, TestReport, run_tests};
 pub use engine::{ConsideredPolicy, Explanation, PolicyEngine};
+pub use literals::{Severity, UnknownEntity};
 pub use model::{EntityModel, EntityModelBuilder};
 pub use store::PolicyStore;
 
@@ -189,7 +191,7 @@ pub enum PolicyError {
         message: String,
     },
     /// A policy statement does not parse.
-    #[error("{location}: syntax error: {message}; fix the policy text")]
+    #[error("{location}: syntax error: {message}")]
     Syntax {
         /// Where the offending statement starts.
         location: SourceLocation,
@@ -217,9 +219,7 @@ pub enum PolicyError {
         first: SourceLocation,
     },
     /// A policy does not validate against the schema (strict mode).
-    #[error(
-        "{location}: policy \"{id}\" does not validate against the schema: {message}; fix the policy or the schema"
-    )]
+    #[error("{location}: policy \"{id}\" does not validate against the schema: {message}")]
     Validation {
         /// The policy's `@id`.
         id: String,
@@ -236,6 +236,9 @@ pub enum PolicyError {
         /// Cedar's message.
         message: String,
     },
+    /// A policy names an entity that cannot exist (an unknown kind or kind group).
+    #[error("{0} (kinds come from the detectors and [[detectors.custom]])")]
+    UnknownEntity(Box<UnknownEntity>),
     /// A policy test-case file is malformed.
     #[error("{file}: invalid policy test cases: {message}")]
     TestCases {
