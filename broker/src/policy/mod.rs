@@ -9,9 +9,10 @@
 //!   the embedded defaults from `policies/`), splits each file into policy statements, parses
 //!   each statement on its own and validates the whole set in Cedar's **strict** mode. Every
 //!   policy must carry a unique `@id("…")`; that id is the Cedar policy id, so denials and audit
-//!   records name it. Errors say `file:line:col` of the offending statement (Cedar's own spans
-//!   inside a statement are only reachable through `miette`, which the broker does not depend on;
-//!   Cedar's message quotes the offending token).
+//!   records name it. Errors say `file:line:col` of the offending token (Cedar's `miette`
+//!   labels, offset by the statement's start) and show the line, the span and Cedar's help in
+//!   plain text. Literal entities the entity model does not know are reported by
+//!   [`PolicyEngine::unknown_entities`] (the schema only knows types).
 //! * An [`EntityModel`] (servers with trust and tags, their tools, agents and groups, kinds and
 //!   kind groups) is turned into Cedar entities once, validated against the schema. A request
 //!   naming something the model does not know (an unknown agent, tool, server or kind) is still
