@@ -313,3 +313,62 @@ fn log_format_json_writes_one_json_object_per_log_line() {
     );
     assert!(event["timestamp"].is_string(), "{event}");
 }
+
+#[test]
+fn the_example_config_serves_mcp_over_http_to_its_agent_key() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let config = repo.join("examples/sluice.toml");
+    let bins = example_bin("sheets-server")
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bins.to_str().expect("path"),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // Relative paths of the example (data_dir, the servers' files) land in this temp dir.
+    let dir = tempfile::tempdir().expect("dir");
+    let serving = Serving::start(
+        dir.path(),
+        &[
+            "--config",
+            config.to_str().expect("path"),
+            "--http",
+            "127.0.0.1:0",
+        ],
+        &[("PATH", &path), ("SLUICE_AGENT_KEY", "example-key")],
+    );
+    let url = serving.wait_for("address", |l| l.starts_with("listening on "));
+    let addr = url
+        .trim_start_matches("listening on http://")
+        .trim_end_matches("/mcp")
+        .to_owned();
+    let initialize = |key: Option<&str>| {
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}"#;
+        let auth = key.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
+        let mut stream = TcpStream::connect(&addr).expect("connect");
+        write!(
+            stream,
+            "POST /mcp HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\n\
+             Accept: application/json, text/event-stream\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        response
+    };
+    let ok = initialize(Some("example-key"));
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    assert!(ok.contains("serverInfo"), "{ok}");
+    let refused = initialize(None);
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    let text = serving.text();
+    assert!(!text.contains("refuse every request"), "{text}");
+    assert!(
+        !text.contains("unavailable"),
+        "an example backend failed: {text}"
+    );
+}

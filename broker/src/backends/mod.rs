@@ -262,28 +262,24 @@ fn http_failure(url: &str, error: &rmcp::service::ClientInitializeError) -> Stri
         innermost = e;
         cause = e.source();
     }
-    let tls = innermost.downcast_ref::<rustls::Error>().is_some()
-        || io_error.is_some_and(|io| {
-            io.get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
-        });
-    if let Some(io) = io_error
-        && !tls
-    {
+    if let Some(io) = io_error {
         use std::io::ErrorKind as K;
-        // The kind says it plainly ("connection refused"); other kinds (DNS failures) keep
-        // the OS's own words.
-        let reason = match io.kind() {
+        // Nothing answered (or the name does not resolve): the kind says it plainly, a DNS
+        // failure in the resolver's words. Anything else (an untrusted certificate) means
+        // something answered, so it is "unavailable", with the error as it is.
+        return match io.kind() {
             kind @ (K::ConnectionRefused
             | K::ConnectionReset
             | K::ConnectionAborted
             | K::TimedOut
             | K::HostUnreachable
             | K::NetworkUnreachable
-            | K::AddrNotAvailable) => kind.to_string(),
-            _ => io.to_string(),
+            | K::AddrNotAvailable) => format!("is unreachable at {url}: {kind}"),
+            _ if io.to_string().contains("lookup address") => {
+                format!("is unreachable at {url}: {io}")
+            }
+            _ => format!("is unavailable at {url}: {io}"),
         };
-        return format!("is unreachable at {url}: {reason}");
     }
     if let Some(r) = reqwest_error {
         if r.is_timeout() {

@@ -68,10 +68,10 @@ fn check(args: CheckArgs) -> Result<u8, CliError> {
         ConfigSource::File(path) => println!("config   {}: ok", path.display()),
         ConfigSource::Defaults => println!("config   no sluice.toml: embedded defaults"),
     }
+    // Keys matter only to the network fronts (an unset api_key_env stops `serve --http`
+    // and `--grpc`, not `--stdio` or `exec`), so this is a warning here.
     if let Err(error) = Principals::from_config(&config) {
-        return Err(CliError::usage(
-            anyhow::Error::new(error).context("invalid [agents]"),
-        ));
+        println!("warning  [agents]: {error} (`serve --http`/`--grpc` would not start)");
     }
     if let Some(warning) = refusal_warning(&config) {
         println!("warning  {warning}");
