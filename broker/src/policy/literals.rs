@@ -9,8 +9,9 @@
 //!
 //! Kinds and kind groups are a closed set (every kind the detectors can produce is in the
 //! model), so an unknown one is an error. Agents, groups, servers and tools may be added to
-//! the config after a policy is written, so unknown ones are warnings. It never changes a
-//! decision.
+//! the config after a policy is written, so unknown ones are warnings — and only when the
+//! model names some of that category at all (checking a policy directory without a config
+//! says nothing about servers or agents). It never changes a decision.
 
 use std::collections::BTreeSet;
 
@@ -107,6 +108,8 @@ pub(crate) fn unknown_entities(
                     known = kind_groups.iter().copied().collect();
                     (Severity::Error, "kind group", &known)
                 }
+                model::AGENT | model::GROUP if model.agents.is_empty() => continue,
+                model::SERVER | model::TOOL if model.servers.is_empty() => continue,
                 model::AGENT => {
                     known = model.agents.keys().map(String::as_str).collect();
                     (Severity::Warning, "agent", &known)
