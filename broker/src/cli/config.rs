@@ -43,20 +43,11 @@ pub(super) fn run(args: ConfigArgs) -> Result<u8, CliError> {
     }
 }
 
-/// How a server is reached, for the report (the URL without credentials or query).
+/// How a server is reached, for the report (an HTTP URL without credentials or query).
 pub(crate) fn describe_server(server: &ServerConfig) -> String {
     match (&server.command, &server.url) {
         (Some(command), _) => format!("stdio `{command}`"),
-        (None, Some(url)) => {
-            let without_query = url.split(['?', '#']).next().unwrap_or(url);
-            match without_query.split_once("://") {
-                Some((scheme, rest)) => {
-                    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-                    format!("{scheme}://{rest}")
-                }
-                None => without_query.to_owned(),
-            }
-        }
+        (None, Some(url)) => crate::backends::redacted_url(url),
         (None, None) => "no transport".to_owned(),
     }
 }
