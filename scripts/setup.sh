@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what building Sluice needs on a fresh Debian machine with rustup, and nothing
 # that is already there: the wasm32-wasip1 Rust target (the sandbox's JS engine is built
-# for it) and Debian's clang + wasi-libc (to compile QuickJS's C for wasm offline).
+# for it), Debian's clang + wasi-libc (to compile QuickJS's C for wasm offline), and
+# Python's venv (the Python client's tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v clang >/dev/null 2>&1 || need_apt+=(clang)
 [ -f /usr/include/wasm32-wasi/stdlib.h ] || need_apt+=(wasi-libc)
+# The Python client's tests (scripts/python-client-test.sh) run in a venv.
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3 python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} (apt-get)"
   sudo=""

@@ -38,10 +38,23 @@ pub struct Config {
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
     /// A Claude-style `.mcp.json` whose `mcpServers` are added to `servers` (relative to
-    /// this config file). Imported servers get trust "external" unless `[servers.NAME]`
-    /// also exists, which is an error: name each server once.
+    /// this config file). Imported servers get trust "external" and tag "imported"; a
+    /// `[servers.NAME]` table without `command` or `url` sets the trust, tags and timeouts
+    /// of the imported server NAME instead. Naming a server's transport twice is an error.
     #[serde(default)]
     pub import_mcp_json: Option<PathBuf>,
+}
+
+/// Where some values sit in the TOML text, for checks that run after parsing.
+#[derive(Default, Deserialize)]
+struct Spans {
+    #[serde(default)]
+    servers: BTreeMap<String, ServerSpans>,
+}
+
+#[derive(Default, Deserialize)]
+struct ServerSpans {
+    trust: Option<toml::Spanned<String>>,
 }
 
 /// One entry of a Claude-style `.mcp.json` `mcpServers` table.
@@ -53,6 +66,7 @@ struct McpJsonServer {
     args: Vec<String>,
     #[serde(default)]
     env: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "http_url")]
     url: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
@@ -80,13 +94,15 @@ pub struct ServerConfig {
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// Endpoint of a streamable HTTP backend (`http://` or `https://`).
+    #[serde(default, deserialize_with = "http_url")]
     pub url: Option<String>,
     /// PEM CA certificates trusted for this HTTPS backend besides the system roots.
     pub ca_file: Option<PathBuf>,
     /// HTTP headers for it (`${VAR}` is expanded).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    /// Trust level exposed to Cedar as `Server.trust`, e.g. "internal" or "external".
+    /// Trust level exposed to Cedar as `Server.trust`: one of [`STANDARD_TRUST_LEVELS`] or
+    /// of `[policy] trust_levels`.
     #[serde(default = "default_trust")]
     pub trust: String,
     /// Free-form tags exposed to Cedar as `Server.tags`.
@@ -102,6 +118,39 @@ fn default_trust() -> String {
     "external".into()
 }
 
+/// The trust levels a server may have without declaring them in `[policy] trust_levels`.
+pub const STANDARD_TRUST_LEVELS: &[&str] = &["internal", "external", "partner", "untrusted"];
+
+/// A backend URL: `http://` or `https://` with a host, checked while parsing so the error
+/// carries the line of the value. The message never repeats the URL (it may hold a token).
+fn http_url<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let url = String::deserialize(deserializer)?;
+    check_http_url(&url).map_err(serde::de::Error::custom)?;
+    Ok(Some(url))
+}
+
+fn check_http_url(url: &str) -> Result<(), String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err("a backend `url` must start with http:// or https://".into());
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        let hint = crate::suggest::closest(scheme, ["http", "https"])
+            .map(|s| format!(" (did you mean {s}://?)"))
+            .unwrap_or_default();
+        return Err(format!(
+            "unsupported URL scheme '{scheme}://' in a backend `url`: use http:// or https://{hint}"
+        ));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') {
+        return Err(format!("the backend `url` has no host after {scheme}://"));
+    }
+    url.parse::<http::Uri>()
+        .map_err(|e| format!("the backend `url` is not a valid URL: {e}"))?;
+    Ok(())
+}
+
 /// `[policy]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,8 +160,13 @@ pub struct PolicyConfig {
     /// A candidate policy directory evaluated beside the live set; disagreements are
     /// logged and counted, never enforced.
     pub shadow_dir: Option<PathBuf>,
-    /// Watch `dir` and reload on change under `sluice serve` (default true).
+    /// Watch `dir` and `shadow_dir` and reload on change under `sluice serve` (default true).
     pub watch: Option<bool>,
+    /// Trust levels servers may have besides the standard internal, external, partner and
+    /// untrusted (e.g. `["vendor"]`); any other `trust` is a config error, so a typo such
+    /// as "intrenal" never silently lands a server in no policy's scope.
+    #[serde(default)]
+    pub trust_levels: Vec<String>,
 }
 
 /// `[auth]`: authentication of MCP-over-HTTP and gRPC clients.
@@ -272,11 +326,12 @@ impl Config {
             path: path.clone(),
             source,
         })?;
-        let mut config = Config::parse(&text, &path)?;
+        let mut config = Config::parse_unchecked(&text, &path)?;
         if let Some(import) = config.import_mcp_json.clone() {
             let base = path.parent().unwrap_or(Path::new("."));
             config.import(&base.join(import), &path)?;
         }
+        config.validate(&path)?;
         Ok((config, ConfigSource::File(path)))
     }
 
@@ -286,68 +341,132 @@ impl Config {
             path: file.to_path_buf(),
             source,
         })?;
-        let parsed: McpJson = serde_json::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: file.to_path_buf(),
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
+        let parsed: McpJson = serde_json::from_str(&text).map_err(|e| {
+            // serde_json's message ends with its own "at line L column C": said once here.
+            let message = e.to_string();
+            let message = match message.rfind(" at line ") {
+                Some(at) => message[..at].to_owned(),
+                None => message,
+            };
+            ConfigError::Parse {
+                path: file.to_path_buf(),
+                line: e.line(),
+                column: e.column(),
+                message,
+            }
         })?;
         for (name, server) in parsed.mcp_servers {
-            if self.servers.contains_key(&name) {
-                return Err(ConfigError::Invalid {
-                    path: config_path.to_path_buf(),
-                    message: format!(
-                        "server '{name}' is both in [servers] and in {}; name it once",
-                        file.display()
-                    ),
-                });
-            }
-            if let Some(kind) = &server.kind
-                && !matches!(
-                    kind.as_str(),
-                    "stdio" | "http" | "streamable-http" | "streamableHttp"
-                )
-            {
-                return Err(ConfigError::Invalid {
+            if let Some(kind) = &server.kind {
+                check_transport_type(&name, kind).map_err(|message| ConfigError::Invalid {
                     path: file.to_path_buf(),
-                    message: format!(
-                        "mcpServers.{name}: transport type '{kind}' is not supported (use stdio or http)"
-                    ),
-                });
+                    message,
+                })?;
             }
-            self.servers.insert(
-                name,
-                ServerConfig {
-                    command: server.command,
-                    args: server.args,
-                    env: server.env,
-                    url: server.url,
-                    headers: server.headers,
-                    trust: default_trust(),
-                    tags: vec!["imported".into()],
-                    timeout_ms: None,
-                    connect_timeout_ms: None,
-                    ca_file: None,
-                },
-            );
+            let mut entry = ServerConfig {
+                command: server.command,
+                args: server.args,
+                env: server.env,
+                url: server.url,
+                headers: server.headers,
+                trust: default_trust(),
+                tags: vec!["imported".into()],
+                timeout_ms: None,
+                connect_timeout_ms: None,
+                ca_file: None,
+            };
+            if let Some(local) = self.servers.get(&name) {
+                if local.command.is_some() || local.url.is_some() {
+                    return Err(ConfigError::Invalid {
+                        path: config_path.to_path_buf(),
+                        message: format!(
+                            "server '{name}' is both in [servers] and in {}; name it once \
+                             (a [servers.{name}] table with only trust, tags or timeouts \
+                             adjusts the imported server)",
+                            file.display()
+                        ),
+                    });
+                }
+                entry.trust = local.trust.clone();
+                if !local.tags.is_empty() {
+                    entry.tags = local.tags.clone();
+                }
+                entry.timeout_ms = local.timeout_ms;
+                entry.connect_timeout_ms = local.connect_timeout_ms;
+                entry.ca_file = local.ca_file.clone();
+            }
+            self.servers.insert(name, entry);
         }
-        self.validate(file)
+        Ok(())
     }
 
-    /// Parses and validates TOML `text`; `path` is only used in error messages.
+    /// Parses and validates TOML `text` (without importing `import_mcp_json`); `path` is
+    /// only used in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| {
-            let offset = e.span().map_or(0, |s| s.start);
+        let config = Config::parse_unchecked(text, path)?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    /// Parses TOML `text` and checks what needs the text's positions (trust levels), but
+    /// not what an import may still complete (servers' transports).
+    fn parse_unchecked(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let at = |offset: usize, message: String| {
             let (line, column) = line_column(text, offset);
             ConfigError::Parse {
                 path: path.to_path_buf(),
                 line,
                 column,
-                message: e.message().trim().to_string(),
+                message,
             }
+        };
+        let config: Config = toml::from_str(text).map_err(|e| {
+            at(
+                e.span().map_or(0, |s| s.start),
+                e.message().trim().to_string(),
+            )
         })?;
-        config.validate(path)?;
+        // The same text parsed again for positions only; it parsed once, so this cannot
+        // fail in a way that matters (positions are then just unknown).
+        let spans: Spans = toml::from_str(text).unwrap_or_default();
+        let levels = config.trust_levels();
+        for (name, server) in &config.servers {
+            if levels.contains(&server.trust.as_str()) {
+                continue;
+            }
+            let suggestion = crate::suggest::closest(&server.trust, levels.iter().copied())
+                .map(|level| format!(" (did you mean \"{level}\"?)"))
+                .unwrap_or_default();
+            let message = format!(
+                "servers.{name}.trust = \"{}\" is not a trust level{suggestion}; the levels \
+                 are {} (declare others in [policy] trust_levels)",
+                server.trust,
+                levels.join(", ")
+            );
+            let offset = spans
+                .servers
+                .get(name)
+                .and_then(|s| s.trust.as_ref())
+                .map(|t| t.span().start);
+            return Err(match offset {
+                Some(offset) => at(offset, message),
+                None => ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    message,
+                },
+            });
+        }
         Ok(config)
+    }
+
+    /// The trust levels servers may have: the standard ones and `[policy] trust_levels`.
+    pub fn trust_levels(&self) -> Vec<&str> {
+        let mut levels: Vec<&str> = STANDARD_TRUST_LEVELS.to_vec();
+        for level in &self.policy.trust_levels {
+            if !levels.contains(&level.as_str()) {
+                levels.push(level);
+            }
+        }
+        levels
     }
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
@@ -368,11 +487,25 @@ impl Config {
                     )));
                 }
                 (None, None) => {
+                    let imported = if self.import_mcp_json.is_some() {
+                        " (or name a server of import_mcp_json to adjust its trust and tags)"
+                    } else {
+                        ""
+                    };
                     return Err(invalid(format!(
-                        "[servers.{name}]: set `command` for a stdio server or `url` for an HTTP server"
+                        "[servers.{name}]: set `command` for a stdio server or `url` for an HTTP server{imported}"
                     )));
                 }
                 _ => {}
+            }
+        }
+        for level in &self.policy.trust_levels {
+            if level == "unknown" {
+                return Err(invalid(
+                    "[policy] trust_levels: \"unknown\" is reserved for entities the config \
+                     does not know; choose another name"
+                        .into(),
+                ));
             }
         }
         for name in self.agents.keys() {
@@ -408,6 +541,22 @@ impl Config {
         self.data_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from(".sluice"))
+    }
+}
+
+/// Whether an `.mcp.json` server's `type` is one Sluice speaks, and why not if not.
+fn check_transport_type(name: &str, kind: &str) -> Result<(), String> {
+    match kind {
+        "stdio" | "http" | "streamable-http" | "streamableHttp" => Ok(()),
+        "sse" => Err(format!(
+            "mcpServers.{name}: the \"sse\" transport (HTTP+SSE, replaced by streamable HTTP \
+             in MCP 2025-03-26) is not supported; if the server also serves streamable HTTP, \
+             set \"type\": \"http\" and its streamable endpoint (often /mcp), or run it over stdio"
+        )),
+        other => Err(format!(
+            "mcpServers.{name}: transport type \"{other}\" is not supported; use \"stdio\" \
+             (command) or \"http\" (url)"
+        )),
     }
 }
 
@@ -527,6 +676,84 @@ dir = "policies"
         );
         let err = parse("[serve]\nallowed_host = []\n").expect_err("typo");
         assert!(err.to_string().contains("allowed_host"), "{err}");
+    }
+
+    #[test]
+    fn a_misspelt_url_scheme_is_an_error_at_its_line() {
+        let err =
+            parse("[servers.crm]\ntrust = \"internal\"\nurl = \"htp://127.0.0.1:7001/mcp\"\n")
+                .expect_err("bad scheme");
+        let text = err.to_string();
+        assert!(text.starts_with("sluice.toml:3:"), "{text}");
+        assert!(
+            text.contains("'htp://'") && text.contains("did you mean http://?"),
+            "{text}"
+        );
+        let err = parse("[servers.crm]\nurl = \"127.0.0.1:7001/mcp\"\n").expect_err("no scheme");
+        assert!(
+            err.to_string()
+                .contains("must start with http:// or https://"),
+            "{err}"
+        );
+        assert!(parse("[servers.crm]\nurl = \"https://crm.example/mcp\"\n").is_ok());
+    }
+
+    #[test]
+    fn an_unknown_trust_level_is_an_error_at_its_line_with_a_suggestion() {
+        let err =
+            parse("[servers.crm]\ncommand = \"crm\"\ntrust = \"intrenal\"\n").expect_err("typo");
+        let text = err.to_string();
+        assert!(text.starts_with("sluice.toml:3:9:"), "{text}");
+        assert!(text.contains("did you mean \"internal\"?"), "{text}");
+        assert!(text.contains("[policy] trust_levels"), "{text}");
+        let config = parse(
+            "[policy]\ntrust_levels = [\"vendor\"]\n[servers.crm]\ncommand = \"crm\"\ntrust = \"vendor\"\n",
+        )
+        .expect("declared level");
+        assert_eq!(config.servers["crm"].trust, "vendor");
+    }
+
+    #[test]
+    fn a_servers_table_without_transport_adjusts_an_imported_server() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join(".mcp.json"),
+            r#"{"mcpServers": {"sheets": {"command": "sheets-server"}, "files": {"command": "files"}}}"#,
+        )
+        .expect("write");
+        let config = dir.path().join("sluice.toml");
+        std::fs::write(
+            &config,
+            "import_mcp_json = \".mcp.json\"\n[servers.sheets]\ntrust = \"internal\"\ntags = [\"pii-source\"]\n",
+        )
+        .expect("write");
+        let (config, _) = Config::discover(Some(&config)).expect("valid");
+        assert_eq!(
+            config.servers["sheets"].command.as_deref(),
+            Some("sheets-server")
+        );
+        assert_eq!(config.servers["sheets"].trust, "internal");
+        assert_eq!(config.servers["sheets"].tags, ["pii-source"]);
+        assert_eq!(config.servers["files"].trust, "external");
+        assert_eq!(config.servers["files"].tags, ["imported"]);
+    }
+
+    #[test]
+    fn an_sse_server_in_mcp_json_is_refused_with_the_reason() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("m.json"),
+            r#"{"mcpServers": {"old": {"type": "sse", "url": "http://127.0.0.1:9/sse"}}}"#,
+        )
+        .expect("write");
+        let config = dir.path().join("sluice.toml");
+        std::fs::write(&config, "import_mcp_json = \"m.json\"\n").expect("write");
+        let err = Config::discover(Some(&config)).expect_err("sse");
+        let text = err.to_string();
+        assert!(
+            text.contains("\"sse\" transport") && text.contains("\"type\": \"http\""),
+            "{text}"
+        );
     }
 
     #[test]

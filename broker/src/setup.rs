@@ -88,9 +88,12 @@ pub fn entity_model(config: &Config) -> EntityModel {
 /// the shadow candidate if one is configured.
 pub fn policy_store(config: &Config) -> anyhow::Result<PolicyStore> {
     let dir = config.policy.dir.as_deref();
-    let engine = PolicyEngine::load(dir)
-        .and_then(|engine| engine.with_model(entity_model(config)))
+    let (engine, warnings) = PolicyEngine::load(dir)
+        .and_then(|engine| engine.with_model_checked(entity_model(config)))
         .context("invalid flow policies")?;
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
     let store = PolicyStore::new(engine);
     if let Some(shadow) = &config.policy.shadow_dir {
         store

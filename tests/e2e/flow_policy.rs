@@ -420,7 +420,9 @@ fn policy_cli_validates_tests_and_explains() {
     );
     assert_eq!(bad.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&bad.stderr);
-    assert!(stderr.contains("broken.cedar:3:"), "{stderr}");
+    // At the misspelt attribute itself, with Cedar's suggestion.
+    assert!(stderr.contains("broken.cedar:5:49:"), "{stderr}");
+    assert!(stderr.contains("did you mean `source`?"), "{stderr}");
 
     let config = write_config(dir.path(), "http://127.0.0.1:9/mcp", "internal", "");
     let explain = run_in(

@@ -16,6 +16,8 @@ mod grpc_front;
 mod leaks;
 mod load;
 mod mcp_front;
+mod operator_errors;
+mod policy_authoring;
 mod tls;
 mod tokenize_cli;
 mod vault_durability;

@@ -171,7 +171,8 @@ impl Backends {
             .filter_map(|(server, tools)| match tools {
                 Ok(tools) => Some((server, tools)),
                 Err(e) => {
-                    tracing::warn!(server, error = %e.message, "server left out of the catalog");
+                    // Already logged as a warning where the connection failed.
+                    tracing::debug!(server, error = %e.message, "server left out of the catalog");
                     None
                 }
             })
@@ -282,6 +283,93 @@ fn with_causes(error: &dyn std::error::Error) -> String {
     message
 }
 
+/// Why an HTTP backend could not be reached, in words: "is unreachable at URL: connection
+/// refused" when the connection itself failed (the OS error, once), else the innermost
+/// cause that is not a wrapper (e.g. an untrusted certificate). Never a Rust type name:
+/// rmcp's outer errors name their transport types, so only the causes below them are used.
+fn http_failure(url: &str, error: &rmcp::service::ClientInitializeError) -> String {
+    let url = redacted_url(url);
+    // rmcp keeps the transport's error in a field it does not expose as a `source`.
+    let root: &(dyn std::error::Error + 'static) = match error {
+        rmcp::service::ClientInitializeError::TransportError { error, .. } => &*error.error,
+        other => other,
+    };
+    // …and the HTTP client's error in a variant without a `source` either.
+    use rmcp::transport::streamable_http_client::StreamableHttpError;
+    let root: &(dyn std::error::Error + 'static) =
+        match root.downcast_ref::<StreamableHttpError<reqwest::Error>>() {
+            Some(StreamableHttpError::Client(client)) => client,
+            _ => root,
+        };
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(root);
+    let mut reqwest_error = None;
+    let mut io_error = None;
+    let mut innermost = root;
+    while let Some(e) = cause {
+        if let Some(r) = e.downcast_ref::<reqwest::Error>() {
+            reqwest_error.get_or_insert(r);
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            io_error.get_or_insert(io);
+        }
+        innermost = e;
+        cause = e.source();
+    }
+    if let Some(io) = io_error {
+        use std::io::ErrorKind as K;
+        // Nothing answered (or the name does not resolve): the kind says it plainly, a DNS
+        // failure in the resolver's words. Anything else (an untrusted certificate) means
+        // something answered, so it is "unavailable", with the error as it is.
+        return match io.kind() {
+            kind @ (K::ConnectionRefused
+            | K::ConnectionReset
+            | K::ConnectionAborted
+            | K::TimedOut
+            | K::HostUnreachable
+            | K::NetworkUnreachable
+            | K::AddrNotAvailable) => format!("is unreachable at {url}: {kind}"),
+            _ if io.to_string().contains("lookup address") => {
+                format!("is unreachable at {url}: {io}")
+            }
+            _ => format!("is unavailable at {url}: {io}"),
+        };
+    }
+    if let Some(r) = reqwest_error {
+        if r.is_timeout() {
+            return format!("is unreachable at {url}: the connection timed out");
+        }
+        if let Some(status) = r.status() {
+            return format!("is unavailable: {url} answered HTTP {status}");
+        }
+    }
+    format!("is unavailable at {url}: {}", with_causes(innermost))
+}
+
+/// A failed request in words: rmcp's transport errors name the transport's Rust type
+/// (`Transport [rmcp::transport::…] error: …`), so only the error inside is used.
+fn service_failure(error: &ServiceError) -> String {
+    match error {
+        ServiceError::TransportSend(transport) => transport.error.to_string(),
+        ServiceError::TransportClosed => "the connection closed".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// `url` without credentials, query or fragment, for messages and logs.
+pub fn redacted_url(url: &str) -> String {
+    let base = url.split(['?', '#']).next().unwrap_or(url);
+    match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            format!("{scheme}://{host}{path}")
+        }
+        None => base.to_owned(),
+    }
+}
+
 /// The HTTP client of one streamable-HTTP backend: HTTPS verified against the system roots
 /// plus the server's `ca_file`; no idle pooling (rmcp's choice: reused connections with an
 /// unread body stall on delayed ACKs); redirects are not followed, so the session id and
@@ -370,7 +458,8 @@ impl Backend {
             Ok(Err(e)) => {
                 self.forget(&client).await;
                 Err(ToolError::unavailable(format!(
-                    "server '{name}' failed during tools.{name}.{tool} ({e}); it will be restarted"
+                    "server '{name}' failed during tools.{name}.{tool} ({}); it will be restarted",
+                    service_failure(&e)
                 )))
             }
             Ok(Ok(result)) => result::to_value(result)
@@ -410,7 +499,7 @@ impl Backend {
         let connected = tokio::time::timeout(self.connect_timeout, self.connect()).await;
         let result = match connected {
             Err(_) => Err(format!(
-                "did not complete the MCP handshake within {} ms",
+                "is unavailable: it did not complete the MCP handshake within {} ms",
                 self.connect_timeout.as_millis()
             )),
             Ok(result) => result,
@@ -431,10 +520,9 @@ impl Backend {
                     .saturating_mul(1 << state.failures.min(6))
                     .min(MAX_BACKOFF);
                 state.retry_at = Some(Instant::now() + backoff);
-                tracing::warn!(server = %name, error = %message, "backend failed to start");
-                Err(ToolError::unavailable(format!(
-                    "server '{name}' is unavailable: {message}"
-                )))
+                let message = format!("server '{name}' {message}");
+                tracing::warn!("{message}");
+                Err(ToolError::unavailable(message))
             }
         }
     }
@@ -461,7 +549,7 @@ impl Backend {
                 cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
                 let (transport, stderr) = process::spawn(cmd)
                     .await
-                    .map_err(|e| format!("cannot start `{command}`: {e}"))?;
+                    .map_err(|e| format!("is unavailable: cannot start `{command}`: {e}"))?;
                 if let Some(pid) = transport.id() {
                     self.children.set(pid);
                 }
@@ -474,7 +562,10 @@ impl Backend {
                         }
                     });
                 }
-                handler.serve(transport).await.map_err(|e| e.to_string())?
+                handler
+                    .serve(transport)
+                    .await
+                    .map_err(|e| format!("is unavailable: the MCP handshake failed: {e}"))?
             }
             Transport::Http {
                 url,
@@ -491,13 +582,13 @@ impl Backend {
                 handler
                     .serve(transport)
                     .await
-                    .map_err(|e| with_causes(&e))?
+                    .map_err(|e| http_failure(url, &e))?
             }
         };
         let tools = client
             .list_all_tools()
             .await
-            .map_err(|e| format!("tools/list failed: {e}"))?;
+            .map_err(|e| format!("is unavailable: tools/list failed: {e}"))?;
         tracing::info!(server = %self.name, tools = tools.len(), "backend connected");
         Ok((client, tools))
     }

@@ -381,7 +381,9 @@ fn ref_explosion_and_huge_schemas_are_bounded() {
             assert!(text.len() < 200_000, "{}", text.len());
         }
     }
-    assert!(started.elapsed().as_secs() < 10);
+    // Bounded work finishes in well under a second on an idle machine; an unbounded
+    // expansion (2^30 refs) would take hours. The margin is for a loaded CI machine.
+    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod audit;
 mod bench;
+mod config;
 mod demo;
 mod detokenize;
 mod exec;
@@ -85,6 +86,32 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines on stderr as plain text or as one JSON object per line (for log
+    /// collectors). The level comes from SLUICE_LOG (e.g. `info`, `sluice=debug`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "SLUICE_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured only on a terminal).
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `target`, the fields, `span`.
+    Json,
+}
+
+impl Cli {
+    /// The log filter when SLUICE_LOG, LOG and RUST_LOG are all unset: warnings, without
+    /// rmcp's own transport errors (Sluice reports each failure itself, in words; set
+    /// `SLUICE_LOG=warn,rmcp=debug` to see them). `config check` reports failures on
+    /// stdout, so only errors are logged there.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self.command {
+            Command::Config(_) => "error,rmcp=off",
+            _ => "warn,rmcp=off",
+        }
+    }
 }
 
 /// The subcommands.
@@ -108,6 +135,8 @@ pub enum Command {
     Vault(vault::VaultArgs),
     /// Verify or export the tamper-evident audit log.
     Audit(audit::AuditArgs),
+    /// Check a configuration before serving: policies, and every backend started.
+    Config(config::ConfigArgs),
     /// Measure a running broker: load and soak over gRPC and MCP HTTP.
     Bench(bench::BenchArgs),
 }
@@ -141,6 +170,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Policy(args) => policy::run(args),
         Command::Vault(args) => vault::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Config(args) => config::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

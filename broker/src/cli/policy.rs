@@ -26,6 +26,24 @@ enum PolicyCommand {
     Test(DirArgs),
     /// Decide one request and show the deciding and considered policies.
     Explain(Box<ExplainArgs>),
+    /// Format the *.cedar files of DIR with Cedar's formatter (in place; --check only
+    /// lists the files that would change and exits 1 if any would).
+    Format(FormatArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct FormatArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Policy directory (default: `[policy] dir` of the config).
+    #[arg(value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Change nothing; list the files that are not formatted and exit 1 if there are any.
+    #[arg(long)]
+    check: bool,
+    /// Longest line the formatter aims for.
+    #[arg(long, value_name = "N", default_value_t = 80)]
+    line_width: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,6 +101,7 @@ pub(super) fn run(args: PolicyArgs) -> Result<u8, CliError> {
         PolicyCommand::Validate(a) => validate(a),
         PolicyCommand::Test(a) => test(a),
         PolicyCommand::Explain(a) => explain(*a),
+        PolicyCommand::Format(a) => format(a),
     }
 }
 
@@ -102,8 +121,17 @@ fn describe(dir: Option<&Path>) -> String {
 }
 
 fn validate(args: DirArgs) -> Result<u8, CliError> {
-    let dir = policy_dir(&args.config, args.dir)?;
-    let engine = PolicyEngine::load(dir.as_deref()).map_err(CliError::usage)?;
+    let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
+    let dir = args.dir.or_else(|| config.policy.dir.clone());
+    // Against the config's entities: a literal naming an unknown kind is an error, an
+    // unknown agent, group, server or tool a warning (tools are known once backends run:
+    // `sluice config check` checks those too).
+    let (engine, warnings) = PolicyEngine::load(dir.as_deref())
+        .and_then(|engine| engine.with_model_checked(EntityModel::from_config(&config)))
+        .map_err(CliError::usage)?;
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
     let ids: Vec<&str> = engine.policy_ids().collect();
     println!(
         "{}: {} policies valid against the schema (strict): {}",
@@ -112,6 +140,58 @@ fn validate(args: DirArgs) -> Result<u8, CliError> {
         ids.join(", ")
     );
     println!("policy set hash: {}", engine.policy_set_hash());
+    Ok(exit::OK)
+}
+
+fn format(args: FormatArgs) -> Result<u8, CliError> {
+    let Some(dir) = policy_dir(&args.config, args.dir)? else {
+        return Err(CliError::usage(anyhow!(
+            "no policy directory: give one (sluice policy format DIR) or set [policy] dir"
+        )));
+    };
+    let config = cedar_policy_formatter::Config {
+        line_width: args.line_width,
+        indent_width: 2,
+    };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| CliError::usage(anyhow!("cannot read {}: {e}", dir.display())))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "cedar") && p.is_file())
+        .collect();
+    paths.sort();
+    // Format everything first, so a file that does not parse changes nothing.
+    let mut changed = Vec::new();
+    for path in &paths {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::usage(anyhow!("cannot read {}: {e}", path.display())))?;
+        let pretty = cedar_policy_formatter::policies_str_to_pretty(&text, &config)
+            .map_err(|e| CliError::usage(anyhow!("{}: cannot format: {e}", path.display())))?;
+        if pretty != text {
+            changed.push((path, pretty));
+        }
+    }
+    if args.check {
+        for (path, _) in &changed {
+            println!("not formatted: {}", path.display());
+        }
+        println!("{} of {} files need formatting", changed.len(), paths.len());
+        return Ok(if changed.is_empty() {
+            exit::OK
+        } else {
+            exit::RUNTIME
+        });
+    }
+    for (path, pretty) in &changed {
+        std::fs::write(path, pretty)
+            .map_err(|e| CliError::runtime(anyhow!("cannot write {}: {e}", path.display())))?;
+        println!("formatted {}", path.display());
+    }
+    println!(
+        "{} of {} files formatted, {} already were",
+        changed.len(),
+        paths.len(),
+        paths.len() - changed.len()
+    );
     Ok(exit::OK)
 }
 
@@ -222,6 +302,16 @@ fn explain(args: ExplainArgs) -> Result<u8, CliError> {
             phone_country: phone_country.as_deref(),
         })
     };
+    let (kind, source) = match &request {
+        PolicyRequest::Flow(f) => (Some(f.kind), Some(f.source)),
+        PolicyRequest::Call(_) => (None, None),
+    };
+    for (note, _) in engine
+        .model()
+        .unknown_names(&args.agent, server, tool, kind, source)
+    {
+        println!("note: {note}");
+    }
     let explanation = engine.explain(&request);
     print_explanation(&request, &explanation);
     Ok(if explanation.decision.allowed {

@@ -78,7 +78,20 @@ struct Network {
 
 async fn serve(args: ServeArgs, config: Config, network: Option<Network>) -> Result<u8, CliError> {
     let broker = Arc::new(Broker::from_config(&config).map_err(CliError::usage)?);
+    if network.is_some()
+        && let Some(warning) = super::config::refusal_warning(&config)
+    {
+        tracing::warn!("{warning}");
+    }
+    // Start every backend now, so a missing binary or an unreachable URL is reported at
+    // start (each failure is logged as a warning with the command or URL and the OS
+    // error) rather than at the first call; serving does not wait for it.
+    let probe = Arc::clone(&broker);
+    tokio::spawn(async move {
+        let _ = probe.catalog().await;
+    });
     let watcher = watch_policies(&config, &broker);
+    let shadow_watcher = watch_shadow(&config, &broker);
     let (trigger, shutdown) = front::shutdown_signal();
     let mut fronts: JoinSet<FrontTask> = JoinSet::new();
     let started = start_fronts(&args, &config, network, &broker, &shutdown, &mut fronts).await;
@@ -94,7 +107,7 @@ async fn serve(args: ServeArgs, config: Config, network: Option<Network>) -> Res
     while let Some(done) = fronts.join_next().await {
         failure = failure.or(front_failure(done));
     }
-    if let Some(watcher) = watcher {
+    for watcher in [watcher, shadow_watcher].into_iter().flatten() {
         watcher.abort();
     }
     broker.shutdown().await;
@@ -119,6 +132,31 @@ fn watch_policies(config: &Config, broker: &Arc<Broker>) -> Option<tokio::task::
         dir,
         sluice::policy::watch::DEFAULT_INTERVAL,
         move |event| auditor.record_reload(event),
+    ))
+}
+
+/// Hot reload of `[policy] shadow_dir` (unless `watch = false`), like `dir`: a rejected
+/// candidate is logged and the last good one stays; the live set is never touched.
+fn watch_shadow(
+    config: &Config,
+    broker: &Arc<sluice::flow::Broker>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let dir = config.policy.shadow_dir.clone()?;
+    if config.policy.watch == Some(false) {
+        return None;
+    }
+    tracing::info!(dir = %dir.display(), "watching the shadow policy directory for changes");
+    Some(sluice::policy::watch::spawn_shadow(
+        Arc::clone(broker.policy()),
+        dir,
+        sluice::policy::watch::DEFAULT_INTERVAL,
+        |event| {
+            if let sluice::policy::watch::ReloadEvent::Rejected { error, .. } = event {
+                tracing::warn!(
+                    "shadow policy set rejected; keeping the last good candidate: {error}"
+                );
+            }
+        },
     ))
 }
 

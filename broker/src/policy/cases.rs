@@ -217,6 +217,20 @@ fn run_case(engine: &PolicyEngine, file: &Path, case: &Case) -> Result<CaseResul
     let decision = engine.decide(&request);
     let want_allowed = matches!(case.expect, Expect::Allow);
     let mut problems = Vec::new();
+    // A name close to a known one is almost surely a typo that would make the case test
+    // something else; one far from every known name is a deliberate unknown entity.
+    let (kind, source) = match &request {
+        PolicyRequest::Flow(f) => (Some(f.kind), Some(f.source)),
+        PolicyRequest::Call(_) => (None, None),
+    };
+    for (note, likely_typo) in engine
+        .model()
+        .unknown_names(&case.agent, server, tool, kind, source)
+    {
+        if likely_typo {
+            problems.push(note);
+        }
+    }
     if decision.allowed != want_allowed {
         problems.push(format!(
             "expected {}, got {} ({})",

@@ -123,6 +123,29 @@ impl PolicyEngine {
         })
     }
 
+    /// Literal entities in the policies that the entity model does not know (see
+    /// [`super::literals`]): errors for kinds and kind groups, warnings for the rest.
+    pub fn unknown_entities(&self) -> Vec<super::UnknownEntity> {
+        super::literals::unknown_entities(&self.compiled.set.policies, &self.model)
+    }
+
+    /// The same policies over `model`, refused if a policy names a kind or kind group the
+    /// model lacks (such a literal can never match); returns the warnings for the rest.
+    pub fn with_model_checked(
+        &self,
+        model: EntityModel,
+    ) -> Result<(PolicyEngine, Vec<super::UnknownEntity>), PolicyError> {
+        let engine = self.with_model(model)?;
+        let (errors, warnings): (Vec<_>, Vec<_>) = engine
+            .unknown_entities()
+            .into_iter()
+            .partition(|u| u.severity == super::Severity::Error);
+        match errors.into_iter().next() {
+            Some(error) => Err(PolicyError::UnknownEntity(Box::new(error))),
+            None => Ok((engine, warnings)),
+        }
+    }
+
     /// The entity model decisions are made over.
     pub fn model(&self) -> &EntityModel {
         &self.model

@@ -134,15 +134,22 @@ pub(crate) fn compile(
             let location = lines.location(&file.name, &file.text, start);
             let text = &file.text[start..end];
             let provisional = PolicyId::new(format!("{}#{n}", file.name.display()));
-            let policy =
-                Policy::parse(Some(provisional), text).map_err(|errs| PolicyError::Syntax {
-                    location: location.clone(),
-                    message: errs
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                })?;
+            let policy = Policy::parse(Some(provisional), text).map_err(|errs| {
+                // Each error at its own token, in Cedar's words and with Cedar's help.
+                let mut at = None;
+                let rendered: Vec<String> = errs
+                    .iter()
+                    .map(|e| {
+                        let (loc, text) = render(e, &file.name, &file.text, start, &lines);
+                        at = at.take().or(loc);
+                        text
+                    })
+                    .collect();
+                PolicyError::Syntax {
+                    location: at.unwrap_or_else(|| location.clone()),
+                    message: rendered.join("\n"),
+                }
+            })?;
             let Some(id) = policy.annotation("id").map(str::to_owned) else {
                 return Err(PolicyError::MissingId { location });
             };
@@ -178,20 +185,34 @@ pub(crate) fn compile(
     for w in result.validation_warnings() {
         tracing::warn!("policy validation warning: {w}");
     }
-    let mut messages: HashMap<String, Vec<String>> = HashMap::new();
+    let mut errors: HashMap<String, Vec<&cedar_policy::ValidationError>> = HashMap::new();
     for e in result.validation_errors() {
-        messages
-            .entry(e.policy_id().to_string())
-            .or_default()
-            .push(e.to_string());
+        errors.entry(e.policy_id().to_string()).or_default().push(e);
     }
-    // Report the first offending policy in file order, with all of its errors.
-    if let Some(p) = policies.iter().find(|p| messages.contains_key(&p.id)) {
-        let message = messages.remove(&p.id).unwrap_or_default().join("; ");
+    // Report the first offending policy in file order, with all of its errors, each at its
+    // own token (Cedar's spans are offsets into the policy's statement).
+    if let Some(p) = policies.iter().find(|p| errors.contains_key(&p.id)) {
+        let file = files
+            .iter()
+            .find(|f| f.name == p.location.file)
+            .map_or("", |f| f.text.as_str());
+        let start = statement_offset(file, &p.location);
+        let lines = LineIndex::new(file);
+        let mut at = None;
+        let rendered: Vec<String> = errors
+            .remove(&p.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| {
+                let (loc, text) = render(e, &p.location.file, file, start, &lines);
+                at = at.take().or(loc);
+                text
+            })
+            .collect();
         return Err(PolicyError::Validation {
             id: p.id.clone(),
-            location: p.location.clone(),
-            message,
+            location: at.unwrap_or_else(|| p.location.clone()),
+            message: rendered.join("\n"),
         });
     }
 
@@ -277,6 +298,71 @@ fn split_statements(text: &str) -> Vec<(usize, usize)> {
         out.push((s, text.len()));
     }
     out
+}
+
+/// The byte offset in `text` of a 1-based line and character column.
+fn statement_offset(text: &str, location: &SourceLocation) -> usize {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(location.line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let column = text
+        .get(line_start..)
+        .unwrap_or("")
+        .char_indices()
+        .nth(location.column.saturating_sub(1))
+        .map_or(0, |(i, _)| i);
+    line_start + column
+}
+
+/// One Cedar diagnostic as the `cedar` CLI shows it, in plain text (never colour): the
+/// message, the offending line with the labelled span underlined and the label beside it,
+/// then Cedar's help. `base` is where the statement the spans count from starts in
+/// `text`. Returns the location of the first label too.
+fn render(
+    diagnostic: &dyn miette::Diagnostic,
+    file: &Path,
+    text: &str,
+    base: usize,
+    lines: &LineIndex,
+) -> (Option<SourceLocation>, String) {
+    let mut out = diagnostic.to_string();
+    let mut first = None;
+    for label in diagnostic.labels().into_iter().flatten() {
+        let start = (base + label.offset()).min(text.len());
+        let location = lines.location(file, text, start);
+        let line_start = lines.starts[location.line - 1];
+        let line_end = text[line_start..]
+            .find('\n')
+            .map_or(text.len(), |i| line_start + i);
+        let line_text = text.get(line_start..line_end).unwrap_or("");
+        let span_end = (start + label.len()).clamp(start, line_end);
+        let width = text
+            .get(start..span_end)
+            .map_or(1, |s| s.chars().count())
+            .max(1);
+        let gutter = location.line.to_string().len();
+        let underline = format!(
+            "{}{} {}",
+            " ".repeat(location.column - 1),
+            "^".repeat(width),
+            label.label().unwrap_or("")
+        );
+        out.push_str(&format!(
+            "\n {:gutter$} |\n {} | {}\n {:gutter$} | {}",
+            "",
+            location.line,
+            line_text.trim_end(),
+            "",
+            underline.trim_end(),
+        ));
+        first.get_or_insert(location);
+    }
+    if let Some(help) = diagnostic.help() {
+        out.push_str(&format!("\n  = help: {help}"));
+    }
+    (first, out.trim_end().to_owned())
 }
 
 /// Maps byte offsets of one file to 1-based line and column.

@@ -9,9 +9,10 @@
 //!   the embedded defaults from `policies/`), splits each file into policy statements, parses
 //!   each statement on its own and validates the whole set in Cedar's **strict** mode. Every
 //!   policy must carry a unique `@id("…")`; that id is the Cedar policy id, so denials and audit
-//!   records name it. Errors say `file:line:col` of the offending statement (Cedar's own spans
-//!   inside a statement are only reachable through `miette`, which the broker does not depend on;
-//!   Cedar's message quotes the offending token).
+//!   records name it. Errors say `file:line:col` of the offending token (Cedar's `miette`
+//!   labels, offset by the statement's start) and show the line, the span and Cedar's help in
+//!   plain text. Literal entities the entity model does not know are reported by
+//!   [`PolicyEngine::unknown_entities`] (the schema only knows types).
 //! * An [`EntityModel`] (servers with trust and tags, their tools, agents and groups, kinds and
 //!   kind groups) is turned into Cedar entities once, validated against the schema. A request
 //!   naming something the model does not know (an unknown agent, tool, server or kind) is still
@@ -43,6 +44,7 @@
 
 mod cases;
 mod engine;
+mod literals;
 mod load;
 mod model;
 mod store;
@@ -54,6 +56,7 @@ use std::path::PathBuf;
 
 pub use cases::{CaseResult, TestReport, run_tests};
 pub use engine::{ConsideredPolicy, Explanation, PolicyEngine};
+pub use literals::{Severity, UnknownEntity};
 pub use model::{EntityModel, EntityModelBuilder};
 pub use store::PolicyStore;
 
@@ -189,7 +192,7 @@ pub enum PolicyError {
         message: String,
     },
     /// A policy statement does not parse.
-    #[error("{location}: syntax error: {message}; fix the policy text")]
+    #[error("{location}: syntax error: {message}")]
     Syntax {
         /// Where the offending statement starts.
         location: SourceLocation,
@@ -217,9 +220,7 @@ pub enum PolicyError {
         first: SourceLocation,
     },
     /// A policy does not validate against the schema (strict mode).
-    #[error(
-        "{location}: policy \"{id}\" does not validate against the schema: {message}; fix the policy or the schema"
-    )]
+    #[error("{location}: policy \"{id}\" does not validate against the schema: {message}")]
     Validation {
         /// The policy's `@id`.
         id: String,
@@ -236,6 +237,9 @@ pub enum PolicyError {
         /// Cedar's message.
         message: String,
     },
+    /// A policy names an entity that cannot exist (an unknown kind or kind group).
+    #[error("{0} (kinds come from the detectors and [[detectors.custom]])")]
+    UnknownEntity(Box<UnknownEntity>),
     /// A policy test-case file is malformed.
     #[error("{file}: invalid policy test cases: {message}")]
     TestCases {

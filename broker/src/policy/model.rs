@@ -82,6 +82,67 @@ impl EntityModel {
             && source.is_none_or(|s| self.servers.contains_key(s))
     }
 
+    /// What a request names that the model does not know, each as a note ("agent 'x' is
+    /// not in the config; did you mean 'y'?") and whether a close known name exists (then
+    /// it is most likely a typo). Such entities are still decided, as made-up ones.
+    pub fn unknown_names(
+        &self,
+        agent: &str,
+        server: &str,
+        tool: &str,
+        kind: Option<&str>,
+        source: Option<&str>,
+    ) -> Vec<(String, bool)> {
+        let mut notes = Vec::new();
+        let mut note = |what: &str, name: &str, known: Vec<&str>| {
+            let suggestion = crate::suggest::closest(name, known.iter().copied());
+            let hint = suggestion
+                .map(|s| format!("; did you mean \"{s}\"?"))
+                .unwrap_or_default();
+            notes.push((
+                format!(
+                    "{what} \"{name}\" is not in the model{hint} (decided as an unknown {what})"
+                ),
+                suggestion.is_some(),
+            ));
+        };
+        if !self.agents.contains_key(agent) {
+            note(
+                "agent",
+                agent,
+                self.agents.keys().map(String::as_str).collect(),
+            );
+        }
+        match self.servers.get(server) {
+            None => note(
+                "server",
+                server,
+                self.servers.keys().map(String::as_str).collect(),
+            ),
+            Some(info) if !info.tools.is_empty() && !info.tools.contains(tool) => note(
+                "tool",
+                tool,
+                info.tools.iter().map(String::as_str).collect(),
+            ),
+            Some(_) => {}
+        }
+        if let Some(kind) = kind.filter(|k| !self.kinds.contains_key(*k)) {
+            note(
+                "kind",
+                kind,
+                self.kinds.keys().map(String::as_str).collect(),
+            );
+        }
+        if let Some(source) = source.filter(|s| !self.servers.contains_key(*s)) {
+            note(
+                "source server",
+                source,
+                self.servers.keys().map(String::as_str).collect(),
+            );
+        }
+        notes
+    }
+
     /// All entities of the model, validated against `schema`.
     pub(crate) fn entities(&self, schema: &Schema) -> Result<Entities, PolicyError> {
         let mut list = Vec::new();

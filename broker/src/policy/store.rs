@@ -57,7 +57,15 @@ impl PolicyStore {
     /// new engine starts with an empty decision cache and the current entity model.
     pub fn reload(&self, dir: Option<&Path>) -> Result<(), PolicyError> {
         let current = self.engine();
-        match PolicyEngine::load(dir).and_then(|e| e.with_model(current.model().clone())) {
+        let loaded = PolicyEngine::load(dir)
+            .and_then(|e| e.with_model_checked(current.model().clone()))
+            .map(|(engine, warnings)| {
+                for warning in warnings {
+                    tracing::warn!("{warning}");
+                }
+                engine
+            });
+        match loaded {
             Ok(engine) => {
                 tracing::info!(hash = engine.policy_set_hash(), "policy set reloaded");
                 self.swap_live(engine);
@@ -96,7 +104,15 @@ impl PolicyStore {
 
     /// Loads `dir` as the shadow candidate over the live engine's entity model.
     pub fn load_shadow(&self, dir: Option<&Path>) -> Result<(), PolicyError> {
-        let candidate = PolicyEngine::load(dir)?.with_model(self.engine().model().clone())?;
+        let (candidate, warnings) =
+            PolicyEngine::load(dir)?.with_model_checked(self.engine().model().clone())?;
+        for warning in warnings {
+            tracing::warn!("shadow policies: {warning}");
+        }
+        tracing::info!(
+            hash = candidate.policy_set_hash(),
+            "shadow policy set loaded"
+        );
         self.set_shadow(Some(candidate));
         Ok(())
     }
@@ -109,8 +125,20 @@ impl PolicyStore {
             let candidate = shadow.decide(request);
             if candidate.allowed != decision.allowed {
                 self.shadow_disagreements.fetch_add(1, Ordering::Relaxed);
+                // Names only: the request's value facts (email_domain, phone_country,
+                // placeholder, argument path) stay out of the logs.
+                let (agent, server, tool, kind, source) = match request {
+                    PolicyRequest::Call(c) => (c.agent, c.server, c.tool, None, None),
+                    PolicyRequest::Flow(f) => {
+                        (f.agent, f.server, f.tool, Some(f.kind), Some(f.source))
+                    }
+                };
                 tracing::warn!(
-                    request = ?request,
+                    action = request.action().as_str(),
+                    agent,
+                    tool = %format!("{server}/{tool}"),
+                    kind,
+                    source,
                     live = %decision.reason,
                     shadow = %candidate.reason,
                     "shadow policy set disagrees with the live set"

@@ -178,7 +178,10 @@ fn load_error(files: &[(&str, &str)]) -> String {
 fn syntax_error_is_rejected_with_file_and_line() {
     let text = "@id(\"ok\")\npermit (principal, action, resource);\n\n@id(\"broken\")\npermit (principal, action resource);\n";
     let msg = load_error(&[("bad.cedar", text)]);
-    assert!(msg.contains("bad.cedar:4:1"), "{msg}");
+    // At the offending token, with Cedar's own words.
+    assert!(msg.contains("bad.cedar:5:27"), "{msg}");
+    assert!(msg.contains("unexpected token `resource`"), "{msg}");
+    assert!(msg.contains("^^^^^^^^ expected"), "{msg}");
     assert!(msg.contains("syntax error"), "{msg}");
 }
 
@@ -186,7 +189,8 @@ fn syntax_error_is_rejected_with_file_and_line() {
 fn unknown_attribute_is_rejected_with_file_and_line() {
     let text = "\n\n@id(\"typo\")\nforbid (principal, action, resource) when { resource.server.trusted == \"x\" };\n";
     let msg = load_error(&[("typo.cedar", text)]);
-    assert!(msg.contains("typo.cedar:3:1"), "{msg}");
+    assert!(msg.contains("typo.cedar:4:45"), "{msg}");
+    assert!(msg.contains("help: did you mean `trust`?"), "{msg}");
     assert!(msg.contains("trusted"), "{msg}");
 }
 
@@ -194,7 +198,7 @@ fn unknown_attribute_is_rejected_with_file_and_line() {
 fn wrong_type_is_rejected_with_file_and_line() {
     let text = "@id(\"wrong-type\")\npermit (principal, action == Sluice::Action::\"flow\", resource) when { context.kind == \"EMAIL\" };\n";
     let msg = load_error(&[("types.cedar", text)]);
-    assert!(msg.contains("types.cedar:1:1"), "{msg}");
+    assert!(msg.contains("types.cedar:2:71"), "{msg}");
     assert!(msg.contains("wrong-type"), "{msg}");
 }
 
@@ -202,7 +206,7 @@ fn wrong_type_is_rejected_with_file_and_line() {
 fn optional_context_field_without_has_is_rejected() {
     let text = "@id(\"unguarded\")\npermit (principal, action == Sluice::Action::\"flow\", resource) when { context.email_domain == \"a.com\" };\n";
     let msg = load_error(&[("opt.cedar", text)]);
-    assert!(msg.contains("opt.cedar:1:1"), "{msg}");
+    assert!(msg.contains("opt.cedar:2:71"), "{msg}");
 }
 
 #[test]
@@ -393,4 +397,42 @@ fn destination_index_skips_policies_of_other_tools() {
     let e = engine.explain(&PolicyRequest::Flow(flow("other7", "t", "EMAIL", "sheets")));
     assert!(e.decision.allowed);
     assert_eq!(e.decision.policy_ids, ["other-7"]);
+}
+
+#[test]
+fn a_misspelt_kind_literal_is_an_error_at_its_token_with_a_suggestion() {
+    let text = "@id(\"mail\")\npermit (principal, action == Sluice::Action::\"flow\", resource)\nwhen { context.kind == Sluice::Kind::\"EMIAL\" };\n";
+    let dir = dir_with(&[("kinds.cedar", text)]);
+    let engine = PolicyEngine::load(Some(dir.path())).expect("valid for the schema");
+    let err = engine
+        .with_model_checked(EntityModel::builder().build())
+        .expect_err("EMIAL is no kind");
+    let msg = err.to_string();
+    assert!(msg.contains("kinds.cedar:3:24"), "{msg}");
+    assert!(msg.contains("Sluice::Kind::\"EMIAL\""), "{msg}");
+    assert!(msg.contains("did you mean \"EMAIL\"?"), "{msg}");
+}
+
+#[test]
+fn unknown_agents_and_tools_in_policies_are_warnings_with_suggestions() {
+    let text = "@id(\"sync\")\npermit (principal == Sluice::Agent::\"crm-sync-agnet\", action, resource == Sluice::Tool::\"crm/updateLaed\");\n";
+    let dir = dir_with(&[("agents.cedar", text)]);
+    let engine = PolicyEngine::load(Some(dir.path())).expect("valid for the schema");
+    let model = EntityModel::builder()
+        .agent("crm-sync-agent", Vec::<String>::new())
+        .server("crm", "internal", Vec::<String>::new())
+        .tools("crm", ["updateLead", "getLead"])
+        .build();
+    let (_, warnings) = engine.with_model_checked(model).expect("warnings only");
+    let text: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 2, "{text:?}");
+    assert!(
+        text[0].contains("agents.cedar:2:22")
+            && text[0].contains("did you mean \"crm-sync-agent\"?"),
+        "{text:?}"
+    );
+    assert!(
+        text[1].contains("did you mean \"crm/updateLead\"?"),
+        "{text:?}"
+    );
 }

@@ -65,6 +65,34 @@ pub fn spawn<F>(
 where
     F: Fn(&ReloadEvent) + Send + Sync + 'static,
 {
+    spawn_with(store, dir, interval, PolicyStore::reload, on_reload)
+}
+
+/// Watches the shadow candidate's `dir` like [`spawn`] watches the live one: a valid
+/// change replaces the candidate, an invalid one keeps the last good candidate. The event
+/// carries the *live* set's hash (the candidate never decides anything).
+pub fn spawn_shadow<F>(
+    store: Arc<PolicyStore>,
+    dir: PathBuf,
+    interval: Duration,
+    on_reload: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(&ReloadEvent) + Send + Sync + 'static,
+{
+    spawn_with(store, dir, interval, PolicyStore::load_shadow, on_reload)
+}
+
+fn spawn_with<F>(
+    store: Arc<PolicyStore>,
+    dir: PathBuf,
+    interval: Duration,
+    load: fn(&PolicyStore, Option<&Path>) -> Result<(), PolicyError>,
+    on_reload: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(&ReloadEvent) + Send + Sync + 'static,
+{
     // Fingerprint now, not in the task: a change made before the task first runs must count.
     let mut loaded = fingerprint(&dir);
     tokio::spawn(async move {
@@ -77,7 +105,7 @@ where
             match pending.take() {
                 // Quiet for one interval since the change was seen: load it.
                 Some(seen) if seen == now => {
-                    let event = match store.reload(Some(&dir)) {
+                    let event = match load(&store, Some(&dir)) {
                         Ok(()) => ReloadEvent::Applied(store.policy_set_hash()),
                         Err(error) => ReloadEvent::Rejected {
                             error,
@@ -162,6 +190,62 @@ mod tests {
         assert_ne!(store.policy_set_hash(), first);
         assert!(!store.authorize_call("a", "crm", "t").allowed);
         assert_eq!(*events.lock().expect("events"), vec![false, true]);
+        handle.abort();
+    }
+
+    #[tokio::test]
+    async fn a_shadow_directory_change_replaces_the_candidate_and_never_the_live_set() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+        let dir_of = |policy: &str| {
+            let dir = tempfile::tempdir().expect("dir");
+            std::fs::copy(
+                root.join("schema.cedarschema"),
+                dir.path().join("schema.cedarschema"),
+            )
+            .expect("schema");
+            std::fs::write(dir.path().join("p.cedar"), policy).expect("write");
+            dir
+        };
+        let live = dir_of(PERMIT);
+        let shadow = dir_of(PERMIT);
+        let store = Arc::new(PolicyStore::new(
+            PolicyEngine::load(Some(live.path())).expect("load"),
+        ));
+        store.load_shadow(Some(shadow.path())).expect("shadow");
+        let live_hash = store.policy_set_hash();
+        assert!(store.authorize_call("a", "crm", "t").allowed);
+        assert_eq!(store.shadow_disagreements(), 0);
+        let applied = Arc::new(Mutex::new(0));
+        let count = Arc::clone(&applied);
+        let handle = spawn_shadow(
+            Arc::clone(&store),
+            shadow.path().to_path_buf(),
+            Duration::from_millis(20),
+            move |e| {
+                if matches!(e, ReloadEvent::Applied(_))
+                    && let Ok(mut n) = count.lock()
+                {
+                    *n += 1;
+                }
+            },
+        );
+        std::fs::write(shadow.path().join("p.cedar"), "@id(\"forbid-crm\")\nforbid (principal, action == Sluice::Action::\"call\", resource in Sluice::Server::\"crm\");\n")
+            .expect("write");
+        for _ in 0..200 {
+            if *applied.lock().expect("count") > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            *applied.lock().expect("count"),
+            1,
+            "the shadow change was not picked up"
+        );
+        // The live set still allows; the new candidate disagrees, and that is counted.
+        assert!(store.authorize_call("a", "crm", "t").allowed);
+        assert_eq!(store.shadow_disagreements(), 1);
+        assert_eq!(store.policy_set_hash(), live_hash);
         handle.abort();
     }
 }

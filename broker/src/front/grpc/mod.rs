@@ -1,5 +1,6 @@
 //! The gRPC front: `sluice.v1.Broker` (`proto/sluice/v1/broker.proto`) over tonic, with
-//! the standard health (`grpc.health.v1`) and reflection (`grpc.reflection.v1`) services.
+//! the standard health (`grpc.health.v1`) and reflection (`grpc.reflection.v1` and
+//! `grpc.reflection.v1alpha`, which grpcurl 1.8 and grpcio-reflection still use) services.
 //!
 //! Every `sluice.v1` request is authenticated by an interceptor: the `authorization:
 //! Bearer <key>` metadata becomes an agent (the Cedar principal) through [`Principals`];
@@ -133,10 +134,8 @@ impl GrpcFront {
         health_reporter
             .set_service_status(SERVICE_NAME, tonic_health::ServingStatus::Serving)
             .await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
+        let reflection_v1 = reflection_sets().build_v1()?;
+        let reflection_v1alpha = reflection_sets().build_v1alpha()?;
         let broker = BrokerServer::new(Service::new(self.broker))
             .max_decoding_message_size(self.max_message_bytes)
             .max_encoding_message_size(self.max_message_bytes);
@@ -154,12 +153,22 @@ impl GrpcFront {
         server
             .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()))
             .add_service(health)
-            .add_service(reflection)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
             .add_service(broker)
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await?;
         Ok(())
     }
+}
+
+/// What reflection serves: `sluice.v1`, health, and `google.rpc` (so a client can decode
+/// the `ErrorInfo` and `PreconditionFailure` details of a denial without a proto file).
+fn reflection_sets() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
 }
 
 /// Serves `broker` over gRPC on `addr` with the default limits until `shutdown`.

@@ -14,7 +14,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use serde_json::json;
 
 use super::owners::{SESSION_HEADER, SessionOwners, session_not_found, too_many_sessions};
-use super::{Authenticated, FrontError, MCP_PATH, McpSession};
+use super::{Authenticated, FrontError, HEALTH_PATH, MCP_PATH, McpSession};
 use crate::auth::{AuthError, Principals};
 use crate::flow::Broker;
 use crate::front::Shutdown;
@@ -65,9 +65,12 @@ impl McpHttp {
             principals: Arc::new(principals),
             owners: Arc::clone(&owners),
         };
+        // `/healthz` is added after the auth layer, so probes need no key; it says only
+        // that the front is up.
         let router = axum::Router::new()
             .nest_service(MCP_PATH, service)
-            .layer(middleware::from_fn_with_state(Arc::new(gate), authenticate));
+            .layer(middleware::from_fn_with_state(Arc::new(gate), authenticate))
+            .route(HEALTH_PATH, axum::routing::get(|| async { "ok\n" }));
         Ok(McpHttp {
             listener,
             addr: bound,

@@ -46,6 +46,8 @@ pub struct Authenticated(pub String);
 
 /// The path streamable HTTP serves MCP at.
 pub const MCP_PATH: &str = "/mcp";
+/// The unauthenticated liveness path for load balancers and Kubernetes probes.
+pub const HEALTH_PATH: &str = "/healthz";
 
 /// The revisions offered: those with an `initialize` handshake, i.e. with sessions.
 const PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
