@@ -188,7 +188,7 @@ pub struct ServeSection {
     pub allowed_hosts: Option<Vec<String>>,
     /// TLS for `--http` and `--grpc` (the metrics endpoint stays plain HTTP).
     pub tls: Option<TlsConfig>,
-    /// Open MCP-over-HTTP sessions one agent may hold (default 64); an `initialize` past it
+    /// Open MCP-over-HTTP sessions one agent may hold (default 1024); an `initialize` past it
     /// is refused with 429.
     pub max_sessions_per_agent: Option<usize>,
 }

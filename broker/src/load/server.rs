@@ -191,6 +191,13 @@ fn write_default_config(dir: &Path) -> Result<PathBuf, LoadError> {
     config.insert("data_dir".into(), path_text(&dir.join("sluice"))?.into());
     config.insert("servers".into(), servers.into());
     config.insert("auth".into(), auth.into());
+    // Every bench session is the one `bench` agent: let it open as many as a run may ask.
+    let mut serve = toml::Table::new();
+    serve.insert(
+        "max_sessions_per_agent".into(),
+        i64::from(super::MAX_SESSIONS).into(),
+    );
+    config.insert("serve".into(), serve.into());
     let path = dir.join("sluice.toml");
     std::fs::write(&path, config.to_string())
         .map_err(|e| LoadError::Server(format!("cannot write {}: {e}", path.display())))?;

@@ -18,7 +18,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use serde_json::json;
 
 /// Open MCP sessions one agent may hold by default.
-pub const DEFAULT_SESSIONS_PER_AGENT: usize = 64;
+pub const DEFAULT_SESSIONS_PER_AGENT: usize = 1024;
 
 /// The header carrying the MCP session id.
 pub(super) const SESSION_HEADER: &str = "mcp-session-id";
