@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod policy;
 pub mod resources;
 pub mod setup;
+pub mod store;
 pub mod tls;
 pub mod tokens;
 pub mod vault;

@@ -9,6 +9,7 @@ mod exec;
 mod policy;
 mod search;
 mod serve;
+mod store;
 mod tokenize;
 mod vault;
 
@@ -86,6 +87,8 @@ pub enum Command {
     Vault(vault::VaultArgs),
     /// Verify or export the tamper-evident audit log.
     Audit(audit::AuditArgs),
+    /// Manage the shared PostgreSQL store (schema migrations).
+    Store(store::StoreArgs),
     /// Measure a running broker: load and soak over gRPC and MCP HTTP.
     Bench(bench::BenchArgs),
 }
@@ -119,6 +122,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Policy(args) => policy::run(args),
         Command::Vault(args) => vault::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Store(args) => store::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

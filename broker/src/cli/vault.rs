@@ -4,7 +4,8 @@ use clap::Subcommand;
 
 use super::{CliError, ConfigArg, exit};
 use crate::config::Config;
-use crate::vault::{MasterKey, Vault};
+use crate::setup;
+use crate::store::postgres::Migrate;
 
 /// Arguments of `sluice vault`.
 #[derive(Debug, clap::Args)]
@@ -18,7 +19,8 @@ pub struct VaultArgs {
 /// The vault subcommands.
 #[derive(Debug, Subcommand)]
 enum VaultCommand {
-    /// Erase every value, index entry and counter of a session (right to erasure).
+    /// Erase every value and index entry of a session (right to erasure); its counters
+    /// stay, so its placeholder numbers are never reused.
     Purge {
         /// The session to erase.
         #[arg(long, value_name = "ID")]
@@ -30,13 +32,20 @@ enum VaultCommand {
 
 pub(super) fn run(args: VaultArgs) -> Result<u8, CliError> {
     let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
-    let data_dir = config.data_dir();
-    let key = MasterKey::load(&data_dir).map_err(CliError::usage)?;
-    let vault = Vault::open(&data_dir, &key).map_err(CliError::runtime)?;
+    let vault = setup::vault(&config, Migrate::Require).map_err(CliError::usage)?;
     match args.command {
         VaultCommand::Purge { session } => {
-            let erased = vault.purge_session(&session).map_err(CliError::usage)?;
-            println!("purged {erased} values of session {session}");
+            let erased = vault.purge_session(&session).map_err(|e| {
+                if e.is_unavailable() {
+                    CliError::runtime(e)
+                } else {
+                    CliError::usage(e)
+                }
+            })?;
+            println!(
+                "purged {erased} values of session {}",
+                vault.session_digest(&session)
+            );
         }
         VaultCommand::Stats => {
             let stats = vault.stats().map_err(CliError::runtime)?;
