@@ -14,6 +14,7 @@ mod grpc_front;
 mod leaks;
 mod load;
 mod mcp_front;
+mod replicas;
 mod tls;
 mod tokenize_cli;
 mod vault_durability;
