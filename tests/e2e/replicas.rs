@@ -142,7 +142,11 @@ async fn tokenize(client: &mut Client, session: &str, text: &str) -> Result<Stri
     }
 }
 
-async fn detokenize(client: &mut Client, session: &str, text: &str) -> Result<String, tonic::Status> {
+async fn detokenize(
+    client: &mut Client,
+    session: &str,
+    text: &str,
+) -> Result<String, tonic::Status> {
     let response = client
         .detokenize(pb::DetokenizeRequest {
             session: session.into(),
@@ -170,16 +174,26 @@ fn replicas_share_placeholders_and_a_purge_on_one_erases_on_both() {
         let (mut a, mut b) = (client(&addr_a).await, client(&addr_b).await);
         let session = "s-replicas-shared-0001";
         // Alternate replicas within one session: the same values, the same placeholders.
-        let on_a = tokenize(&mut a, session, &format!("mail {EMAIL}")).await.expect("A");
-        assert_eq!(on_a, "mail [EMAIL_1]");
-        let on_b = tokenize(&mut b, session, &format!("again {EMAIL} and bo@example.org"))
+        let on_a = tokenize(&mut a, session, &format!("mail {EMAIL}"))
             .await
-            .expect("B");
+            .expect("A");
+        assert_eq!(on_a, "mail [EMAIL_1]");
+        let on_b = tokenize(
+            &mut b,
+            session,
+            &format!("again {EMAIL} and bo@example.org"),
+        )
+        .await
+        .expect("B");
         assert_eq!(on_b, "again [EMAIL_1] and [EMAIL_2]");
-        let on_a = tokenize(&mut a, session, "bo@example.org").await.expect("A");
+        let on_a = tokenize(&mut a, session, "bo@example.org")
+            .await
+            .expect("A");
         assert_eq!(on_a, "[EMAIL_2]");
         // Minted on A, restored toward an allowed destination through B.
-        let restored = detokenize(&mut b, session, "to [EMAIL_1]").await.expect("B");
+        let restored = detokenize(&mut b, session, "to [EMAIL_1]")
+            .await
+            .expect("B");
         assert_eq!(restored, format!("to {EMAIL}"));
         // Purge through A; B resolves nothing any more.
         a.purge_session(pb::PurgeSessionRequest {
@@ -189,16 +203,22 @@ fn replicas_share_placeholders_and_a_purge_on_one_erases_on_both() {
         .expect("purge on A");
         let after = detokenize(&mut b, session, "to [EMAIL_1]").await;
         let shown = format!("{after:?}");
-        assert!(!shown.contains(EMAIL), "purged value came back via B: {shown}");
+        assert!(
+            !shown.contains(EMAIL),
+            "purged value came back via B: {shown}"
+        );
         // Numbering continues after the purge: the old placeholder is never reused.
-        let again = tokenize(&mut b, session, &format!("{EMAIL}")).await.expect("B");
+        let again = tokenize(&mut b, session, &format!("{EMAIL}"))
+            .await
+            .expect("B");
         assert_eq!(again, "[EMAIL_3]");
     });
 }
 
 #[test]
 fn fifty_concurrent_sessions_over_two_replicas_never_duplicate_a_placeholder() {
-    let Some(url) = pg_url("fifty_concurrent_sessions_over_two_replicas_never_duplicate_a_placeholder")
+    let Some(url) =
+        pg_url("fifty_concurrent_sessions_over_two_replicas_never_duplicate_a_placeholder")
     else {
         return;
     };
@@ -269,15 +289,26 @@ fn killed_replica_mid_mint_loses_no_acknowledged_placeholder() {
         a.0.kill().expect("kill -9 replica A");
         minting.await.expect("minting task")
     });
-    assert!(acknowledged.len() > 3, "too few mints before the kill: {}", acknowledged.len());
+    assert!(
+        acknowledged.len() > 3,
+        "too few mints before the kill: {}",
+        acknowledged.len()
+    );
     runtime().block_on(async {
         let mut b = client(&addr_b).await;
         for (placeholder, value) in &acknowledged {
-            let restored = detokenize(&mut b, session, placeholder).await.expect("B serves");
-            assert_eq!(&restored, value, "{placeholder} lost or changed after kill -9");
+            let restored = detokenize(&mut b, session, placeholder)
+                .await
+                .expect("B serves");
+            assert_eq!(
+                &restored, value,
+                "{placeholder} lost or changed after kill -9"
+            );
         }
         // B keeps minting in the same session, after the highest acknowledged number.
-        let next = tokenize(&mut b, session, "late@example.com").await.expect("B mints");
+        let next = tokenize(&mut b, session, "late@example.com")
+            .await
+            .expect("B mints");
         let n: usize = next
             .trim_start_matches("[EMAIL_")
             .trim_end_matches(']')
@@ -317,13 +348,23 @@ fn database_down_fails_closed_with_a_clear_error_and_service_resumes() {
     runtime().block_on(async {
         let mut a = client(&addr).await;
         let session = "s-db-down-0001";
-        assert_eq!(tokenize(&mut a, session, EMAIL).await.expect("up"), "[EMAIL_1]");
+        assert_eq!(
+            tokenize(&mut a, session, EMAIL).await.expect("up"),
+            "[EMAIL_1]"
+        );
         pg("stop");
-        let err = tokenize(&mut a, session, &format!("new value bo@example.org {EMAIL}"))
-            .await
-            .expect_err("the database is down: tokenize must fail closed");
+        let err = tokenize(
+            &mut a,
+            session,
+            &format!("new value bo@example.org {EMAIL}"),
+        )
+        .await
+        .expect_err("the database is down: tokenize must fail closed");
         let message = err.message();
-        assert!(!message.contains(EMAIL) && !message.contains("bo@example.org"), "{message}");
+        assert!(
+            !message.contains(EMAIL) && !message.contains("bo@example.org"),
+            "{message}"
+        );
         assert!(message.contains("PostgreSQL"), "{message}");
         let detokenized = detokenize(&mut a, session, "[EMAIL_1]").await;
         assert!(detokenized.is_err(), "{detokenized:?}");
@@ -344,7 +385,12 @@ fn database_down_fails_closed_with_a_clear_error_and_service_resumes() {
                 Err(e) => panic!("service did not resume: {e:?}"),
             }
         }
-        assert_eq!(detokenize(&mut a, session, "[EMAIL_1]").await.expect("resumed"), EMAIL);
+        assert_eq!(
+            detokenize(&mut a, session, "[EMAIL_1]")
+                .await
+                .expect("resumed"),
+            EMAIL
+        );
     });
     pg("destroy");
 }
@@ -352,7 +398,7 @@ fn database_down_fails_closed_with_a_clear_error_and_service_resumes() {
 /// `sluice vault stats` with `config`; (exit code, stderr).
 fn stats(dir: &Path, config: &str) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["vault", "stats", "--config", config])
+        .args(["vault", "--config", config, "stats"])
         .current_dir(dir)
         .env("SLUICE_MASTER_KEY", MASTER_KEY)
         .output()
@@ -370,47 +416,73 @@ fn bad_store_settings_get_clear_errors_naming_what_to_do() {
     };
     let dir = tempfile::tempdir().expect("dir");
     // Nothing listens on port 9.
-    let config = write_config(dir.path(), "down", "postgres://sluice:x@127.0.0.1:9/sluice_test");
+    let config = write_config(
+        dir.path(),
+        "down",
+        "postgres://sluice:x@127.0.0.1:9/sluice_test",
+    );
     let (code, err) = stats(dir.path(), &config);
     assert_ne!(code, 0);
-    assert!(err.contains("unavailable") && err.contains("check that the database is running"), "{err}");
+    assert!(
+        err.contains("unavailable") && err.contains("check that the database is running"),
+        "{err}"
+    );
     assert!(!err.contains(":x@"), "password shown: {err}");
 
     let wrong_password = base.replace("sluice-test", "not-the-password");
     let config = write_config(dir.path(), "password", &wrong_password);
     let (code, err) = stats(dir.path(), &config);
     assert_ne!(code, 0);
-    assert!(err.contains("refused the login") && err.contains("password"), "{err}");
+    assert!(
+        err.contains("refused the login") && err.contains("password"),
+        "{err}"
+    );
     assert!(!err.contains("not-the-password"), "password shown: {err}");
 
-    let config = write_config(dir.path(), "garbage", "postgres://sluice@127.0.0.1:5432/db?sslmode=sometimes");
+    let config = write_config(
+        dir.path(),
+        "garbage",
+        "postgres://sluice@127.0.0.1:5432/db?sslmode=sometimes",
+    );
     let (code, err) = stats(dir.path(), &config);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("[store] postgres connection string is invalid"), "{err}");
+    assert!(
+        err.contains("[store] postgres connection string is invalid"),
+        "{err}"
+    );
 
     // A database without the schema: read-only commands name the migration…
     let url = fresh_schema(&base);
     let config = write_config(dir.path(), "empty", &url);
     let (code, err) = stats(dir.path(), &config);
     assert_ne!(code, 0);
-    assert!(err.contains("sluice store migrate"), "{err}");
+    assert!(err.contains("sluice store --config FILE migrate"), "{err}");
     // …which creates it.
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["store", "migrate", "--config", &config])
+        .args(["store", "--config", &config, "migrate"])
         .current_dir(dir.path())
         .output()
         .expect("run sluice");
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && said.contains("from version 0 to"), "{out:?}");
+    assert!(
+        out.status.success() && said.contains("from version 0 to"),
+        "{out:?}"
+    );
     let (code, err) = stats(dir.path(), &config);
     assert_eq!(code, 0, "{err}");
 
     // A schema from a newer Sluice is refused, at read and at serve start.
     let search_path = url.rsplit("search_path%3D").next().expect("schema name");
-    sql(&base, &format!("UPDATE {search_path}.sluice_schema SET version = 999"));
+    sql(
+        &base,
+        &format!("UPDATE {search_path}.sluice_schema SET version = 999"),
+    );
     let (code, err) = stats(dir.path(), &config);
     assert_ne!(code, 0);
-    assert!(err.contains("newer than this sluice") && err.contains("upgrade sluice"), "{err}");
+    assert!(
+        err.contains("newer than this sluice") && err.contains("upgrade sluice"),
+        "{err}"
+    );
     let serve = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["serve", "--config", &config, "--grpc", "127.0.0.1:0"])
         .current_dir(dir.path())
@@ -420,15 +492,21 @@ fn bad_store_settings_get_clear_errors_naming_what_to_do() {
         .output()
         .expect("run sluice serve");
     let err = String::from_utf8_lossy(&serve.stderr);
-    assert!(!serve.status.success() && err.contains("newer than this sluice"), "{err}");
+    assert!(
+        !serve.status.success() && err.contains("newer than this sluice"),
+        "{err}"
+    );
 
     // Replicas must share a provisioned master key: none is invented for a shared store.
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["vault", "stats", "--config", &config])
+        .args(["vault", "--config", &config, "stats"])
         .current_dir(dir.path())
         .env_remove("SLUICE_MASTER_KEY")
         .output()
         .expect("run sluice");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("SLUICE_MASTER_KEY"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("SLUICE_MASTER_KEY"),
+        "{err}"
+    );
 }

@@ -166,7 +166,7 @@ pub enum StoreError {
 
     /// The database has no Sluice schema (or an older one) and this command does not migrate.
     #[error(
-        "PostgreSQL at {target} has {found} of the Sluice schema, this sluice needs version {needed}; run `sluice store migrate --config FILE` (or start `sluice serve`, which migrates)"
+        "PostgreSQL at {target} has {found} of the Sluice schema, this sluice needs version {needed}; run `sluice store --config FILE migrate` (or start `sluice serve`, which migrates)"
     )]
     SchemaMissing {
         /// host:port/database.
