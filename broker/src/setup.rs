@@ -190,6 +190,8 @@ pub fn postgres(
         tls,
         migrate,
         synchronous_commit,
+        // The vault caches (see store::postgres::Cache); the audit log only appends.
+        cache: synchronous_commit,
     };
     Ok(Some(PgStore::connect(&url, options)?))
 }

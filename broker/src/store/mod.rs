@@ -301,6 +301,7 @@ pub(crate) mod testing {
             tls,
             migrate: super::postgres::Migrate::Apply,
             synchronous_commit: true,
+            cache: true,
         }
     }
 }

@@ -119,6 +119,9 @@ pub struct PgOptions {
     /// Sluice process dying, not the database crashing. For the audit log only; the
     /// vault always commits synchronously.
     pub synchronous_commit: bool,
+    /// Keep a per-replica cache of index entries and sealed records, invalidated by
+    /// `LISTEN`/`NOTIFY` on purge (see [`Cache`]). For the vault; the audit log needs none.
+    pub cache: bool,
 }
 
 /// What [`PgStore::migrate`] did.
@@ -140,6 +143,150 @@ struct Shared {
     pool: Pool,
     target: String,
     timeout: Duration,
+    cache: Option<Arc<Cache>>,
+}
+
+/// Sessions cached per replica before the cache is emptied (a crude bound on memory).
+const CACHE_MAX_SESSIONS: usize = 10_000;
+
+/// This replica's cache of what never changes except by purge: `tag → n` and
+/// `(kind, n) → sealed` per session (a number is never reused, so a cached record can
+/// only be stale by being purged, never by meaning something else).
+///
+/// Safety under purge on another replica: every purge commits a `NOTIFY` on
+/// [`PURGE_CHANNEL`]; a dedicated connection `LISTEN`s and drops that session's entries.
+/// The cache is used only while that connection is up (`live`), and emptied whenever it
+/// (re)connects, so no notification can be missed unnoticed. An entry read from the
+/// database is inserted only if no invalidation happened since the read began
+/// (`generation`), so a read racing a purge cannot re-insert purged data. What remains is
+/// the notification's latency: for well under a millisecond on a LAN after a purge
+/// commits, another replica may still resolve from its cache.
+#[derive(Default)]
+pub struct Cache {
+    live: std::sync::atomic::AtomicBool,
+    generation: std::sync::atomic::AtomicU64,
+    sessions: std::sync::Mutex<HashMap<Vec<u8>, SessionCache>>,
+}
+
+#[derive(Default)]
+struct SessionCache {
+    index: HashMap<[u8; TAG_LEN], u64>,
+    records: HashMap<(String, u64), Vec<u8>>,
+}
+
+impl Cache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, SessionCache>> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn is_live(&self) -> bool {
+        self.live.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The generation to pass to an insert after a database read.
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn invalidate(&self, sid: &[u8]) {
+        let mut sessions = self.lock();
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        sessions.remove(sid);
+    }
+
+    fn clear(&self) {
+        let mut sessions = self.lock();
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        sessions.clear();
+    }
+
+    fn numbers(&self, sid: &[u8], tags: &[[u8; TAG_LEN]]) -> Option<Vec<u64>> {
+        if !self.is_live() {
+            return None;
+        }
+        let sessions = self.lock();
+        let session = sessions.get(sid)?;
+        tags.iter().map(|t| session.index.get(t).copied()).collect()
+    }
+
+    fn record(&self, sid: &[u8], kind: &str, n: u64) -> Option<Vec<u8>> {
+        if !self.is_live() {
+            return None;
+        }
+        self.lock()
+            .get(sid)?
+            .records
+            .get(&(kind.to_owned(), n))
+            .cloned()
+    }
+
+    /// Runs `fill` on the session's entry unless an invalidation happened since `seen`.
+    fn insert(&self, sid: &[u8], seen: u64, fill: impl FnOnce(&mut SessionCache)) {
+        let mut sessions = self.lock();
+        if self.generation() != seen || !self.is_live() {
+            return;
+        }
+        if sessions.len() >= CACHE_MAX_SESSIONS && !sessions.contains_key(sid) {
+            sessions.clear();
+        }
+        fill(sessions.entry(sid.to_vec()).or_default());
+    }
+}
+
+/// Keeps a `LISTEN` connection up and applies purge notifications to `cache`.
+async fn listen(
+    config: tokio_postgres::Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    cache: Arc<Cache>,
+) {
+    use futures::StreamExt;
+    loop {
+        if let Ok((client, mut connection)) = config.connect(tls.clone()).await {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+            tokio::spawn(async move {
+                while let Some(Ok(message)) = messages.next().await {
+                    if let tokio_postgres::AsyncMessage::Notification(n) = message
+                        && tx.send(n.payload().to_owned()).is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+            if client
+                .batch_execute(&format!("LISTEN {PURGE_CHANNEL}"))
+                .await
+                .is_ok()
+            {
+                cache.clear();
+                cache.live.store(true, std::sync::atomic::Ordering::SeqCst);
+                while let Some(payload) = rx.recv().await {
+                    match decode_hex(&payload) {
+                        Some(sid) => cache.invalidate(&sid),
+                        None => cache.clear(),
+                    }
+                }
+            }
+        }
+        // The connection is gone: notifications may be missed from now on.
+        cache.live.store(false, std::sync::atomic::Ordering::SeqCst);
+        cache.clear();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 impl std::fmt::Debug for PgStore {
@@ -208,6 +355,7 @@ impl PgStore {
         }
         let target = describe(&config);
         let tls = tokio_postgres_rustls::MakeRustlsConnect::new(options.tls);
+        let (listen_config, listen_tls) = (config.clone(), tls.clone());
         let manager = Manager::from_config(
             config,
             tls,
@@ -233,11 +381,17 @@ impl PgStore {
                 target: target.clone(),
                 reason: format!("could not start the client's threads: {e}"),
             })?;
+        let cache = options.cache.then(|| {
+            let cache = Arc::new(Cache::default());
+            runtime.spawn(listen(listen_config, listen_tls, Arc::clone(&cache)));
+            cache
+        });
         let store = Self {
             shared: Arc::new(Shared {
                 pool,
                 target,
                 timeout: options.timeout,
+                cache,
             }),
             runtime: Some(runtime),
         };
@@ -559,7 +713,14 @@ impl VaultStore for PgStore {
 
     fn mint(&self, sid: &Sid, items: Vec<MintItem>) -> Result<Vec<u64>, StoreError> {
         let sid = sid.to_vec();
-        self.run("mint a placeholder", |shared| async move {
+        let tags: Vec<[u8; TAG_LEN]> = items.iter().map(|i| i.tag).collect();
+        let cache = self.shared.cache.clone();
+        if let Some(numbers) = cache.as_ref().and_then(|c| c.numbers(&sid, &tags)) {
+            return Ok(numbers);
+        }
+        let seen = cache.as_ref().map_or(0, |c| c.generation());
+        let key = sid.clone();
+        let numbers = self.run("mint a placeholder", |shared| async move {
             let action = "mint a placeholder";
             let err = |e| shared.classify(action, e);
             let mut client = shared.client().await?;
@@ -647,15 +808,29 @@ impl VaultStore for PgStore {
             .map_err(err)?;
             tx.commit().await.map_err(err)?;
             Ok(numbers)
-        })
+        })?;
+        if let Some(cache) = &cache {
+            cache.insert(&key, seen, |session| {
+                session
+                    .index
+                    .extend(tags.iter().copied().zip(numbers.iter().copied()));
+            });
+        }
+        Ok(numbers)
     }
 
     fn record(&self, sid: &Sid, kind: &str, n: u64) -> Result<Option<Vec<u8>>, StoreError> {
         let (sid, kind) = (sid.to_vec(), kind.to_owned());
-        let Ok(n) = i64::try_from(n) else {
+        let Ok(n64) = i64::try_from(n) else {
             return Ok(None);
         };
-        self.run("resolve a placeholder", |shared| async move {
+        let cache = self.shared.cache.clone();
+        if let Some(sealed) = cache.as_ref().and_then(|c| c.record(&sid, &kind, n)) {
+            return Ok(Some(sealed));
+        }
+        let seen = cache.as_ref().map_or(0, |c| c.generation());
+        let (sid_key, kind_key) = (sid.clone(), kind.clone());
+        let sealed = self.run("resolve a placeholder", |shared| async move {
             let err = |e| shared.classify("resolve a placeholder", e);
             let client = shared.client().await?;
             let statement = client
@@ -665,16 +840,24 @@ impl VaultStore for PgStore {
                 .await
                 .map_err(err)?;
             Ok(client
-                .query_opt(&statement, &[&sid, &kind, &n])
+                .query_opt(&statement, &[&sid, &kind, &n64])
                 .await
                 .map_err(err)?
-                .map(|row| row.get(0)))
-        })
+                .map(|row| row.get::<_, Vec<u8>>(0)))
+        })?;
+        if let (Some(cache), Some(sealed)) = (&cache, &sealed) {
+            cache.insert(&sid_key, seen, |session| {
+                session.records.insert((kind_key, n), sealed.clone());
+            });
+        }
+        Ok(sealed)
     }
 
     fn purge(&self, sid: &Sid) -> Result<u64, StoreError> {
         let sid = sid.to_vec();
-        self.run("purge a session", |shared| async move {
+        let cache = self.shared.cache.clone();
+        let key = sid.clone();
+        let erased = self.run("purge a session", |shared| async move {
             let err = |e| shared.classify("purge a session", e);
             let mut client = shared.client().await?;
             let tx = client.transaction().await.map_err(err)?;
@@ -709,7 +892,13 @@ impl VaultStore for PgStore {
             .map_err(err)?;
             tx.commit().await.map_err(err)?;
             Ok(erased)
-        })
+        });
+        // This replica forgets at once (also when the outcome is unknown); the others on
+        // the notification.
+        if let Some(cache) = &cache {
+            cache.invalidate(&key);
+        }
+        erased
     }
 
     fn claim(&self, sid: &Sid, owner: &[u8]) -> Result<bool, StoreError> {

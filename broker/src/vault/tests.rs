@@ -709,6 +709,28 @@ fn two_vaults_on_one_store_agree_like_replicas(store: Store) {
         b.resolve_placeholder("shared", &p).unwrap().unwrap().value,
         "+442079460958"
     );
+    // Both replicas have it cached now (when their purge listeners are up).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    for _ in 0..2 {
+        assert!(a.resolve_placeholder("shared", &p).unwrap().is_some());
+        assert!(b.resolve_placeholder("shared", &p).unwrap().is_some());
+    }
     b.purge_session("shared").unwrap();
-    assert!(a.resolve_placeholder("shared", &p).unwrap().is_none());
+    // B forgets at once; A on the purge notification, within milliseconds.
+    assert!(b.resolve_placeholder("shared", &p).unwrap().is_none());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while a.resolve_placeholder("shared", &p).unwrap().is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replica A still resolves a value purged on B"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // And A's value→placeholder cache forgot too: the value gets a new number.
+    assert_eq!(
+        a.mint("shared", "PHONE", "+442079460958", "crm")
+            .unwrap()
+            .to_string(),
+        "[PHONE_2]"
+    );
 }
