@@ -119,7 +119,7 @@ pub struct PgOptions {
     /// Sluice process dying, not the database crashing. For the audit log only; the
     /// vault always commits synchronously.
     pub synchronous_commit: bool,
-    /// Keep a per-replica cache of index entries and sealed records, invalidated by
+    /// Keep a per-replica cache of value → placeholder index entries, invalidated by
     /// `LISTEN`/`NOTIFY` on purge (see [`Cache`]). For the vault; the audit log needs none.
     pub cache: bool,
 }
@@ -149,9 +149,10 @@ struct Shared {
 /// Sessions cached per replica before the cache is emptied (a crude bound on memory).
 const CACHE_MAX_SESSIONS: usize = 10_000;
 
-/// This replica's cache of what never changes except by purge: `tag → n` and
-/// `(kind, n) → sealed` per session (a number is never reused, so a cached record can
-/// only be stale by being purged, never by meaning something else).
+/// This replica's cache of value → placeholder (`tag → n` per session), which makes a
+/// known value at ingress cost no round trip. It changes only by purge (numbers are never
+/// reused). Sealed records are not cached: resolving always reads the database, so a
+/// purged value stops resolving on every replica the moment the purge commits.
 ///
 /// Safety under purge on another replica: every purge commits a `NOTIFY` on
 /// [`PURGE_CHANNEL`]; a dedicated connection `LISTEN`s and drops that session's entries.
@@ -159,8 +160,9 @@ const CACHE_MAX_SESSIONS: usize = 10_000;
 /// (re)connects, so no notification can be missed unnoticed. An entry read from the
 /// database is inserted only if no invalidation happened since the read began
 /// (`generation`), so a read racing a purge cannot re-insert purged data. What remains is
-/// the notification's latency: for well under a millisecond on a LAN after a purge
-/// commits, another replica may still resolve from its cache.
+/// the notification's latency: for a moment after a purge commits, another replica may
+/// still hand out a purged session's old placeholder for a value seen again (which then
+/// resolves to nothing) instead of minting a new one. No value is ever returned from it.
 #[derive(Default)]
 pub struct Cache {
     live: std::sync::atomic::AtomicBool,
@@ -171,7 +173,6 @@ pub struct Cache {
 #[derive(Default)]
 struct SessionCache {
     index: HashMap<[u8; TAG_LEN], u64>,
-    records: HashMap<(String, u64), Vec<u8>>,
 }
 
 impl Cache {
@@ -211,17 +212,6 @@ impl Cache {
         let sessions = self.lock();
         let session = sessions.get(sid)?;
         tags.iter().map(|t| session.index.get(t).copied()).collect()
-    }
-
-    fn record(&self, sid: &[u8], kind: &str, n: u64) -> Option<Vec<u8>> {
-        if !self.is_live() {
-            return None;
-        }
-        self.lock()
-            .get(sid)?
-            .records
-            .get(&(kind.to_owned(), n))
-            .cloned()
     }
 
     /// Runs `fill` on the session's entry unless an invalidation happened since `seen`.
@@ -821,16 +811,12 @@ impl VaultStore for PgStore {
 
     fn record(&self, sid: &Sid, kind: &str, n: u64) -> Result<Option<Vec<u8>>, StoreError> {
         let (sid, kind) = (sid.to_vec(), kind.to_owned());
-        let Ok(n64) = i64::try_from(n) else {
+        let Ok(n) = i64::try_from(n) else {
             return Ok(None);
         };
-        let cache = self.shared.cache.clone();
-        if let Some(sealed) = cache.as_ref().and_then(|c| c.record(&sid, &kind, n)) {
-            return Ok(Some(sealed));
-        }
-        let seen = cache.as_ref().map_or(0, |c| c.generation());
-        let (sid_key, kind_key) = (sid.clone(), kind.clone());
-        let sealed = self.run("resolve a placeholder", |shared| async move {
+        // Never cached: a value must stop resolving on every replica the moment a purge
+        // commits, and resolving is egress, where a round trip is affordable.
+        self.run("resolve a placeholder", |shared| async move {
             let err = |e| shared.classify("resolve a placeholder", e);
             let client = shared.client().await?;
             let statement = client
@@ -840,17 +826,11 @@ impl VaultStore for PgStore {
                 .await
                 .map_err(err)?;
             Ok(client
-                .query_opt(&statement, &[&sid, &kind, &n64])
+                .query_opt(&statement, &[&sid, &kind, &n])
                 .await
                 .map_err(err)?
                 .map(|row| row.get::<_, Vec<u8>>(0)))
-        })?;
-        if let (Some(cache), Some(sealed)) = (&cache, &sealed) {
-            cache.insert(&sid_key, seen, |session| {
-                session.records.insert((kind_key, n), sealed.clone());
-            });
-        }
-        Ok(sealed)
+        })
     }
 
     fn purge(&self, sid: &Sid) -> Result<u64, StoreError> {
