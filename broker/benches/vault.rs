@@ -2,6 +2,9 @@
 //! the whole ingress path (neutralize, detect, mint, replace) over realistic CRM JSON.
 //!
 //! `cargo bench -p sluice --bench vault`
+//!
+//! With `SLUICE_TEST_PG_URL` set (`eval "$(scripts/pg-test.sh start)"`), the same vault
+//! benchmarks also run on PostgreSQL (`vault_postgres/…`, a fresh schema), in the same run.
 
 use std::hint::black_box;
 
@@ -9,6 +12,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use detectors::Detectors;
 use serde_json::{Value, json};
 use sluice::flow::ingress::Tokenizer;
+use sluice::store::postgres::{Migrate, PgOptions, PgStore};
 use sluice::vault::{MasterKey, Vault};
 
 fn crm_rows(n: usize) -> Value {
@@ -36,12 +40,53 @@ fn crm_rows(n: usize) -> Value {
     json!({ "rows": rows })
 }
 
-fn benches(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let key = MasterKey::generate().expect("key");
-    let vault = Vault::open(dir.path(), &key).expect("vault");
+/// A vault on a fresh schema of the PostgreSQL at `url`.
+fn postgres_vault(url: &str, key: &MasterKey) -> Vault {
+    let schema = format!("bench_{:016x}", rand::random::<u64>());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .await
+            .expect("schema");
+    });
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{sep}options=-csearch_path%3D{schema}");
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("tls")
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    let store = PgStore::connect(
+        &url,
+        PgOptions {
+            pool_size: 4,
+            timeout: std::time::Duration::from_secs(10),
+            tls,
+            migrate: Migrate::Apply,
+            synchronous_commit: true,
+            cache: true,
+        },
+    )
+    .expect("postgres store");
+    let vault = Vault::with_store(std::sync::Arc::new(store), key).expect("vault");
+    // Let the purge listener connect, so the cache is live as in a running replica.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    vault
+}
 
-    let mut group = c.benchmark_group("vault");
+/// mint (new, durable), mint (known value) and resolve on one vault.
+fn vault_group(c: &mut Criterion, name: &str, vault: &Vault) {
+    let mut group = c.benchmark_group(name);
     let mut n = 0u64;
     group.bench_function("mint_new_durable", |b| {
         b.iter(|| {
@@ -69,6 +114,19 @@ fn benches(c: &mut Criterion) {
         b.iter(|| black_box(vault.resolve("bench", "[EMAIL_1]").expect("resolve")))
     });
     group.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = MasterKey::generate().expect("key");
+    let vault = Vault::open(dir.path(), &key).expect("vault");
+    vault_group(c, "vault", &vault);
+    match std::env::var("SLUICE_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => {
+            vault_group(c, "vault_postgres", &postgres_vault(&url, &key));
+        }
+        _ => eprintln!("vault_postgres skipped: set SLUICE_TEST_PG_URL (scripts/pg-test.sh start)"),
+    }
 
     let tokenizer = Tokenizer::new(
         Detectors::builder().build().expect("detectors"),

@@ -37,6 +37,9 @@ pub struct Config {
     /// Where Sluice keeps its state (vault, audit log); default `./.sluice`.
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
+    /// A shared store for the vault and the audit log (replicas); default: embedded sled.
+    #[serde(default)]
+    pub store: StoreSection,
     /// A Claude-style `.mcp.json` whose `mcpServers` are added to `servers` (relative to
     /// this config file). Imported servers get trust "external" and tag "imported"; a
     /// `[servers.NAME]` table without `command` or `url` sets the trust, tags and timeouts
@@ -176,6 +179,44 @@ pub struct AuthSection {
     /// The principal of requests without credentials; unset: such requests are refused.
     /// (Local stdio clients always run as `anonymous`.)
     pub anonymous: Option<String>,
+}
+
+/// `[store]`: where the vault and the audit log live. Without `postgres` (or
+/// `postgres_env`), the embedded sled database and `audit.jsonl` under `data_dir`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// PostgreSQL connection URL, e.g. `postgres://sluice@db/sluice?sslmode=require`.
+    /// Prefer `postgres_env` when the URL holds a password.
+    pub postgres: Option<String>,
+    /// The environment variable that holds the connection URL, e.g. `SLUICE_PG_URL`.
+    pub postgres_env: Option<String>,
+    /// PEM CA certificates trusted for the database's TLS certificate besides the system roots.
+    pub ca_file: Option<PathBuf>,
+    /// Pooled connections per replica (default 8).
+    pub pool_size: Option<usize>,
+    /// Deadline of one store operation, connecting included, in milliseconds (default 5000).
+    pub timeout_ms: Option<u64>,
+}
+
+impl StoreSection {
+    /// The PostgreSQL URL in force, if any: `postgres`, else the variable `postgres_env` names.
+    pub fn postgres_url(&self) -> Result<Option<String>, String> {
+        let invalid = |message: String| message;
+        match (&self.postgres, &self.postgres_env) {
+            (Some(_), Some(_)) => Err(invalid(
+                "[store] sets both `postgres` and `postgres_env`; keep one".into(),
+            )),
+            (Some(url), None) => Ok(Some(url.clone())),
+            (None, Some(var)) => match std::env::var(var) {
+                Ok(url) if !url.trim().is_empty() => Ok(Some(url)),
+                _ => Err(invalid(format!(
+                    "[store] postgres_env = \"{var}\", but the environment variable {var} is unset or empty; export it with the connection URL (postgres://USER:PASSWORD@HOST/DATABASE)"
+                ))),
+            },
+            (None, None) => Ok(None),
+        }
+    }
 }
 
 /// `[serve]`: the network fronts of `sluice serve`.

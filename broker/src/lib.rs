@@ -18,6 +18,7 @@ pub mod logging;
 pub mod metrics;
 pub mod policy;
 pub mod setup;
+pub mod store;
 pub mod suggest;
 pub mod tls;
 pub mod vault;

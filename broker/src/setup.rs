@@ -7,9 +7,11 @@ use crate::config::Config;
 use crate::flow::Broker;
 use crate::flow::ingress::Tokenizer;
 use crate::policy::{EntityModel, PolicyEngine, PolicyStore};
+use crate::store::postgres::{Migrate, PgOptions, PgStore};
 use crate::vault::{MasterKey, Vault};
 use anyhow::Context;
 use detectors::{CustomKind, Detectors};
+use std::sync::Arc;
 
 /// The default per-execute limits, from `[sandbox]` over the built-in defaults.
 pub fn limits(config: &Config) -> Limits {
@@ -103,24 +105,108 @@ pub fn policy_store(config: &Config) -> anyhow::Result<PolicyStore> {
     Ok(store)
 }
 
-/// Opens the audit log in the data dir (creating the master key on first use).
+/// Opens the audit log: `[store] postgres` (this process's own chain), else
+/// `<data_dir>/audit.jsonl`.
 pub fn audit_log(config: &Config) -> anyhow::Result<crate::audit::AuditLog> {
-    let data_dir = config.data_dir();
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
-    let key = MasterKey::load_or_create(&data_dir)?;
-    crate::audit::AuditLog::open(&data_dir, &key).context("cannot open the audit log")
+    let key = master_key(config)?;
+    // The audit store commits asynchronously: a record survives this process dying (the
+    // database has it), not a database crash — the same promise as the unsynced file.
+    if let Some(store) = postgres(config, Migrate::Apply, false)? {
+        return crate::audit::AuditLog::open_postgres(Arc::new(store), &key)
+            .context("cannot open the audit log");
+    }
+    crate::audit::AuditLog::open(&config.data_dir(), &key).context("cannot open the audit log")
 }
 
-/// Opens the vault in the data dir (creating the master key on first use) with the
-/// default detectors.
+/// Opens the vault (`[store] postgres`, else sled in the data dir) with the default detectors.
 pub fn tokenizer(config: &Config) -> anyhow::Result<Tokenizer> {
+    Ok(Tokenizer::new(
+        detectors(config)?,
+        vault(config, Migrate::Apply)?,
+    ))
+}
+
+/// Opens the vault: PostgreSQL when `[store]` names one (migrating per `migrate`), else
+/// the embedded sled store in the data dir.
+pub fn vault(config: &Config, migrate: Migrate) -> anyhow::Result<Vault> {
+    let key = master_key(config)?;
+    if let Some(store) = postgres(config, migrate, true)? {
+        return Ok(Vault::with_store(Arc::new(store), &key)?);
+    }
+    Ok(Vault::open(&config.data_dir(), &key)?)
+}
+
+/// The master key: `SLUICE_MASTER_KEY`, else `<data_dir>/master.key` — created on first
+/// use only for the embedded store. Replicas on PostgreSQL must share one key, so a
+/// fresh random one would be wrong there: it has to be provisioned.
+pub fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
     let data_dir = config.data_dir();
+    if let Some(key) = MasterKey::from_env()? {
+        return Ok(key);
+    }
+    let shared = config
+        .store
+        .postgres_url()
+        .map_err(anyhow::Error::msg)?
+        .is_some();
+    if shared && !data_dir.join(MasterKey::FILE_NAME).exists() {
+        anyhow::bail!(
+            "[store] postgres is set but there is no master key: every replica must use the same one; set {} to it (base64 of 32 bytes, e.g. from `head -c 32 /dev/urandom | base64`, the same on every replica) or place it in {}",
+            MasterKey::ENV,
+            data_dir.join(MasterKey::FILE_NAME).display()
+        );
+    }
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
-    let key = MasterKey::load_or_create(&data_dir)?;
-    let vault = Vault::open(&data_dir, &key)?;
-    Ok(Tokenizer::new(detectors(config)?, vault))
+    Ok(MasterKey::load_or_create(&data_dir)?)
+}
+
+/// Connects to `[store] postgres` if configured. `synchronous_commit = false` only for
+/// the audit log (see [`audit_log`]).
+pub fn postgres(
+    config: &Config,
+    migrate: Migrate,
+    synchronous_commit: bool,
+) -> anyhow::Result<Option<PgStore>> {
+    let section = &config.store;
+    let Some(url) = section.postgres_url().map_err(anyhow::Error::msg)? else {
+        return Ok(None);
+    };
+    crate::tls::install_crypto_provider();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        // A system certificate rustls cannot parse is skipped, as browsers do.
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = &section.ca_file {
+        for der in crate::tls::read_ca_certificates(path).context("cannot load [store] ca_file")? {
+            roots
+                .add(rustls_pki_types::CertificateDer::from(der))
+                .with_context(|| {
+                    format!(
+                        "[store] ca_file {}: a certificate is not usable",
+                        path.display()
+                    )
+                })?;
+        }
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .context("cannot configure TLS for PostgreSQL")?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let options = PgOptions {
+        pool_size: section.pool_size.unwrap_or(8),
+        timeout: std::time::Duration::from_millis(section.timeout_ms.unwrap_or(5000).max(1)),
+        tls,
+        migrate,
+        synchronous_commit,
+        // The vault caches (see store::postgres::Cache); the audit log only appends.
+        cache: synchronous_commit,
+    };
+    Ok(Some(PgStore::connect(&url, options)?))
 }
 
 /// The PII detectors `[detectors]` asks for.

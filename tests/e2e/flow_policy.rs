@@ -334,7 +334,8 @@ fn detokenize_resolves_toward_allowed_destinations_and_exits_3_otherwise() {
     assert!(stderr.contains("no-flow-to-external"), "{stderr}");
     assert!(!stderr.contains(AMELIA_EMAIL), "{stderr}");
 
-    // Another session: nothing resolves, the text passes through unchanged.
+    // Another session: it resolves nothing — a session nobody owns is refused like
+    // another agent's, and no value is printed.
     let other = run_in(
         dir.path(),
         &[
@@ -348,8 +349,11 @@ fn detokenize_resolves_toward_allowed_destinations_and_exits_3_otherwise() {
         ],
         text.as_bytes(),
     );
-    assert_eq!(other.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&other.stdout), text);
+    assert_eq!(other.status.code(), Some(2));
+    assert!(other.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert!(stderr.contains("unknown session"), "{stderr}");
+    assert!(!stderr.contains(AMELIA_EMAIL), "{stderr}");
 
     let bad = run_in(
         dir.path(),

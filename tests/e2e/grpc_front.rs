@@ -343,16 +343,13 @@ fn detokenize_follows_flow_policy_and_bad_requests_get_the_right_status() {
             )))
         );
 
-        // Another session: the placeholder is literal text there.
+        // Another session (nobody's): refused as unknown, nothing resolved.
         let other = client
             .detokenize(detokenize("s-someone-else", "crm/updateLead"))
             .await
-            .expect("other session")
-            .into_inner();
-        assert_eq!(
-            other.output,
-            Some(pb::detokenize_response::Output::Text(text.clone()))
-        );
+            .expect_err("an unknown session is refused");
+        assert_eq!(other.code(), Code::NotFound, "{other:?}");
+        assert!(!other.message().contains(AMELIA_EMAIL));
 
         // CheckFlow explains without resolving.
         let check = client
@@ -864,5 +861,97 @@ fn a_huge_thrown_error_is_held_to_the_output_limit_and_the_outcome_arrives() {
             "{}",
             &error.message[error.message.len().saturating_sub(200)..]
         );
+    });
+}
+
+const OTHER_KEY_VAR: &str = "SLUICE_E2E_GRPC_OTHER_KEY";
+const OTHER_KEY: &str = "e2e-intruder-key";
+
+fn with_other_key(mut request: Request<()>) -> Result<Request<()>, tonic::Status> {
+    let value = format!("Bearer {OTHER_KEY}").parse().expect("header value");
+    request.metadata_mut().insert("authorization", value);
+    Ok(request)
+}
+
+#[test]
+fn a_session_belongs_to_its_agent_on_every_rpc() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (_crm, crm_url) = start_http(
+        "crm-server",
+        &["--db", dir.path().join("crm.json").to_str().expect("path")],
+    );
+    let config = write_config(dir.path(), &crm_url);
+    let text = std::fs::read_to_string(&config).expect("config")
+        + &format!("\n[agents.intruder]\napi_key_env = {OTHER_KEY_VAR:?}\n");
+    std::fs::write(&config, text).expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["serve", "--config", &config, "--grpc", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env(KEY_VAR, KEY)
+        .env(OTHER_KEY_VAR, OTHER_KEY)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sluice serve");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let addr = loop {
+        let line = lines.next().expect("address").expect("line");
+        if let Some(addr) = line.strip_prefix("grpc listening on ") {
+            break format!("http://{addr}");
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let _server = Server(child);
+    runtime().block_on(async {
+        let mut owner = client(&addr).await;
+        let channel = Channel::from_shared(addr.clone()).expect("uri").connect().await.expect("connect");
+        let mut intruder: Client = BrokerClient::with_interceptor(channel, with_other_key as fn(_) -> _);
+        let read = r#"const r = await tools.sheets.getRow({ sheet: "q4-leads", id: "L-001" }); return r.email;"#;
+        let first = execute(&mut owner, "", read).await;
+        let session = first.session.clone();
+        let placeholder = serde_json::from_str::<String>(&first.outcome.expect("outcome").result_json).expect("placeholder");
+        assert!(placeholder.starts_with("[EMAIL_"), "{placeholder}");
+
+        // Every RPC that names the owner's session refuses the intruder; those that read
+        // or erase a session answer exactly as for a session that does not exist.
+        for target in [session.as_str(), "s-no-such-session"] {
+            let unknown = target != session;
+            let mut refusals = Vec::new();
+            let detok = intruder.detokenize(pb::DetokenizeRequest {
+                session: target.into(),
+                destination: "crm/updateLead".into(),
+                input: Some(pb::detokenize_request::Input::Text(placeholder.clone())),
+            }).await.expect_err("detokenize refused");
+            refusals.push(("Detokenize", detok));
+            if !unknown {
+                let exec = intruder.execute(pb::ExecuteRequest { code: "return 1;".into(), session: target.into(), timeout_ms: None }).await.expect_err("execute refused");
+                refusals.push(("Execute", exec));
+                let tokenize = intruder.tokenize(pb::TokenizeRequest { session: target.into(), source: String::new(), input: Some(pb::tokenize_request::Input::Text("x".into())) }).await.expect_err("tokenize refused");
+                refusals.push(("Tokenize", tokenize));
+                let call = intruder.call_tool(pb::CallToolRequest { session: target.into(), server: "sheets".into(), tool: "listSheets".into(), arguments_json: "{}".into() }).await.expect_err("call refused");
+                refusals.push(("CallTool", call));
+            }
+            let purge = intruder.purge_session(pb::PurgeSessionRequest { session: target.into() }).await.expect_err("purge refused");
+            refusals.push(("PurgeSession", purge));
+            let check = intruder.check_flow(pb::CheckFlowRequest { session: target.into(), destination: "crm/updateLead".into(), placeholder: placeholder.clone(), arg_path: "email".into() }).await.expect_err("check refused");
+            refusals.push(("CheckFlow", check));
+            for (rpc, status) in refusals {
+                assert_eq!(status.code(), Code::NotFound, "{rpc} on {target}: {status:?}");
+                assert!(status.message().starts_with("unknown session"), "{rpc}: {}", status.message());
+                assert!(!status.message().contains(AMELIA_EMAIL));
+            }
+        }
+        // The owner's session is intact: the placeholder still resolves for the owner.
+        let resolved = owner
+            .detokenize(pb::DetokenizeRequest {
+                session: session.clone(),
+                destination: "crm/updateLead".into(),
+                input: Some(pb::detokenize_request::Input::Text(placeholder.clone())),
+            })
+            .await
+            .expect("the owner still resolves")
+            .into_inner();
+        assert_eq!(resolved.output, Some(pb::detokenize_response::Output::Text(AMELIA_EMAIL.into())));
     });
 }

@@ -18,6 +18,7 @@ mod load;
 mod mcp_front;
 mod operator_errors;
 mod policy_authoring;
+mod replicas;
 mod tls;
 mod tokenize_cli;
 mod vault_durability;

@@ -76,6 +76,10 @@ pub enum AuditError {
         reason: String,
     },
 
+    /// The shared store failed.
+    #[error("audit log: {0}")]
+    Store(#[source] crate::store::StoreError),
+
     /// A timestamp is not in a supported RFC 3339 form.
     #[error(
         "{text:?} is not an RFC 3339 time: {reason}; use e.g. 2026-11-24T00:00:00Z or 2026-11-24T01:00:00+01:00"

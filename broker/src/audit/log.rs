@@ -1,18 +1,19 @@
-//! The writer: one open, locked, append-only `audit.jsonl` and the chain state after its
-//! last record.
+//! The writer: the chain state after the last record, and where lines go — one open,
+//! locked, append-only `audit.jsonl`, or this process's own chain in PostgreSQL.
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use ring::hmac;
 
 use super::chain::{self, GENESIS_PREV, LineFault};
 use super::{AuditError, AuditRecord, format_rfc3339_millis, log_path};
-use crate::vault::{MasterKey, Placeholder};
+use crate::store::postgres::PgStore;
+use crate::vault::{MasterKey, Placeholder, SessionDigester};
 
 /// Bytes read per step when searching backwards for the last line.
 const TAIL_CHUNK: u64 = 8192;
@@ -24,13 +25,22 @@ const TAIL_CHUNK: u64 = 8192;
 pub struct AuditLog {
     path: PathBuf,
     key: hmac::Key,
+    digester: SessionDigester,
     chain: Mutex<Chain>,
     torn_bytes: u64,
 }
 
+/// Where lines go.
+enum Sink {
+    /// The data dir's `audit.jsonl`.
+    File(File),
+    /// A chain of its own in a shared database (see [`AuditLog::open_postgres`]).
+    Postgres { store: Arc<PgStore>, chain: String },
+}
+
 /// Everything `append` changes, behind one lock.
 struct Chain {
-    file: File,
+    sink: Sink,
     /// The `seq` the next record gets.
     next_seq: u64,
     /// The last record's `mac`.
@@ -46,8 +56,8 @@ impl AuditLog {
     /// [`AuditLog::torn_bytes`] and a warning; the last complete record must parse and
     /// authenticate, otherwise the log is refused ([`AuditError::CorruptTail`],
     /// [`AuditError::TailMismatch`]) rather than extended from a broken link.
-    pub fn open(data_dir: &Path, key: &MasterKey) -> Result<AuditLog, AuditError> {
-        let key = key.audit_key().map_err(AuditError::Key)?;
+    pub fn open(data_dir: &Path, master: &MasterKey) -> Result<AuditLog, AuditError> {
+        let key = master.audit_key().map_err(AuditError::Key)?;
         let path = log_path(data_dir);
         let io_err = |action| {
             let path = path.clone();
@@ -120,9 +130,10 @@ impl AuditLog {
 
         Ok(AuditLog {
             path,
+            digester: master.session_digester().map_err(AuditError::Key)?,
             key,
             chain: Mutex::new(Chain {
-                file,
+                sink: Sink::File(file),
                 next_seq,
                 prev,
                 len,
@@ -146,6 +157,9 @@ impl AuditLog {
                 });
             }
         }
+        if !record.session.is_empty() {
+            record.session = self.digester.digest(&record.session);
+        }
         let mut chain = self.chain.lock().unwrap_or_else(PoisonError::into_inner);
         record.seq = chain.next_seq;
         record.time = format_rfc3339_millis(SystemTime::now());
@@ -156,16 +170,29 @@ impl AuditLog {
         let mut line = chain::signed(&body, &mac).ok_or(AuditError::InvalidRecord {
             reason: "it did not encode as a JSON object",
         })?;
-        line.push(b'\n');
-
-        if let Err(source) = chain.file.write_all(&line) {
-            // Best effort: without it the next record would follow a torn line.
-            let _ = chain.file.set_len(chain.len);
-            return Err(AuditError::Io {
-                action: "append to",
-                path: self.path.clone(),
-                source,
-            });
+        let len = chain.len;
+        match &mut chain.sink {
+            Sink::File(file) => {
+                line.push(b'\n');
+                if let Err(source) = file.write_all(&line) {
+                    // Best effort: without it the next record would follow a torn line.
+                    let _ = file.set_len(len);
+                    return Err(AuditError::Io {
+                        action: "append to",
+                        path: self.path.clone(),
+                        source,
+                    });
+                }
+            }
+            Sink::Postgres { store, chain: id } => {
+                let text =
+                    String::from_utf8(line.clone()).map_err(|_| AuditError::InvalidRecord {
+                        reason: "it did not encode as UTF-8",
+                    })?;
+                store
+                    .audit_append(id, record.seq, &record.time, &record.session, text)
+                    .map_err(AuditError::Store)?;
+            }
         }
         chain.len += line.len() as u64;
         chain.next_seq += 1;
@@ -176,14 +203,41 @@ impl AuditLog {
     /// Flushes every appended record to stable storage (fsync).
     pub fn sync(&self) -> Result<(), AuditError> {
         let chain = self.chain.lock().unwrap_or_else(PoisonError::into_inner);
-        chain.file.sync_data().map_err(|source| AuditError::Io {
-            action: "sync",
-            path: self.path.clone(),
-            source,
+        match &chain.sink {
+            Sink::File(file) => file.sync_data().map_err(|source| AuditError::Io {
+                action: "sync",
+                path: self.path.clone(),
+                source,
+            }),
+            // Each append is its own commit; the database's settings decide the rest.
+            Sink::Postgres { .. } => Ok(()),
+        }
+    }
+
+    /// Starts this process's own chain in a shared PostgreSQL store.
+    ///
+    /// Replicas append concurrently, so each process writes its own chain (a fresh random
+    /// id, `seq` from 1) instead of contending for one tail: an append is one `INSERT`
+    /// with no cross-replica lock, and a chain is exactly as tamper-evident as
+    /// `audit.jsonl`. [`super::verify_postgres`] walks every chain.
+    pub fn open_postgres(store: Arc<PgStore>, master: &MasterKey) -> Result<AuditLog, AuditError> {
+        let key = master.audit_key().map_err(AuditError::Key)?;
+        let chain = store.audit_new_chain().map_err(AuditError::Store)?;
+        Ok(AuditLog {
+            path: PathBuf::from(format!("postgres://{}#{chain}", store.target())),
+            digester: master.session_digester().map_err(AuditError::Key)?,
+            key,
+            chain: Mutex::new(Chain {
+                sink: Sink::Postgres { store, chain },
+                next_seq: 1,
+                prev: GENESIS_PREV.to_owned(),
+                len: 0,
+            }),
+            torn_bytes: 0,
         })
     }
 
-    /// The log file's path.
+    /// The log file's path (for PostgreSQL: `postgres://host:port/db#chain`).
     pub fn path(&self) -> &Path {
         &self.path
     }

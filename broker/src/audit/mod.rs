@@ -10,11 +10,15 @@
 //! last:
 //!
 //! ```text
-//! {"seq":1,"time":"2026-11-24T09:30:00.250Z","session":"s1","agent":"a","event":"flow",
+//! {"seq":1,"time":"2026-11-24T09:30:00.250Z","session":"sd-<32 hex>","agent":"a","event":"flow",
 //!  "tool":"crm/updateLead","decision":"deny","policy_ids":["no-email-to-external"],
 //!  "placeholders":[{"placeholder":"[EMAIL_1]","kind":"EMAIL","source":"sheets"}],
 //!  "policy_set_hash":"…","detail":"…","prev":"<64 hex>","mac":"<64 hex>"}
 //! ```
+//!
+//! `session` is a keyed digest of the session id ([`crate::vault::SessionDigester`], keyed
+//! from the master key), never the id itself: an id is a capability, and the log is
+//! meant to leave the machine. `sluice audit export --session ID` computes the digest.
 //!
 //! # Chain
 //!
@@ -28,6 +32,14 @@
 //! inserted or reordered record anywhere but at the end. What it cannot detect: someone
 //! with the master key rewriting the chain, and truncation of the newest records (the
 //! remaining prefix is a valid chain). Ship the log elsewhere ([`export`]) if that matters.
+//!
+//! # Several replicas (PostgreSQL)
+//!
+//! With `[store] postgres`, each process appends to a chain of its own in the
+//! `audit_records` table ([`AuditLog::open_postgres`]); [`verify_postgres`] walks every
+//! chain and [`export_postgres`] merges them by time. Per-process chains need no lock
+//! across replicas (one `INSERT` per record) and detect the same tampering as the file;
+//! deleting a whole chain, like truncating the file, is not detected.
 //!
 //! # Durability and cost
 //!
@@ -53,7 +65,9 @@ pub use error::AuditError;
 pub use log::AuditLog;
 pub use record::{AuditEvent, AuditPlaceholder, AuditRecord, Decision, MAX_DETAIL_LEN};
 pub use time::{format_rfc3339_millis, parse_rfc3339};
-pub use verify::{ProblemKind, VerifyProblem, VerifyReport, export, verify};
+pub use verify::{
+    ProblemKind, VerifyProblem, VerifyReport, export, export_postgres, verify, verify_postgres,
+};
 
 /// The log's file name inside the data dir.
 pub const FILE_NAME: &str = "audit.jsonl";

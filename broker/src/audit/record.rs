@@ -72,7 +72,10 @@ pub struct AuditRecord {
     pub seq: u64,
     /// When it was appended: RFC 3339, UTC, milliseconds.
     pub time: String,
-    /// The session the event belongs to (empty for events outside a session).
+    /// The keyed digest (`sd-…`) of the session the event belongs to, empty for events
+    /// outside a session. Never the id: ids are capabilities. Callers set the id with
+    /// [`AuditRecord::session`]; [`AuditLog::append`](super::AuditLog::append) replaces it
+    /// by its digest before anything is written.
     pub session: String,
     /// The principal (agent) that caused it.
     pub agent: String,
@@ -118,7 +121,7 @@ impl AuditRecord {
         }
     }
 
-    /// Sets the session id.
+    /// Sets the session id (written as its keyed digest, see [`AuditRecord::session`](Self#structfield.session)).
     pub fn session(mut self, session: impl Into<String>) -> Self {
         self.session = session.into();
         self

@@ -68,7 +68,13 @@ fn append_then_verify_round_trips_and_chains_every_record() {
         assert_eq!(record.prev, prev);
         assert_eq!(record.mac.len(), 64);
         assert!(parse_rfc3339(&record.time).is_ok(), "{}", record.time);
-        assert_eq!(record.session, format!("s{i}"));
+        // Session ids are capabilities: only their keyed digest is written.
+        let digest = key()
+            .session_digester()
+            .expect("digester")
+            .digest(&format!("s{i}"));
+        assert_eq!(record.session, digest);
+        assert!(record.session.starts_with("sd-") && record.session.len() == 35);
         assert_eq!(record.tool, "crm/updateLead");
         prev.clone_from(&record.mac);
     }
@@ -101,7 +107,7 @@ fn a_missing_log_verifies_as_empty_and_exports_nothing() {
     assert!(report.is_intact());
     assert_eq!(report.records, 0);
     let mut out = Vec::new();
-    assert_eq!(export(dir.path(), None, &mut out).expect("export"), 0);
+    assert_eq!(export(dir.path(), None, None, &mut out).expect("export"), 0);
     assert!(out.is_empty());
 }
 
@@ -271,7 +277,13 @@ fn open_refuses_to_extend_an_altered_last_record() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_log(dir.path(), 2);
     let mut edited = lines(dir.path());
-    edited[1] = edited[1].replace("\"session\":\"s1\"", "\"session\":\"s9\"");
+    let digest = key().session_digester().expect("digester").digest("s1");
+    edited[1] = edited[1].replace(&digest, "sd-00000000000000000000000000000000");
+    assert_ne!(
+        edited[1],
+        lines(dir.path())[1],
+        "the edit must change the record"
+    );
     write_lines(dir.path(), &edited);
     assert!(matches!(
         AuditLog::open(dir.path(), &key()),
@@ -386,7 +398,7 @@ fn export_writes_stored_lines_at_or_after_since() {
     let stored = lines(dir.path());
 
     let mut all = Vec::new();
-    assert_eq!(export(dir.path(), None, &mut all).expect("export"), 3);
+    assert_eq!(export(dir.path(), None, None, &mut all).expect("export"), 3);
     assert_eq!(
         all,
         fs::read(log_path(dir.path())).expect("read"),
@@ -397,7 +409,7 @@ fn export_writes_stored_lines_at_or_after_since() {
     let since = parse_rfc3339(&second.time).expect("time");
     let mut recent = Vec::new();
     assert_eq!(
-        export(dir.path(), Some(since), &mut recent).expect("export"),
+        export(dir.path(), Some(since), None, &mut recent).expect("export"),
         2
     );
     assert_eq!(
@@ -408,7 +420,7 @@ fn export_writes_stored_lines_at_or_after_since() {
     let future = SystemTime::now() + Duration::from_secs(3600);
     let mut none = Vec::new();
     assert_eq!(
-        export(dir.path(), Some(future), &mut none).expect("export"),
+        export(dir.path(), Some(future), None, &mut none).expect("export"),
         0
     );
     assert!(none.is_empty());
@@ -422,4 +434,91 @@ fn the_log_never_contains_the_master_key() {
     let hex: String = [7u8; 32].iter().map(|b| format!("{b:02x}")).collect();
     assert!(!text.contains(&hex));
     assert!(!format!("{:?}", AuditLog::open(dir.path(), &key())).contains(&hex));
+}
+
+#[test]
+fn session_ids_never_reach_the_log_and_export_filters_by_digest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = AuditLog::open(dir.path(), &key()).expect("open");
+    let secret = "s-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e";
+    log.append(record(0).session(secret)).expect("append");
+    log.append(record(1).session("other-session"))
+        .expect("append");
+    drop(log);
+    let text = fs::read_to_string(log_path(dir.path())).expect("read");
+    assert!(!text.contains(secret), "{text}");
+    assert!(!text.contains("other-session"), "{text}");
+    let digest = key().session_digester().expect("digester").digest(secret);
+    let mut out = Vec::new();
+    assert_eq!(
+        export(dir.path(), None, Some(&digest), &mut out).expect("export"),
+        1
+    );
+    assert!(String::from_utf8(out).expect("utf8").contains(&digest));
+    // Another master key gives another digest: the digest is keyed.
+    let other = MasterKey::from_bytes([8; 32])
+        .session_digester()
+        .expect("digester");
+    assert_ne!(other.digest(secret), digest);
+}
+
+#[test]
+fn postgres_chains_of_concurrent_writers_verify_and_detect_edits() {
+    let Some(url) = crate::store::testing::pg_url(
+        "postgres_chains_of_concurrent_writers_verify_and_detect_edits",
+    ) else {
+        return;
+    };
+    let url = crate::store::testing::fresh_schema(&url);
+    let connect = || {
+        Arc::new(
+            crate::store::postgres::PgStore::connect(&url, crate::store::testing::options())
+                .expect("connect"),
+        )
+    };
+    // Two "replicas" write interleaved, each its own chain.
+    let (a, b) = (
+        AuditLog::open_postgres(connect(), &key()).expect("open a"),
+        AuditLog::open_postgres(connect(), &key()).expect("open b"),
+    );
+    for i in 0..4 {
+        a.append(record(i)).expect("append a");
+        b.append(record(i).session("s-secret-b")).expect("append b");
+    }
+    let store = connect();
+    let report = verify_postgres(&store, &key()).expect("verify");
+    assert!(report.is_intact(), "{:?}", report.problem);
+    assert_eq!(report.records, 8);
+    let digest = key()
+        .session_digester()
+        .expect("digester")
+        .digest("s-secret-b");
+    let mut out = Vec::new();
+    assert_eq!(
+        export_postgres(&store, None, Some(&digest), &mut out).expect("export"),
+        4
+    );
+    assert!(!String::from_utf8(out).expect("utf8").contains("s-secret-b"));
+    // Tamper with one stored record: verify names it.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(connection);
+        client
+            .execute(
+                "UPDATE audit_records SET line = replace(line, 'agent-1', 'agent-2') WHERE seq = 2",
+                &[],
+            )
+            .await
+            .expect("tamper");
+    });
+    let report = verify_postgres(&store, &key()).expect("verify");
+    let problem = report.problem.expect("the edit is detected");
+    assert_eq!(problem.seq, Some(2));
+    assert_eq!(problem.kind, ProblemKind::Altered);
 }

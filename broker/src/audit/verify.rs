@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::chain::{self, GENESIS_PREV, LineFault};
 use super::{AuditError, log_path, parse_rfc3339};
+use crate::store::postgres::PgStore;
 use crate::vault::MasterKey;
 
 /// The outcome of [`verify`].
@@ -109,46 +110,122 @@ pub fn verify(data_dir: &Path, key: &MasterKey) -> Result<VerifyReport, AuditErr
     let Some(mut lines) = Lines::open(&path)? else {
         return Ok(report);
     };
-    let mut expected_seq = 1u64;
-    let mut prev = GENESIS_PREV.to_owned();
+    let mut walk = Walk::new(&key);
     while let Some((number, line)) = lines.next_line()? {
+        if let Some(problem) = walk.step(number, line) {
+            report.problem = Some(problem);
+            break;
+        }
+    }
+    report.records = walk.records;
+    report.torn_tail = report.problem.is_none() && lines.torn;
+    Ok(report)
+}
+
+/// One chain being walked: what the next record must look like.
+struct Walk<'k> {
+    key: &'k ring::hmac::Key,
+    expected_seq: u64,
+    prev: String,
+    records: u64,
+}
+
+impl<'k> Walk<'k> {
+    fn new(key: &'k ring::hmac::Key) -> Self {
+        Self {
+            key,
+            expected_seq: 1,
+            prev: GENESIS_PREV.to_owned(),
+            records: 0,
+        }
+    }
+
+    /// Checks the next line; the problem if it breaks the chain.
+    fn step(&mut self, number: u64, line: &[u8]) -> Option<VerifyProblem> {
         let problem = |seq, kind| VerifyProblem {
             line: number,
             seq,
             kind,
         };
-        let record = match chain::authenticate(&key, line) {
+        let record = match chain::authenticate(self.key, line) {
             Ok(record) => record,
             Err(LineFault::Unparsable(reason)) => {
-                report.problem = Some(problem(None, ProblemKind::Unparsable { reason }));
-                break;
+                return Some(problem(None, ProblemKind::Unparsable { reason }));
             }
             Err(LineFault::NotCanonical { seq } | LineFault::BadMac { seq }) => {
-                report.problem = Some(problem(Some(seq), ProblemKind::Altered));
-                break;
+                return Some(problem(Some(seq), ProblemKind::Altered));
             }
         };
-        if record.seq != expected_seq {
+        if record.seq != self.expected_seq {
             let kind = ProblemKind::SeqGap {
-                expected: expected_seq,
+                expected: self.expected_seq,
             };
-            report.problem = Some(problem(Some(record.seq), kind));
-            break;
+            return Some(problem(Some(record.seq), kind));
         }
-        if record.prev != prev {
-            report.problem = Some(problem(Some(record.seq), ProblemKind::BrokenLink));
-            break;
+        if record.prev != self.prev {
+            return Some(problem(Some(record.seq), ProblemKind::BrokenLink));
         }
-        report.records += 1;
-        expected_seq = expected_seq.saturating_add(1);
-        prev = record.mac;
+        self.records += 1;
+        self.expected_seq = self.expected_seq.saturating_add(1);
+        self.prev = record.mac;
+        None
     }
-    report.torn_tail = report.problem.is_none() && lines.torn;
+}
+
+/// Re-walks every per-process chain in a PostgreSQL store and reports the first bad
+/// record. `path` in the report names the store and, on a problem, the chain; `line`
+/// counts records within that chain from 1.
+pub fn verify_postgres(store: &PgStore, key: &MasterKey) -> Result<VerifyReport, AuditError> {
+    let key = key.audit_key().map_err(AuditError::Key)?;
+    let mut report = VerifyReport {
+        path: PathBuf::from(format!("postgres://{}", store.target())),
+        records: 0,
+        problem: None,
+        torn_tail: false,
+    };
+    for (chain, lines) in store.audit_chains().map_err(AuditError::Store)? {
+        let mut walk = Walk::new(&key);
+        for (number, line) in (1u64..).zip(&lines) {
+            if let Some(problem) = walk.step(number, line.as_bytes()) {
+                report.records += walk.records;
+                report.path = PathBuf::from(format!("postgres://{}#{chain}", store.target()));
+                report.problem = Some(problem);
+                return Ok(report);
+            }
+        }
+        report.records += walk.records;
+    }
     Ok(report)
 }
 
+/// [`export`] from a PostgreSQL store: every chain's records merged by time.
+pub fn export_postgres(
+    store: &PgStore,
+    since: Option<SystemTime>,
+    session_digest: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<u64, AuditError> {
+    let since = since.map(super::format_rfc3339_millis);
+    let lines = store
+        .audit_export(since, session_digest.map(str::to_owned))
+        .map_err(AuditError::Store)?;
+    let mut written = 0u64;
+    for line in lines {
+        out.write_all(line.as_bytes())
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|source| AuditError::Io {
+                action: "export",
+                path: PathBuf::from(format!("postgres://{}", store.target())),
+                source,
+            })?;
+        written += 1;
+    }
+    Ok(written)
+}
+
 /// Writes the records of `<data_dir>/audit.jsonl` timed at or after `since` (all when
-/// `None`) to `out`, byte-for-byte as stored, one per line; returns how many.
+/// `None`) and, when `session_digest` is given, of that session only, to `out`,
+/// byte-for-byte as stored, one per line; returns how many.
 ///
 /// This does not verify the chain (run [`verify`] for that) and needs no key. A torn
 /// last line is skipped; any other line that is not a record is an error, since its
@@ -156,13 +233,16 @@ pub fn verify(data_dir: &Path, key: &MasterKey) -> Result<VerifyReport, AuditErr
 pub fn export(
     data_dir: &Path,
     since: Option<SystemTime>,
+    session_digest: Option<&str>,
     out: &mut dyn Write,
 ) -> Result<u64, AuditError> {
-    /// The one field export reads.
+    /// The fields export reads.
     #[derive(Deserialize)]
     struct Timed<'a> {
         #[serde(borrow)]
         time: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        session: std::borrow::Cow<'a, str>,
     }
 
     let path = log_path(data_dir);
@@ -171,7 +251,7 @@ pub fn export(
     };
     let mut written = 0u64;
     while let Some((number, line)) = lines.next_line()? {
-        if let Some(since) = since {
+        if since.is_some() || session_digest.is_some() {
             let unparsable = |reason: String| AuditError::Unparsable {
                 path: path.clone(),
                 line: number,
@@ -179,8 +259,13 @@ pub fn export(
             };
             let timed: Timed<'_> =
                 serde_json::from_slice(line).map_err(|e| unparsable(e.to_string()))?;
-            let time = parse_rfc3339(&timed.time).map_err(|e| unparsable(e.to_string()))?;
-            if time < since {
+            if let Some(since) = since {
+                let time = parse_rfc3339(&timed.time).map_err(|e| unparsable(e.to_string()))?;
+                if time < since {
+                    continue;
+                }
+            }
+            if session_digest.is_some_and(|digest| digest != timed.session) {
                 continue;
             }
         }

@@ -10,6 +10,8 @@ use clap::Subcommand;
 use super::{CliError, ConfigArg, exit};
 use sluice::audit;
 use sluice::config::Config;
+use sluice::setup;
+use sluice::store::postgres::{Migrate, PgStore};
 use sluice::vault::MasterKey;
 
 /// Arguments of `sluice audit`.
@@ -35,6 +37,10 @@ enum AuditCommand {
         /// 2026-11-24T01:00:00+01:00.
         #[arg(long, value_name = "RFC3339", value_parser = parse_since)]
         since: Option<SystemTime>,
+        /// Only records of this session (records carry a keyed digest of the id, computed
+        /// here from the id and the master key).
+        #[arg(long, value_name = "ID")]
+        session: Option<String>,
     },
 }
 
@@ -45,23 +51,39 @@ fn parse_since(text: &str) -> Result<SystemTime, String> {
 pub(super) fn run(args: AuditArgs) -> Result<u8, CliError> {
     match args.command {
         AuditCommand::Verify { config } => verify(&config),
-        AuditCommand::Export { config, since } => export(&config, since),
+        AuditCommand::Export {
+            config,
+            since,
+            session,
+        } => export(&config, since, session),
     }
 }
 
-fn data_dir(config: &ConfigArg) -> Result<std::path::PathBuf, CliError> {
-    let (config, _) = Config::discover(config.config.as_deref()).map_err(CliError::usage)?;
-    Ok(config.data_dir())
+fn load(config: &ConfigArg) -> Result<Config, CliError> {
+    Config::discover(config.config.as_deref())
+        .map(|(config, _)| config)
+        .map_err(CliError::usage)
+}
+
+/// The shared store, when `[store]` names one (its schema must exist already).
+fn shared_store(config: &Config) -> Result<Option<PgStore>, CliError> {
+    setup::postgres(config, Migrate::Require, true).map_err(CliError::usage)
 }
 
 fn verify(config: &ConfigArg) -> Result<u8, CliError> {
-    let data_dir = data_dir(config)?;
-    if !audit::log_path(&data_dir).exists() {
+    let config = load(config)?;
+    let data_dir = config.data_dir();
+    let store = shared_store(&config)?;
+    if store.is_none() && !audit::log_path(&data_dir).exists() {
         println!("no audit records yet");
         return Ok(exit::OK);
     }
     let key = existing_key(&data_dir)?;
-    let report = audit::verify(&data_dir, &key).map_err(CliError::runtime)?;
+    let report = match &store {
+        Some(store) => audit::verify_postgres(store, &key),
+        None => audit::verify(&data_dir, &key),
+    }
+    .map_err(CliError::runtime)?;
     match &report.problem {
         None => {
             println!(
@@ -102,11 +124,30 @@ fn existing_key(data_dir: &Path) -> Result<MasterKey, CliError> {
     MasterKey::load(data_dir).map_err(CliError::usage)
 }
 
-fn export(config: &ConfigArg, since: Option<SystemTime>) -> Result<u8, CliError> {
-    let data_dir = data_dir(config)?;
+fn export(
+    config: &ConfigArg,
+    since: Option<SystemTime>,
+    session: Option<String>,
+) -> Result<u8, CliError> {
+    let config = load(config)?;
+    let data_dir = config.data_dir();
+    let digest = match session {
+        Some(session) => Some(
+            existing_key(&data_dir)?
+                .session_digester()
+                .map_err(CliError::runtime)?
+                .digest(&session),
+        ),
+        None => None,
+    };
+    let store = shared_store(&config)?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    audit::export(&data_dir, since, &mut out).map_err(CliError::runtime)?;
+    match &store {
+        Some(store) => audit::export_postgres(store, since, digest.as_deref(), &mut out),
+        None => audit::export(&data_dir, since, digest.as_deref(), &mut out),
+    }
+    .map_err(CliError::runtime)?;
     out.flush()
         .map_err(|e| CliError::runtime(anyhow!("cannot write to stdout: {e}")))?;
     Ok(exit::OK)

@@ -10,6 +10,7 @@ mod exec;
 mod policy;
 mod search;
 mod serve;
+mod store;
 mod tokenize;
 mod vault;
 
@@ -137,6 +138,8 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Check a configuration before serving: policies, and every backend started.
     Config(config::ConfigArgs),
+    /// Manage the shared PostgreSQL store (schema migrations).
+    Store(store::StoreArgs),
     /// Measure a running broker: load and soak over gRPC and MCP HTTP.
     Bench(bench::BenchArgs),
 }
@@ -171,6 +174,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Vault(args) => vault::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Config(args) => config::run(args),
+        Command::Store(args) => store::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

@@ -2,10 +2,10 @@
 
 use clap::Subcommand;
 
-use super::{CliError, ConfigArg, exit, runtime};
+use super::{CliError, ConfigArg, exit};
 use sluice::config::Config;
-use sluice::flow::{Broker, SessionId};
-use sluice::vault::MasterKey;
+use sluice::setup;
+use sluice::store::postgres::Migrate;
 
 /// Arguments of `sluice vault`.
 #[derive(Debug, clap::Args)]
@@ -19,7 +19,8 @@ pub struct VaultArgs {
 /// The vault subcommands.
 #[derive(Debug, Subcommand)]
 enum VaultCommand {
-    /// Erase every value, index entry and counter of a session (right to erasure).
+    /// Erase every value and index entry of a session (right to erasure); its counters
+    /// stay, so its placeholder numbers are never reused.
     Purge {
         /// The session to erase.
         #[arg(long, value_name = "ID")]
@@ -31,22 +32,23 @@ enum VaultCommand {
 
 pub(super) fn run(args: VaultArgs) -> Result<u8, CliError> {
     let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
-    // Nothing to inspect or erase without a key: say so rather than create one.
-    MasterKey::load(&config.data_dir()).map_err(CliError::usage)?;
-    let broker = Broker::from_config_without_sandbox(&config).map_err(CliError::runtime)?;
-    let runtime = runtime()?;
+    let vault = setup::vault(&config, Migrate::Require).map_err(CliError::usage)?;
     match args.command {
         VaultCommand::Purge { session } => {
-            let session = SessionId::parse(&session).map_err(CliError::usage)?;
-            let erased = runtime
-                .block_on(broker.purge_session(None, &session))
-                .map_err(CliError::from_broker)?;
-            println!("purged {erased} values of session {session}");
+            let erased = vault.purge_session(&session).map_err(|e| {
+                if e.is_unavailable() {
+                    CliError::runtime(e)
+                } else {
+                    CliError::usage(e)
+                }
+            })?;
+            println!(
+                "purged {erased} values of session {}",
+                vault.session_digest(&session)
+            );
         }
         VaultCommand::Stats => {
-            let stats = runtime
-                .block_on(broker.vault_stats())
-                .map_err(CliError::from_broker)?;
+            let stats = vault.stats().map_err(CliError::runtime)?;
             println!(
                 "{}",
                 serde_json::to_string(&stats).map_err(CliError::runtime)?

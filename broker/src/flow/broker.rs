@@ -123,6 +123,39 @@ struct CatalogCache {
     catalog: Option<Arc<Catalog>>,
 }
 
+/// Runs store work that may block from sync code called on a runtime: in place on a
+/// multi-threaded runtime (the worker's other tasks move meanwhile), else directly.
+fn in_place<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// Known session owners (they never change), bounded.
+#[derive(Default)]
+struct Owners {
+    known: std::sync::Mutex<std::collections::HashMap<String, String>>,
+}
+
+impl Owners {
+    /// Most owners remembered before the memory is cleared.
+    const MAX: usize = 65_536;
+
+    fn get(&self, session: &str) -> Option<String> {
+        let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        known.get(session).cloned()
+    }
+
+    fn insert(&self, session: &str, agent: &str) {
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        if known.len() >= Self::MAX {
+            known.clear();
+        }
+        known.insert(session.to_owned(), agent.to_owned());
+    }
+}
+
 /// Executes one agent may have running or waiting by default.
 pub const DEFAULT_CONCURRENT_PER_AGENT: u32 = 2048;
 
@@ -176,6 +209,7 @@ pub struct Broker {
     catalog: Mutex<CatalogCache>,
     in_flight: InFlight,
     per_agent: u32,
+    owners: Owners,
 }
 
 impl Broker {
@@ -201,6 +235,7 @@ impl Broker {
             catalog: Mutex::new(CatalogCache::default()),
             in_flight: InFlight::default(),
             per_agent: DEFAULT_CONCURRENT_PER_AGENT,
+            owners: Owners::default(),
         }
     }
 
@@ -249,12 +284,13 @@ impl Broker {
     /// A new session owned by `agent`.
     pub fn create_session(&self, agent: &str) -> Result<SessionId, BrokerError> {
         let session = SessionId::random();
-        self.admit(agent, &session)?;
+        self.bind(agent, &session, true)?;
         Ok(session)
     }
 
-    /// The session a request names, after checking it may be used by `agent`; a new one
-    /// when it names none.
+    /// The session a request that may add to it names (execute, tokenize, call, search),
+    /// after checking it is `agent`'s — a session nobody owns yet becomes `agent`'s — or
+    /// a new one when it names none.
     fn session_for(
         &self,
         agent: &str,
@@ -262,16 +298,46 @@ impl Broker {
     ) -> Result<SessionId, BrokerError> {
         match session {
             Some(session) => {
-                self.admit(agent, session)?;
+                self.bind(agent, session, true)?;
                 Ok(session.clone())
             }
             None => self.create_session(agent),
         }
     }
 
-    /// Whether `agent` may use `session`.
-    fn admit(&self, _agent: &str, _session: &SessionId) -> Result<(), BrokerError> {
-        Ok(())
+    /// Whether `agent` may read or erase `session` (detokenize, check a flow, purge): it
+    /// must own it. A session another agent owns and one nobody owns give the same
+    /// [`BrokerError::UnknownSession`]. Owners never change, so they are remembered here
+    /// once known.
+    fn admit(&self, agent: &str, session: &SessionId) -> Result<(), BrokerError> {
+        self.bind(agent, session, false)
+    }
+
+    /// [`Broker::admit`], claiming an unowned session when `claim` is set.
+    fn bind(&self, agent: &str, session: &SessionId, claim: bool) -> Result<(), BrokerError> {
+        if let Some(owner) = self.owners.get(session.as_str()) {
+            return if owner == agent {
+                Ok(())
+            } else {
+                Err(BrokerError::UnknownSession)
+            };
+        }
+        let vault = self.pipeline.tokenizer.vault();
+        let bound = in_place(|| {
+            if claim {
+                vault.claim_session(session.as_str(), agent)
+            } else {
+                vault.check_session_owner(session.as_str(), agent)
+            }
+        });
+        match bound {
+            Ok(()) => {
+                self.owners.insert(session.as_str(), agent);
+                Ok(())
+            }
+            Err(crate::vault::VaultError::UnknownSession) => Err(BrokerError::UnknownSession),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Runs one program; `observer` (if any) sees its events live.

@@ -172,7 +172,11 @@ impl Tokenizer {
 
     /// Whether the session has known values to match.
     pub fn knows_values(&self, session: &str) -> bool {
-        self.match_known && self.known.knows(session)
+        if !self.match_known {
+            return false;
+        }
+        self.known.sync_epoch(self.vault.purge_epoch());
+        self.known.knows(session)
     }
 
     /// Turns known-value matching off (`false`) — only to measure what it costs: without

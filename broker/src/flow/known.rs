@@ -292,6 +292,8 @@ type Shared = Arc<Mutex<SessionValues>>;
 pub struct KnownValues {
     sessions: Mutex<HashMap<String, (u64, Shared)>>,
     tick: std::sync::atomic::AtomicU64,
+    /// The vault's purge epoch these values were learned under.
+    epoch: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for KnownValues {
@@ -328,6 +330,16 @@ impl KnownValues {
         sessions
             .get(session)
             .is_some_and(|(_, values)| values.lock().map(|v| !v.is_empty()).unwrap_or(true))
+    }
+
+    /// Drops everything when the vault's purge epoch moved (a purge on another replica):
+    /// a purged session's values must not come back as its old placeholders.
+    pub fn sync_epoch(&self, epoch: u64) {
+        let seen = self.epoch.swap(epoch, std::sync::atomic::Ordering::SeqCst);
+        if seen != epoch {
+            let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+            sessions.clear();
+        }
     }
 
     /// Forgets a session (it was purged).

@@ -90,58 +90,41 @@ pub enum VaultError {
 
     /// The vault was created under another master key.
     #[error(
-        "the vault at {path} was sealed with a different master key; set SLUICE_MASTER_KEY to the original key (or restore the original master.key file)"
+        "the vault at {store} was sealed with a different master key; set SLUICE_MASTER_KEY to the original key (or restore the original master.key file) — every replica must use the same key"
     )]
     WrongKey {
-        /// The vault directory.
-        path: PathBuf,
+        /// Where the vault is stored.
+        store: String,
     },
 
-    /// The vault's storage could not be opened.
+    /// The store failed (unreachable database, disk error, corrupt data).
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+
+    /// A sealed record failed authentication: it was modified or moved in the store.
     #[error(
-        "could not open the vault at {path}: {source}; if another sluice process is using this data dir, stop it or point this one at another dir"
-    )]
-    Open {
-        /// The vault directory.
-        path: PathBuf,
-        /// The underlying storage error.
-        source: sled::Error,
-    },
-
-    /// Reading or writing the vault's storage failed.
-    #[error("vault storage error at {path}: {source}; check disk space and permissions")]
-    Storage {
-        /// The vault directory.
-        path: PathBuf,
-        /// The underlying storage error.
-        source: sled::Error,
-    },
-
-    /// Stored data did not have the expected shape.
-    #[error("the vault at {path} is corrupt ({what}); restore it from a backup")]
-    Corrupt {
-        /// The vault directory.
-        path: PathBuf,
-        /// What was malformed.
-        what: &'static str,
-    },
-
-    /// A sealed record failed authentication: it was modified or moved on disk.
-    #[error(
-        "the record for {placeholder} in the vault at {path} failed authentication (modified or moved on disk); restore the vault from a backup"
+        "the record for {placeholder} in the vault at {store} failed authentication (modified or moved in storage); restore the vault from a backup"
     )]
     Tampered {
-        /// The vault directory.
-        path: PathBuf,
+        /// Where the vault is stored.
+        store: String,
         /// The placeholder whose record failed.
         placeholder: String,
     },
 
-    /// A session used up every number for one kind (2^64 - 1 placeholders).
-    #[error("session has minted the maximum number of {kind} placeholders; start a new session")]
-    CounterExhausted {
-        /// The kind whose counter ran out.
-        kind: String,
+    /// The session does not exist for this agent: unknown, or owned by another agent
+    /// (deliberately one error, so a session id's use cannot be probed).
+    #[error("unknown session; start a new session or use one this agent created")]
+    UnknownSession,
+
+    /// An agent name was empty or too long.
+    #[error(
+        "invalid agent name: {reason}; an agent name is 1-{max} bytes",
+        max = super::MAX_AGENT_LEN
+    )]
+    InvalidAgent {
+        /// What was wrong with it.
+        reason: &'static str,
     },
 
     /// The operating system's random number generator or a key derivation failed.
@@ -150,4 +133,17 @@ pub enum VaultError {
         /// Which operation.
         what: &'static str,
     },
+}
+
+impl VaultError {
+    /// Whether the store could not be reached (the request may succeed later; nothing was stored).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            VaultError::Store(
+                crate::store::StoreError::Unavailable { .. }
+                    | crate::store::StoreError::Timeout { .. }
+            )
+        )
+    }
 }

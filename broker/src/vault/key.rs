@@ -150,6 +150,48 @@ impl MasterKey {
             })?;
         Ok(hmac::Key::from(key))
     }
+
+    /// The keyed digest of session ids that audit records, metrics and logs carry.
+    ///
+    /// Session ids are capabilities; a digest names a session (to filter or correlate)
+    /// without granting it. Its own HKDF salt keeps it independent of the vault's keys.
+    pub fn session_digester(&self) -> Result<SessionDigester, VaultError> {
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"sluice/session-digest/v1").extract(&self.0);
+        let key = prk
+            .expand(&[b"sluice/session-digest/v1/key"], hmac::HMAC_SHA256)
+            .map_err(|_| VaultError::Crypto {
+                what: "deriving the session digest key",
+            })?;
+        Ok(SessionDigester(hmac::Key::from(key)))
+    }
+}
+
+/// Turns session ids into the keyed digests (`sd-` and 32 hex digits) that may be logged.
+#[derive(Clone)]
+pub struct SessionDigester(hmac::Key);
+
+impl SessionDigester {
+    /// Prefix of every digest, so a digest is never mistaken for a session id.
+    pub const PREFIX: &'static str = "sd-";
+
+    /// The digest of `session`: `sd-` and the first 128 bits of an HMAC-SHA256, in hex.
+    pub fn digest(&self, session: &str) -> String {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let tag = hmac::sign(&self.0, session.as_bytes());
+        let mut text = String::with_capacity(Self::PREFIX.len() + 32);
+        text.push_str(Self::PREFIX);
+        for &byte in &tag.as_ref()[..16] {
+            text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+            text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+        }
+        text
+    }
+}
+
+impl fmt::Debug for SessionDigester {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionDigester(<redacted>)")
+    }
 }
 
 impl fmt::Debug for MasterKey {

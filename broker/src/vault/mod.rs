@@ -11,24 +11,25 @@
 //! or after a restart, gets the same placeholder. Sessions are independent: session
 //! A's `[EMAIL_1]` resolves to nothing in session B (invariant 3).
 //!
-//! # What is stored, and what the files reveal
+//! # What is stored, and what the store reveals
 //!
-//! The vault is a directory: `master.key` (unless the key comes from the environment)
-//! and a sled database in `db/` with three trees.
+//! The vault seals and hashes; a [`crate::store`] keeps the bytes: by default a sled
+//! database in `<data_dir>/db/` (one process), or PostgreSQL shared by replicas
+//! (`[store] postgres`). Either way the store holds exactly this, and nothing else:
 //!
-//! * `records`: key `sid ‖ kind ‖ 0x00 ‖ n` (big-endian `u64`), value
-//!   `0x01 ‖ nonce ‖ AES-256-GCM(created ‖ source ‖ value)`. The 96-bit nonce is fresh
+//! * records: `(sid, kind, n)` → `0x01 ‖ nonce ‖ AES-256-GCM(created ‖ source ‖ value)`. The 96-bit nonce is fresh
 //!   from the OS CSPRNG per seal. The associated data is the record's identity (session
 //!   id and placeholder), so a sealed value moved to another record or session fails to
 //!   open. The source server and creation time are sealed too: they are provenance that
 //!   flow policy trusts, so they must not be editable on disk.
-//! * `index`: key `sid ‖ HMAC(index key, session ‖ kind ‖ value)`, value `n`. The
+//! * index: `(sid, HMAC(index key, session ‖ kind ‖ value))` → `n`. The
 //!   value→placeholder lookup therefore needs the index key; without it the index is 32
 //!   random-looking bytes per value and cannot be tested against guesses.
-//! * `counters`: key `sid ‖ kind`, value the last number handed out.
+//! * counters: `(sid, kind)` → the last number handed out.
+//! * sessions: `sid` → `HMAC(index key, agent)` of the agent that owns it.
 //!
 //! `sid` is the first 16 bytes of `HMAC(index key, session id)`, so session ids are not
-//! on disk either. What the files do reveal: how many values of each kind each
+//! stored either. What the store does reveal: how many values of each kind each
 //! (pseudonymous) session holds, and when records were written. [`Vault::stats`] reports
 //! exactly that much and nothing more.
 //!
@@ -44,23 +45,32 @@
 //!
 //! # Durability and concurrency
 //!
-//! [`Vault::mint`] returns only after the record is flushed (fsync) — also when it
-//! returns an existing placeholder, since that record may have been written by a
-//! concurrent call that has not flushed yet — so a placeholder any caller has seen
-//! survives `kill -9`; [`Vault::mint_all`] mints a whole tool result's values under one
-//! flush. Counter, record and index entry are written in one sled
-//! transaction; sled serializes transactions, so concurrent mints of one value agree on
-//! one placeholder, and a number is never handed out twice for a session and kind.
-//! The sled database is locked to one process; share a [`Vault`] by cloning it (an
-//! `Arc` inside). Calls block on disk I/O: from async code use
+//! [`Vault::mint`] returns only after the record is durable (an fsync, or a synchronous
+//! PostgreSQL commit) — also when it returns an existing placeholder that a concurrent
+//! call may not have made durable yet — so a placeholder any caller has seen survives
+//! `kill -9`; [`Vault::mint_all`] mints a whole tool result's values under one commit.
+//! The store serializes the mints of a session (see [`crate::store`]), so concurrent
+//! mints of one value, in one process or on several replicas, agree on one placeholder,
+//! and a number is never handed out twice for a session and kind. Share a [`Vault`] by
+//! cloning it (an `Arc` inside). Calls block on I/O: from async code use
 //! `tokio::task::spawn_blocking`.
+//!
+//! # Session owners
+//!
+//! A session belongs to the agent that first claims it ([`Vault::claim_session`]):
+//! first claimant wins, atomically, across replicas. Another agent gets
+//! [`VaultError::UnknownSession`] — the very error a session that does not exist gives,
+//! so a caller cannot even learn that the id is in use.
 //!
 //! # Erasure
 //!
-//! [`Vault::purge_session`] removes a session's records, index entries and counters in
-//! one transaction. Its placeholders then resolve to nothing; a later mint in the same
-//! session id starts again at 1, so do not reuse a purged session id. Sled may keep the
-//! old (sealed) bytes in its log until it reclaims the segment.
+//! [`Vault::purge_session`] removes a session's records and index entries in one
+//! transaction, on every replica at once (they share the store). Its placeholders then
+//! resolve to nothing. The session's counters and owner stay as a tombstone: numbering
+//! continues after a purge (a value minted again gets a new, higher number), so an old
+//! placeholder can never come to mean a different value, and the session stays bound to
+//! its agent. Sled may keep the old (sealed) bytes in its log until it reclaims the
+//! segment; PostgreSQL keeps dead tuples until `VACUUM`.
 //!
 //! # Forged placeholders (invariant 4)
 //!
@@ -81,18 +91,19 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ring::aead::{Aad, NONCE_LEN, Nonce};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use crate::store::sled::SledStore;
+use crate::store::{MintItem, SID_LEN, SealFailed, Sid, TAG_LEN, VaultStore};
 
 pub use error::VaultError;
-pub use key::{MASTER_KEY_LEN, MasterKey};
+pub use key::{MASTER_KEY_LEN, MasterKey, SessionDigester};
 pub use placeholder::{NEUTRAL_CLOSE, NEUTRAL_OPEN, Placeholder, find_placeholders, neutralize};
 
 /// Longest accepted session id, in bytes.
@@ -103,17 +114,13 @@ pub const MAX_KIND_LEN: usize = 32;
 pub const MAX_SOURCE_LEN: usize = 128;
 /// Longest accepted value, in bytes.
 pub const MAX_VALUE_LEN: usize = 16 * 1024;
+/// Longest accepted agent name, in bytes.
+pub const MAX_AGENT_LEN: usize = 128;
 
 /// Format version byte in front of every sealed blob.
 const SEALED_V1: u8 = 1;
-/// Bytes of `HMAC(session)` that name a session on disk.
-const SID_LEN: usize = 16;
-/// The meta-tree key of the sealed check record.
-const CHECK_KEY: &[u8] = b"check";
 /// The plaintext of the check record.
 const CHECK_PLAINTEXT: &[u8] = b"sluice vault check v1";
-/// The sled database's directory inside the vault directory.
-const DB_DIR: &str = "db";
 
 /// A value given back by [`Vault::resolve`], with its provenance. `Debug` hides the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -165,65 +172,57 @@ pub struct Vault {
 }
 
 struct Inner {
-    path: PathBuf,
-    db: sled::Db,
-    records: sled::Tree,
-    index: sled::Tree,
-    counters: sled::Tree,
+    store: Arc<dyn VaultStore>,
+    crypto: Arc<Crypto>,
+}
+
+/// The keys and the nonce source; shared with the sealers handed to the store.
+struct Crypto {
     keys: key::DerivedKeys,
     rng: SystemRandom,
-    /// Mints share it, a purge takes it alone: a purge must not interleave with a mint
-    /// in the same session, or a counter could vanish while its record stays.
-    purge_lock: RwLock<()>,
+    digester: SessionDigester,
 }
 
 impl fmt::Debug for Vault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Vault")
-            .field("path", &self.inner.path)
+            .field("store", &self.inner.store.describe())
             .finish_non_exhaustive()
     }
 }
 
 impl Vault {
-    /// Opens (creating if needed) the vault in `dir`; fails if it was sealed under another key.
+    /// Opens (creating if needed) the embedded vault in `dir`; fails if it was sealed under another key.
     pub fn open(dir: &Path, key: &MasterKey) -> Result<Self, VaultError> {
-        let path = dir.to_path_buf();
-        let keys = key.derive()?;
-        let open_err = |source| VaultError::Open {
-            path: path.clone(),
-            source,
-        };
-        let db = sled::Config::new()
-            .path(dir.join(DB_DIR))
-            .open()
-            .map_err(open_err)?;
-        let tree = |name: &str| db.open_tree(name).map_err(open_err);
-        let (meta, records, index, counters) = (
-            tree("meta")?,
-            tree("records")?,
-            tree("index")?,
-            tree("counters")?,
-        );
+        Self::with_store(Arc::new(SledStore::open(dir)?), key)
+    }
+
+    /// A vault over any store (e.g. [`crate::store::postgres::PgStore`]); fails if the
+    /// store holds values sealed under another master key.
+    pub fn with_store(store: Arc<dyn VaultStore>, key: &MasterKey) -> Result<Self, VaultError> {
         let inner = Inner {
-            path,
-            keys,
-            rng: SystemRandom::new(),
-            purge_lock: RwLock::new(()),
-            records,
-            index,
-            counters,
-            db,
+            store,
+            crypto: Arc::new(Crypto {
+                keys: key.derive()?,
+                rng: SystemRandom::new(),
+                digester: key.session_digester()?,
+            }),
         };
-        inner.check_key(&meta)?;
+        inner.check_key()?;
         Ok(Self {
             inner: Arc::new(inner),
         })
     }
 
-    /// The vault's directory.
-    pub fn path(&self) -> &Path {
-        &self.inner.path
+    /// Changes whenever another replica's purge may have taken effect (see
+    /// [`crate::store::VaultStore::purge_epoch`]).
+    pub fn purge_epoch(&self) -> u64 {
+        self.inner.store.purge_epoch()
+    }
+
+    /// Where the values are stored: a directory, or PostgreSQL host:port/database.
+    pub fn location(&self) -> &str {
+        self.inner.store.describe()
     }
 
     /// The placeholder for `value` in `session`: the existing one, or a new durable one.
@@ -237,84 +236,67 @@ impl Vault {
         value: &str,
         source: &str,
     ) -> Result<Placeholder, VaultError> {
-        let placeholder = self.mint_unflushed(session, kind, value, source)?;
-        self.inner.flush()?;
-        Ok(placeholder)
+        let mut placeholders = self.mint_all(session, source, [(kind, value)])?;
+        placeholders.pop().ok_or(VaultError::Crypto {
+            what: "minting (the store returned no number)",
+        })
     }
 
-    /// [`Vault::mint`] for many `(kind, value)` pairs from one source, with one flush for all.
+    /// [`Vault::mint`] for many `(kind, value)` pairs from one source, under one commit.
     ///
-    /// A tool result with many new values costs one fsync instead of one per value. On
-    /// error nothing is returned, so no unflushed placeholder ever reaches a caller.
+    /// A tool result with many new values costs one fsync (or database commit) instead of
+    /// one per value. On error nothing is returned, so no undurable placeholder ever
+    /// reaches a caller.
     pub fn mint_all<'a>(
         &self,
         session: &str,
         source: &str,
         items: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Vec<Placeholder>, VaultError> {
-        let placeholders = items
-            .into_iter()
-            .map(|(kind, value)| self.mint_unflushed(session, kind, value, source))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.inner.flush()?;
-        Ok(placeholders)
-    }
-
-    /// Mints without flushing; callers flush before handing the placeholder out.
-    ///
-    /// An existing placeholder needs the flush too: a concurrent mint may have committed
-    /// it and not yet flushed.
-    fn mint_unflushed(
-        &self,
-        session: &str,
-        kind: &str,
-        value: &str,
-        source: &str,
-    ) -> Result<Placeholder, VaultError> {
         validate_session(session)?;
-        placeholder::validate_kind(kind)?;
-        validate_value(value)?;
         validate_source(source)?;
         let inner = &*self.inner;
-        let sid = inner.session_id(session);
-        let index_key = inner.index_key(&sid, session, kind, value);
-        let _shared = inner
-            .purge_lock
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-
-        if let Some(n) = inner.index.get(&index_key).map_err(|e| inner.storage(e))? {
-            return Placeholder::new(kind, inner.decode_n(&n)?);
+        let sid = inner.crypto.session_id(session);
+        let mut kinds = Vec::new();
+        let mut batch = Vec::new();
+        for (kind, value) in items {
+            placeholder::validate_kind(kind)?;
+            validate_value(value)?;
+            let tag = inner.crypto.index_tag(session, kind, value);
+            let crypto = Arc::clone(&inner.crypto);
+            let (owned_session, owned_kind, owned_source, owned_value) = (
+                session.to_owned(),
+                kind.to_owned(),
+                source.to_owned(),
+                value.to_owned(),
+            );
+            let created = now();
+            batch.push(MintItem {
+                kind: kind.to_owned(),
+                tag,
+                seal: Box::new(move |n| {
+                    let placeholder = Placeholder::new(&owned_kind, n)
+                        .map_err(|_| SealFailed("building a placeholder"))?;
+                    crypto.seal_record(
+                        &owned_session,
+                        &placeholder,
+                        created,
+                        &owned_source,
+                        &owned_value,
+                    )
+                }),
+            });
+            kinds.push(kind);
         }
-
-        let counter_key = [&sid[..], kind.as_bytes()].concat();
-        let created = now();
-        let result = (&inner.records, &inner.index, &inner.counters).transaction(
-            |(records, index, counters)| {
-                let abort = ConflictableTransactionError::Abort;
-                if let Some(n) = index.get(&index_key)? {
-                    return inner.decode_n(&n).map_err(abort);
-                }
-                let last = match counters.get(&counter_key)? {
-                    Some(bytes) => inner.decode_n(&bytes).map_err(abort)?,
-                    None => 0,
-                };
-                let n = last.checked_add(1).ok_or_else(|| {
-                    abort(VaultError::CounterExhausted {
-                        kind: kind.to_owned(),
-                    })
-                })?;
-                let placeholder = Placeholder::new(kind, n).map_err(abort)?;
-                let sealed = inner
-                    .seal_record(session, &placeholder, created, source, value)
-                    .map_err(abort)?;
-                counters.insert(&counter_key[..], &n.to_be_bytes()[..])?;
-                records.insert(record_key(&sid, &placeholder), sealed)?;
-                index.insert(&index_key[..], &n.to_be_bytes()[..])?;
-                Ok(n)
-            },
-        );
-        Placeholder::new(kind, inner.transaction_result(result)?)
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let numbers = inner.store.mint(&sid, batch)?;
+        kinds
+            .into_iter()
+            .zip(numbers)
+            .map(|(kind, n)| Placeholder::new(kind, n))
+            .collect()
     }
 
     /// The value behind `placeholder` (text such as `[EMAIL_1]`) in `session`, if minted there.
@@ -334,120 +316,126 @@ impl Vault {
     ) -> Result<Option<Resolved>, VaultError> {
         validate_session(session)?;
         let inner = &*self.inner;
-        let sid = inner.session_id(session);
+        let sid = inner.crypto.session_id(session);
         let Some(sealed) = inner
-            .records
-            .get(record_key(&sid, placeholder))
-            .map_err(|e| inner.storage(e))?
+            .store
+            .record(&sid, placeholder.kind(), placeholder.n())?
         else {
             return Ok(None);
         };
         inner.open_record(session, placeholder, &sealed).map(Some)
     }
 
-    /// Erases a session: values, index entries and counters. Returns how many values were erased.
+    /// Erases a session's values and index entries on every replica; returns how many
+    /// values were erased. Its counters and owner stay, so numbering never restarts.
     pub fn purge_session(&self, session: &str) -> Result<usize, VaultError> {
         validate_session(session)?;
-        let inner = &*self.inner;
-        let sid = inner.session_id(session);
-        let _exclusive = inner
-            .purge_lock
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        let keys_of = |tree: &sled::Tree| -> Result<Vec<sled::IVec>, VaultError> {
-            tree.scan_prefix(sid)
-                .keys()
-                .collect::<Result<_, _>>()
-                .map_err(|e| inner.storage(e))
-        };
-        let (records, index, counters) = (
-            keys_of(&inner.records)?,
-            keys_of(&inner.index)?,
-            keys_of(&inner.counters)?,
-        );
-        if records.is_empty() && index.is_empty() && counters.is_empty() {
-            return Ok(0);
+        let sid = self.inner.crypto.session_id(session);
+        let erased = self.inner.store.purge(&sid)?;
+        Ok(usize::try_from(erased).unwrap_or(usize::MAX))
+    }
+
+    /// Binds `session` to `agent` if nobody owns it yet; `Ok` when `agent` owns it.
+    ///
+    /// First claimant wins, atomically across replicas. Another agent gets
+    /// [`VaultError::UnknownSession`], exactly as for a session that does not exist.
+    pub fn claim_session(&self, session: &str, agent: &str) -> Result<(), VaultError> {
+        validate_session(session)?;
+        validate_agent(agent)?;
+        let sid = self.inner.crypto.session_id(session);
+        let owner = self.inner.crypto.owner_tag(agent);
+        if self.inner.store.claim(&sid, &owner)? {
+            Ok(())
+        } else {
+            Err(VaultError::UnknownSession)
         }
-        let result = (&inner.records, &inner.index, &inner.counters).transaction(
-            |(record_tree, index_tree, counter_tree)| {
-                for key in &records {
-                    record_tree.remove(key)?;
-                }
-                for key in &index {
-                    index_tree.remove(key)?;
-                }
-                for key in &counters {
-                    counter_tree.remove(key)?;
-                }
-                Ok::<_, ConflictableTransactionError<VaultError>>(())
-            },
-        );
-        inner.transaction_result(result)?;
-        inner.flush()?;
-        Ok(records.len())
+    }
+
+    /// `Ok` only if `session` exists and belongs to `agent`; never binds it.
+    ///
+    /// A session nobody claimed and a session another agent owns give the same
+    /// [`VaultError::UnknownSession`].
+    pub fn check_session_owner(&self, session: &str, agent: &str) -> Result<(), VaultError> {
+        validate_session(session)?;
+        validate_agent(agent)?;
+        let sid = self.inner.crypto.session_id(session);
+        let owner = self.inner.crypto.owner_tag(agent);
+        match self.inner.store.owner(&sid)? {
+            Some(stored) if stored == owner => Ok(()),
+            _ => Err(VaultError::UnknownSession),
+        }
+    }
+
+    /// The keyed digest of `session` to put in logs and metrics instead of the id.
+    pub fn session_digest(&self, session: &str) -> String {
+        self.inner.crypto.digester.digest(session)
     }
 
     /// Placeholders per kind and the number of sessions — never values or session ids.
     pub fn stats(&self) -> Result<Stats, VaultError> {
-        let inner = &*self.inner;
-        let mut stats = Stats::default();
-        let mut last_sid: Option<sled::IVec> = None;
-        for entry in inner.counters.iter() {
-            let (key, count) = entry.map_err(|e| inner.storage(e))?;
-            let (Some(sid), Some(kind)) = (key.get(..SID_LEN), key.get(SID_LEN..)) else {
-                return Err(inner.corrupt("a counter key is too short"));
-            };
-            let kind = std::str::from_utf8(kind)
-                .ok()
-                .filter(|k| placeholder::validate_kind(k).is_ok())
-                .ok_or_else(|| inner.corrupt("a counter key holds an invalid kind"))?;
-            *stats.per_kind.entry(kind.to_owned()).or_default() += inner.decode_n(&count)?;
-            if last_sid.as_deref() != Some(sid) {
-                stats.sessions += 1;
-                last_sid = Some(sid.into());
-            }
-        }
-        Ok(stats)
+        let stats = self.inner.store.stats()?;
+        Ok(Stats {
+            sessions: stats.sessions,
+            per_kind: stats.per_kind,
+        })
     }
 }
 
 impl Inner {
-    fn storage(&self, source: sled::Error) -> VaultError {
-        VaultError::Storage {
-            path: self.path.clone(),
-            source,
+    /// Verifies the master key against the sealed check record, writing it on first open.
+    fn check_key(&self) -> Result<(), VaultError> {
+        let aad = b"sluice/vault/v1/check";
+        let fresh = self
+            .crypto
+            .seal(aad, CHECK_PLAINTEXT.to_vec())
+            .map_err(|e| VaultError::Crypto { what: e.0 })?;
+        let stored = self.store.key_check(fresh)?;
+        match self.crypto.open(aad, &stored) {
+            Some(plaintext) if plaintext == CHECK_PLAINTEXT => Ok(()),
+            _ => Err(VaultError::WrongKey {
+                store: self.store.describe().to_owned(),
+            }),
         }
     }
 
-    fn corrupt(&self, what: &'static str) -> VaultError {
-        VaultError::Corrupt {
-            path: self.path.clone(),
-            what,
-        }
-    }
-
-    fn flush(&self) -> Result<(), VaultError> {
-        self.db.flush().map(drop).map_err(|e| self.storage(e))
-    }
-
-    fn transaction_result<T>(
+    fn open_record(
         &self,
-        result: Result<T, TransactionError<VaultError>>,
-    ) -> Result<T, VaultError> {
-        result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => self.storage(e),
+        session: &str,
+        placeholder: &Placeholder,
+        sealed: &[u8],
+    ) -> Result<Resolved, VaultError> {
+        let plaintext = self
+            .crypto
+            .open(&record_aad(session, placeholder), sealed)
+            .ok_or_else(|| VaultError::Tampered {
+                store: self.store.describe().to_owned(),
+                placeholder: placeholder.to_string(),
+            })?;
+        let decoded = (|| {
+            let (created, rest) = plaintext.split_first_chunk::<8>()?;
+            let (source_len, rest) = rest.split_first_chunk::<2>()?;
+            let source_len = usize::from(u16::from_be_bytes(*source_len));
+            let source = std::str::from_utf8(rest.get(..source_len)?).ok()?;
+            let value = std::str::from_utf8(rest.get(source_len..)?).ok()?;
+            Some(Resolved {
+                value: value.to_owned(),
+                kind: placeholder.kind().to_owned(),
+                source: source.to_owned(),
+                created: u64::from_be_bytes(*created),
+            })
+        })();
+        decoded.ok_or_else(|| {
+            VaultError::Store(crate::store::StoreError::Corrupt {
+                store: self.store.describe().to_owned(),
+                what: "a sealed record has an invalid layout",
+            })
         })
     }
+}
 
-    fn decode_n(&self, bytes: &[u8]) -> Result<u64, VaultError> {
-        <[u8; 8]>::try_from(bytes)
-            .map(u64::from_be_bytes)
-            .map_err(|_| self.corrupt("a stored placeholder number is not 8 bytes"))
-    }
-
-    /// How a session is named on disk: a keyed hash, so ids are not stored.
-    fn session_id(&self, session: &str) -> [u8; SID_LEN] {
+impl Crypto {
+    /// How a session is named in the store: a keyed hash, so ids are not stored.
+    fn session_id(&self, session: &str) -> Sid {
         let tag = hmac::sign(
             &self.keys.index,
             &framed(&[b"sluice/vault/v1/session", session.as_bytes()]),
@@ -457,8 +445,8 @@ impl Inner {
         sid
     }
 
-    /// The index key of a (session, kind, value): session prefix, then a keyed hash.
-    fn index_key(&self, sid: &[u8; SID_LEN], session: &str, kind: &str, value: &str) -> Vec<u8> {
+    /// The index tag of a (session, kind, value): a keyed hash.
+    fn index_tag(&self, session: &str, kind: &str, value: &str) -> [u8; TAG_LEN] {
         let tag = hmac::sign(
             &self.keys.index,
             &framed(&[
@@ -468,14 +456,26 @@ impl Inner {
                 value.as_bytes(),
             ]),
         );
-        [&sid[..], tag.as_ref()].concat()
+        let mut out = [0u8; TAG_LEN];
+        out.copy_from_slice(&tag.as_ref()[..TAG_LEN]);
+        out
     }
 
-    fn seal(&self, aad: &[u8], plaintext: Vec<u8>) -> Result<Vec<u8>, VaultError> {
+    /// How an owning agent is named in the store: a keyed hash.
+    fn owner_tag(&self, agent: &str) -> Vec<u8> {
+        hmac::sign(
+            &self.keys.index,
+            &framed(&[b"sluice/vault/v1/owner", agent.as_bytes()]),
+        )
+        .as_ref()
+        .to_vec()
+    }
+
+    fn seal(&self, aad: &[u8], plaintext: Vec<u8>) -> Result<Vec<u8>, SealFailed> {
         let mut nonce = [0u8; NONCE_LEN];
-        self.rng.fill(&mut nonce).map_err(|_| VaultError::Crypto {
-            what: "drawing a nonce",
-        })?;
+        self.rng
+            .fill(&mut nonce)
+            .map_err(|_| SealFailed("drawing a nonce"))?;
         let mut in_out = plaintext;
         self.keys
             .seal
@@ -484,7 +484,7 @@ impl Inner {
                 Aad::from(aad),
                 &mut in_out,
             )
-            .map_err(|_| VaultError::Crypto { what: "sealing" })?;
+            .map_err(|_| SealFailed("sealing"))?;
         let mut sealed = Vec::with_capacity(1 + NONCE_LEN + in_out.len());
         sealed.push(SEALED_V1);
         sealed.extend_from_slice(&nonce);
@@ -518,83 +518,17 @@ impl Inner {
         created: u64,
         source: &str,
         value: &str,
-    ) -> Result<Vec<u8>, VaultError> {
+    ) -> Result<Vec<u8>, SealFailed> {
         let mut plaintext = Vec::with_capacity(8 + 2 + source.len() + value.len());
         plaintext.extend_from_slice(&created.to_be_bytes());
         // MAX_SOURCE_LEN keeps this in range; validate_source ran before.
-        let source_len = u16::try_from(source.len()).map_err(|_| VaultError::InvalidSource {
-            reason: "it is too long",
-        })?;
+        let source_len =
+            u16::try_from(source.len()).map_err(|_| SealFailed("encoding the source"))?;
         plaintext.extend_from_slice(&source_len.to_be_bytes());
         plaintext.extend_from_slice(source.as_bytes());
         plaintext.extend_from_slice(value.as_bytes());
         self.seal(&record_aad(session, placeholder), plaintext)
     }
-
-    fn open_record(
-        &self,
-        session: &str,
-        placeholder: &Placeholder,
-        sealed: &[u8],
-    ) -> Result<Resolved, VaultError> {
-        let plaintext = self
-            .open(&record_aad(session, placeholder), sealed)
-            .ok_or_else(|| VaultError::Tampered {
-                path: self.path.clone(),
-                placeholder: placeholder.to_string(),
-            })?;
-        let decoded = (|| {
-            let (created, rest) = plaintext.split_first_chunk::<8>()?;
-            let (source_len, rest) = rest.split_first_chunk::<2>()?;
-            let source_len = usize::from(u16::from_be_bytes(*source_len));
-            let source = std::str::from_utf8(rest.get(..source_len)?).ok()?;
-            let value = std::str::from_utf8(rest.get(source_len..)?).ok()?;
-            Some(Resolved {
-                value: value.to_owned(),
-                kind: placeholder.kind().to_owned(),
-                source: source.to_owned(),
-                created: u64::from_be_bytes(*created),
-            })
-        })();
-        decoded.ok_or_else(|| self.corrupt("a sealed record has an invalid layout"))
-    }
-
-    /// Verifies the master key against the sealed check record, writing it on first open.
-    fn check_key(&self, meta: &sled::Tree) -> Result<(), VaultError> {
-        let aad = b"sluice/vault/v1/check";
-        match meta.get(CHECK_KEY).map_err(|e| self.storage(e))? {
-            Some(sealed) => match self.open(aad, &sealed) {
-                Some(plaintext) if plaintext == CHECK_PLAINTEXT => Ok(()),
-                _ => Err(VaultError::WrongKey {
-                    path: self.path.clone(),
-                }),
-            },
-            None => {
-                if !self.records.is_empty() || !self.counters.is_empty() {
-                    return Err(self.corrupt("records exist but the key check record is missing"));
-                }
-                let sealed = self.seal(aad, CHECK_PLAINTEXT.to_vec())?;
-                let inserted = meta
-                    .compare_and_swap(CHECK_KEY, None::<&[u8]>, Some(sealed))
-                    .map_err(|e| self.storage(e))?;
-                if inserted.is_err() {
-                    // Lost a race with another opener in this process; check theirs.
-                    return self.check_key(meta);
-                }
-                self.flush()
-            }
-        }
-    }
-}
-
-/// The records-tree key of a placeholder in a session.
-fn record_key(sid: &[u8; SID_LEN], placeholder: &Placeholder) -> Vec<u8> {
-    let mut key = Vec::with_capacity(SID_LEN + placeholder.kind().len() + 9);
-    key.extend_from_slice(sid);
-    key.extend_from_slice(placeholder.kind().as_bytes());
-    key.push(0);
-    key.extend_from_slice(&placeholder.n().to_be_bytes());
-    key
 }
 
 /// The associated data binding a sealed value to its record's identity.
@@ -632,6 +566,20 @@ pub fn validate_session(session: &str) -> Result<(), VaultError> {
 pub fn validate_source(source: &str) -> Result<(), VaultError> {
     check_name(source, MAX_SOURCE_LEN, b"._-")
         .map_err(|reason| VaultError::InvalidSource { reason })
+}
+
+fn validate_agent(agent: &str) -> Result<(), VaultError> {
+    if agent.is_empty() {
+        return Err(VaultError::InvalidAgent {
+            reason: "it is empty",
+        });
+    }
+    if agent.len() > MAX_AGENT_LEN {
+        return Err(VaultError::InvalidAgent {
+            reason: "it is too long",
+        });
+    }
+    Ok(())
 }
 
 /// A non-empty name of at most `max` bytes, ASCII alphanumerics plus `extra`.

@@ -13,14 +13,92 @@ fn open(dir: &Path) -> Vault {
     Vault::open(dir, &key(7)).unwrap()
 }
 
+/// Which store a store-agnostic test runs on.
+#[derive(Clone, Copy, Debug)]
+enum Store {
+    Sled,
+    Postgres,
+}
+
+/// One test's vault location: a temp dir, or a fresh schema in the test database.
+struct Fixture {
+    dir: tempfile::TempDir,
+    pg_url: Option<String>,
+}
+
+impl Fixture {
+    /// `None` when the store is PostgreSQL and no test database is configured (skipped loudly).
+    fn new(store: Store, test: &str) -> Option<Self> {
+        let pg_url = match store {
+            Store::Sled => None,
+            Store::Postgres => Some(crate::store::testing::fresh_schema(
+                &crate::store::testing::pg_url(test)?,
+            )),
+        };
+        Some(Self {
+            dir: tempfile::tempdir().unwrap(),
+            pg_url,
+        })
+    }
+
+    fn open_with(&self, key: &MasterKey) -> Result<Vault, VaultError> {
+        match &self.pg_url {
+            None => Vault::open(self.dir.path(), key),
+            Some(url) => {
+                let store = crate::store::postgres::PgStore::connect(
+                    url,
+                    crate::store::testing::options(),
+                )?;
+                Vault::with_store(Arc::new(store), key)
+            }
+        }
+    }
+
+    fn open(&self) -> Vault {
+        self.open_with(&key(7)).unwrap()
+    }
+}
+
+/// Runs each listed test (a `fn(Store)`) once per store.
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {
+        mod on_sled {
+            $( #[test] fn $name() { super::$name(super::Store::Sled) } )*
+        }
+        mod on_postgres {
+            $( #[test] fn $name() { super::$name(super::Store::Postgres) } )*
+        }
+    };
+}
+
+on_every_store!(
+    same_value_in_same_session_gets_same_placeholder,
+    counters_are_per_kind_and_start_at_one,
+    placeholder_from_one_session_resolves_to_nothing_in_another,
+    resolve_returns_value_with_provenance,
+    placeholders_survive_reopen_and_counters_continue,
+    purge_erases_values_of_one_session_and_never_reuses_its_numbers,
+    stats_count_kinds_and_sessions_without_values,
+    wrong_master_key_is_rejected_at_open,
+    concurrent_mints_of_one_value_yield_one_placeholder,
+    concurrent_mints_of_distinct_values_never_share_a_number,
+    untrusted_input_is_rejected_with_clear_errors_that_do_not_echo_it,
+    debug_output_never_shows_values_or_keys,
+    mint_all_mints_like_mint_with_one_flush,
+    first_agent_to_claim_a_session_owns_it,
+    session_owner_survives_purge,
+    two_vaults_on_one_store_agree_like_replicas,
+);
+
 fn mint(vault: &Vault, session: &str, kind: &str, value: &str) -> String {
     vault.mint(session, kind, value, "crm").unwrap().to_string()
 }
 
-#[test]
-fn same_value_in_same_session_gets_same_placeholder() {
-    let dir = tempfile::tempdir().unwrap();
-    let vault = open(dir.path());
+fn same_value_in_same_session_gets_same_placeholder(store: Store) {
+    let Some(f) = Fixture::new(store, "same_value_in_same_session_gets_same_placeholder") else {
+        return;
+    };
+    let vault = f.open();
     let first = mint(&vault, "s1", "EMAIL", "alice@example.com");
     assert_eq!(first, "[EMAIL_1]");
     assert_eq!(mint(&vault, "s1", "EMAIL", "alice@example.com"), first);
@@ -28,10 +106,11 @@ fn same_value_in_same_session_gets_same_placeholder() {
     assert_eq!(mint(&vault, "s1", "EMAIL", "alice@example.com"), first);
 }
 
-#[test]
-fn counters_are_per_kind_and_start_at_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let vault = open(dir.path());
+fn counters_are_per_kind_and_start_at_one(store: Store) {
+    let Some(f) = Fixture::new(store, "counters_are_per_kind_and_start_at_one") else {
+        return;
+    };
+    let vault = f.open();
     assert_eq!(mint(&vault, "s1", "EMAIL", "a@example.com"), "[EMAIL_1]");
     assert_eq!(mint(&vault, "s1", "PHONE", "+442079460958"), "[PHONE_1]");
     assert_eq!(mint(&vault, "s1", "NAME", "Alice Zephyr"), "[NAME_1]");
@@ -44,10 +123,14 @@ fn counters_are_per_kind_and_start_at_one() {
     assert_eq!(mint(&vault, "s1", "NAME", "a@example.com"), "[NAME_2]");
 }
 
-#[test]
-fn placeholder_from_one_session_resolves_to_nothing_in_another() {
-    let dir = tempfile::tempdir().unwrap();
-    let vault = open(dir.path());
+fn placeholder_from_one_session_resolves_to_nothing_in_another(store: Store) {
+    let Some(f) = Fixture::new(
+        store,
+        "placeholder_from_one_session_resolves_to_nothing_in_another",
+    ) else {
+        return;
+    };
+    let vault = f.open();
     assert_eq!(
         mint(&vault, "session-a", "EMAIL", "a@example.com"),
         "[EMAIL_1]"
@@ -76,10 +159,11 @@ fn placeholder_from_one_session_resolves_to_nothing_in_another() {
     );
 }
 
-#[test]
-fn resolve_returns_value_with_provenance() {
-    let dir = tempfile::tempdir().unwrap();
-    let vault = open(dir.path());
+fn resolve_returns_value_with_provenance(store: Store) {
+    let Some(f) = Fixture::new(store, "resolve_returns_value_with_provenance") else {
+        return;
+    };
+    let vault = f.open();
     let before = now();
     let p = vault
         .mint("s1", "PHONE", "+442079460958", "sheets")
@@ -99,15 +183,16 @@ fn resolve_returns_value_with_provenance() {
     ));
 }
 
-#[test]
-fn placeholders_survive_reopen_and_counters_continue() {
-    let dir = tempfile::tempdir().unwrap();
+fn placeholders_survive_reopen_and_counters_continue(store: Store) {
+    let Some(f) = Fixture::new(store, "placeholders_survive_reopen_and_counters_continue") else {
+        return;
+    };
     {
-        let vault = open(dir.path());
+        let vault = f.open();
         mint(&vault, "s1", "EMAIL", "a@example.com");
         mint(&vault, "s1", "EMAIL", "b@example.com");
     }
-    let vault = open(dir.path());
+    let vault = f.open();
     assert_eq!(mint(&vault, "s1", "EMAIL", "b@example.com"), "[EMAIL_2]");
     assert_eq!(mint(&vault, "s1", "EMAIL", "c@example.com"), "[EMAIL_3]");
     assert_eq!(
@@ -116,10 +201,14 @@ fn placeholders_survive_reopen_and_counters_continue() {
     );
 }
 
-#[test]
-fn purge_erases_values_index_and_counters_of_one_session_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let vault = open(dir.path());
+fn purge_erases_values_of_one_session_and_never_reuses_its_numbers(store: Store) {
+    let Some(f) = Fixture::new(
+        store,
+        "purge_erases_values_of_one_session_and_never_reuses_its_numbers",
+    ) else {
+        return;
+    };
+    let vault = f.open();
     mint(&vault, "gone", "EMAIL", "a@example.com");
     mint(&vault, "gone", "PHONE", "+442079460958");
     mint(&vault, "kept", "EMAIL", "a@example.com");
@@ -134,22 +223,32 @@ fn purge_erases_values_index_and_counters_of_one_session_only() {
     assert_eq!(stats.sessions, 1);
     assert_eq!(stats.per_kind.get("PHONE"), None);
     assert_eq!(vault.purge_session("gone").unwrap(), 0);
-    // The index entry is gone too: minting a new value first gets number 1, not the old slot.
+    // The counters are a tombstone: a new value gets the next number, never the purged
+    // [EMAIL_1], so an old placeholder can never come to mean another value.
     assert_eq!(
         mint(&vault, "gone", "EMAIL", "new@example.com"),
-        "[EMAIL_1]"
+        "[EMAIL_2]"
     );
+    assert!(vault.resolve("gone", "[EMAIL_1]").unwrap().is_none());
     assert_eq!(
-        vault.resolve("gone", "[EMAIL_1]").unwrap().unwrap().value,
+        vault.resolve("gone", "[EMAIL_2]").unwrap().unwrap().value,
         "new@example.com"
     );
-    assert_eq!(mint(&vault, "gone", "EMAIL", "a@example.com"), "[EMAIL_2]");
+    // The purged value itself is new again too: it gets a fresh number.
+    assert_eq!(mint(&vault, "gone", "EMAIL", "a@example.com"), "[EMAIL_3]");
+    assert_eq!(mint(&vault, "gone", "PHONE", "+442079460958"), "[PHONE_2]");
+    // And after reopening (a restart) the numbering still continues.
+    drop(vault);
+    let vault = f.open();
+    vault.purge_session("gone").unwrap();
+    assert_eq!(mint(&vault, "gone", "EMAIL", "x@example.com"), "[EMAIL_4]");
 }
 
-#[test]
-fn stats_count_kinds_and_sessions_without_values() {
-    let dir = tempfile::tempdir().unwrap();
-    let vault = open(dir.path());
+fn stats_count_kinds_and_sessions_without_values(store: Store) {
+    let Some(f) = Fixture::new(store, "stats_count_kinds_and_sessions_without_values") else {
+        return;
+    };
+    let vault = f.open();
     mint(&vault, "s1", "EMAIL", "alice.zephyr@example.com");
     mint(&vault, "s1", "EMAIL", "bob.quill@example.com");
     mint(&vault, "s1", "PHONE", "+442079460958");
@@ -165,16 +264,17 @@ fn stats_count_kinds_and_sessions_without_values() {
     }
 }
 
-#[test]
-fn wrong_master_key_is_rejected_at_open() {
-    let dir = tempfile::tempdir().unwrap();
-    drop(open(dir.path()));
-    let err = Vault::open(dir.path(), &key(8)).unwrap_err();
+fn wrong_master_key_is_rejected_at_open(store: Store) {
+    let Some(f) = Fixture::new(store, "wrong_master_key_is_rejected_at_open") else {
+        return;
+    };
+    drop(f.open());
+    let err = f.open_with(&key(8)).unwrap_err();
     assert!(matches!(err, VaultError::WrongKey { .. }), "{err:?}");
     let message = err.to_string();
     assert!(message.contains("different master key") && message.contains("SLUICE_MASTER_KEY"));
     // The right key still opens it.
-    drop(open(dir.path()));
+    drop(f.open());
 }
 
 #[test]
@@ -234,7 +334,7 @@ fn record_moved_to_another_slot_fails_authentication() {
         mint(&vault, "s1", "EMAIL", "b@example.com");
     }
     {
-        let db = sled::open(dir.path().join(DB_DIR)).unwrap();
+        let db = sled::open(dir.path().join("db")).unwrap();
         let records = db.open_tree("records").unwrap();
         let entries: Vec<_> = records.iter().map(Result::unwrap).collect();
         assert_eq!(entries.len(), 2);
@@ -254,10 +354,11 @@ fn record_moved_to_another_slot_fails_authentication() {
     );
 }
 
-#[test]
-fn concurrent_mints_of_one_value_yield_one_placeholder() {
-    let dir = tempfile::tempdir().unwrap();
-    let vault = open(dir.path());
+fn concurrent_mints_of_one_value_yield_one_placeholder(store: Store) {
+    let Some(f) = Fixture::new(store, "concurrent_mints_of_one_value_yield_one_placeholder") else {
+        return;
+    };
+    let vault = f.open();
     let barrier = Arc::new(Barrier::new(16));
     let threads: Vec<_> = (0..16)
         .map(|_| {
@@ -279,10 +380,14 @@ fn concurrent_mints_of_one_value_yield_one_placeholder() {
     assert_eq!(vault.stats().unwrap().total(), 2);
 }
 
-#[test]
-fn concurrent_mints_of_distinct_values_never_share_a_number() {
-    let dir = tempfile::tempdir().unwrap();
-    let vault = open(dir.path());
+fn concurrent_mints_of_distinct_values_never_share_a_number(store: Store) {
+    let Some(f) = Fixture::new(
+        store,
+        "concurrent_mints_of_distinct_values_never_share_a_number",
+    ) else {
+        return;
+    };
+    let vault = f.open();
     let threads: Vec<_> = (0..8)
         .map(|t| {
             let vault = vault.clone();
@@ -302,10 +407,14 @@ fn concurrent_mints_of_distinct_values_never_share_a_number() {
     assert_eq!(all.len(), 80);
 }
 
-#[test]
-fn untrusted_input_is_rejected_with_clear_errors_that_do_not_echo_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let vault = open(dir.path());
+fn untrusted_input_is_rejected_with_clear_errors_that_do_not_echo_it(store: Store) {
+    let Some(f) = Fixture::new(
+        store,
+        "untrusted_input_is_rejected_with_clear_errors_that_do_not_echo_it",
+    ) else {
+        return;
+    };
+    let vault = f.open();
     let long = "x".repeat(MAX_SESSION_LEN + 1);
     for session in ["", "has space", "ünï", "a/b", "new\nline", long.as_str()] {
         let err = vault
@@ -345,16 +454,20 @@ fn untrusted_input_is_rejected_with_clear_errors_that_do_not_echo_it() {
     assert_eq!(vault.stats().unwrap().total(), 0);
 }
 
-#[test]
-fn debug_output_never_shows_values_or_keys() {
-    let dir = tempfile::tempdir().unwrap();
-    let vault = open(dir.path());
+fn debug_output_never_shows_values_or_keys(store: Store) {
+    let Some(f) = Fixture::new(store, "debug_output_never_shows_values_or_keys") else {
+        return;
+    };
+    let vault = f.open();
     let p = vault
         .mint("s1", "EMAIL", "alice.zephyr@example.com", "crm")
         .unwrap();
     let resolved = vault.resolve_placeholder("s1", &p).unwrap().unwrap();
     let key = MasterKey::from_bytes([0xAB; MASTER_KEY_LEN]);
-    let shown = format!("{resolved:?} {vault:?} {key:?} {:?}", vault.inner.keys);
+    let shown = format!(
+        "{resolved:?} {vault:?} {key:?} {:?}",
+        vault.inner.crypto.keys
+    );
     assert!(!shown.contains("zephyr"), "{shown}");
     assert!(
         !shown.contains("171, 171") && !shown.contains("q6ur"),
@@ -432,43 +545,53 @@ fn malformed_keys_are_rejected_without_echoing_them() {
     assert!(err.to_string().contains(&*path.to_string_lossy()));
 }
 
-/// Rough costs, printed with `--nocapture`; run with `--ignored` on an idle machine.
+/// Rough costs on sled and (with `SLUICE_TEST_PG_URL`) PostgreSQL in one run, printed
+/// with `--nocapture`; run with `--ignored` on an idle machine.
 #[test]
 #[ignore]
 fn measure_mint_and_resolve() {
     use std::time::Instant;
-    let dir = tempfile::tempdir().unwrap();
-    let vault = open(dir.path());
-    let n = 2000;
-    let start = Instant::now();
-    for i in 0..n {
-        vault
-            .mint("bench", "EMAIL", &format!("user{i}@example.com"), "crm")
-            .unwrap();
+    for store in [Store::Sled, Store::Postgres] {
+        let Some(f) = Fixture::new(store, "measure_mint_and_resolve") else {
+            continue;
+        };
+        let vault = f.open();
+        // Let PostgreSQL's purge listener connect, so its cache is live as in a replica.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let n = 500;
+        let start = Instant::now();
+        for i in 0..n {
+            vault
+                .mint("bench", "EMAIL", &format!("user{i}@example.com"), "crm")
+                .unwrap();
+        }
+        let new_mint = start.elapsed() / n;
+        let start = Instant::now();
+        for i in 0..n {
+            vault
+                .mint("bench", "EMAIL", &format!("user{i}@example.com"), "crm")
+                .unwrap();
+        }
+        let existing_mint = start.elapsed() / n;
+        let placeholders: Vec<Placeholder> = (1..=u64::from(n))
+            .map(|i| Placeholder::new("EMAIL", i).unwrap())
+            .collect();
+        let start = Instant::now();
+        for p in &placeholders {
+            vault.resolve_placeholder("bench", p).unwrap().unwrap();
+        }
+        let resolve = start.elapsed() / n;
+        println!(
+            "{store:?}: mint new: {new_mint:?}  mint existing: {existing_mint:?}  resolve: {resolve:?}"
+        );
     }
-    let new_mint = start.elapsed() / n;
-    let start = Instant::now();
-    for i in 0..n {
-        vault
-            .mint("bench", "EMAIL", &format!("user{i}@example.com"), "crm")
-            .unwrap();
-    }
-    let existing_mint = start.elapsed() / n;
-    let placeholders: Vec<Placeholder> = (1..=u64::from(n))
-        .map(|i| Placeholder::new("EMAIL", i).unwrap())
-        .collect();
-    let start = Instant::now();
-    for p in &placeholders {
-        vault.resolve_placeholder("bench", p).unwrap().unwrap();
-    }
-    let resolve = start.elapsed() / n;
-    println!("mint new: {new_mint:?}  mint existing: {existing_mint:?}  resolve: {resolve:?}");
 }
 
-#[test]
-fn mint_all_mints_like_mint_with_one_flush() {
-    let dir = tempfile::tempdir().unwrap();
-    let vault = open(dir.path());
+fn mint_all_mints_like_mint_with_one_flush(store: Store) {
+    let Some(f) = Fixture::new(store, "mint_all_mints_like_mint_with_one_flush") else {
+        return;
+    };
+    let vault = f.open();
     let items = [
         ("EMAIL", "a@example.com"),
         ("PHONE", "+442079460958"),
@@ -492,4 +615,133 @@ fn mint_all_mints_like_mint_with_one_flush() {
             .mint_all("s1", "crm", [("email", "x@example.com")])
             .is_err()
     );
+}
+
+fn first_agent_to_claim_a_session_owns_it(store: Store) {
+    let Some(f) = Fixture::new(store, "first_agent_to_claim_a_session_owns_it") else {
+        return;
+    };
+    let vault = f.open();
+    assert!(matches!(
+        vault.check_session_owner("s1", "alice"),
+        Err(VaultError::UnknownSession)
+    ));
+    vault.claim_session("s1", "alice").unwrap();
+    vault.claim_session("s1", "alice").unwrap();
+    vault.check_session_owner("s1", "alice").unwrap();
+    let stolen = vault.claim_session("s1", "mallory").unwrap_err();
+    let probed = vault.check_session_owner("s1", "mallory").unwrap_err();
+    let unknown = vault
+        .check_session_owner("never-used", "mallory")
+        .unwrap_err();
+    // Owned by another agent reads exactly like a session that does not exist.
+    assert_eq!(stolen.to_string(), unknown.to_string());
+    assert_eq!(probed.to_string(), unknown.to_string());
+    assert!(!unknown.to_string().contains("s1"));
+    // Concurrent first claims: exactly one agent wins.
+    let barrier = Arc::new(Barrier::new(8));
+    let winners: Vec<bool> = (0..8)
+        .map(|i| {
+            let (vault, barrier) = (vault.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                vault.claim_session("race", &format!("agent{i}")).is_ok()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    assert_eq!(winners.iter().filter(|&&w| w).count(), 1, "{winners:?}");
+    // The binding is durable: a reopened vault (a restart, another replica) agrees.
+    drop(vault);
+    let vault = f.open();
+    vault.check_session_owner("s1", "alice").unwrap();
+    assert!(vault.claim_session("s1", "mallory").is_err());
+}
+
+fn session_owner_survives_purge(store: Store) {
+    let Some(f) = Fixture::new(store, "session_owner_survives_purge") else {
+        return;
+    };
+    let vault = f.open();
+    vault.claim_session("s1", "alice").unwrap();
+    mint(&vault, "s1", "EMAIL", "a@example.com");
+    vault.purge_session("s1").unwrap();
+    assert!(vault.claim_session("s1", "mallory").is_err());
+    vault.check_session_owner("s1", "alice").unwrap();
+}
+
+fn two_vaults_on_one_store_agree_like_replicas(store: Store) {
+    let Some(f) = Fixture::new(store, "two_vaults_on_one_store_agree_like_replicas") else {
+        return;
+    };
+    if f.pg_url.is_none() {
+        // sled is locked to one process: replicas need the shared store.
+        return;
+    }
+    let (a, b) = (f.open(), f.open());
+    let barrier = Arc::new(Barrier::new(2));
+    let minted: Vec<Vec<String>> = [a.clone(), b.clone()]
+        .into_iter()
+        .map(|vault| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                (0..20)
+                    .map(|i| {
+                        mint(
+                            &vault,
+                            "shared",
+                            "EMAIL",
+                            &format!("u{}@example.com", i % 10),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    // Same value → same placeholder on both, no duplicates, no gaps.
+    assert_eq!(minted[0], minted[1]);
+    let mut distinct = minted[0].clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 10);
+    assert_eq!(a.stats().unwrap().total(), 10);
+    assert_eq!(mint(&b, "shared", "EMAIL", "new@example.com"), "[EMAIL_11]");
+    // Minted on A, resolved on B; purged on B, gone on A.
+    let p = a.mint("shared", "PHONE", "+442079460958", "crm").unwrap();
+    assert_eq!(
+        b.resolve_placeholder("shared", &p).unwrap().unwrap().value,
+        "+442079460958"
+    );
+    // Both replicas have it cached now (when their purge listeners are up).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    for _ in 0..2 {
+        assert!(a.resolve_placeholder("shared", &p).unwrap().is_some());
+        assert!(b.resolve_placeholder("shared", &p).unwrap().is_some());
+    }
+    b.purge_session("shared").unwrap();
+    // Values are never served from a cache: gone on both at once.
+    assert!(b.resolve_placeholder("shared", &p).unwrap().is_none());
+    assert!(a.resolve_placeholder("shared", &p).unwrap().is_none());
+    // A's value→placeholder cache forgets on the purge notification: the value then gets
+    // a new number (never the purged one).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let again = a.mint("shared", "PHONE", "+442079460958", "crm").unwrap();
+        if again.to_string() == "[PHONE_2]" {
+            break;
+        }
+        assert_eq!(again.to_string(), "[PHONE_1]");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replica A never saw the purge made on B"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(a.resolve("shared", "[PHONE_2]").unwrap().is_some());
 }

@@ -26,6 +26,10 @@ pub(super) fn status(error: BrokerError) -> Status {
         BrokerError::Unavailable(message) => Status::unavailable(message),
         BrokerError::Busy { .. } => Status::resource_exhausted(error.to_string()),
         BrokerError::Tool(message) => Status::unknown(message),
+        BrokerError::Vault(e) if e.is_unavailable() => {
+            tracing::error!(error = %e, "the store is unavailable");
+            Status::unavailable(format!("the vault is unavailable: {e}"))
+        }
         BrokerError::Vault(e) => {
             tracing::error!(error = %e, "vault failure");
             Status::internal(format!("the vault failed: {e}"))
