@@ -94,25 +94,34 @@
 
 #![deny(missing_docs)]
 
+mod checked;
 mod custom;
 mod email;
 mod error;
+mod fields;
 mod json;
 mod name;
 mod phone;
+mod secret;
 
 use std::borrow::Cow;
 use std::fmt;
 
 pub use crate::custom::CustomKind;
 pub use crate::error::Error;
+pub use crate::fields::FieldHints;
 pub use crate::json::JsonFinding;
 
 use crate::name::NameHint;
 use crate::phone::{PhoneHint, RegionRules};
 
 /// The kind of a finding.
+///
+/// EMAIL, PHONE and NAME are on by default; IBAN, CARD and SECRET are
+/// optional built-in kinds (off by default, see [`DetectorsBuilder::ibans`],
+/// [`DetectorsBuilder::cards`] and [`DetectorsBuilder::secrets`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Kind {
     /// An email address.
     Email,
@@ -122,23 +131,59 @@ pub enum Kind {
     Name,
     /// A custom kind from configuration, by its UPPER_SNAKE name.
     Custom(String),
+    /// An IBAN whose mod-97 check digits hold.
+    Iban,
+    /// A payment-card number with a major-network issuer prefix that passes the Luhn check.
+    Card,
+    /// An API key, access token, password or private key.
+    Secret,
 }
 
 impl Kind {
-    /// The kind's name: "EMAIL", "PHONE", "NAME" or the custom name.
+    /// The kind's name: "EMAIL", "PHONE", "NAME", "IBAN", "CARD", "SECRET" or the custom name.
     pub fn as_str(&self) -> &str {
         match self {
             Kind::Email => "EMAIL",
             Kind::Phone => "PHONE",
             Kind::Name => "NAME",
+            Kind::Iban => "IBAN",
+            Kind::Card => "CARD",
+            Kind::Secret => "SECRET",
             Kind::Custom(name) => name,
+        }
+    }
+
+    /// The built-in kind with this name (`"NAME"` → [`Kind::Name`]); any other
+    /// UPPER_SNAKE name is a [`Kind::Custom`].
+    pub fn from_name(name: &str) -> Kind {
+        match name {
+            "EMAIL" => Kind::Email,
+            "PHONE" => Kind::Phone,
+            "NAME" => Kind::Name,
+            "IBAN" => Kind::Iban,
+            "CARD" => Kind::Card,
+            "SECRET" => Kind::Secret,
+            other => Kind::Custom(other.to_string()),
+        }
+    }
+
+    /// The policy group a built-in kind belongs to: `contact_info` (EMAIL,
+    /// PHONE, NAME), `financial` (IBAN, CARD) or `secret` (SECRET); custom
+    /// kinds get theirs from configuration.
+    pub fn group(&self) -> Option<&'static str> {
+        match self {
+            Kind::Email | Kind::Phone | Kind::Name => Some("contact_info"),
+            Kind::Iban | Kind::Card => Some("financial"),
+            Kind::Secret => Some("secret"),
+            Kind::Custom(_) => None,
         }
     }
 
     /// Tie-break priority when two findings of equal length overlap (higher wins).
     fn priority(&self) -> u8 {
         match self {
-            Kind::Email => 3,
+            Kind::Email => 4,
+            Kind::Secret | Kind::Iban | Kind::Card => 3,
             Kind::Custom(_) => 2,
             Kind::Phone => 1,
             Kind::Name => 0,
@@ -177,6 +222,9 @@ impl Finding {
     }
 }
 
+/// The hints of the plain JSON methods: none.
+static NO_HINTS: std::sync::LazyLock<FieldHints> = std::sync::LazyLock::new(FieldHints::new);
+
 /// The regions used when none are configured.
 pub const DEFAULT_REGIONS: [&str; 10] =
     ["US", "GB", "DE", "FR", "ES", "IT", "IN", "CA", "AU", "BR"];
@@ -189,6 +237,11 @@ pub struct DetectorsBuilder {
     emails: bool,
     phones: bool,
     names: bool,
+    ibans: bool,
+    cards: bool,
+    secrets: bool,
+    secret_prefixes: Vec<String>,
+    secret_entropy: Option<f64>,
 }
 
 impl Default for DetectorsBuilder {
@@ -199,6 +252,11 @@ impl Default for DetectorsBuilder {
             emails: true,
             phones: true,
             names: true,
+            ibans: false,
+            cards: false,
+            secrets: false,
+            secret_prefixes: Vec::new(),
+            secret_entropy: None,
         }
     }
 }
@@ -241,6 +299,44 @@ impl DetectorsBuilder {
         self
     }
 
+    /// Enables or disables IBAN detection (default: off); only mod-97-valid IBANs are reported.
+    pub fn ibans(mut self, yes: bool) -> DetectorsBuilder {
+        self.ibans = yes;
+        self
+    }
+
+    /// Enables or disables CARD detection (default: off); only Luhn-valid numbers with an issuer prefix are reported.
+    pub fn cards(mut self, yes: bool) -> DetectorsBuilder {
+        self.cards = yes;
+        self
+    }
+
+    /// Enables or disables SECRET detection (default: off): well-known token
+    /// formats, and random-looking values after a cue such as `api_key=`.
+    pub fn secrets(mut self, yes: bool) -> DetectorsBuilder {
+        self.secrets = yes;
+        self
+    }
+
+    /// Adds token prefixes of your own (e.g. `"acme_live_"`) to the SECRET formats; implies nothing unless SECRET is on.
+    pub fn secret_prefixes<I, S>(mut self, prefixes: I) -> DetectorsBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.secret_prefixes
+            .extend(prefixes.into_iter().map(|p| p.as_ref().to_string()));
+        self
+    }
+
+    /// Also reports any token of 32+ base64-ish characters whose Shannon
+    /// entropy reaches `bits_per_char` (e.g. 4.5) without a cue; `None`
+    /// (default) turns that off. Hex digests and UUIDs stay below 4.0.
+    pub fn secret_entropy(mut self, bits_per_char: Option<f64>) -> DetectorsBuilder {
+        self.secret_entropy = bits_per_char;
+        self
+    }
+
     /// Validates the configuration and builds the detectors.
     pub fn build(&self) -> Result<Detectors, Error> {
         let mut regions = Vec::with_capacity(self.regions.len());
@@ -257,6 +353,15 @@ impl DetectorsBuilder {
             }
         }
         let customs = custom::Customs::build(&self.customs)?;
+        let secrets = if self.secrets {
+            Some(secret::Secrets::build(
+                &self.secret_prefixes,
+                3.0,
+                self.secret_entropy,
+            )?)
+        } else {
+            None
+        };
         if self.names {
             name::warm_up();
         }
@@ -290,6 +395,9 @@ impl DetectorsBuilder {
             table,
             phones: self.phones,
             names: self.names,
+            ibans: self.ibans,
+            cards: self.cards,
+            secrets,
         })
     }
 }
@@ -359,6 +467,9 @@ pub struct Detectors {
     table: [u8; 256],
     phones: bool,
     names: bool,
+    ibans: bool,
+    cards: bool,
+    secrets: Option<secret::Secrets>,
 }
 
 impl fmt::Debug for RegionRules {
@@ -390,6 +501,9 @@ impl Detectors {
                 table: [0; 256],
                 phones: false,
                 names: false,
+                ibans: false,
+                cards: false,
+                secrets: None,
             },
         }
     }
@@ -422,7 +536,16 @@ impl Detectors {
 
     /// Finds all PII in a JSON value, with the path of each string it sits in.
     pub fn find_json(&self, value: &serde_json::Value) -> Vec<JsonFinding> {
-        json::find(self, value)
+        json::find(self, &NO_HINTS, value)
+    }
+
+    /// Like [`find_json`](Self::find_json), with per-field kinds from `hints` (a tool's schema or operator config).
+    pub fn find_json_with(
+        &self,
+        value: &serde_json::Value,
+        hints: &FieldHints,
+    ) -> Vec<JsonFinding> {
+        json::find(self, hints, value)
     }
 
     /// Returns a copy of `value` with every finding in strings (keys too) replaced by `replace(finding)`.
@@ -434,7 +557,20 @@ impl Detectors {
     where
         F: FnMut(&Finding) -> String,
     {
-        json::redact(self, value, &mut replace)
+        json::redact(self, &NO_HINTS, value, &mut replace)
+    }
+
+    /// Like [`redact_json`](Self::redact_json), with per-field kinds from `hints`.
+    pub fn redact_json_with<F>(
+        &self,
+        value: &serde_json::Value,
+        hints: &FieldHints,
+        mut replace: F,
+    ) -> serde_json::Value
+    where
+        F: FnMut(&Finding) -> String,
+    {
+        json::redact(self, hints, value, &mut replace)
     }
 
     /// Like [`redact_json`](Self::redact_json) but rewrites `value` in place, copying nothing that is clean (faster; `replace` may be called in a different order).
@@ -442,7 +578,19 @@ impl Detectors {
     where
         F: FnMut(&Finding) -> String,
     {
-        json::redact_in_place(self, value, &mut replace)
+        json::redact_in_place(self, &NO_HINTS, value, &mut replace)
+    }
+
+    /// Like [`redact_json_in_place`](Self::redact_json_in_place), with per-field kinds from `hints`.
+    pub fn redact_json_in_place_with<F>(
+        &self,
+        value: &mut serde_json::Value,
+        hints: &FieldHints,
+        mut replace: F,
+    ) where
+        F: FnMut(&Finding) -> String,
+    {
+        json::redact_in_place(self, hints, value, &mut replace)
     }
 
     pub(crate) fn redact_with<'t>(
@@ -555,6 +703,7 @@ impl Detectors {
                 _ => i += 1,
             }
         }
+        self.scan_optional(text, out);
         if !self.customs.is_empty() {
             let mut spans = Vec::new();
             self.customs.find(text, &mut spans);
@@ -574,6 +723,48 @@ impl Detectors {
             }
         }
         resolve_overlaps(out, base);
+    }
+
+    /// The optional kinds (IBAN, CARD, SECRET): one extra pass each, only when enabled.
+    fn scan_optional(&self, text: &str, out: &mut Vec<Finding>) {
+        let mut push = |start: usize, end: usize, kind: Kind, normalized: Option<String>| {
+            if let Some(matched) = text.get(start..end) {
+                out.push(Finding {
+                    start,
+                    end,
+                    kind,
+                    text: matched.to_string(),
+                    normalized: normalized.unwrap_or_else(|| matched.trim().to_string()),
+                    region: None,
+                });
+            }
+        };
+        if self.ibans || self.cards {
+            let mut found = Vec::new();
+            if self.ibans {
+                checked::find_ibans(text, &mut found);
+                for m in found.drain(..) {
+                    push(m.start, m.end, Kind::Iban, Some(m.normalized));
+                }
+            }
+            if self.cards {
+                checked::find_cards(text, &mut found);
+                for m in found.drain(..) {
+                    push(m.start, m.end, Kind::Card, Some(m.normalized));
+                }
+            }
+        }
+        if let Some(secrets) = &self.secrets {
+            let mut found = Vec::new();
+            secrets.find(text, &mut found);
+            for m in found {
+                push(m.start, m.end, Kind::Secret, None);
+            }
+        }
+    }
+
+    pub(crate) fn secrets(&self) -> Option<&secret::Secrets> {
+        self.secrets.as_ref()
     }
 
     fn phone_at(&self, text: &str, i: usize, hint: Hint, out: &mut Vec<Finding>) -> usize {
@@ -923,6 +1114,108 @@ mod tests {
             assert_eq!(copy, in_place, "{v}");
             assert!(copy.to_string().contains("bluebird"), "{copy}");
         }
+    }
+
+    #[test]
+    fn optional_kinds_are_off_by_default_and_found_when_enabled() {
+        let text =
+            "IBAN DE89 3704 0044 0532 0130 00, card 4111-1111-1111-1111, key AKIAIOSFODNN7EXAMPLE";
+        let off = Detectors::new();
+        assert!(
+            kinds(&off, text)
+                .iter()
+                .all(|(k, _)| k != "IBAN" && k != "CARD" && k != "SECRET")
+        );
+        let on = Detectors::builder()
+            .ibans(true)
+            .cards(true)
+            .secrets(true)
+            .build()
+            .unwrap();
+        let f = on.find(text);
+        let got: Vec<(&str, &str, Option<&str>)> = f
+            .iter()
+            .map(|f| (f.kind.as_str(), f.normalized.as_str(), f.kind.group()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("IBAN", "DE89370400440532013000", Some("financial")),
+                ("CARD", "4111111111111111", Some("financial")),
+                ("SECRET", "AKIAIOSFODNN7EXAMPLE", Some("secret")),
+            ]
+        );
+        assert_eq!(Kind::from_name("CARD"), Kind::Card);
+        let e = Detectors::builder()
+            .custom(CustomKind::regex("IBAN", "x"))
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::BadKindName { .. }), "{e}");
+        let e = Detectors::builder()
+            .secrets(true)
+            .secret_prefixes(["x"])
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::BadSecretPrefix { .. }), "{e}");
+    }
+
+    #[test]
+    fn credential_keys_make_random_values_secrets() {
+        let det = Detectors::builder().secrets(true).build().unwrap();
+        let v = json!({"api_key": "Zx81kQ2mP0aLw9", "password": "changeme", "sort_key": "Zx81kQ2mP0aLw9"});
+        let out = det.redact_json(&v, |f| format!("[{}]", f.kind));
+        assert_eq!(
+            out,
+            json!({"api_key": "[SECRET]", "password": "changeme", "sort_key": "Zx81kQ2mP0aLw9"})
+        );
+    }
+
+    #[test]
+    fn field_hints_decide_kinds_in_all_three_json_methods() {
+        let det = Detectors::builder().ibans(true).build().unwrap();
+        let hints = FieldHints::new()
+            .path("leads[].owner", Kind::Name)
+            .unwrap()
+            .path("leads[].acct", Kind::Custom("ACCOUNT_NO".into()))
+            .unwrap()
+            .key("reach", Kind::Phone);
+        // "owner" alone is a person key already; "xyz qwerty" is no dictionary name.
+        let v = json!({
+            "leads": [{"owner": "Rios - ME", "acct": 99120044, "reach": "4155552671", "label": "mango tree"}],
+            "top": {"acct": 5, "reach": "4155552671"}
+        });
+        let label = |f: &Finding| format!("[{}]", f.kind);
+        let copy = det.redact_json_with(&v, &hints, label);
+        assert_eq!(
+            copy,
+            json!({
+                "leads": [{"owner": "[NAME]", "acct": "[ACCOUNT_NO]", "reach": "[PHONE]", "label": "mango tree"}],
+                "top": {"acct": 5, "reach": "[PHONE]"}
+            })
+        );
+        let mut in_place = v.clone();
+        det.redact_json_in_place_with(&mut in_place, &hints, label);
+        assert_eq!(copy, in_place);
+        let paths: Vec<String> = det
+            .find_json_with(&v, &hints)
+            .into_iter()
+            .map(|f| format!("{}={}", f.path, f.finding.kind))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "leads[0].owner=NAME",
+                "leads[0].acct=ACCOUNT_NO",
+                "leads[0].reach=PHONE",
+                "top.reach=PHONE"
+            ]
+        );
+        // Without hints the bare digits are not phones and the number is no finding.
+        assert!(
+            det.find_json(&v)
+                .iter()
+                .all(|f| f.finding.kind == Kind::Name)
+        );
     }
 
     #[test]
