@@ -368,6 +368,8 @@ impl DetectorsBuilder {
         let mut table = [0u8; 256];
         if self.emails {
             table[usize::from(b'@')] = C_AT;
+            // The lead byte of the fullwidth at-sign U+FF20.
+            table[0xEF] = C_NONASCII;
             table[usize::from(b'\\')] = C_ESCAPE;
             table[usize::from(b'%')] = C_PERCENT;
             table[usize::from(b'[')] = C_OPEN;
@@ -393,6 +395,7 @@ impl DetectorsBuilder {
             regions,
             customs,
             table,
+            emails: self.emails,
             phones: self.phones,
             names: self.names,
             ibans: self.ibans,
@@ -465,6 +468,7 @@ pub struct Detectors {
     regions: Vec<&'static RegionRules>,
     customs: custom::Customs,
     table: [u8; 256],
+    emails: bool,
     phones: bool,
     names: bool,
     ibans: bool,
@@ -499,6 +503,7 @@ impl Detectors {
                 regions: Vec::new(),
                 customs: custom::Customs::default(),
                 table: [0; 256],
+                emails: false,
                 phones: false,
                 names: false,
                 ibans: false,
@@ -622,7 +627,7 @@ impl Detectors {
         let base = out.len();
         let bytes = text.as_bytes();
         let n = bytes.len();
-        let names_on = hint.name != NameHint::NotPerson;
+        let names_on = self.names && hint.name != NameHint::NotPerson;
         let mut i = 0;
         let table = &self.table;
         while i < n {
@@ -688,6 +693,12 @@ impl Detectors {
                         i = self.name_at(text, i, out);
                     } else {
                         i += 1;
+                    }
+                }
+                C_NONASCII if b == 0xEF && bytes[i..].starts_with(email::FULLWIDTH_AT) => {
+                    match email::at_sign(text, i, email::FULLWIDTH_AT.len()) {
+                        Some(m) if self.emails => i = push_email(text, m, out),
+                        _ => i += email::FULLWIDTH_AT.len(),
                     }
                 }
                 C_NONASCII => {

@@ -209,6 +209,39 @@ fn is_sep(b: u8) -> bool {
     matches!(b, b' ' | b'-' | b'.' | b'(' | b')')
 }
 
+/// Length of a Unicode space that typesetting puts inside numbers and names
+/// (no-break U+00A0, figure U+2007, thin U+2009, hair U+200A, narrow no-break
+/// U+202F) at `k`, or 0. These read as a plain space.
+#[inline]
+pub(crate) fn unicode_space_len(bytes: &[u8], k: usize) -> usize {
+    match bytes.get(k) {
+        Some(0xC2) if bytes.get(k + 1) == Some(&0xA0) => 2,
+        Some(0xE2)
+            if bytes.get(k + 1) == Some(&0x80)
+                && matches!(bytes.get(k + 2), Some(0x87 | 0x89 | 0x8A | 0xAF)) =>
+        {
+            3
+        }
+        _ => 0,
+    }
+}
+
+/// A separator at `k`: the byte it reads as and its length in bytes.
+#[inline]
+fn sep_at(bytes: &[u8], k: usize) -> Option<(u8, usize)> {
+    let b = *bytes.get(k)?;
+    if is_sep(b) {
+        return Some((b, 1));
+    }
+    if b >= 0xC2 {
+        let l = unicode_space_len(bytes, k);
+        if l > 0 {
+            return Some((b' ', l));
+        }
+    }
+    None
+}
+
 /// Examines the phone-shaped run starting at `start` (a digit, `+` or `(`).
 pub(crate) fn scan_at(
     bytes: &[u8],
@@ -247,16 +280,22 @@ pub(crate) fn scan_at(
         let mut sep_run = 0usize;
         let mut breaks = false;
         let mut last_digit_end = j;
-        while k < n && (bytes[k].is_ascii_digit() || is_sep(bytes[k])) {
+        let mut prev_space = false;
+        while k < n {
             if bytes[k].is_ascii_digit() {
                 count += 1;
                 sep_run = 0;
                 last_digit_end = k + 1;
-            } else {
+                prev_space = false;
+                k += 1;
+            } else if let Some((sep, len)) = sep_at(bytes, k) {
                 sep_run += 1;
-                breaks |= sep_run > 2 || (bytes[k] == b' ' && bytes[k - 1] == b' ');
+                breaks |= sep_run > 2 || (sep == b' ' && prev_space);
+                prev_space = sep == b' ';
+                k += len;
+            } else {
+                break;
             }
-            k += 1;
         }
         let glued =
             last_digit_end == k && bytes.get(k).is_some_and(|&b| is_word_byte(b) || b == b'%');
@@ -278,7 +317,10 @@ pub(crate) fn scan_at(
     let mut spaces = 0usize;
     let mut pending_sep = 0u8;
     while j < n {
-        let b = bytes[j];
+        let (b, sep_len) = match sep_at(bytes, j) {
+            Some((sep, len)) => (sep, len),
+            None => (bytes[j], 1),
+        };
         if b.is_ascii_digit() {
             if sep_run > 0 || ng == 0 {
                 if ng < groups.len() {
@@ -322,7 +364,7 @@ pub(crate) fn scan_at(
                 j += 3;
                 continue;
             }
-            j += 1;
+            j += sep_len;
         } else {
             break;
         }
@@ -336,7 +378,9 @@ pub(crate) fn scan_at(
     let digits = &digits[..nd];
     let groups = &groups[..ng];
     // Right boundary: not glued to a word, a decimal, a time or a percentage.
-    if let Some(&b) = bytes.get(end) {
+    if let Some(&b) = bytes.get(end)
+        && unicode_space_len(bytes, end) == 0
+    {
         let after = bytes.get(end + 1).copied().unwrap_or(b' ');
         if is_word_byte(b)
             || (matches!(b, b'-' | b'.' | b'/' | b',' | b':') && after.is_ascii_digit())
@@ -407,6 +451,18 @@ fn left_boundary(bytes: &[u8], start: usize) -> bool {
         // A JSON escape such as "\n" right before the number is not a word.
         return prev2 == Some(b'\\') && matches!(prev, b'n' | b'r' | b't');
     }
+    // An RFC 3966 URI: "tel:+1-415-555-2671", "callto:", "sms:".
+    if prev == b':' && start >= 4 {
+        let scheme = &bytes[..start - 1];
+        let is = |s: &[u8]| {
+            scheme.len() >= s.len()
+                && scheme[scheme.len() - s.len()..].eq_ignore_ascii_case(s)
+                && (scheme.len() == s.len() || !is_word_byte(scheme[scheme.len() - s.len() - 1]))
+        };
+        if is(b"tel") || is(b"callto") || is(b"sms") || is(b"fax") || is(b"phone") {
+            return true;
+        }
+    }
     if matches!(prev, b'-' | b'.' | b'/' | b',' | b'+' | b':' | b'_') {
         return !prev2.is_some_and(is_word_byte);
     }
@@ -421,7 +477,9 @@ fn extension_end(bytes: &[u8], end: usize) -> Option<usize> {
     }
     let rest = bytes.get(j..)?;
     let lower = |k: usize| rest.get(k).map(|b| b.to_ascii_lowercase());
-    let mut k = if rest.len() >= 9 && rest[..9].eq_ignore_ascii_case(b"extension") {
+    let mut k = if rest.len() >= 5 && rest[..5].eq_ignore_ascii_case(b";ext=") {
+        5
+    } else if rest.len() >= 9 && rest[..9].eq_ignore_ascii_case(b"extension") {
         9
     } else if rest.len() >= 3 && rest[..3].eq_ignore_ascii_case(b"ext") {
         3
@@ -852,6 +910,33 @@ mod tests {
         assert_eq!(find("host 192.168.100.200"), None);
         assert_eq!(find("v10.0.19041.1"), None);
         assert_eq!(find("version 4.17.21"), None);
+    }
+
+    #[test]
+    fn tel_uris_unicode_spaces_and_uri_extensions_are_phones() {
+        assert_eq!(
+            find("<a href=\"tel:+1-415-555-2671\">").as_deref(),
+            Some("+14155552671")
+        );
+        assert_eq!(find("TEL:020-7946-0958").as_deref(), Some("+442079460958"));
+        assert_eq!(
+            find("+44\u{a0}20\u{a0}7946\u{a0}0958 today").as_deref(),
+            Some("+442079460958")
+        );
+        assert_eq!(
+            find("+33\u{202f}6\u{202f}12\u{202f}34\u{202f}56\u{202f}78").as_deref(),
+            Some("+33612345678")
+        );
+        assert_eq!(
+            find("+49\u{2009}30\u{2009}12345678").as_deref(),
+            Some("+493012345678")
+        );
+        let regions = default_regions();
+        let text = "tel:+1-415-555-2671;ext=42";
+        let s = scan_at(text.as_bytes(), 4, &regions, PhoneHint::None);
+        assert_eq!(s.found.map(|m| m.end), Some(text.len()));
+        // "hotel:" is not a scheme.
+        assert_eq!(find("hotel:4155552671"), None);
     }
 
     #[test]
