@@ -839,6 +839,10 @@ fn name_boundary(text: &str, i: usize) -> bool {
         return true;
     };
     if prev.is_alphanumeric() {
+        // "请联系Maria": a change of script is a boundary.
+        if !prev.is_ascii() && name::no_space_script(prev) {
+            return true;
+        }
         // "\nMaria" inside raw JSON text: the 'n' belongs to an escape.
         let b = text.as_bytes();
         return matches!(prev, 'n' | 'r' | 't') && i >= 2 && b[i - 2] == b'\\';

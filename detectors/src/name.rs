@@ -390,6 +390,48 @@ fn char_at(text: &str, i: usize) -> Option<char> {
     text.get(i..).and_then(|s| s.chars().next())
 }
 
+/// Characters of scripts written without spaces between words (CJK
+/// ideographs and punctuation, kana, Hangul, fullwidth forms, Thai, Lao,
+/// Khmer, Myanmar): a change between such a script and a spaced one is a word
+/// boundary ("请联系Maria", "Silvérioさん").
+#[inline]
+pub(crate) fn no_space_script(c: char) -> bool {
+    matches!(u32::from(c),
+        0x0E00..=0x0EFF // Thai, Lao
+        | 0x1000..=0x109F // Myanmar
+        | 0x1780..=0x17FF // Khmer
+        | 0x1100..=0x11FF // Hangul Jamo
+        | 0x2E80..=0x9FFF // CJK radicals, punctuation, kana, ideographs
+        | 0xA960..=0xA97F
+        | 0xAC00..=0xD7FF // Hangul syllables
+        | 0xF900..=0xFAFF
+        | 0xFF00..=0xFFEF // fullwidth and halfwidth forms
+        | 0x20000..=0x3FFFF)
+}
+
+/// Combining marks and joiners that belong inside a word of Indic, Hebrew,
+/// Arabic or accented text (a virama is not alphabetic, yet "स्नेहा" is one word).
+#[inline]
+pub(crate) fn is_mark(c: char) -> bool {
+    matches!(u32::from(c),
+        0x0300..=0x036F
+        | 0x0483..=0x0489
+        | 0x0591..=0x05C7
+        | 0x0610..=0x061A
+        | 0x064B..=0x065F
+        | 0x0670
+        | 0x06D6..=0x06ED
+        | 0x0900..=0x0DFF // Indic blocks: signs, viramas, nuktas
+        | 0x0E31..=0x0E4E
+        | 0x200C..=0x200D)
+}
+
+/// A letter of a word, or a mark inside one.
+#[inline]
+pub(crate) fn is_word_char(c: char) -> bool {
+    c.is_alphabetic() || is_mark(c)
+}
+
 /// Reads one word token at `i` (letters with inner apostrophes/hyphens).
 fn read_token(text: &str, i: usize) -> Option<Token> {
     read_token_with(text, i, true)
@@ -407,6 +449,7 @@ fn read_token_with(text: &str, i: usize, with_flags: bool) -> Option<Token> {
     }
     let mut possessive = false;
     let bytes = text.as_bytes();
+    let first_no_space = !first.is_ascii() && no_space_script(first);
     while let Some(&b) = bytes.get(j) {
         // ASCII fast path; decode only non-ASCII characters.
         let c = if b < 0x80 {
@@ -417,7 +460,12 @@ fn read_token_with(text: &str, i: usize, with_flags: bool) -> Option<Token> {
                 None => break,
             }
         };
-        if c.is_alphabetic() {
+        if b >= 0x80 && no_space_script(c) != first_no_space {
+            break;
+        }
+        if is_mark(c) && j > i {
+            j += c.len_utf8();
+        } else if c.is_alphabetic() {
             letters += 1;
             if c.is_uppercase() {
                 upper += 1;

@@ -204,6 +204,43 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
+/// Whether the (non-ASCII) character starting at `k` glues to a number: a
+/// letter of a spaced script does ("№12345678", "ab١٢٣"), while CJK text and
+/// fullwidth punctuation, which put no spaces around numbers, do not
+/// ("电话+33 1 23 45 67 89，", "（+81-3-1234-5678）").
+fn glues_at(bytes: &[u8], k: usize) -> bool {
+    let tail = &bytes[k..bytes.len().min(k + 4)];
+    let c = match std::str::from_utf8(tail) {
+        Ok(s) => s.chars().next(),
+        Err(e) => std::str::from_utf8(&tail[..e.valid_up_to()])
+            .ok()
+            .and_then(|s| s.chars().next()),
+    };
+    match c {
+        Some(c) => c.is_alphanumeric() && !crate::name::no_space_script(c),
+        None => true,
+    }
+}
+
+/// Whether the non-ASCII character ending right before `k` glues to a number.
+fn glues_before(bytes: &[u8], k: usize) -> bool {
+    let mut s = k.saturating_sub(1);
+    while s > 0 && k - s < 4 && bytes[s] & 0xC0 == 0x80 {
+        s -= 1;
+    }
+    glues_at(&bytes[..k], s)
+}
+
+/// A byte after a number that glues it to a word.
+#[inline]
+fn word_after(bytes: &[u8], k: usize) -> bool {
+    match bytes.get(k) {
+        Some(&b) if b >= 0x80 => glues_at(bytes, k),
+        Some(&b) => is_word_byte(b),
+        None => false,
+    }
+}
+
 #[inline]
 fn is_sep(b: u8) -> bool {
     matches!(b, b' ' | b'-' | b'.' | b'(' | b')')
@@ -297,8 +334,7 @@ pub(crate) fn scan_at(
                 break;
             }
         }
-        let glued =
-            last_digit_end == k && bytes.get(k).is_some_and(|&b| is_word_byte(b) || b == b'%');
+        let glued = last_digit_end == k && (word_after(bytes, k) || bytes.get(k) == Some(&b'%'));
         if count < 7 || (hint == PhoneHint::NotPhone && !plus) || (glued && !breaks) {
             return Scanned {
                 found: None,
@@ -382,7 +418,7 @@ pub(crate) fn scan_at(
         && unicode_space_len(bytes, end) == 0
     {
         let after = bytes.get(end + 1).copied().unwrap_or(b' ');
-        if is_word_byte(b)
+        if word_after(bytes, end)
             || (matches!(b, b'-' | b'.' | b'/' | b',' | b':') && after.is_ascii_digit())
             || (matches!(b, b'-' | b'/' | b'_') && is_word_byte(after))
             || b == b'%'
@@ -446,6 +482,9 @@ fn left_boundary(bytes: &[u8], start: usize) -> bool {
     let prev2 = start.checked_sub(2).and_then(|p| bytes.get(p)).copied();
     if prev == 0xA0 && prev2 == Some(0xC2) {
         return true; // no-break space
+    }
+    if prev >= 0x80 {
+        return !glues_before(bytes, start);
     }
     if is_word_byte(prev) {
         // A JSON escape such as "\n" right before the number is not a word.
@@ -561,8 +600,35 @@ fn looks_like_non_phone(
     if digits.len() >= 13 && (lens.iter().all(|&l| l == 4) || luhn(digits)) {
         return true;
     }
-    // US SSN 123-45-6789 and ZIP+4 94105-1234.
-    if all_sep(b'-') && (lens == [3, 2, 4] || lens == [5, 4]) {
+    // US SSN 123-45-6789, ZIP+4 94105-1234 and Brazilian CEP 01310-100.
+    if all_sep(b'-') && (lens == [3, 2, 4] || lens == [5, 4] || lens == [5, 3]) {
+        return true;
+    }
+    // Amounts: "48213.44", "1,234,567.89", "12.345.678,90".
+    // (A dotted French number "06.12.34.56.78" uses one separator throughout.)
+    let last_sep = seps.last().copied();
+    if matches!(last_sep, Some(b'.' | b','))
+        && lens.last().is_some_and(|&l| l == 2)
+        && (lens.len() == 2 || seps[..seps.len() - 1].iter().any(|&x| Some(x) != last_sep))
+    {
+        return true;
+    }
+    // Compact dates: 20250302 (YYYYMMDD).
+    if lens.len() == 1 && digits.len() == 8 {
+        let (y, m, d) = (num(0, 4), num(4, 2), num(6, 2));
+        if (1900..=2100).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d) {
+            return true;
+        }
+    }
+    // After a currency sign: "€ 1 234 567", "R$ 4155552671".
+    let before = &bytes[..start];
+    let trimmed = before.trim_ascii_end();
+    if trimmed.ends_with(b"$")
+        || trimmed.ends_with("€".as_bytes())
+        || trimmed.ends_with("£".as_bytes())
+        || trimmed.ends_with("¥".as_bytes())
+        || trimmed.ends_with("₹".as_bytes())
+    {
         return true;
     }
     // ISBN-13.
@@ -697,6 +763,25 @@ const NOT_PHONE_WORDS: &[&str] = &[
     "eur",
     "gbp",
     "inr",
+    "chf",
+    "jpy",
+    "cny",
+    "rmb",
+    "brl",
+    "sek",
+    "nok",
+    "dkk",
+    "pln",
+    "aud",
+    "cad",
+    "rub",
+    "zar",
+    "mxn",
+    "huf",
+    "czk",
+    "weight",
+    "refund",
+    "over",
     "qty",
     "quantity",
     "receipt",
@@ -937,6 +1022,33 @@ mod tests {
         assert_eq!(s.found.map(|m| m.end), Some(text.len()));
         // "hotel:" is not a scheme.
         assert_eq!(find("hotel:4155552671"), None);
+    }
+
+    #[test]
+    fn amounts_compact_dates_and_postal_codes_are_not_phones() {
+        assert_eq!(find("refund of CHF 48213.44 today"), None);
+        assert_eq!(find("total 1,234,567.89"), None);
+        assert_eq!(find("Summe 12.345.678,90"), None);
+        assert_eq!(find("ships on 20250302"), None);
+        assert_eq!(find("due on 20240720."), None);
+        assert_eq!(find("CEP 42526-208 De Rijp"), None);
+        assert_eq!(find("paid R$ 4155552671"), None);
+        // One separator throughout is a phone, not an amount.
+        assert!(find("tel 06.12.34.56.78").is_some());
+    }
+
+    #[test]
+    fn numbers_inside_cjk_text_and_fullwidth_punctuation_are_found() {
+        assert_eq!(
+            find("请联系王伟，电话+33 1 23 45 67 89，邮箱").as_deref(),
+            Some("+33123456789")
+        );
+        assert_eq!(
+            find("電話がありました（+81-3-1234-5678）。").as_deref(),
+            Some("+81312345678")
+        );
+        // A letter of a spaced script still glues: "ab4155552671".
+        assert_eq!(find("№ab+4155552671"), None);
     }
 
     #[test]
