@@ -699,7 +699,9 @@ impl KeyCache {
 fn value_hint(class: KeyClass, ctx: Ctx) -> (bool, Hint) {
     let (person, not_person) = match ctx {
         Ctx::Person if class.generic_name => (true, false),
-        Ctx::Company if class.generic_name || class.person => (false, true),
+        // "company": {"name": …} is the company's name; a role under it
+        // ("shipping_address": {"recipient": …}) is still a person.
+        Ctx::Company if class.generic_name => (false, true),
         _ => (class.person, class.not_person),
     };
     let name = if not_person {

@@ -1234,6 +1234,28 @@ mod tests {
     }
 
     #[test]
+    fn roles_under_address_objects_are_people_and_header_labels_are_not() {
+        let det = Detectors::new();
+        let v = json!({
+            "shipping_address": {"recipient": "Μάγδα Ζαΐμη", "city": "Groenlo"},
+            "headers": [{"name": "From", "value": "x"}, {"name": "Date", "value": "y"}, {"name": "To", "value": "z"}],
+            "description": "Dial-in: +44 20 7946 0958"
+        });
+        let got: Vec<(String, String)> = det
+            .find_json(&v)
+            .into_iter()
+            .map(|f| (f.path, f.finding.kind.as_str().to_string()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("shipping_address.recipient".to_string(), "NAME".to_string()),
+                ("description".to_string(), "PHONE".to_string()),
+            ]
+        );
+    }
+
+    #[test]
     fn redact_json_keeps_structure_and_rewrites_keys() {
         let det = Detectors::new();
         let v =

@@ -47,6 +47,10 @@ const PARTICLE: u16 = 1 << 9;
 const PLACE_SUFFIX: u16 = 1 << 10;
 /// "San", "Saint", "Lake", "Fort": the run after it names a place.
 const PLACE_PREFIX: u16 = 1 << 11;
+/// A common word that is also a name ("Will", "Date", "To"): never a person on its own in a field.
+const COMMON: u16 = 1 << 12;
+/// "Via", "Rue", "Calle", "ul.": the run after it names a street.
+const STREET_PREFIX: u16 = 1 << 13;
 
 const TITLES: &str = "mr mrs ms miss mx dr prof professor sir dame lord rev fr herr frau sr sra srta \
     mme mlle dott dott.ssa ing sig sra doña dona shri smt sri capt captain col gen lt sgt judge hon \
@@ -78,7 +82,13 @@ const COMPANY_WORDS: &str = "inc incorporated llc l.l.c llp lp ltd limited gmbh 
     construction manufacturing supply supplies distribution retail wholesale airlines airways \
     hotels resorts restaurants cafe bakery clinic dental healthcare health medical university \
     college school academy club society association council ministry department inc. ltd. corp. \
-    co. gmbh. llc. plc. & cie cía ltda eireli mbh ug";
+    co. gmbh. llc. plc. & cie cía ltda eireli mbh ug partg mbb partgmbb kft zrt nyrt bt oyj \
+    sro s.r.o spółka sp z.o.o kk pte bhd sdn tbk pvt ohg e.v ev gbr ab. a/s s.a.s sagl \
+    rechtsanwälte rechtsanwalt anwälte kanzlei steuerberater wirtschaftsprüfer notare notaires \
+    avocats advocaten abogados advogados avvocati solicitors attorneys lawyers barristers \
+    analytics textiles industrie industria industries logistik handel verlag versicherung \
+    werke bau medical pharma biotech dynamics robotics electronics telecom communications \
+    marketing design creative digital interactive consulting advisory capital equity";
 
 const PARTICLES: &str = "van von der den de del della dei di da das dos du la le bin binti ibn bint al el \
     ter ten zu af ap mac st y e vander";
@@ -144,7 +154,9 @@ const STOP_WORDS: &str = "the a an and or but if in on at to for of with by from
     linkedin twitter instagram youtube whatsapp telegram signal github gitlab jira confluence \
     notion trello asana stripe paypal visa mastercard amex shopify wordpress android ios \
     windows linux macos chrome firefox safari edge aws azure gcp docker kubernetes python \
-    java javascript typescript rust golang ruby php sql json xml html css http https url";
+    java javascript typescript rust golang ruby php sql json xml html css http https url \
+    dial-in dial dialin host organizer pin agenda welcome roadmap q&a subject date cc re fw \
+    attendees organiser passcode webinar zoom-link ship bill billing shipping attn callback";
 
 /// Place names that are also given names or surnames; treated as ambiguous.
 const PLACES: &str = "paris london florence victoria sydney austin dallas houston jackson charlotte \
@@ -263,7 +275,7 @@ fn build_dict() -> Option<Dict> {
     // A stop word that is also a name ("May", "Will", "Grant") is ambiguous, not a stop.
     for f in map.values_mut() {
         if *f & STOP != 0 && *f & (GIVEN | SURNAME) != 0 {
-            *f = (*f & !STOP) | AMBIG;
+            *f = (*f & !STOP) | AMBIG | COMMON;
         }
     }
     let mut entries: Vec<(String, u16)> = map.into_iter().collect();
@@ -903,7 +915,7 @@ pub(crate) fn plausible_person_value(value: &str) -> bool {
         }
     };
     for (i, c) in v.char_indices() {
-        if c.is_alphabetic() {
+        if is_word_char(c) {
             letters += 1;
             if word_start.is_none() {
                 word_start = Some(i);
@@ -925,6 +937,13 @@ pub(crate) fn plausible_person_value(value: &str) -> bool {
     }
     if company || letters < 2 || words > 6 {
         return false;
+    }
+    // A lone common word is a label, not a person ("From", "Subject", "Active").
+    if words == 1 {
+        let f = lookup(v.trim_end_matches('.'));
+        if (f & STOP != 0 && f & (GIVEN | SURNAME) == 0) || f & COMMON != 0 {
+            return false;
+        }
     }
     const NOT_PEOPLE: &[&str] = &[
         "none",
