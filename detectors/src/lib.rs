@@ -704,6 +704,13 @@ impl Detectors {
                 C_NONASCII => {
                     let c = text.get(i..).and_then(|s| s.chars().next());
                     match c {
+                        Some(c)
+                            if names_on
+                                && name::is_foreign_letter(c)
+                                && foreign_boundary(text, i, c) =>
+                        {
+                            i = self.found_name(text, i, name::scan_foreign(text, i), out);
+                        }
                         Some(c) if names_on && c.is_uppercase() && name_boundary(text, i) => {
                             i = self.name_at(text, i, out);
                         }
@@ -796,7 +803,10 @@ impl Detectors {
     }
 
     fn name_at(&self, text: &str, i: usize, out: &mut Vec<Finding>) -> usize {
-        let s = name::scan_at(text, i);
+        self.found_name(text, i, name::scan_at(text, i), out)
+    }
+
+    fn found_name(&self, text: &str, i: usize, s: name::Scanned, out: &mut Vec<Finding>) -> usize {
         if let Some(m) = s.found
             && let Some(matched) = text.get(m.start..m.end)
         {
@@ -851,6 +861,17 @@ fn name_boundary(text: &str, i: usize) -> bool {
         prev,
         '@' | '.' | '_' | '-' | '/' | '\\' | '#' | '&' | '\'' | '’' | '+' | '='
     )
+}
+
+/// A word in another script starts at a non-letter or at a change of script ("Charestさん", "请联系王伟").
+fn foreign_boundary(text: &str, i: usize, c: char) -> bool {
+    match text.get(..i).and_then(|s| s.chars().next_back()) {
+        None => true,
+        Some(p) if name::is_word_char(p) => {
+            name::no_space_script(p) != name::no_space_script(c) || p.is_ascii()
+        }
+        Some(p) => !matches!(p, '@' | '.' | '_' | '/' | '\\' | '#' | '&' | '+' | '='),
+    }
 }
 
 /// Sorts `out[base..]` and removes overlaps deterministically, in place.

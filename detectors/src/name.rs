@@ -50,7 +50,6 @@ const PLACE_PREFIX: u16 = 1 << 11;
 /// A common word that is also a name ("Will", "Date", "To"): never a person on its own in a field.
 const COMMON: u16 = 1 << 12;
 /// "Via", "Rue", "Calle", "ul.": the run after it names a street.
-const STREET_PREFIX: u16 = 1 << 13;
 
 const TITLES: &str = "mr mrs ms miss mx dr prof professor sir dame lord rev fr herr frau sr sra srta \
     mme mlle dott dott.ssa ing sig sra doña dona shri smt sri capt captain col gen lt sgt judge hon \
@@ -667,6 +666,24 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
         {
             place = true;
         }
+        if tokens.is_empty() && (street_before(text, tok.start) || firm_at(text, tok.start)) {
+            company = true;
+            next = next.max(tok.end);
+            break;
+        }
+        // "S.p.A.", "B.V.", "K.K.": a dotted abbreviation is a legal form, not an initial.
+        if tok.shape == Shape::Initial
+            && bytes.get(tok.end) == Some(&b'.')
+            && bytes.get(tok.end + 1).is_some_and(u8::is_ascii_alphabetic)
+        {
+            company = true;
+            next = next.max(tok.end);
+            break;
+        }
+        // A street word does not start a name ("Straße 12", "Calle Mayor").
+        if tokens.is_empty() && f & PLACE_SUFFIX != 0 && f & (GIVEN | SURNAME) == 0 {
+            place = true;
+        }
         if f & COMPANY != 0 && tok.shape != Shape::Lower {
             company = true;
             next = next.max(tok.end);
@@ -750,6 +767,13 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
     if company || place || tokens.is_empty() {
         return Scanned { found: None, next };
     }
+    if let Some(m) = surname_comma_given(text, &tokens) {
+        let next = next.max(m.end);
+        return Scanned {
+            found: Some(m),
+            next,
+        };
+    }
     let mut found = decide(text, &tokens, title, Cue::None);
     // "Call Ngozi Okafor", "Will Maria come": retry without a weak first word.
     if found.is_none()
@@ -769,6 +793,586 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
         found = decide(text, &tokens[1..], false, cue);
     }
     Scanned { found, next }
+}
+
+/// Words before a street name ("Via Giuseppe Parini", "ul. Fryderyka Chopina", "Rue Victor Hugo").
+const STREET_WORDS: &[&str] = &[
+    "via",
+    "viale",
+    "vicolo",
+    "corso",
+    "piazza",
+    "piazzale",
+    "largo",
+    "strada",
+    "rue",
+    "avenue",
+    "boulevard",
+    "bd",
+    "calle",
+    "carrer",
+    "avenida",
+    "avda",
+    "paseo",
+    "camino",
+    "carretera",
+    "ronda",
+    "rambla",
+    "plaza",
+    "rua",
+    "travessa",
+    "praça",
+    "praca",
+    "alameda",
+    "estrada",
+    "ul",
+    "ulica",
+    "al",
+    "aleja",
+    "plac",
+    "os",
+    "osiedle",
+    "utca",
+    "út",
+    "tér",
+    "körút",
+    "calea",
+    "strada",
+    "bulevardul",
+    "soseaua",
+    "aleea",
+    "odos",
+    "οδός",
+    "leoforos",
+    "sokak",
+    "caddesi",
+    "jalan",
+    "jl",
+    "ulitsa",
+    "prospekt",
+];
+
+/// Whether the word before `start` (past Italian/Spanish/Portuguese particles) is a street word.
+fn street_before(text: &str, start: usize) -> bool {
+    let mut end = start;
+    for _ in 0..3 {
+        let before = &text[..end];
+        let Some(t) = before.strip_suffix(' ') else {
+            return false;
+        };
+        let t = t.strip_suffix('.').unwrap_or(t);
+        let ws = t
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_alphabetic())
+            .last()
+            .map_or(t.len(), |(i, _)| i);
+        let word = &t[ws..];
+        if word.is_empty() || word.len() > 12 {
+            return false;
+        }
+        let lower = word.to_lowercase();
+        if STREET_WORDS.contains(&lower.as_str()) {
+            // "via Maria" in prose is a route; a street word is capitalized or abbreviated.
+            return word.chars().next().is_some_and(char::is_uppercase)
+                || t.len() < before.len() - 1
+                || ws == 0;
+        }
+        if !matches!(
+            lower.as_str(),
+            "degli"
+                | "della"
+                | "delle"
+                | "dei"
+                | "del"
+                | "di"
+                | "de"
+                | "da"
+                | "do"
+                | "dos"
+                | "das"
+                | "la"
+                | "le"
+                | "des"
+                | "du"
+        ) {
+            return false;
+        }
+        end = ws;
+    }
+    false
+}
+
+/// "Arnold, Moore and Harrison", "Ketting & Sharpe", "Otis, Buiing & Enksink LLP": a firm
+/// named after its partners — capitalized words joined by commas and a final
+/// conjunction — unless every item is a given name (a list of people).
+fn firm_at(text: &str, start: usize) -> bool {
+    let bytes = text.as_bytes();
+    let mut items = 0;
+    let mut all_given = true;
+    let mut j = start;
+    loop {
+        let Some(tok) = read_token(text, j) else {
+            return false;
+        };
+        if tok.shape == Shape::Lower || tok.shape == Shape::Initial {
+            return false;
+        }
+        items += 1;
+        all_given &= tok.flags & GIVEN != 0 && tok.flags & SURNAME == 0;
+        let mut k = tok.end;
+        if bytes.get(k) == Some(&b',') && bytes.get(k + 1) == Some(&b' ') {
+            k += 2;
+            if char_at(text, k).is_some_and(char::is_uppercase) && items < 6 {
+                j = k;
+                continue;
+            }
+            return false;
+        }
+        if bytes.get(k) != Some(&b' ') {
+            return false;
+        }
+        let w_end = word_end(bytes, k + 1);
+        let w = bytes[k + 1..w_end].to_ascii_lowercase();
+        if !is_conjunction(&w) {
+            return false;
+        }
+        // The last partner may carry a particle: "and van Maurik".
+        let after = w_end + 1;
+        let last = read_token(text, after).filter(|t| t.shape != Shape::Initial);
+        return match last {
+            Some(t) if t.shape != Shape::Lower || t.flags & PARTICLE != 0 => {
+                let last_given = t.flags & GIVEN != 0 && t.flags & SURNAME == 0;
+                // "Smith & Sons" is caught elsewhere; two people joined by "and" need 2+ commas to be a firm.
+                (items >= 2 || w == b"&") && !(all_given && last_given)
+            }
+            _ => false,
+        };
+    }
+}
+
+/// End of the short ASCII word at `from` (at most 4 bytes are looked at: conjunctions are short).
+fn word_end(bytes: &[u8], from: usize) -> usize {
+    let mut e = from;
+    while e < bytes.len() && e - from < 4 && (bytes[e].is_ascii_alphabetic() || bytes[e] == b'&') {
+        e += 1;
+    }
+    e
+}
+
+/// Words that join the last two items of a list or a firm name ("Arnold, Moore and Harrison").
+fn is_conjunction(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"and" | b"&" | b"und" | b"et" | b"y" | b"e" | b"en" | b"och" | b"og" | b"i" | b"or"
+    )
+}
+
+/// "Okafor, Ngozi", "de Aguiar, Tierri", "Smith, J.": a surname, a comma and a
+/// given name (the order of directories, CRMs and formal lists). Not a list
+/// ("Maria, Anna, Tom"), not a firm ("Arnold, Moore and Harrison") and not a
+/// place ("Berlin, Germany").
+fn surname_comma_given(text: &str, tokens: &[Token]) -> Option<NameMatch> {
+    let bytes = text.as_bytes();
+    let core: Vec<&Token> = tokens.iter().filter(|t| t.shape != Shape::Lower).collect();
+    let [first] = core.as_slice() else {
+        return None;
+    };
+    if first.shape != Shape::Capitalized && first.shape != Shape::AllCaps || first.possessive {
+        return None;
+    }
+    let mut j = first.end;
+    if bytes.get(j) != Some(&b',') {
+        return None;
+    }
+    j += 1;
+    let sp = if bytes.get(j) == Some(&b' ') {
+        1
+    } else {
+        crate::phone::unicode_space_len(bytes, j)
+    };
+    if sp == 0 {
+        return None;
+    }
+    j += sp;
+    let second = read_token(text, j)?;
+    if second.shape == Shape::Lower
+        || second.shape == Shape::AllCaps && second.end - second.start > 3
+    {
+        return None;
+    }
+    let mut end = second.end;
+    if second.shape == Shape::Initial && bytes.get(end) == Some(&b'.') {
+        end += 1;
+    }
+    // A list or a firm: ", X" or " and X" follows.
+    let mut k = end;
+    if bytes.get(k) == Some(&b',') {
+        k += 1;
+        while bytes.get(k) == Some(&b' ') {
+            k += 1;
+        }
+        if char_at(text, k).is_some_and(char::is_uppercase) {
+            return None;
+        }
+    } else if bytes.get(k) == Some(&b' ') {
+        let w_end = word_end(bytes, k + 1);
+        let w = bytes[k + 1..w_end].to_ascii_lowercase();
+        if is_conjunction(&w) && char_at(text, w_end + 1).is_some_and(char::is_alphabetic) {
+            return None;
+        }
+    }
+    let (f1, f2) = (first.flags, second.flags);
+    let reject = STOP | COMPANY | PLACE_SUFFIX | PLACE_PREFIX | TITLE | CUE_STRONG | COMMON;
+    if (f1 | f2) & reject != 0 {
+        return None;
+    }
+    let strong_given = f2 & GIVEN != 0 && f2 & AMBIG == 0;
+    let strong_surname = f1 & SURNAME != 0 && f1 & AMBIG == 0;
+    let unknown = |f: u16| f & (GIVEN | SURNAME | AMBIG) == 0;
+    let cue = cue_before(text, tokens.first()?.start);
+    let ok = (strong_given && f1 & AMBIG == 0)
+        || (strong_surname && (second.shape == Shape::Initial || unknown(f2) || f2 & GIVEN != 0))
+        || (cue == Cue::Strong && second.shape != Shape::Initial)
+        || (cue == Cue::Weak
+            && f1 & AMBIG == 0
+            && f2 & AMBIG == 0
+            && second.shape != Shape::Initial);
+    if !ok {
+        return None;
+    }
+    let start = extend_particles(text, tokens.first()?.start);
+    Some(NameMatch { start, end })
+}
+
+/// Scripts told apart by the foreign-script rules (marks take their letter's script).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Script {
+    Latin,
+    Greek,
+    Cyrillic,
+    Armenian,
+    Hebrew,
+    Arabic,
+    Indic,
+    Georgian,
+    Thai,
+    Hangul,
+    Kana,
+    Han,
+    Other,
+}
+
+fn script_of(c: char) -> Script {
+    match u32::from(c) {
+        0..=0x024F | 0x1E00..=0x1EFF => Script::Latin,
+        0x0370..=0x03FF | 0x1F00..=0x1FFF => Script::Greek,
+        0x0400..=0x052F => Script::Cyrillic,
+        0x0530..=0x058F => Script::Armenian,
+        0x0590..=0x05FF => Script::Hebrew,
+        0x0600..=0x06FF | 0x0750..=0x077F | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => Script::Arabic,
+        0x0900..=0x0DFF => Script::Indic,
+        0x10A0..=0x10FF => Script::Georgian,
+        0x0E00..=0x0EFF => Script::Thai,
+        0x1100..=0x11FF | 0xAC00..=0xD7FF | 0x3130..=0x318F => Script::Hangul,
+        0x3040..=0x30FF | 0x31F0..=0x31FF | 0xFF66..=0xFF9F => Script::Kana,
+        0x3400..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3FFFF => Script::Han,
+        _ => Script::Other,
+    }
+}
+
+/// Whether `c` is a letter of a script the dictionary does not cover (not Latin).
+#[inline]
+pub(crate) fn is_foreign_letter(c: char) -> bool {
+    !c.is_ascii() && c.is_alphabetic() && script_of(c) != Script::Latin
+}
+
+/// Cue words in other scripts that introduce a name ("Уважаемый", "عزيزي", "שלום", "प्रिय").
+const NATIVE_CUES: &[&str] = &[
+    "уважаемый",
+    "уважаемая",
+    "уважаемые",
+    "дорогой",
+    "дорогая",
+    "привет",
+    "здравствуйте",
+    "господин",
+    "госпожа",
+    "г-н",
+    "г-жа",
+    "от",
+    "для",
+    "контакт",
+    "имя",
+    "фио",
+    "шановний",
+    "шановна",
+    "вітаю",
+    "αγαπητέ",
+    "αγαπητή",
+    "κύριε",
+    "κυρία",
+    "κ.",
+    "όνομα",
+    "عزيزي",
+    "عزيزتي",
+    "السيد",
+    "السيدة",
+    "الأستاذ",
+    "الاستاذ",
+    "الدكتور",
+    "مرحبا",
+    "الاسم",
+    "שלום",
+    "לכבוד",
+    "מר",
+    "גב'",
+    "שם",
+    "प्रिय",
+    "श्री",
+    "श्रीमती",
+    "नमस्ते",
+    "नाम",
+    "안녕하세요",
+    "이름",
+    "성명",
+];
+
+/// Cues glued to the front of a name in scripts without spaces ("请联系王伟", "คุณสมชาย").
+const GLUED_CUES: &[&str] = &[
+    "请联系",
+    "联系人",
+    "联系",
+    "尊敬的",
+    "亲爱的",
+    "致",
+    "姓名",
+    "名前",
+    "氏名",
+    "担当者",
+    "担当",
+    "宛先",
+    "拝啓",
+    "이름",
+    "성명",
+    "คุณ",
+];
+
+/// Honorifics written right after a name ("田中さん", "王先生", "김민수님", "Charestさん").
+const HONORIFICS: &[&str] = &[
+    "さん",
+    "様",
+    "さま",
+    "先生",
+    "女士",
+    "小姐",
+    "老师",
+    "님",
+    "씨",
+    "氏",
+    "くん",
+    "ちゃん",
+    "殿",
+    "君",
+];
+
+fn starts_with_honorific(s: &str) -> bool {
+    let s = s.trim_start_matches(' ');
+    HONORIFICS.iter().any(|h| s.starts_with(h))
+}
+
+/// The script of the nearest word before `start` (skipping spaces and light punctuation).
+fn script_before(text: &str, start: usize) -> Option<Script> {
+    let mut steps = 0;
+    for c in text.get(..start)?.chars().rev() {
+        if c.is_alphabetic() {
+            return Some(script_of(c));
+        }
+        steps += 1;
+        if steps > 3 || c.is_ascii_digit() || matches!(c, '\n' | '"' | '(' | '[' | '{' | '<') {
+            return None;
+        }
+    }
+    None
+}
+
+/// The script of the nearest word after `end`.
+fn script_after(text: &str, end: usize) -> Option<Script> {
+    let mut steps = 0;
+    for c in text.get(end..)?.chars() {
+        if c.is_alphabetic() {
+            return Some(script_of(c));
+        }
+        steps += 1;
+        if steps > 3 || c.is_ascii_digit() || matches!(c, '\n' | '"' | ')' | ']' | '}' | '>' | '@')
+        {
+            return None;
+        }
+    }
+    None
+}
+
+/// A native cue word right before `start` (after spaces, a comma or a colon).
+fn native_cue_before(text: &str, start: usize) -> bool {
+    let Some(before) = text.get(..start) else {
+        return false;
+    };
+    let trimmed = before.trim_end_matches([' ', ',', ':', '：', '，', '、', '\u{a0}']);
+    if trimmed.len() == before.len() && !before.is_empty() {
+        // Glued: only the cues of scripts without spaces ("请联系" + name).
+        return GLUED_CUES.iter().any(|c| trimmed.ends_with(c));
+    }
+    let word_start = trimmed
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| is_word_char(*c) || matches!(c, '-' | '.' | '\''))
+        .last()
+        .map_or(trimmed.len(), |(i, _)| i);
+    let word = &trimmed[word_start..];
+    if word.is_empty() || word.len() > 40 {
+        return false;
+    }
+    let lower = word.to_lowercase();
+    NATIVE_CUES.contains(&lower.as_str()) || GLUED_CUES.iter().any(|c| lower.ends_with(c))
+}
+
+/// A name written in a script the dictionary does not cover, starting at
+/// `start`: evidence is a cue (English or native), an honorific after it, a
+/// glued cue before it, or a change of script around it (a Cyrillic, Arabic or
+/// CJK run inside Latin text is, in business text, nearly always a name).
+pub(crate) fn scan_foreign(text: &str, start: usize) -> Scanned {
+    let Some(first) = char_at(text, start) else {
+        return Scanned {
+            found: None,
+            next: start + 1,
+        };
+    };
+    let script = script_of(first);
+    let cjk = matches!(
+        script,
+        Script::Han | Script::Kana | Script::Hangul | Script::Thai
+    );
+    let same = |c: char| {
+        is_mark(c)
+            || (c.is_alphabetic()
+                && (script_of(c) == script
+                    || (cjk && matches!(script_of(c), Script::Han | Script::Kana))))
+    };
+    // The run: words of the same script joined by single spaces (at most 4).
+    let mut end = start;
+    let mut words = 0;
+    let mut capitalized = 0;
+    let mut pos = start;
+    loop {
+        let mut j = pos;
+        let mut chars = 0;
+        let mut upper_first = false;
+        for (k, c) in text[pos..].char_indices() {
+            if !same(c) {
+                break;
+            }
+            if k == 0 {
+                upper_first = c.is_uppercase();
+            }
+            chars += 1;
+            j = pos + k + c.len_utf8();
+            if chars > 24 {
+                break;
+            }
+        }
+        if j == pos {
+            break;
+        }
+        words += 1;
+        capitalized += usize::from(upper_first);
+        end = j;
+        if words == 4 || text.as_bytes().get(j) != Some(&b' ') {
+            break;
+        }
+        match char_at(text, j + 1) {
+            Some(c) if same(c) && !is_mark(c) => pos = j + 1,
+            _ => break,
+        }
+    }
+    let miss = Scanned {
+        found: None,
+        next: end.max(start + first.len_utf8()),
+    };
+    let Some(run) = text.get(start..end) else {
+        return miss;
+    };
+    let cased = first.is_uppercase() || first.is_lowercase();
+    if cased && !first.is_uppercase() && !native_cue_before(text, start) {
+        return miss;
+    }
+    // An honorific or a native cue is never the name itself.
+    if NATIVE_CUES.contains(&run.to_lowercase().as_str()) || starts_with_honorific(run) {
+        return miss;
+    }
+    let found = |s: usize, e: usize| Scanned {
+        found: Some(NameMatch { start: s, end: e }),
+        next: end,
+    };
+    if cjk {
+        // Inside a run without spaces: a glued cue before the name, an honorific after it.
+        let idx: Vec<usize> = run.char_indices().map(|(i, _)| i).collect();
+        let mut name_start = 0;
+        for c in GLUED_CUES {
+            if let Some(p) = run.find(c)
+                && p + c.len() < run.len()
+            {
+                name_start = p + c.len();
+                break;
+            }
+        }
+        for (n, &i) in idx.iter().enumerate().skip(1) {
+            if i > name_start && n <= 8 && starts_with_honorific(&run[i..]) {
+                return found(start + name_start, start + i);
+            }
+        }
+        if starts_with_honorific(&text[end..]) && run.chars().count() <= 8 {
+            return found(start + name_start, end);
+        }
+        if name_start > 0 {
+            let rest = &run[name_start..];
+            let n = rest.chars().count();
+            return if (2..=4).contains(&n) {
+                found(start + name_start, end)
+            } else {
+                miss
+            };
+        }
+    } else if starts_with_honorific(&text[end..]) {
+        return found(start, end);
+    }
+    if run.chars().count() > 40 {
+        return miss;
+    }
+    let cue = cue_before(text, start) != Cue::None || native_cue_before(text, start);
+    let other = |s: Option<Script>| {
+        s.is_some_and(|s| s != script && !(cjk && matches!(s, Script::Han | Script::Kana)))
+    };
+    // Scripts without spaces abut Latin text anyway ("电话+44…", "Marcoさん"):
+    // there the run must stand between spaces, with no same-script word beside it.
+    let embedded = if cjk {
+        let spaced_before = text[..start].ends_with(' ');
+        let spaced_after = text[end..].starts_with([' ', ',', '.', ';', ')']) || end == text.len();
+        let (b, a) = (script_before(text, start), script_after(text, end));
+        spaced_before
+            && spaced_after
+            && (other(b) || other(a))
+            && b.is_none_or(|s| other(Some(s)))
+            && a.is_none_or(|s| other(Some(s)))
+    } else {
+        other(script_before(text, start)) || other(script_after(text, end))
+    };
+    // Two or more capitalized words of a cased script ("Альбина Гляделкина").
+    let cased_pair = cased && words >= 2 && capitalized == words && words <= 3;
+    if cue || embedded || cased_pair {
+        found(start, end)
+    } else {
+        miss
+    }
 }
 
 /// Skips following capitalized words joined by spaces or `&` (the tail of a company or place name).
@@ -836,7 +1440,7 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
         let t = first;
         (t.possessive && known(t))
             || (given(t) && t.flags & AMBIG == 0 && t.shape == Shape::Capitalized && initials == 0)
-            || (initials > 0 && surname(t))
+            || (initials > 0 && (surname(t) || (unknown(t) && t.end - t.start >= 3)))
             || lazy_cue(text, from.start, t, initials, cue)
     } else {
         let strong_hit = core.iter().any(strong);
