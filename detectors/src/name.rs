@@ -59,12 +59,17 @@ const TITLES: &str = "mr mrs ms miss mx dr prof professor sir dame lord rev fr h
 const CUES_STRONG: &str = "dear hi hello hey hiya greetings attn attention regards thanks thank \
     cheers sincerely signed yours hallo hola bonjour ciao olá ola querido querida estimado estimada \
     liebe lieber cher chère caro cara namaste salaam salam congratulations congrats welcome bye \
-    goodbye ping";
+    goodbye ping hoi hej moi salut buongiorno buonasera servus grüezi moin grüßen grüße gruß \
+    grüssen grüsse cordialement salutations saludos atentamente cumprimentos abraços saluti \
+    cordiali distinti groeten hälsningar hilsen terveisin pozdrawiam pozdrav üdvözlettel \
+    saygılarımla regards";
 
 const CUES_WEAK: &str = "from with by to for ask asked call called met meet meeting told tell per \
     via cc bcc contact contacted emailed spoke speak and or son daughter wife husband mother father \
     brother sister colleague manager assigned ceo cto cfo founder director rep agent signed \
-    owner author reviewer approved reported";
+    owner author reviewer approved reported cliente clienta kunde kundin contacto contato \
+    contatto avec mit con com met från fra av con confirmed confirmé escalated forwarded \
+    pinged invited introduced reply replied wrote";
 
 const CUES_COLON: &str = "from to cc bcc contact attn owner assignee author name manager rep sender \
     recipient customer client lead host organizer organiser attendee attendees speaker reporter \
@@ -574,11 +579,22 @@ fn cue_before(text: &str, start: usize) -> Cue {
     }
     // `client::Worker` is a code path, not a label.
     if e == start || text[e..start].contains("::") {
-        return Cue::None;
+        return if e == start
+            && start > 0
+            && bytes[start - 1] >= 0x80
+            && native_cue_before(text, start)
+        {
+            Cue::Strong
+        } else {
+            Cue::None
+        };
     }
     let mut s = e;
-    while s > 0 && bytes[s - 1].is_ascii_alphabetic() && e - s < 16 {
+    while s > 0 && (bytes[s - 1].is_ascii_alphabetic() || bytes[s - 1] >= 0x80) && e - s < 24 {
         s -= 1;
+    }
+    while s < e && !text.is_char_boundary(s) {
+        s += 1;
     }
     // Part of an identifier (`http_client`, `Client2`): not a cue word.
     if s == e || (s > 0 && (bytes[s - 1].is_ascii_alphanumeric() || bytes[s - 1] == b'_')) {
@@ -587,6 +603,9 @@ fn cue_before(text: &str, start: usize) -> Cue {
     let Some(word) = text.get(s..e) else {
         return Cue::None;
     };
+    if !word.is_ascii() && native_cue_before(text, start) {
+        return Cue::Strong;
+    }
     let f = lookup(word);
     if f & CUE_STRONG != 0 || (colon && f & (CUE_COLON | CUE_WEAK) != 0) {
         Cue::Strong
@@ -766,6 +785,22 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
     }
     if company || place || tokens.is_empty() {
         return Scanned { found: None, next };
+    }
+    // "Yasushi Onishiさん", "Antonelo Flozillo님": an honorific makes the run a name.
+    if let (Some(first), Some(last)) = (tokens.first(), tokens.last())
+        && !company
+        && !place
+        && starts_with_honorific(&text[last.end..])
+        && tokens.iter().all(|t| t.flags & (STOP | COMPANY) == 0)
+    {
+        let start = extend_particles(text, first.start);
+        return Scanned {
+            found: Some(NameMatch {
+                start,
+                end: last.end,
+            }),
+            next,
+        };
     }
     if let Some(m) = surname_comma_given(text, &tokens) {
         let next = next.max(m.end);
@@ -1065,7 +1100,7 @@ enum Script {
 
 fn script_of(c: char) -> Script {
     match u32::from(c) {
-        0..=0x024F | 0x1E00..=0x1EFF => Script::Latin,
+        0..=0x02AF | 0x1E00..=0x1EFF => Script::Latin,
         0x0370..=0x03FF | 0x1F00..=0x1FFF => Script::Greek,
         0x0400..=0x052F => Script::Cyrillic,
         0x0530..=0x058F => Script::Armenian,
@@ -1454,7 +1489,11 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
         } else {
             cue
         };
-        a || b || c || (cue == Cue::Strong && core.iter().all(|t| known(t) || unknown(t)))
+        let all_plain = core.iter().all(|t| known(t) || unknown(t));
+        a || b
+            || c
+            || (cue == Cue::Strong && all_plain)
+            || (cue == Cue::Weak && all_plain && core.len() <= 3 && initials == 0)
     };
     if accepted { span(from, to) } else { None }
 }
