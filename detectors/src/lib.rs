@@ -1276,6 +1276,94 @@ mod tests {
         );
     }
 
+    fn names_in(det: &Detectors, text: &str) -> Vec<String> {
+        det.find(text)
+            .into_iter()
+            .filter(|f| f.kind == Kind::Name)
+            .map(|f| f.text)
+            .collect()
+    }
+
+    #[test]
+    fn names_in_other_scripts_are_found_after_cues_honorifics_and_script_changes() {
+        let det = Detectors::new();
+        let cases: &[(&str, &[&str])] = &[
+            ("Thanks 희준기, escalated.", &["희준기"]),
+            (
+                "Interview with قاسم بن عبد الكريم for the role.",
+                &["قاسم بن عبد الكريم"],
+            ),
+            ("Action item: עומר פרץ to send the SOW.", &["עומר פרץ"]),
+            (
+                "attendees D. Huerta, रोहित अग्रवाल, Yuriy Atamanchuk.",
+                &["D. Huerta", "रोहित अग्रवाल", "Yuriy Atamanchuk"],
+            ),
+            ("Dear Иван Петров,", &["Иван Петров"]),
+            ("Привет, Dorothea!", &["Dorothea"]),
+            ("木内あいこさんから電話がありました", &["木内あいこ"]),
+            ("Demont Charestさんから電話", &["Demont Charest"]),
+            ("请联系王伟，电话", &["王伟"]),
+            (
+                "Mit freundlichen Grüßen\nXaviera Mormino\nTessera",
+                &["Xaviera Mormino"],
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(names_in(&det, text), *want, "{text}");
+        }
+        // Text in one script with no cue stays untouched.
+        assert!(names_in(&det, "Заказ отправлен вчера вечером").is_empty());
+        assert!(names_in(&det, "회의 자료를 보내주세요").is_empty());
+    }
+
+    #[test]
+    fn surname_comma_given_initials_and_capitalized_surnames_are_names() {
+        let det = Detectors::new();
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "Logged call with Okafor, Ngozi — 12 min.",
+                &["Okafor, Ngozi"],
+            ),
+            (
+                "Callback requested, ask for Kyra, Miguel.",
+                &["Kyra, Miguel"],
+            ),
+            ("Priority changed by B. Nasution at noon.", &["B. Nasution"]),
+            (
+                "Owner changed from Remzi NYFELER to Sudie Lamb.",
+                &["Remzi NYFELER", "Sudie Lamb"],
+            ),
+            ("confirmed with Rodhger Ostrom.", &["Rodhger Ostrom"]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(names_in(&det, text), *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn firms_legal_forms_streets_and_meeting_words_are_not_names() {
+        let det = Detectors::new();
+        for text in [
+            "Engagement letter from Leblanc, Bradley and van Maurik signed.",
+            "Counsel: Arnold, Moore and Harrison",
+            "Counsel: Ketting & Sharpe",
+            "Sync with Catalyst K.K. today",
+            "Ruiz Vildekes Rechtsanwälte PartG mbB",
+            "Via degli Carlo Saviotti, 87",
+            "ul. Fryderyka Chopina 12",
+            "Dial-in: +44 20 7946 0958",
+            "Berlin, Germany",
+        ] {
+            assert!(
+                names_in(&det, text).is_empty(),
+                "{text}: {:?}",
+                names_in(&det, text)
+            );
+        }
+        // A list of people is still people.
+        assert_eq!(names_in(&det, "Thanks Maria, Anna and Tom!").len(), 3);
+    }
+
     #[test]
     fn redact_json_keeps_structure_and_rewrites_keys() {
         let det = Detectors::new();

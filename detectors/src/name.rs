@@ -429,7 +429,9 @@ pub(crate) fn no_space_script(c: char) -> bool {
 /// Arabic or accented text (a virama is not alphabetic, yet "स्नेहा" is one word).
 #[inline]
 pub(crate) fn is_mark(c: char) -> bool {
-    matches!(u32::from(c),
+    match u32::from(c) {
+        // Indic blocks: letters are alphabetic, viramas and nuktas are not.
+        0x0900..=0x0DFF => !c.is_alphabetic() && !c.is_numeric() && !matches!(c, '।' | '॥'),
         0x0300..=0x036F
         | 0x0483..=0x0489
         | 0x0591..=0x05C7
@@ -437,9 +439,10 @@ pub(crate) fn is_mark(c: char) -> bool {
         | 0x064B..=0x065F
         | 0x0670
         | 0x06D6..=0x06ED
-        | 0x0900..=0x0DFF // Indic blocks: signs, viramas, nuktas
         | 0x0E31..=0x0E4E
-        | 0x200C..=0x200D)
+        | 0x200C..=0x200D => true,
+        _ => false,
+    }
 }
 
 /// A letter of a word, or a mark inside one.
@@ -665,9 +668,9 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
         }
         // A lone all-caps word ("OPEN", "CET") is never a name: skip without a lookup.
         if tokens.is_empty() && tok.shape == Shape::AllCaps {
+            // "BOATENG Kipchoge", "ĐỖ Manh": a surname in capitals may lead a name.
             let caps_follows = bytes.get(tok.end) == Some(&b' ')
-                && bytes.get(tok.end + 1).is_some_and(u8::is_ascii_uppercase)
-                && bytes.get(tok.end + 2).is_some_and(u8::is_ascii_uppercase);
+                && char_at(text, tok.end + 1).is_some_and(char::is_uppercase);
             if !caps_follows {
                 return Scanned {
                     found: None,
@@ -685,9 +688,16 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
         {
             place = true;
         }
-        if tokens.is_empty() && (street_before(text, tok.start) || firm_at(text, tok.start)) {
+        if tokens.is_empty() && street_before(text, tok.start) {
             company = true;
             next = next.max(tok.end);
+            break;
+        }
+        if tokens.is_empty()
+            && let Some(firm_end) = firm_at(text, tok.start)
+        {
+            company = true;
+            next = next.max(firm_end);
             break;
         }
         // "S.p.A.", "B.V.", "K.K.": a dotted abbreviation is a legal form, not an initial.
@@ -941,17 +951,15 @@ fn street_before(text: &str, start: usize) -> bool {
 /// "Arnold, Moore and Harrison", "Ketting & Sharpe", "Otis, Buiing & Enksink LLP": a firm
 /// named after its partners — capitalized words joined by commas and a final
 /// conjunction — unless every item is a given name (a list of people).
-fn firm_at(text: &str, start: usize) -> bool {
+fn firm_at(text: &str, start: usize) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut items = 0;
     let mut all_given = true;
     let mut j = start;
     loop {
-        let Some(tok) = read_token(text, j) else {
-            return false;
-        };
+        let tok = read_token(text, j)?;
         if tok.shape == Shape::Lower || tok.shape == Shape::Initial {
-            return false;
+            return None;
         }
         items += 1;
         all_given &= tok.flags & GIVEN != 0 && tok.flags & SURNAME == 0;
@@ -962,15 +970,15 @@ fn firm_at(text: &str, start: usize) -> bool {
                 j = k;
                 continue;
             }
-            return false;
+            return None;
         }
         if bytes.get(k) != Some(&b' ') {
-            return false;
+            return None;
         }
         let w_end = word_end(bytes, k + 1);
         let w = bytes[k + 1..w_end].to_ascii_lowercase();
         if !is_conjunction(&w) {
-            return false;
+            return None;
         }
         // The last partner may carry a particle: "and van Maurik".
         let after = w_end + 1;
@@ -979,9 +987,16 @@ fn firm_at(text: &str, start: usize) -> bool {
             Some(t) if t.shape != Shape::Lower || t.flags & PARTICLE != 0 => {
                 let last_given = t.flags & GIVEN != 0 && t.flags & SURNAME == 0;
                 // "Smith & Sons" is caught elsewhere; two people joined by "and" need 2+ commas to be a firm.
-                (items >= 2 || w == b"&") && !(all_given && last_given)
+                let firm = (items >= 2 || w == b"&") && !(all_given && last_given);
+                // The firm runs on over a particle to the last partner ("and van Maurik").
+                let end = if t.shape == Shape::Lower {
+                    read_token(text, t.end + 1).map_or(t.end, |n| n.end)
+                } else {
+                    t.end
+                };
+                firm.then_some(end)
             }
-            _ => false,
+            _ => None,
         };
     }
 }
@@ -1457,8 +1472,31 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
     let given = |t: &Token| t.flags & GIVEN != 0;
     let surname = |t: &Token| t.flags & SURNAME != 0;
     let unknown = |t: &Token| !is_name_flag(t.flags) && t.flags & (STOP | AMBIG) == 0;
-    if any_caps && (!all_caps || core.len() < 2 || !core.iter().all(known)) {
+    if any_caps && all_caps && (core.len() < 2 || !core.iter().all(known)) {
         return None;
+    }
+    if any_caps && !all_caps {
+        // "Remzi NYFELER", "JANG He": a surname in capitals beside a capitalized name.
+        let caps_ok = core.iter().all(|t| {
+            t.shape != Shape::AllCaps || (t.end - t.start >= 2 && t.flags & (STOP | AMBIG) == 0)
+        });
+        let evidence = core
+            .iter()
+            .any(|t| t.shape == Shape::Capitalized && given(t) && t.flags & AMBIG == 0)
+            || core
+                .iter()
+                .any(|t| t.shape == Shape::AllCaps && surname(t) && t.flags & AMBIG == 0)
+            || cue_before(text, body.first()?.start) != Cue::None
+            || cue != Cue::None;
+        if !(caps_ok && evidence && core.len() <= 3) {
+            return None;
+        }
+        let from = body.first()?;
+        let to = body.iter().rev().find(|t| t.shape != Shape::Lower)?;
+        return Some(NameMatch {
+            start: extend_particles(text, from.start),
+            end: to.end,
+        });
     }
     let span = |from: &Token, to: &Token| {
         let start = extend_particles(text, from.start);
