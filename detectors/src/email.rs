@@ -68,6 +68,26 @@ fn local_start(text: &str, at: usize) -> Option<usize> {
             s = i;
         }
     }
+    // A local part wholly in another script ("예지@…", "Ανδρονίκη@…", RFC 6531):
+    // the letters of that one script, so a cue glued in front in another
+    // script stays out.
+    if s == at
+        && let Some(last) = before.chars().next_back()
+        && crate::name::is_foreign_letter(last)
+    {
+        let script = crate::name::script_of(last);
+        let mut count = 0;
+        for (i, c) in before.char_indices().rev() {
+            let ok = crate::name::is_mark(c)
+                || (c.is_alphanumeric() && crate::name::script_of(c) == script)
+                || matches!(c, '.' | '_' | '-');
+            if !ok || count >= MAX_LOCAL {
+                break;
+            }
+            count += 1;
+            s = i;
+        }
+    }
     if before[s..].chars().count() > MAX_LOCAL {
         return None; // longer than any valid local part
     }
@@ -369,6 +389,23 @@ mod tests {
         assert_eq!(
             first("li@mail．example．cn").as_deref(),
             Some("li@mail．example．cn|li@mail.example.cn")
+        );
+    }
+
+    #[test]
+    fn local_parts_in_other_scripts_are_found() {
+        assert_eq!(
+            first("opened by 번예지 (예지@café-lumière.fr).").as_deref(),
+            Some("예지@café-lumière.fr|예지@café-lumière.fr")
+        );
+        assert_eq!(
+            first("Ανδρονίκη@catalyst.nl").as_deref(),
+            Some("Ανδρονίκη@catalyst.nl|Ανδρονίκη@catalyst.nl")
+        );
+        // A Latin address keeps a glued CJK cue out.
+        assert_eq!(
+            first("请联系maria@x.cn").as_deref(),
+            Some("maria@x.cn|maria@x.cn")
         );
     }
 

@@ -1097,7 +1097,7 @@ fn surname_comma_given(text: &str, tokens: &[Token]) -> Option<NameMatch> {
 
 /// Scripts told apart by the foreign-script rules (marks take their letter's script).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Script {
+pub(crate) enum Script {
     Latin,
     Greek,
     Cyrillic,
@@ -1113,7 +1113,7 @@ enum Script {
     Other,
 }
 
-fn script_of(c: char) -> Script {
+pub(crate) fn script_of(c: char) -> Script {
     match u32::from(c) {
         0..=0x02AF | 0x1E00..=0x1EFF => Script::Latin,
         0x0370..=0x03FF | 0x1F00..=0x1FFF => Script::Greek,

@@ -496,7 +496,11 @@ fn left_boundary(bytes: &[u8], start: usize) -> bool {
         let is = |s: &[u8]| {
             scheme.len() >= s.len()
                 && scheme[scheme.len() - s.len()..].eq_ignore_ascii_case(s)
-                && (scheme.len() == s.len() || !is_word_byte(scheme[scheme.len() - s.len() - 1]))
+                && (scheme.len() == s.len() || {
+                    // "电话tel:+44…": a glued CJK word is no part of the scheme.
+                    let b = scheme[scheme.len() - s.len() - 1];
+                    !(b.is_ascii_alphanumeric() || b == b'_')
+                })
         };
         if is(b"tel") || is(b"callto") || is(b"sms") || is(b"fax") || is(b"phone") {
             return true;
@@ -594,7 +598,16 @@ fn looks_like_non_phone(
         return true;
     }
     if all_sep(b'.') && lens.len() == 4 && lens.iter().all(|&l| l <= 3) {
-        return true;
+        // An IPv4 address has octets ≤ 255; "612.37.58.70" is a Spanish mobile.
+        let mut at = 0;
+        let octets_ok = lens.iter().all(|&l| {
+            let v = num(at, usize::from(l));
+            at += usize::from(l);
+            v <= 255
+        });
+        if octets_ok {
+            return true;
+        }
     }
     // Card-like: 13+ digits in groups of four, or Luhn-valid long runs.
     if digits.len() >= 13 && (lens.iter().all(|&l| l == 4) || luhn(digits)) {
@@ -1047,6 +1060,12 @@ mod tests {
             find("電話がありました（+81-3-1234-5678）。").as_deref(),
             Some("+81312345678")
         );
+        assert_eq!(
+            find("电话tel:+353-85-012-6315，邮箱").as_deref(),
+            Some("+353850126315")
+        );
+        // Dotted groups above 255 are no IPv4 address.
+        assert!(find("phone 612.37.58.70").is_some());
         // A letter of a spaced script still glues: "ab4155552671".
         assert_eq!(find("№ab+4155552671"), None);
     }
