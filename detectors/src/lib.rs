@@ -1334,6 +1334,24 @@ mod tests {
                 &["Remzi NYFELER", "Sudie Lamb"],
             ),
             ("confirmed with Rodhger Ostrom.", &["Rodhger Ostrom"]),
+            (
+                "opened by Rodel M. Pangilinan today",
+                &["Rodel M. Pangilinan"],
+            ),
+            (
+                "On Monday, Tess I. Kleinhesling <tk@wp.pl> wrote:",
+                &["Tess I. Kleinhesling"],
+            ),
+            (
+                "Escalated — Vadvirág Keresztes says the refund is late.",
+                &["Vadvirág Keresztes"],
+            ),
+            ("the QBR moved; Kelemen confirmed.", &["Kelemen"]),
+            (
+                "can you send me Delina Gutzwiller's number?",
+                &["Delina Gutzwiller"],
+            ),
+            ("Le Roux, Celian님, 회의", &["Le Roux, Celian"]),
         ];
         for (text, want) in cases {
             assert_eq!(names_in(&det, text), *want, "{text}");
@@ -1353,6 +1371,9 @@ mod tests {
             "ul. Fryderyka Chopina 12",
             "Dial-in: +44 20 7946 0958",
             "Berlin, Germany",
+            "Counsel: Bauer, van Buuren and Snyder",
+            "Shipped to Via Lucio Colletti 4",
+            "Hi team, the vendor from Oakridge called again",
         ] {
             assert!(
                 names_in(&det, text).is_empty(),

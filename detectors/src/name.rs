@@ -88,6 +88,7 @@ const COMPANY_WORDS: &str = "inc incorporated llc l.l.c llp lp ltd limited gmbh 
     college school academy club society association council ministry department inc. ltd. corp. \
     co. gmbh. llc. plc. & cie cía ltda eireli mbh ug partg mbb partgmbb kft zrt nyrt bt oyj \
     sro s.r.o spółka sp z.o.o kk pte bhd sdn tbk pvt ohg e.v ev gbr ab. a/s s.a.s sagl \
+    oü transportes transporte transport technik technologie technologies logistica \
     rechtsanwälte rechtsanwalt anwälte kanzlei steuerberater wirtschaftsprüfer notare notaires \
     avocats advocaten abogados advogados avvocati solicitors attorneys lawyers barristers \
     analytics textiles industrie industria industries logistik handel verlag versicherung \
@@ -95,7 +96,7 @@ const COMPANY_WORDS: &str = "inc incorporated llc l.l.c llp lp ltd limited gmbh 
     marketing design creative digital interactive consulting advisory capital equity";
 
 const PARTICLES: &str = "van von der den de del della dei di da das dos du la le bin binti ibn bint al el \
-    ter ten zu af ap mac st y e vander";
+    ter ten te zu af ap mac st y e vander";
 
 const PLACE_SUFFIXES: &str = "street st road rd avenue ave lane ln drive blvd boulevard way court ct \
     place pl square sq park plaza parkway highway hwy terrace crescent close row alley \
@@ -688,7 +689,10 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
         {
             place = true;
         }
-        if tokens.is_empty() && street_before(text, tok.start) {
+        if tokens.is_empty()
+            && (street_before(text, tok.start)
+                || (tok.shape == Shape::Capitalized && is_street_word(word)))
+        {
             company = true;
             next = next.max(tok.end);
             break;
@@ -742,7 +746,13 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
                 }
                 title |= f & TITLE != 0;
             }
-            _ if f & STOP != 0 && !is_name_flag(f) => break,
+            // "Tess I. Kleinhesling": an initial with its dot is never the pronoun "I".
+            _ if f & STOP != 0
+                && !is_name_flag(f)
+                && !(tok.shape == Shape::Initial && bytes.get(tok.end) == Some(&b'.')) =>
+            {
+                break;
+            }
             _ => {}
         }
         let possessive = tok.possessive;
@@ -897,6 +907,10 @@ const STREET_WORDS: &[&str] = &[
     "prospekt",
 ];
 
+fn is_street_word(w: &str) -> bool {
+    w.len() <= 12 && STREET_WORDS.contains(&w.to_lowercase().as_str())
+}
+
 /// Whether the word before `start` (past Italian/Spanish/Portuguese particles) is a street word.
 fn street_before(text: &str, start: usize) -> bool {
     let mut end = start;
@@ -957,7 +971,13 @@ fn firm_at(text: &str, start: usize) -> Option<usize> {
     let mut all_given = true;
     let mut j = start;
     loop {
-        let tok = read_token(text, j)?;
+        let mut tok = read_token(text, j)?;
+        // A partner's particles: "Bauer, van Buuren and Snyder".
+        let mut particles = 0;
+        while tok.shape == Shape::Lower && tok.flags & PARTICLE != 0 && particles < 3 && items > 0 {
+            tok = read_token(text, tok.end + 1)?;
+            particles += 1;
+        }
         if tok.shape == Shape::Lower || tok.shape == Shape::Initial {
             return None;
         }
@@ -966,7 +986,7 @@ fn firm_at(text: &str, start: usize) -> Option<usize> {
         let mut k = tok.end;
         if bytes.get(k) == Some(&b',') && bytes.get(k + 1) == Some(&b' ') {
             k += 2;
-            if char_at(text, k).is_some_and(char::is_uppercase) && items < 6 {
+            if char_at(text, k).is_some_and(char::is_alphabetic) && items < 6 {
                 j = k;
                 continue;
             }
@@ -1025,9 +1045,11 @@ fn is_conjunction(w: &[u8]) -> bool {
 fn surname_comma_given(text: &str, tokens: &[Token]) -> Option<NameMatch> {
     let bytes = text.as_bytes();
     let core: Vec<&Token> = tokens.iter().filter(|t| t.shape != Shape::Lower).collect();
-    let [first] = core.as_slice() else {
+    // One surname, maybe after capitalized particles ("Le Roux", "Dos Santos").
+    let (first, lead) = core.split_last()?;
+    if !lead.iter().all(|t| t.flags & PARTICLE != 0) {
         return None;
-    };
+    }
     if first.shape != Shape::Capitalized && first.shape != Shape::AllCaps || first.possessive {
         return None;
     }
@@ -1084,6 +1106,7 @@ fn surname_comma_given(text: &str, tokens: &[Token]) -> Option<NameMatch> {
     let ok = (strong_given && f1 & AMBIG == 0)
         || (strong_surname && (second.shape == Shape::Initial || unknown(f2) || f2 & GIVEN != 0))
         || (cue == Cue::Strong && second.shape != Shape::Initial)
+        || tail_evidence(text, end)
         || (cue == Cue::Weak
             && f1 & AMBIG == 0
             && f2 & AMBIG == 0
@@ -1509,9 +1532,17 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
     if title {
         return span(from, to);
     }
+    // What follows the run: an address in brackets or a verb people do.
+    let tail = tail_evidence(text, to.end);
     let accepted = if core.len() == 1 {
         let t = first;
         (t.possessive && known(t))
+            || (tail
+                && initials == 0
+                && t.shape == Shape::Capitalized
+                && t.flags & (STOP | COMMON | COMPANY) == 0
+                // "from Oakridge called": after a preposition the word is a place or firm.
+                && cue_before(text, from.start) != Cue::Weak)
             || (given(t) && t.flags & AMBIG == 0 && t.shape == Shape::Capitalized && initials == 0)
             || (initials > 0 && (surname(t) || (unknown(t) && t.end - t.start >= 3)))
             || lazy_cue(text, from.start, t, initials, cue)
@@ -1528,12 +1559,100 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
             cue
         };
         let all_plain = core.iter().all(|t| known(t) || unknown(t));
+        let no_stop = core
+            .iter()
+            .all(|t| t.flags & (STOP | COMMON | COMPANY) == 0);
+        // "Rodel M. Pangilinan": given, middle initial, surname.
+        let middle_initial = core.len() == 2
+            && initials == 1
+            && body
+                .iter()
+                .position(|t| t.shape == Shape::Initial)
+                .is_some_and(|p| p > 0)
+            && no_stop;
+        let possessive_pair = to.possessive && core.len() <= 3 && all_plain;
         a || b
+            || middle_initial
+            || possessive_pair
+            || (tail && no_stop && core.len() <= 3)
             || c
             || (cue == Cue::Strong && all_plain)
             || (cue == Cue::Weak && all_plain && core.len() <= 3 && initials == 0)
     };
     if accepted { span(from, to) } else { None }
+}
+
+/// Verbs that follow a person ("Vadvirág Keresztes says", "Kelemen confirmed").
+const PERSON_VERBS: &[&str] = &[
+    "says",
+    "said",
+    "asked",
+    "asks",
+    "wrote",
+    "writes",
+    "replied",
+    "replies",
+    "confirmed",
+    "confirms",
+    "called",
+    "emailed",
+    "mentioned",
+    "agreed",
+    "approved",
+    "viewed",
+    "will",
+    "wants",
+    "needs",
+    "pide",
+    "pidió",
+    "mandou",
+    "pediu",
+    "ha",
+    "chiede",
+    "sagt",
+    "schreibt",
+    "bittet",
+    "fragt",
+    "dit",
+    "demande",
+    "veut",
+    "vraagt",
+    "belde",
+    "просил",
+    "просила",
+    "сказал",
+    "сказала",
+    "написал",
+    "написала",
+];
+
+/// Evidence after a run ending at `end`: an email in brackets ("Ana Souza
+/// <ana@x.io>", "Ana Souza (ana@x.io)") or a verb people do ("… says").
+fn tail_evidence(text: &str, end: usize) -> bool {
+    let rest = &text.as_bytes()[end..];
+    let rest = rest
+        .strip_prefix(b"'s")
+        .or_else(|| rest.strip_prefix("’s".as_bytes()))
+        .unwrap_or(rest);
+    if let Some(r) = rest
+        .strip_prefix(b" <")
+        .or_else(|| rest.strip_prefix(b" ("))
+        && let Some(close) = r.iter().take(90).position(|&b| b == b'>' || b == b')')
+    {
+        return r[..close].contains(&b'@');
+    }
+    let Some(r) = rest.strip_prefix(b" ") else {
+        return false;
+    };
+    let w_end = r
+        .iter()
+        .take(24)
+        .position(|&b| !(b.is_ascii_alphabetic() || b >= 0x80))
+        .unwrap_or_else(|| r.len().min(24));
+    let Ok(w) = std::str::from_utf8(&r[..w_end]) else {
+        return false;
+    };
+    PERSON_VERBS.contains(&w)
 }
 
 /// Single-token evidence from a cue word before the run.
