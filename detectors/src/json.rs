@@ -90,6 +90,59 @@ const NAME_WORDS: &[&str] = &[
     "nome",
     "cognome",
     "sobrenome",
+    "nominativo",
+    "naam",
+    "voornaam",
+    "achternaam",
+    "imie",
+    "imię",
+    "nazwisko",
+    "jmeno",
+    "jméno",
+    "prijmeni",
+    "příjmení",
+    "soyad",
+    "soyadi",
+    "soyadı",
+    "fornavn",
+    "efternavn",
+    "etternavn",
+    "förnamn",
+    "efternamn",
+    "etunimi",
+    "sukunimi",
+    "nev",
+    "név",
+    "vezetéknév",
+    "keresztnév",
+    "nama",
+    "prenume",
+    "numele",
+    "ime",
+    "prezime",
+    "имя",
+    "фамилия",
+    "отчество",
+    "фио",
+    "ім'я",
+    "прізвище",
+    "όνομα",
+    "επώνυμο",
+    "ονοματεπώνυμο",
+    "名前",
+    "姓名",
+    "名字",
+    "氏名",
+    "姓",
+    "名",
+    "이름",
+    "성명",
+    "اسم",
+    "الاسم",
+    "שם",
+    "नाम",
+    "ชื่อ",
+    "นามสกุล",
 ];
 const GENERIC_NAME_WORDS: &[&str] = &[
     "name", "first", "last", "full", "given", "family", "middle", "display", "surname", "names",
@@ -173,6 +226,38 @@ const PERSON_ROLES: &[&str] = &[
     "addressee",
     "signer",
     "witness",
+    "kontakt",
+    "kontaktperson",
+    "ansprechpartner",
+    "empfänger",
+    "absender",
+    "inhaber",
+    "kunde",
+    "contacto",
+    "contato",
+    "contatto",
+    "propietario",
+    "responsable",
+    "destinataire",
+    "expéditeur",
+    "titulaire",
+    "destinatario",
+    "mittente",
+    "titolare",
+    "referente",
+    "владелец",
+    "контакт",
+    "клиент",
+    "получатель",
+    "отправитель",
+    "担当者",
+    "担当",
+    "宛先",
+    "负责人",
+    "联系人",
+    "收件人",
+    "담당자",
+    "수신자",
 ];
 /// Words that make a "…name" key or a role key about a non-person.
 const NON_PERSON: &[&str] = &[
@@ -578,7 +663,20 @@ fn key_words(key: &str, buf: &mut [u8; 64]) -> ([(usize, usize); 8], usize, usiz
     (words, nw, len)
 }
 
+/// Whether a key (or a label before `:`/`=` in text) names a person.
+pub(crate) fn is_person_key(key: &str) -> bool {
+    classify_key(key).person
+}
+
 fn classify_key(key: &str) -> KeyClass {
+    // Keys in other scripts ("Имя", "ΌΝΟΜΑ") compare in lower case.
+    if !key.is_ascii() && key.chars().any(char::is_uppercase) {
+        return classify_key_words(&key.to_lowercase());
+    }
+    classify_key_words(key)
+}
+
+fn classify_key_words(key: &str) -> KeyClass {
     let mut buf = [0u8; 64];
     let (words, nw, len) = key_words(key, &mut buf);
     let words = &words[..nw];

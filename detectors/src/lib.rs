@@ -390,6 +390,8 @@ impl DetectorsBuilder {
             for b in 0xC0u8..=0xFF {
                 table[usize::from(b)] = C_NONASCII;
             }
+            table[usize::from(b':')] = C_LABEL;
+            table[usize::from(b'=')] = C_LABEL;
         }
         Ok(Detectors {
             regions,
@@ -447,6 +449,7 @@ const C_OPEN: u8 = 4;
 const C_DIGIT: u8 = 5;
 const C_UPPER: u8 = 6;
 const C_NONASCII: u8 = 7;
+const C_LABEL: u8 = 8;
 
 /// Hints from the JSON key a string sits under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -688,6 +691,12 @@ impl Detectors {
                     }
                 }
                 C_DIGIT => i = self.phone_at(text, i, hint, out),
+                C_LABEL => {
+                    i = match names_on.then(|| name::labelled_value(text, i)).flatten() {
+                        Some((s, e)) => self.found_name(text, i, name::Scanned::hit(s, e), out),
+                        None => i + 1,
+                    }
+                }
                 C_UPPER => {
                     if names_on && name_boundary(text, i) {
                         i = self.name_at(text, i, out);
@@ -1383,6 +1392,43 @@ mod tests {
         }
         // A list of people is still people.
         assert_eq!(names_in(&det, "Thanks Maria, Anna and Tom!").len(), 3);
+    }
+
+    #[test]
+    fn labelled_values_and_lowercase_names_after_labels_are_names() {
+        let det = Detectors::new();
+        let cases: &[(&str, &[&str])] = &[
+            ("GET /crm?name=Maria+Gonzalez&id=3", &["Maria+Gonzalez"]),
+            ("level=info owner=\"ana souza\" msg=ok", &["ana souza"]),
+            ("contact: maria gonzalez, ext 4", &["maria gonzalez"]),
+            ("name=Xiadani", &["Xiadani"]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(names_in(&det, text), *want, "{text}");
+        }
+        for text in [
+            "File name: report.pdf",
+            "status: open",
+            "from: the warehouse",
+            "time=10:30 user=jdoe",
+            "assignee: unassigned",
+            "https://example.com/a?b=c",
+        ] {
+            assert!(
+                names_in(&det, text).is_empty(),
+                "{text}: {:?}",
+                names_in(&det, text)
+            );
+        }
+    }
+
+    #[test]
+    fn keys_in_other_languages_and_scripts_mark_person_values() {
+        let det = Detectors::new();
+        let v = json!({"Имя": "ксения лобанова", "姓名": "王伟", "nazwisko": "brzęczyszczykiewicz", "ansprechpartner": "jürgen weiß", "Stadt": "Köln"});
+        let paths: Vec<String> = det.find_json(&v).into_iter().map(|f| f.path).collect();
+        assert_eq!(paths.len(), 4, "{paths:?}");
+        assert!(!paths.iter().any(|p| p == "Stadt"));
     }
 
     #[test]

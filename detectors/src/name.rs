@@ -555,6 +555,146 @@ pub(crate) struct Scanned {
     pub(crate) next: usize,
 }
 
+impl Scanned {
+    /// A match over `start..end`, resuming after it.
+    pub(crate) fn hit(start: usize, end: usize) -> Scanned {
+        Scanned {
+            found: Some(NameMatch { start, end }),
+            next: end,
+        }
+    }
+}
+
+/// The value of a person label at a `:` or `=` at `at` — `name=Maria+Gonzalez`,
+/// `owner="Ana Souza"`, `contact: maria gonzalez` — as a byte span, when it
+/// is plausibly a person. Capitalized values after `:` are left to the run
+/// rules; this catches what they cannot see (lowercase names, `key=value`).
+pub(crate) fn labelled_value(text: &str, at: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let assign = bytes[at] == b'=';
+    // The label: letters, digits, `_`, `-`, `.` and (before `:`) single spaces, within one line.
+    let mut ks = at;
+    while ks > 0 && at - ks < 32 {
+        let b = bytes[ks - 1];
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b >= 0x80 {
+            ks -= 1;
+        } else if b == b' ' && !assign && ks >= 2 && bytes[ks - 2].is_ascii_alphabetic() {
+            ks -= 1;
+        } else {
+            break;
+        }
+    }
+    while ks < at && !text.is_char_boundary(ks) {
+        ks += 1;
+    }
+    let key = text.get(ks..at)?.trim_start();
+    if key.is_empty() || !key.as_bytes()[0].is_ascii_alphabetic() && key.is_ascii() {
+        return None;
+    }
+    // Cheap rejection first: the last word must be a known key word.
+    if !crate::json::is_person_key(key) {
+        return None;
+    }
+    let mut vs = at + 1;
+    let quote = match bytes.get(vs) {
+        Some(&q @ (b'"' | b'\'')) if assign => {
+            vs += 1;
+            Some(q)
+        }
+        _ => None,
+    };
+    if !assign {
+        while bytes.get(vs) == Some(&b' ') && vs < at + 3 {
+            vs += 1;
+        }
+        // A capitalized value is for the run rules ("Owner: Maria Gonzalez will call").
+        if char_at(text, vs).is_none_or(|c| !c.is_lowercase()) {
+            return None;
+        }
+    }
+    let mut ve = vs;
+    let mut words = 1;
+    while ve < bytes.len() && ve - vs < 64 {
+        let b = bytes[ve];
+        let stop = match quote {
+            Some(q) => b == q || b == b'\n',
+            None if assign => matches!(
+                b,
+                b' ' | b'&'
+                    | b';'
+                    | b','
+                    | b'\n'
+                    | b'\t'
+                    | b'"'
+                    | b'\''
+                    | b')'
+                    | b']'
+                    | b'}'
+                    | b'|'
+                    | b'<'
+                    | b'>'
+            ),
+            None => matches!(
+                b,
+                b'&' | b';'
+                    | b','
+                    | b'\n'
+                    | b'\t'
+                    | b'"'
+                    | b'('
+                    | b')'
+                    | b'|'
+                    | b'<'
+                    | b'>'
+                    | b'.'
+                    | b'!'
+                    | b'?'
+            ),
+        };
+        if stop {
+            break;
+        }
+        if b == b' ' || b == b'+' {
+            words += 1;
+            if words > 4 {
+                return None;
+            }
+        }
+        ve += 1;
+    }
+    while ve > vs && !text.is_char_boundary(ve) {
+        ve -= 1;
+    }
+    let raw = text.get(vs..ve)?;
+    let value = raw.trim_end();
+    if value.is_empty() {
+        return None;
+    }
+    let plain: std::borrow::Cow<'_, str> = if value.contains('+') {
+        value.replace('+', " ").into()
+    } else {
+        value.into()
+    };
+    if !plausible_person_value(&plain) {
+        return None;
+    }
+    // A lone lowercase word is a login ("user=jdoe") unless the dictionary knows it.
+    if !plain.contains(' ')
+        && plain.starts_with(|c: char| c.is_lowercase())
+        && lookup(&plain) & (GIVEN | SURNAME) == 0
+    {
+        return None;
+    }
+    // Every word is a name or unknown, never a common word ("from: the warehouse").
+    for w in plain.split([' ', '-', '\'']).filter(|w| !w.is_empty()) {
+        let f = lookup(w);
+        if f & (STOP | COMMON | COMPANY) != 0 && f & (GIVEN | SURNAME) == 0 || f & COMMON != 0 {
+            return None;
+        }
+    }
+    Some((vs, vs + value.len()))
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Cue {
     None,
