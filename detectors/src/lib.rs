@@ -1361,6 +1361,13 @@ mod tests {
                 &["Delina Gutzwiller"],
             ),
             ("Le Roux, Celian님, 회의", &["Le Roux, Celian"]),
+            ("Hi, this is Klothilda. Please call me.", &["Klothilda"]),
+            ("Thanks! Best, Yujin | +44 20 7946 0958", &["Yujin"]),
+            ("Gatuslav is out until Monday", &["Gatuslav"]),
+            (
+                "looping in Afaq Novruzlu who owns the account",
+                &["Afaq Novruzlu"],
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(names_in(&det, text), *want, "{text}");
@@ -1383,6 +1390,7 @@ mod tests {
             "Counsel: Bauer, van Buuren and Snyder",
             "Shipped to Via Lucio Colletti 4",
             "Hi team, the vendor from Oakridge called again",
+            "Best practices: Project Zephyrix is out of scope",
         ] {
             assert!(
                 names_in(&det, text).is_empty(),

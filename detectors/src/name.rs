@@ -707,6 +707,7 @@ fn cue_before(text: &str, start: usize) -> Cue {
     let bytes = text.as_bytes();
     let mut e = start;
     let mut colon = false;
+    let mut comma = false;
     let mut steps = 0;
     while e > 0
         && steps < 6
@@ -717,6 +718,9 @@ fn cue_before(text: &str, start: usize) -> Cue {
     {
         if bytes[e - 1] == b':' {
             colon = true;
+        }
+        if bytes[e - 1] == b',' {
+            comma = true;
         }
         e -= 1;
         steps += 1;
@@ -748,6 +752,20 @@ fn cue_before(text: &str, start: usize) -> Cue {
         return Cue::None;
     };
     if !word.is_ascii() && native_cue_before(text, start) {
+        return Cue::Strong;
+    }
+    // Introductions: "this is Maria", "my name is Maria", "I am Maria"; the sign-off "Best, Maria".
+    let lower_is = |w: &str, x: &str| w.eq_ignore_ascii_case(x);
+    let prev_word = || {
+        let t = text[..s].trim_end_matches(' ');
+        let ps = t.bytes().rev().take_while(u8::is_ascii_alphabetic).count();
+        &t[t.len() - ps..]
+    };
+    if (lower_is(word, "is")
+        && matches!(prev_word().to_ascii_lowercase().as_str(), "this" | "name"))
+        || (lower_is(word, "am") && lower_is(prev_word(), "i"))
+        || (lower_is(word, "best") && comma)
+    {
         return Cue::Strong;
     }
     let f = lookup(word);
@@ -1681,8 +1699,10 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
                 && initials == 0
                 && t.shape == Shape::Capitalized
                 && t.flags & (STOP | COMMON | COMPANY) == 0
-                // "from Oakridge called": after a preposition the word is a place or firm.
-                && cue_before(text, from.start) != Cue::Weak)
+                // "from Oakridge called": after a preposition the word is a place or firm;
+                // "Project Apollo is out": after a capitalized word it ends a title.
+                && cue_before(text, from.start) != Cue::Weak
+                && !capitalized_word_before(text, from.start))
             || (given(t) && t.flags & AMBIG == 0 && t.shape == Shape::Capitalized && initials == 0)
             || (initials > 0 && (surname(t) || (unknown(t) && t.end - t.start >= 3)))
             || lazy_cue(text, from.start, t, initials, cue)
@@ -1720,6 +1740,22 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
             || (cue == Cue::Weak && all_plain && core.len() <= 3 && initials == 0)
     };
     if accepted { span(from, to) } else { None }
+}
+
+/// Whether a capitalized word stands right before `start`, one space away.
+fn capitalized_word_before(text: &str, start: usize) -> bool {
+    let Some(t) = text.get(..start).and_then(|t| t.strip_suffix(' ')) else {
+        return false;
+    };
+    let word: String = t
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphabetic())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    word.chars().next().is_some_and(char::is_uppercase) && lookup(&word) & CUE_STRONG == 0
 }
 
 /// Verbs that follow a person ("Vadvirág Keresztes says", "Kelemen confirmed").
@@ -1764,6 +1800,26 @@ const PERSON_VERBS: &[&str] = &[
     "сказала",
     "написал",
     "написала",
+    "who",
+    "whose",
+];
+
+/// States after "is" that only people are in ("Ertürk is out until Monday").
+const PERSON_STATES: &[&str] = &[
+    "out",
+    "away",
+    "off",
+    "sick",
+    "travelling",
+    "traveling",
+    "unavailable",
+    "bereikbaar",
+    "reachable",
+    "available",
+    "back",
+    "joining",
+    "leaving",
+    "responsible",
 ];
 
 /// Evidence after a run ending at `end`: an email in brackets ("Ana Souza
@@ -1792,6 +1848,15 @@ fn tail_evidence(text: &str, end: usize) -> bool {
     let Ok(w) = std::str::from_utf8(&r[..w_end]) else {
         return false;
     };
+    if w == "is" {
+        let r2 = r[w_end..].strip_prefix(b" ").unwrap_or(&[]);
+        let e2 = r2
+            .iter()
+            .take(16)
+            .position(|&b| !b.is_ascii_alphabetic())
+            .unwrap_or_else(|| r2.len().min(16));
+        return std::str::from_utf8(&r2[..e2]).is_ok_and(|w2| PERSON_STATES.contains(&w2));
+    }
     PERSON_VERBS.contains(&w)
 }
 
