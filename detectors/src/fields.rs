@@ -31,7 +31,7 @@ use serde_json::Value;
 use crate::{Error, Kind};
 
 /// The most path steps (over all path patterns, plus one per pattern) the matcher holds.
-pub(crate) const MAX_PATH_STATES: usize = 128;
+pub(crate) const MAX_PATH_STATES: usize = 64;
 
 /// One step of a path pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,7 +78,7 @@ pub struct FieldHints {
 }
 
 /// The active path states of one value (a bit set over state ids).
-pub(crate) type PathState = u128;
+pub(crate) type PathState = u64;
 
 impl FieldHints {
     /// No hints.
@@ -202,7 +202,7 @@ impl FieldHints {
     fn closure(&self, steps: &[Step], base: usize, mut j: usize) -> PathState {
         let mut s: PathState = 0;
         loop {
-            s |= 1u128 << (base + j);
+            s |= 1u64 << (base + j);
             if matches!(steps.get(j), Some(Step::AnyDepth)) {
                 j += 1;
             } else {
@@ -212,15 +212,20 @@ impl FieldHints {
     }
 
     /// The states after one step from `state`, and the kind of the first pattern that is complete.
+    #[inline]
     pub(crate) fn step(&self, state: PathState, at: At<'_>) -> (PathState, Option<usize>) {
         if state == 0 {
             return (0, None);
         }
+        self.step_slow(state, at)
+    }
+
+    fn step_slow(&self, state: PathState, at: At<'_>) -> (PathState, Option<usize>) {
         let mut next: PathState = 0;
         let mut kind = None;
         for (steps, k, base) in &self.paths {
             for j in 0..steps.len() {
-                if state & (1u128 << (base + j)) == 0 {
+                if state & (1u64 << (base + j)) == 0 {
                     continue;
                 }
                 let (advance, stay) = match (&steps[j], at) {
@@ -237,7 +242,7 @@ impl FieldHints {
                 if advance {
                     let c = self.closure(steps, *base, j + 1);
                     next |= c;
-                    if c & (1u128 << (base + steps.len())) != 0 && kind.is_none() {
+                    if c & (1u64 << (base + steps.len())) != 0 && kind.is_none() {
                         kind = Some(*k);
                     }
                 }

@@ -663,6 +663,37 @@ fn key_words(key: &str, buf: &mut [u8; 64]) -> ([(usize, usize); 8], usize, usiz
     (words, nw, len)
 }
 
+/// Cheap pre-test for [`is_person_key`] on ASCII keys: the last word
+/// (after `_`, `-`, `.`, a space or a camelCase hump) is a name word, a role or "by".
+pub(crate) fn last_word_may_be_person(key: &[u8]) -> bool {
+    if !key.is_ascii() {
+        return true;
+    }
+    let mut s = key.len();
+    while s > 0 && key[s - 1].is_ascii_lowercase() {
+        s -= 1;
+    }
+    if s > 0 && key[s - 1].is_ascii_uppercase() {
+        s -= 1;
+        // An all-caps key ("NAME", "OWNER"): take the whole capital run.
+        if s == key.len() - 1 || !key[s + 1..].iter().any(u8::is_ascii_lowercase) {
+            while s > 0 && key[s - 1].is_ascii_uppercase() {
+                s -= 1;
+            }
+        }
+    }
+    let word = &key[s..];
+    if word.is_empty() || word.len() > 24 {
+        return false;
+    }
+    let mut buf = [0u8; 24];
+    let b = &mut buf[..word.len()];
+    b.copy_from_slice(word);
+    b.make_ascii_lowercase();
+    let f = KEY_WORDS.get(&*b).copied().unwrap_or(0);
+    f & (W_NAME | W_ROLE | W_GENERIC) != 0 || &*b == b"by"
+}
+
 /// Whether a key (or a label before `:`/`=` in text) names a person.
 pub(crate) fn is_person_key(key: &str) -> bool {
     classify_key(key).person
@@ -838,7 +869,7 @@ struct Slot {
     /// Field-hint path states active at this value.
     field: PathState,
     /// A field hint that makes the whole value a finding of this kind (index into the hints).
-    whole: Option<usize>,
+    whole: Option<u16>,
     /// Under a credential key: a random-looking whole value is a SECRET.
     secret: bool,
 }
@@ -855,9 +886,20 @@ fn root(hints: &FieldHints) -> Slot {
 }
 
 /// The slot of the value under key `key` (with key info `info`) of an object in `parent`.
+#[inline]
 fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot {
     let (class, _, key_hint) = info;
     let (person, hint) = value_hint(class, parent.ctx);
+    if parent.field == 0 && key_hint.is_none() {
+        return Slot {
+            person,
+            hint,
+            ctx: child_ctx(class, parent.ctx),
+            field: 0,
+            whole: None,
+            secret: class.secret,
+        };
+    }
     let (field, path_hint) = hints.step(parent.field, At::Key(key));
     let slot = Slot {
         person,
@@ -871,11 +913,16 @@ fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot
 }
 
 /// The slot of element `i` of an array in `parent`: the array's hints, plus any path ending here.
+#[inline]
 fn index_slot(hints: &FieldHints, parent: &Slot, i: usize) -> Slot {
+    if parent.field == 0 {
+        return *parent;
+    }
     let (field, path_hint) = hints.step(parent.field, At::Index(i));
     apply_hint(hints, Slot { field, ..*parent }, path_hint)
 }
 
+#[inline]
 fn apply_hint(hints: &FieldHints, mut slot: Slot, hint: Option<usize>) -> Slot {
     let Some(i) = hint else {
         return slot;
@@ -892,14 +939,14 @@ fn apply_hint(hints: &FieldHints, mut slot: Slot, hint: Option<usize>) -> Slot {
             slot.whole = None;
         }
         Some(Kind::Email) | None => {}
-        Some(_) => slot.whole = Some(i),
+        Some(_) => slot.whole = u16::try_from(i).ok(),
     }
     slot
 }
 
 /// Findings in one string value under `slot`, appended to `out`.
 fn scan_string(det: &Detectors, hints: &FieldHints, s: &str, slot: Slot, out: &mut Vec<Finding>) {
-    if let Some(kind) = slot.whole.and_then(|i| hints.kind(i)) {
+    if let Some(kind) = slot.whole.and_then(|i| hints.kind(usize::from(i))) {
         let start = s.len() - s.trim_start().len();
         let end = s.trim_end().len();
         if let Some(t) = s.get(start..end)
@@ -958,7 +1005,7 @@ fn scan_number(
     n: &serde_json::Number,
     slot: Slot,
 ) -> Option<Finding> {
-    if let Some(kind) = slot.whole.and_then(|i| hints.kind(i)) {
+    if let Some(kind) = slot.whole.and_then(|i| hints.kind(usize::from(i))) {
         let text = n.to_string();
         return Some(Finding {
             start: 0,

@@ -692,7 +692,8 @@ impl Detectors {
                 }
                 C_DIGIT => i = self.phone_at(text, i, hint, out),
                 C_LABEL => {
-                    i = match names_on.then(|| name::labelled_value(text, i)).flatten() {
+                    let hit = names_on && name::label_may_start(bytes, i);
+                    i = match hit.then(|| name::labelled_value(text, i)).flatten() {
                         Some((s, e)) => self.found_name(text, i, name::Scanned::hit(s, e), out),
                         None => i + 1,
                     }
@@ -730,7 +731,9 @@ impl Detectors {
                 _ => i += 1,
             }
         }
-        self.scan_optional(text, out);
+        if self.ibans || self.cards || self.secrets.is_some() {
+            self.scan_optional(text, out);
+        }
         if !self.customs.is_empty() {
             let mut spans = Vec::new();
             self.customs.find(text, &mut spans);

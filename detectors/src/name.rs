@@ -49,6 +49,7 @@ const PLACE_SUFFIX: u16 = 1 << 10;
 const PLACE_PREFIX: u16 = 1 << 11;
 /// A common word that is also a name ("Will", "Date", "To"): never a person on its own in a field.
 const COMMON: u16 = 1 << 12;
+
 /// "Via", "Rue", "Calle", "ul.": the run after it names a street.
 
 const TITLES: &str = "mr mrs ms miss mx dr prof professor sir dame lord rev fr herr frau sr sra srta \
@@ -274,6 +275,7 @@ fn build_dict() -> Option<Dict> {
             add(w, flag);
         }
     }
+
     for w in STOP_WORDS.split_whitespace().chain(DATA_COMMON.lines()) {
         add(w, STOP);
     }
@@ -483,7 +485,7 @@ fn read_token_with(text: &str, i: usize, with_flags: bool) -> Option<Token> {
         if b >= 0x80 && no_space_script(c) != first_no_space {
             break;
         }
-        if is_mark(c) && j > i {
+        if b >= 0x80 && j > i && is_mark(c) {
             j += c.len_utf8();
         } else if c.is_alphabetic() {
             letters += 1;
@@ -565,6 +567,31 @@ impl Scanned {
     }
 }
 
+/// Cheap pre-test for [`labelled_value`]: a letter before the `:`/`=`, and
+/// after it a letter or quote (`=`) or a space and a lowercase letter (`:`).
+#[inline]
+pub(crate) fn label_may_start(bytes: &[u8], at: usize) -> bool {
+    let before = at
+        .checked_sub(1)
+        .and_then(|p| bytes.get(p))
+        .copied()
+        .unwrap_or(0);
+    if !(before.is_ascii_alphabetic() || before >= 0x80) {
+        return false;
+    }
+    match bytes[at] {
+        b'=' => bytes
+            .get(at + 1)
+            .is_some_and(|&b| b.is_ascii_alphabetic() || b >= 0x80 || b == b'"' || b == b'\''),
+        _ => {
+            bytes.get(at + 1) == Some(&b' ')
+                && bytes
+                    .get(at + 2)
+                    .is_some_and(|&b| b.is_ascii_lowercase() || b >= 0x80)
+        }
+    }
+}
+
 /// The value of a person label at a `:` or `=` at `at` — `name=Maria+Gonzalez`,
 /// `owner="Ana Souza"`, `contact: maria gonzalez` — as a byte span, when it
 /// is plausibly a person. Capitalized values after `:` are left to the run
@@ -592,7 +619,7 @@ pub(crate) fn labelled_value(text: &str, at: usize) -> Option<(usize, usize)> {
         return None;
     }
     // Cheap rejection first: the last word must be a known key word.
-    if !crate::json::is_person_key(key) {
+    if !crate::json::last_word_may_be_person(key.as_bytes()) || !crate::json::is_person_key(key) {
         return None;
     }
     let mut vs = at + 1;
@@ -847,15 +874,18 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
         {
             place = true;
         }
+        let next_capitalized = bytes.get(tok.end) == Some(&b' ')
+            && char_at(text, tok.end + 1).is_some_and(char::is_uppercase);
         if tokens.is_empty()
-            && (street_before(text, tok.start)
-                || (tok.shape == Shape::Capitalized && is_street_word(word)))
+            && ((tok.shape == Shape::Capitalized && next_capitalized && is_street_word(word))
+                || street_before(text, tok.start))
         {
             company = true;
             next = next.max(tok.end);
             break;
         }
         if tokens.is_empty()
+            && may_be_firm(bytes, tok.end)
             && let Some(firm_end) = firm_at(text, tok.start)
         {
             company = true;
@@ -1065,8 +1095,79 @@ const STREET_WORDS: &[&str] = &[
     "prospekt",
 ];
 
+/// Lower-cased word sets for the per-run checks (a hash probe is cheaper than the automaton).
+static STREET_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
+    LazyLock::new(|| STREET_WORDS.iter().map(|w| w.as_bytes()).collect());
+static LABEL_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> = LazyLock::new(|| {
+    [
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "date",
+        "sent",
+        "re",
+        "fw",
+        "fwd",
+        "reply-to",
+        "sender",
+        "recipient",
+        "status",
+        "type",
+        "value",
+        "title",
+        "label",
+        "active",
+        "open",
+        "closed",
+        "pending",
+        "new",
+        "priority",
+        "summary",
+        "description",
+        "created",
+        "updated",
+        "message-id",
+        "received",
+        "return-path",
+        "organization",
+        "location",
+        "phone",
+        "email",
+        "mobile",
+        "address",
+        "company",
+        "website",
+        "source",
+        "owner",
+        "contact",
+        "total",
+    ]
+    .iter()
+    .map(|w| w.as_bytes())
+    .collect()
+});
+static VERB_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
+    LazyLock::new(|| PERSON_VERBS.iter().map(|w| w.as_bytes()).collect());
+
+/// Whether `w` (any case) is in `set`, lower-casing ASCII on the stack.
+fn in_set(set: &HashSet<&'static [u8], crate::Fnv>, w: &str) -> bool {
+    if w.is_empty() || w.len() > 16 {
+        return false;
+    }
+    if w.is_ascii() {
+        let mut buf = [0u8; 16];
+        let b = &mut buf[..w.len()];
+        b.copy_from_slice(w.as_bytes());
+        b.make_ascii_lowercase();
+        return set.contains(&*b);
+    }
+    set.contains(w.to_lowercase().as_bytes())
+}
+
 fn is_street_word(w: &str) -> bool {
-    w.len() <= 12 && STREET_WORDS.contains(&w.to_lowercase().as_str())
+    in_set(&STREET_SET, w)
 }
 
 /// Whether the word before `start` (past Italian/Spanish/Portuguese particles) is a street word.
@@ -1078,46 +1179,52 @@ fn street_before(text: &str, start: usize) -> bool {
             return false;
         };
         let t = t.strip_suffix('.').unwrap_or(t);
-        let ws = t
-            .char_indices()
-            .rev()
-            .take_while(|(_, c)| c.is_alphabetic())
-            .last()
-            .map_or(t.len(), |(i, _)| i);
-        let word = &t[ws..];
-        if word.is_empty() || word.len() > 12 {
+        let tb = t.as_bytes();
+        let mut ws = t.len();
+        while ws > 0
+            && (tb[ws - 1].is_ascii_alphabetic() || tb[ws - 1] >= 0x80)
+            && t.len() - ws <= 12
+        {
+            ws -= 1;
+        }
+        if t.len() - ws > 12 || (ws > 0 && tb[ws - 1] >= 0x80) {
             return false;
         }
-        let lower = word.to_lowercase();
-        if STREET_WORDS.contains(&lower.as_str()) {
+        let Some(word) = t.get(ws..) else {
+            return false;
+        };
+        if word.is_empty() {
+            return false;
+        }
+        let abbreviated = t.len() < before.len() - 1;
+        let capitalized = word.chars().next().is_some_and(char::is_uppercase);
+        if (capitalized || abbreviated || ws == 0) && is_street_word(word) {
             // "via Maria" in prose is a route; a street word is capitalized or abbreviated.
             return word.chars().next().is_some_and(char::is_uppercase)
                 || t.len() < before.len() - 1
                 || ws == 0;
         }
-        if !matches!(
-            lower.as_str(),
-            "degli"
-                | "della"
-                | "delle"
-                | "dei"
-                | "del"
-                | "di"
-                | "de"
-                | "da"
-                | "do"
-                | "dos"
-                | "das"
-                | "la"
-                | "le"
-                | "des"
-                | "du"
-        ) {
+        const JOINERS: &[&str] = &[
+            "degli", "della", "delle", "dei", "del", "di", "de", "da", "do", "dos", "das", "la",
+            "le", "des", "du",
+        ];
+        if !JOINERS.iter().any(|p| p.eq_ignore_ascii_case(word)) {
             return false;
         }
         end = ws;
     }
     false
+}
+
+/// Cheap pre-test for [`firm_at`]: a comma or a conjunction follows the first word.
+fn may_be_firm(bytes: &[u8], end: usize) -> bool {
+    match bytes.get(end) {
+        Some(b',') => true,
+        Some(b' ') => {
+            is_conjunction(&bytes[end + 1..word_end(bytes, end + 1)].to_ascii_lowercase())
+        }
+        _ => false,
+    }
 }
 
 /// "Arnold, Moore and Harrison", "Ketting & Sharpe", "Otis, Buiing & Enksink LLP": a firm
@@ -1202,10 +1309,17 @@ fn is_conjunction(w: &[u8]) -> bool {
 /// place ("Berlin, Germany").
 fn surname_comma_given(text: &str, tokens: &[Token]) -> Option<NameMatch> {
     let bytes = text.as_bytes();
-    let core: Vec<&Token> = tokens.iter().filter(|t| t.shape != Shape::Lower).collect();
+    // Cheap test first: most runs are not followed by a comma.
+    let last = tokens.last()?;
+    if bytes.get(last.end) != Some(&b',') {
+        return None;
+    }
     // One surname, maybe after capitalized particles ("Le Roux", "Dos Santos").
-    let (first, lead) = core.split_last()?;
-    if !lead.iter().all(|t| t.flags & PARTICLE != 0) {
+    let first = last;
+    if !tokens[..tokens.len() - 1]
+        .iter()
+        .all(|t| t.shape == Shape::Lower || t.flags & PARTICLE != 0)
+    {
         return None;
     }
     if first.shape != Shape::Capitalized && first.shape != Shape::AllCaps || first.possessive {
@@ -1409,7 +1523,8 @@ const HONORIFICS: &[&str] = &[
 
 fn starts_with_honorific(s: &str) -> bool {
     let s = s.trim_start_matches(' ');
-    HONORIFICS.iter().any(|h| s.starts_with(h))
+    // Every honorific is CJK or Hangul: a cheap byte test first.
+    s.as_bytes().first().is_some_and(|&b| b >= 0xE0) && HONORIFICS.iter().any(|h| s.starts_with(h))
 }
 
 /// The script of the nearest word before `start` (skipping spaces and light punctuation).
@@ -1691,16 +1806,16 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
         return span(from, to);
     }
     // What follows the run: an address in brackets or a verb people do.
-    let tail = tail_evidence(text, to.end);
+    let tail = || tail_evidence(text, to.end);
     let accepted = if core.len() == 1 {
         let t = first;
         (t.possessive && known(t))
-            || (tail
-                && initials == 0
+            || (initials == 0
                 && t.shape == Shape::Capitalized
                 && t.flags & (STOP | COMMON | COMPANY) == 0
                 // "from Oakridge called": after a preposition the word is a place or firm;
                 // "Project Apollo is out": after a capitalized word it ends a title.
+                && tail()
                 && cue_before(text, from.start) != Cue::Weak
                 && !capitalized_word_before(text, from.start))
             || (given(t) && t.flags & AMBIG == 0 && t.shape == Shape::Capitalized && initials == 0)
@@ -1734,7 +1849,7 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
         a || b
             || middle_initial
             || possessive_pair
-            || (tail && no_stop && core.len() <= 3)
+            || (no_stop && core.len() <= 3 && tail())
             || c
             || (cue == Cue::Strong && all_plain)
             || (cue == Cue::Weak && all_plain && core.len() <= 3 && initials == 0)
@@ -1857,7 +1972,7 @@ fn tail_evidence(text: &str, end: usize) -> bool {
             .unwrap_or_else(|| r2.len().min(16));
         return std::str::from_utf8(&r2[..e2]).is_ok_and(|w2| PERSON_STATES.contains(&w2));
     }
-    PERSON_VERBS.contains(&w)
+    in_set(&VERB_SET, w)
 }
 
 /// Single-token evidence from a cue word before the run.
@@ -1943,12 +2058,10 @@ pub(crate) fn plausible_person_value(value: &str) -> bool {
     if company || letters < 2 || words > 6 {
         return false;
     }
-    // A lone common word is a label, not a person ("From", "Subject", "Active").
-    if words == 1 {
-        let f = lookup(v.trim_end_matches('.'));
-        if (f & STOP != 0 && f & (GIVEN | SURNAME) == 0) || f & COMMON != 0 {
-            return false;
-        }
+    // A lone label word is not a person ("From", "To", "Subject", "Date" under
+    // a generic `name` key, as in mail headers).
+    if words == 1 && in_set(&LABEL_SET, v.trim_end_matches(['.', ':'])) {
+        return false;
     }
     const NOT_PEOPLE: &[&str] = &[
         "none",

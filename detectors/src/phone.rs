@@ -491,7 +491,7 @@ fn left_boundary(bytes: &[u8], start: usize) -> bool {
         return prev2 == Some(b'\\') && matches!(prev, b'n' | b'r' | b't');
     }
     // An RFC 3966 URI: "tel:+1-415-555-2671", "callto:", "sms:".
-    if prev == b':' && start >= 4 {
+    if prev == b':' && start >= 4 && bytes[start - 2].is_ascii_alphabetic() {
         let scheme = &bytes[..start - 1];
         let is = |s: &[u8]| {
             scheme.len() >= s.len()
