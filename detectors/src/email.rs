@@ -76,15 +76,13 @@ fn local_start(text: &str, at: usize) -> Option<usize> {
         && crate::name::is_foreign_letter(last)
     {
         let script = crate::name::script_of(last);
-        let mut count = 0;
-        for (i, c) in before.char_indices().rev() {
+        for (count, (i, c)) in before.char_indices().rev().enumerate() {
             let ok = crate::name::is_mark(c)
                 || (c.is_alphanumeric() && crate::name::script_of(c) == script)
                 || matches!(c, '.' | '_' | '-');
             if !ok || count >= MAX_LOCAL {
                 break;
             }
-            count += 1;
             s = i;
         }
     }

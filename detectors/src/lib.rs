@@ -39,35 +39,66 @@
 //!   phone-shaped run, applies shape and context filters, and validates it;
 //! - an upper-case letter at a word boundary → the name detector reads the run
 //!   of capitalized words and looks each token up in one Aho–Corasick
-//!   automaton holding the whole dictionary and rule vocabulary.
+//!   automaton holding the whole dictionary and rule vocabulary;
+//! - a letter of another script (Cyrillic, Greek, Arabic, Hebrew, Indic, CJK,
+//!   Hangul, Thai) at a word or script boundary → the foreign-script name rules;
+//! - `:` or `=` after a person label (`name=…`, `owner: …`) → the labelled-value
+//!   rule for values the run rules cannot see (lowercase names, `key=value`).
 //!
-//! Custom kinds are the exception: they are arbitrary regexes and word lists,
-//! so they run as one combined regex pass and one automaton pass, and only
-//! when configured.
+//! Custom kinds and the optional IBAN, CARD and SECRET kinds are the
+//! exception: they run as extra passes (one combined regex for custom regexes
+//! and SECRET, one automaton for word lists, two anchored scanners for IBAN and
+//! CARD), and only when enabled.
 //!
 //! **Overlaps are resolved deterministically.** Findings are sorted by
 //! position; of two overlapping findings an EMAIL beats a NAME or PHONE inside
-//! it (`maria.gonzalez@…`), otherwise the longer wins, and on equal length a
-//! custom kind beats PHONE, which beats NAME.
+//! it (`maria.gonzalez@…`), otherwise the longer wins, and on equal length
+//! EMAIL beats SECRET, IBAN and CARD, which beat custom kinds, which beat
+//! PHONE, which beats NAME.
 //!
 //! **Phones** are validated against libphonenumber metadata taken from the
 //! `phonenumber` crate, compiled once per calling code into anchored regexes
 //! (see the `phone` module for why we do not call `phonenumber::parse` per
 //! candidate). National numbers are tried against the configured regions in
-//! order; the first region that validates decides the E.164 form. Shape
-//! filters reject dates, times, IPs, versions, card numbers, SSNs, ZIP+4 and
-//! ISBNs; the words before a number (`order`, `invoice`, `#`, `ISBN` versus
-//! `tel`, `call`, `mobile`) decide ambiguous runs; a bare digit run with no
-//! separators counts only with a phone cue or a phone-ish JSON key.
+//! order; the first region that validates decides the E.164 form. A number
+//! written with `+` or `00` is validated for whichever country its calling
+//! code names, whatever the configured regions. **Default regions**:
+//! [`DEFAULT_REGIONS`] (US, GB, DE, FR, ES, IT, IN, CA, AU, BR); set others
+//! with [`DetectorsBuilder::regions`] (the broker's `[detectors] regions`).
+//! `tel:`/`callto:`/`sms:` URIs, extensions (`ext. 12`, `x12`, `;ext=12`) and
+//! no-break, thin and narrow no-break spaces inside a number are read as
+//! written. Shape filters reject dates (also compact `20250302`), times, IPs,
+//! versions, amounts (`48213.44`, `1,234.56`), card numbers, SSNs, ZIP+4 and
+//! CEP codes and ISBNs; the words before a number (`order`, `invoice`, `#`,
+//! `ISBN`, a currency versus `tel`, `call`, `mobile`) decide ambiguous runs; a
+//! bare digit run with no separators counts only with a phone cue or a
+//! phone-ish JSON key.
 //!
-//! **Names** use a bundled dictionary (US Census 1990 name files plus
-//! per-locale lists; see `data/README.md`) and rules over capitalization,
-//! adjacency, titles, cue words and possessives; see the `name` module for the
-//! rules and their known blind spots. In JSON, a string under a person-ish key
-//! (`name`, `owner`, `assignee`, `*_by`, …) is a NAME even when no dictionary
-//! knows it, unless it is obviously not a person (empty, numeric, an email, a
-//! company with a legal suffix). Company-ish and place-ish keys (`company`,
-//! `city`, `status`) suppress NAME findings in their values.
+//! **Names** use a bundled dictionary (US Census 1990 and Brazilian 2010
+//! Census name statistics plus per-locale lists; see `data/README.md`) and
+//! rules over structure: capitalization, adjacency, titles, cue words in
+//! several languages ("Dear", "Hallo", "Привет", sign-offs), "Surname, Given",
+//! middle initials, honorifics (さん, 님), what follows a name (an address in
+//! brackets, "… says", "… is out"), possessives, and changes of script; see
+//! the `name` module for the rules and their known blind spots. Firm names
+//! ("Arnold, Moore and Harrison"), legal forms (GmbH, S.p.A., PartG mbB),
+//! street names and heading words are not names. In JSON, a string under a
+//! person-ish key (`name`, `owner`, `assignee`, `*_by`, `Имя`, `姓名`,
+//! `nazwisko`, …) is a NAME even when no dictionary knows it, unless it is
+//! obviously not a person (empty, numeric, an email, a URL, a company with a
+//! legal form, a header label such as "From"). Company-ish and place-ish keys
+//! (`company`, `city`, `status`) suppress NAME findings in their values.
+//!
+//! **Field hints.** A caller that knows more about a document — a tool's
+//! `outputSchema`, an operator's `leads[].owner = "NAME"` — passes a
+//! [`FieldHints`] to [`Detectors::find_json_with`],
+//! [`Detectors::redact_json_with`] or [`Detectors::redact_json_in_place_with`].
+//!
+//! **Optional kinds** (off by default): IBAN (mod-97), CARD (Luhn and an
+//! issuer prefix) and SECRET (well-known token formats, random-looking values
+//! after a credential cue or under a credential key, optionally any
+//! high-entropy token); [`Kind::group`] names their policy group (`financial`,
+//! `secret`).
 //!
 //! **JSON** is walked iteratively (no recursion), so depth is bounded only by
 //! memory. Object keys are scanned too, as plain text.
@@ -84,9 +115,10 @@
 //! strings that hold findings and is about twice as fast.
 //!
 //! Measured with `cargo bench -p detectors` on CRM-like records (see
-//! `benches/throughput.rs`): ≈130 MiB/s wall-clock for `find_json` on a
-//! shared, loaded 2-core VM, ≈220–240 MB per CPU-second of one thread; dense
-//! rows with four PII values per 370 bytes are about 40% slower.
+//! `benches/throughput.rs` and `docs/BENCHMARKS.md`): the structural name
+//! rules cost about a fifth more instructions per byte than the dictionary
+//! rules alone (107 versus 88 million per 2 MB of records, counted with
+//! callgrind); dense rows with four PII values per 370 bytes are slower.
 //!
 //! # What this crate does not do
 //! It finds what looks like PII; it does not decide what may flow where (the

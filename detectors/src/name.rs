@@ -50,8 +50,6 @@ const PLACE_PREFIX: u16 = 1 << 11;
 /// A common word that is also a name ("Will", "Date", "To"): never a person on its own in a field.
 const COMMON: u16 = 1 << 12;
 
-/// "Via", "Rue", "Calle", "ul.": the run after it names a street.
-
 const TITLES: &str = "mr mrs ms miss mx dr prof professor sir dame lord rev fr herr frau sr sra srta \
     mme mlle dott dott.ssa ing sig sra doña dona shri smt sri capt captain col gen lt sgt judge hon \
     sheikh mister madam madame monsieur señor señora senhor senhora signor signora mevrouw meneer \
@@ -603,13 +601,12 @@ pub(crate) fn labelled_value(text: &str, at: usize) -> Option<(usize, usize)> {
     let mut ks = at;
     while ks > 0 && at - ks < 32 {
         let b = bytes[ks - 1];
-        if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b >= 0x80 {
-            ks -= 1;
-        } else if b == b' ' && !assign && ks >= 2 && bytes[ks - 2].is_ascii_alphabetic() {
-            ks -= 1;
-        } else {
+        let label_byte = b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b >= 0x80;
+        let inner_space = b == b' ' && !assign && ks >= 2 && bytes[ks - 2].is_ascii_alphabetic();
+        if !(label_byte || inner_space) {
             break;
         }
+        ks -= 1;
     }
     while ks < at && !text.is_char_boundary(ks) {
         ks += 1;

@@ -81,8 +81,14 @@ impl Secrets {
             known.push(format!("{}[A-Za-z0-9_\\-]{{12,250}}", regex::escape(p)));
         }
         let pattern = format!(
-            r"(?P<pem>-----BEGIN [A-Z ]{{0,20}}PRIVATE KEY-----[A-Za-z0-9+/=\s\\:,\-]+?-----END [A-Z ]{{0,20}}PRIVATE KEY-----)|(?:^|[^A-Za-z0-9_\-])(?P<known>{known})(?:$|[^A-Za-z0-9_\-])|\b{CUES}[\x22']?\s{{0,3}}(?:[:=]|\bis\b)?\s{{0,3}}[\x22']?(?:(?i:bearer|basic)\s+)?(?P<cued>[A-Za-z0-9+/_.~!@#$%^&*\-]{{8,512}}=*)|(?P<bare>[A-Za-z0-9+/_\-]{{32,512}}={{0,2}})",
+            r"(?P<pem>-----BEGIN [A-Z ]{{0,20}}PRIVATE KEY-----[A-Za-z0-9+/=\s\\:,\-]+?-----END [A-Z ]{{0,20}}PRIVATE KEY-----)|(?:^|[^A-Za-z0-9_\-])(?P<known>{known})(?:$|[^A-Za-z0-9_\-])|\b{CUES}[\x22']?\s{{0,3}}(?:[:=]|\bis\b)?\s{{0,3}}[\x22']?(?:(?i:bearer|basic)\s+)?(?P<cued>[A-Za-z0-9+/_.~!@#$%^&*\-]{{8,512}}=*){bare}",
             known = known.join("|"),
+            // Only scan for bare tokens when asked to: that alternative matches in most text.
+            bare = if bare_entropy.is_some() {
+                r"|(?P<bare>[A-Za-z0-9+/_\-]{32,512}={0,2})"
+            } else {
+                ""
+            },
         );
         let re = regex::RegexBuilder::new(&pattern)
             .size_limit(1 << 24)
