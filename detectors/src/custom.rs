@@ -92,7 +92,10 @@ pub(crate) fn check_kind_name(name: &str) -> Result<(), Error> {
     {
         return bad("it may contain only A-Z, 0-9 and _");
     }
-    if matches!(name, "EMAIL" | "PHONE" | "NAME") {
+    if matches!(
+        name,
+        "EMAIL" | "PHONE" | "NAME" | "IBAN" | "CARD" | "SECRET"
+    ) {
         return bad("it is a built-in kind");
     }
     Ok(())

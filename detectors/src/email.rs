@@ -68,6 +68,24 @@ fn local_start(text: &str, at: usize) -> Option<usize> {
             s = i;
         }
     }
+    // A local part wholly in another script ("예지@…", "Ανδρονίκη@…", RFC 6531):
+    // the letters of that one script, so a cue glued in front in another
+    // script stays out.
+    if s == at
+        && let Some(last) = before.chars().next_back()
+        && crate::name::is_foreign_letter(last)
+    {
+        let script = crate::name::script_of(last);
+        for (count, (i, c)) in before.char_indices().rev().enumerate() {
+            let ok = crate::name::is_mark(c)
+                || (c.is_alphanumeric() && crate::name::script_of(c) == script)
+                || matches!(c, '.' | '_' | '-');
+            if !ok || count >= MAX_LOCAL {
+                break;
+            }
+            s = i;
+        }
+    }
     if before[s..].chars().count() > MAX_LOCAL {
         return None; // longer than any valid local part
     }
@@ -129,6 +147,26 @@ fn valid_label(label: &str) -> bool {
     !label.is_empty() && label.len() <= 63 && !label.starts_with('-') && !label.ends_with('-')
 }
 
+/// Length of a label separator at `k`: `.`, or the ideographic (U+3002),
+/// fullwidth (U+FF0E) and halfwidth ideographic (U+FF61) full stops that
+/// CJK input methods type and IDNA maps to `.`; 0 when there is none.
+fn dot_len(bytes: &[u8], k: usize) -> usize {
+    match bytes.get(k) {
+        Some(b'.') => 1,
+        Some(0xE3) if bytes.get(k + 1..k + 3) == Some(&[0x80, 0x82]) => 3,
+        Some(0xEF)
+            if bytes.get(k + 1..k + 3) == Some(&[0xBC, 0x8E])
+                || bytes.get(k + 1..k + 3) == Some(&[0xBD, 0xA1]) =>
+        {
+            3
+        }
+        _ => 0,
+    }
+}
+
+/// The fullwidth commercial at (U+FF20) that CJK text uses for `@`.
+pub(crate) const FULLWIDTH_AT: &[u8] = "＠".as_bytes();
+
 /// Parses a plain dotted domain starting at `from`: (end, labels).
 fn domain(text: &str, from: usize) -> Option<(usize, Vec<(usize, usize)>)> {
     let bytes = text.as_bytes();
@@ -143,8 +181,9 @@ fn domain(text: &str, from: usize) -> Option<(usize, Vec<(usize, usize)>)> {
         if e - from > MAX_DOMAIN {
             return None;
         }
-        if bytes.get(e) == Some(&b'.') && e + 1 < bytes.len() && label_end(text, e + 1) > e + 1 {
-            j = e + 1;
+        let d = dot_len(bytes, e);
+        if d > 0 && e + d < bytes.len() && label_end(text, e + d) > e + d {
+            j = e + d;
         } else {
             j = e;
             break;
@@ -179,6 +218,7 @@ pub(crate) fn at_sign(text: &str, at: usize, at_len: usize) -> Option<EmailMatch
     if dom.is_ascii() {
         normalized.extend(dom.bytes().map(|b| char::from(b.to_ascii_lowercase())));
     } else {
+        let dom = dom.replace(['。', '．', '｡'], ".");
         normalized.push_str(&dom.to_lowercase());
     }
     Some(EmailMatch {
@@ -332,6 +372,39 @@ mod tests {
         assert_eq!(first("ping @maria on slack"), None);
         assert_eq!(first("root@localhost"), None);
         assert_eq!(first("@scope/pkg"), None);
+    }
+
+    #[test]
+    fn fullwidth_at_and_ideographic_full_stops_are_found() {
+        let at = |text: &str| {
+            let i = text.find('＠').unwrap();
+            at_sign(text, i, 3).map(|m| format!("{}|{}", &text[m.start..m.end], m.normalized))
+        };
+        assert_eq!(
+            at("連絡先：wang.wei＠example。com まで").as_deref(),
+            Some("wang.wei＠example。com|wang.wei@example.com")
+        );
+        assert_eq!(
+            first("li@mail．example．cn").as_deref(),
+            Some("li@mail．example．cn|li@mail.example.cn")
+        );
+    }
+
+    #[test]
+    fn local_parts_in_other_scripts_are_found() {
+        assert_eq!(
+            first("opened by 번예지 (예지@café-lumière.fr).").as_deref(),
+            Some("예지@café-lumière.fr|예지@café-lumière.fr")
+        );
+        assert_eq!(
+            first("Ανδρονίκη@catalyst.nl").as_deref(),
+            Some("Ανδρονίκη@catalyst.nl|Ανδρονίκη@catalyst.nl")
+        );
+        // A Latin address keeps a glued CJK cue out.
+        assert_eq!(
+            first("请联系maria@x.cn").as_deref(),
+            Some("maria@x.cn|maria@x.cn")
+        );
     }
 
     #[test]

@@ -69,4 +69,35 @@ pub enum Error {
         /// The automaton builder's explanation.
         message: String,
     },
+    /// A secret prefix is too short to be specific (or does not compile).
+    #[error(
+        "invalid secret prefix {prefix:?}: a prefix must be at least 3 characters and specific to \
+         the token format (e.g. \"acme_live_\"), or it would flag ordinary words"
+    )]
+    BadSecretPrefix {
+        /// The prefix as given.
+        prefix: String,
+    },
+    /// A field-hint path pattern cannot be parsed.
+    #[error(
+        "invalid field path {pattern:?}: {reason}; write keys separated by dots, `[]` for any \
+         array element, `*` for any one key and `**` for any depth, e.g. \"leads[].owner\""
+    )]
+    BadFieldPath {
+        /// The pattern as given.
+        pattern: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Field hints have too many path segments in total.
+    #[error(
+        "too many field-hint path segments ({count}, at most {max}): declare fewer paths, or use \
+         key hints (`FieldHints::key`) for keys that may appear anywhere"
+    )]
+    TooManyFieldPaths {
+        /// Segments declared.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
 }

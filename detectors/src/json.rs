@@ -18,6 +18,7 @@ use std::sync::LazyLock;
 
 use serde_json::{Map, Value};
 
+use crate::fields::{At, FieldHints, PathState};
 use crate::name::{self, NameHint};
 use crate::phone::PhoneHint;
 use crate::{Detectors, Finding, Hint, Kind};
@@ -41,6 +42,8 @@ struct KeyClass {
     phone: PhoneHint,
     /// The key itself is a bare "name"-like word that takes its meaning from the parent.
     generic_name: bool,
+    /// The key names a credential (`password`, `api_key`, `access_token`).
+    secret: bool,
 }
 
 impl KeyClass {
@@ -49,6 +52,7 @@ impl KeyClass {
         not_person: false,
         phone: PhoneHint::None,
         generic_name: false,
+        secret: false,
     };
 }
 
@@ -86,6 +90,59 @@ const NAME_WORDS: &[&str] = &[
     "nome",
     "cognome",
     "sobrenome",
+    "nominativo",
+    "naam",
+    "voornaam",
+    "achternaam",
+    "imie",
+    "imię",
+    "nazwisko",
+    "jmeno",
+    "jméno",
+    "prijmeni",
+    "příjmení",
+    "soyad",
+    "soyadi",
+    "soyadı",
+    "fornavn",
+    "efternavn",
+    "etternavn",
+    "förnamn",
+    "efternamn",
+    "etunimi",
+    "sukunimi",
+    "nev",
+    "név",
+    "vezetéknév",
+    "keresztnév",
+    "nama",
+    "prenume",
+    "numele",
+    "ime",
+    "prezime",
+    "имя",
+    "фамилия",
+    "отчество",
+    "фио",
+    "ім'я",
+    "прізвище",
+    "όνομα",
+    "επώνυμο",
+    "ονοματεπώνυμο",
+    "名前",
+    "姓名",
+    "名字",
+    "氏名",
+    "姓",
+    "名",
+    "이름",
+    "성명",
+    "اسم",
+    "الاسم",
+    "שם",
+    "नाम",
+    "ชื่อ",
+    "นามสกุล",
 ];
 const GENERIC_NAME_WORDS: &[&str] = &[
     "name", "first", "last", "full", "given", "family", "middle", "display", "surname", "names",
@@ -169,6 +226,38 @@ const PERSON_ROLES: &[&str] = &[
     "addressee",
     "signer",
     "witness",
+    "kontakt",
+    "kontaktperson",
+    "ansprechpartner",
+    "empfänger",
+    "absender",
+    "inhaber",
+    "kunde",
+    "contacto",
+    "contato",
+    "contatto",
+    "propietario",
+    "responsable",
+    "destinataire",
+    "expéditeur",
+    "titulaire",
+    "destinatario",
+    "mittente",
+    "titolare",
+    "referente",
+    "владелец",
+    "контакт",
+    "клиент",
+    "получатель",
+    "отправитель",
+    "担当者",
+    "担当",
+    "宛先",
+    "负责人",
+    "联系人",
+    "收件人",
+    "담당자",
+    "수신자",
 ];
 /// Words that make a "…name" key or a role key about a non-person.
 const NON_PERSON: &[&str] = &[
@@ -506,6 +595,21 @@ const W_NON_PERSON: u8 = 1 << 3;
 const W_COMPANY: u8 = 1 << 4;
 const W_PHONE: u8 = 1 << 5;
 const W_ID: u8 = 1 << 6;
+const W_SECRET: u8 = 1 << 7;
+
+/// Key words that name a credential; "key" alone does not (`sort_key`, `key_id`).
+const SECRET_KEYS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "token",
+    "apikey",
+    "credential",
+    "credentials",
+    "passphrase",
+    "authorization",
+];
 
 static KEY_WORDS: LazyLock<HashMap<&'static [u8], u8, crate::Fnv>> = LazyLock::new(|| {
     let mut map: HashMap<&'static [u8], u8, crate::Fnv> = HashMap::default();
@@ -517,6 +621,7 @@ static KEY_WORDS: LazyLock<HashMap<&'static [u8], u8, crate::Fnv>> = LazyLock::n
         (COMPANY_KEYS, W_COMPANY),
         (PHONE_KEYS, W_PHONE),
         (ID_KEYS, W_ID),
+        (SECRET_KEYS, W_SECRET),
     ] {
         for w in list {
             *map.entry(w.as_bytes()).or_insert(0) |= flag;
@@ -558,7 +663,51 @@ fn key_words(key: &str, buf: &mut [u8; 64]) -> ([(usize, usize); 8], usize, usiz
     (words, nw, len)
 }
 
+/// Cheap pre-test for [`is_person_key`] on ASCII keys: the last word
+/// (after `_`, `-`, `.`, a space or a camelCase hump) is a name word, a role or "by".
+pub(crate) fn last_word_may_be_person(key: &[u8]) -> bool {
+    if !key.is_ascii() {
+        return true;
+    }
+    let mut s = key.len();
+    while s > 0 && key[s - 1].is_ascii_lowercase() {
+        s -= 1;
+    }
+    if s > 0 && key[s - 1].is_ascii_uppercase() {
+        s -= 1;
+        // An all-caps key ("NAME", "OWNER"): take the whole capital run.
+        if s == key.len() - 1 || !key[s + 1..].iter().any(u8::is_ascii_lowercase) {
+            while s > 0 && key[s - 1].is_ascii_uppercase() {
+                s -= 1;
+            }
+        }
+    }
+    let word = &key[s..];
+    if word.is_empty() || word.len() > 24 {
+        return false;
+    }
+    let mut buf = [0u8; 24];
+    let b = &mut buf[..word.len()];
+    b.copy_from_slice(word);
+    b.make_ascii_lowercase();
+    let f = KEY_WORDS.get(&*b).copied().unwrap_or(0);
+    f & (W_NAME | W_ROLE | W_GENERIC) != 0 || &*b == b"by"
+}
+
+/// Whether a key (or a label before `:`/`=` in text) names a person.
+pub(crate) fn is_person_key(key: &str) -> bool {
+    classify_key(key).person
+}
+
 fn classify_key(key: &str) -> KeyClass {
+    // Keys in other scripts ("Имя", "ΌΝΟΜΑ") compare in lower case.
+    if !key.is_ascii() && key.chars().any(char::is_uppercase) {
+        return classify_key_words(&key.to_lowercase());
+    }
+    classify_key_words(key)
+}
+
+fn classify_key_words(key: &str) -> KeyClass {
     let mut buf = [0u8; 64];
     let (words, nw, len) = key_words(key, &mut buf);
     let words = &words[..nw];
@@ -597,6 +746,9 @@ fn classify_key(key: &str) -> KeyClass {
     } else if all_generic {
         class.generic_name = true;
     }
+    let has = |w: &[u8]| words.iter().any(|&(s, e)| &buf[s..e] == w);
+    class.secret = (any | whole) & W_SECRET != 0
+        || (has(b"key") && (has(b"api") || has(b"private") || has(b"access") || has(b"secret")));
     if (any | whole) & W_PHONE != 0 {
         class.phone = PhoneHint::Phone;
     } else if any & W_ID != 0 {
@@ -614,8 +766,8 @@ struct KeyCache {
     map: HashMap<Rc<str>, KeyInfo, crate::Fnv>,
 }
 
-/// A key's class, and whether the key text is free of findings.
-type KeyInfo = (KeyClass, bool);
+/// A key's class, whether the key text is free of findings, and the kind a key hint gives it.
+type KeyInfo = (KeyClass, bool, Option<usize>);
 
 impl Default for KeyCache {
     fn default() -> Self {
@@ -635,8 +787,14 @@ impl KeyCache {
         (b.len().wrapping_mul(31) ^ first.wrapping_mul(7) ^ last.wrapping_mul(13) ^ mid) & 255
     }
 
-    /// The key's class, and true when the key text has no findings of its own.
-    fn info(&mut self, det: &Detectors, key: &str, scratch: &mut Vec<Finding>) -> (KeyClass, bool) {
+    /// The key's class, true when the key text has no findings of its own, and its key hint.
+    fn info(
+        &mut self,
+        det: &Detectors,
+        hints: &FieldHints,
+        key: &str,
+        scratch: &mut Vec<Finding>,
+    ) -> KeyInfo {
         let slot = Self::slot(key);
         if let Some(Some((k, info))) = self.front.get(slot)
             && &**k == key
@@ -653,7 +811,7 @@ impl KeyCache {
         }
         scratch.clear();
         det.scan(key, Hint::NONE, scratch);
-        let info = (classify_key(key), scratch.is_empty());
+        let info = (classify_key(key), scratch.is_empty(), hints.key_kind(key));
         scratch.clear();
         let owned: Rc<str> = Rc::from(key);
         if self.map.len() < 4096 {
@@ -670,7 +828,9 @@ impl KeyCache {
 fn value_hint(class: KeyClass, ctx: Ctx) -> (bool, Hint) {
     let (person, not_person) = match ctx {
         Ctx::Person if class.generic_name => (true, false),
-        Ctx::Company if class.generic_name || class.person => (false, true),
+        // "company": {"name": …} is the company's name; a role under it
+        // ("shipping_address": {"recipient": …}) is still a person.
+        Ctx::Company if class.generic_name => (false, true),
         _ => (class.person, class.not_person),
     };
     let name = if not_person {
@@ -706,25 +866,120 @@ struct Slot {
     person: bool,
     hint: Hint,
     ctx: Ctx,
+    /// Field-hint path states active at this value.
+    field: PathState,
+    /// A field hint that makes the whole value a finding of this kind (index into the hints).
+    whole: Option<u16>,
+    /// Under a credential key: a random-looking whole value is a SECRET.
+    secret: bool,
 }
 
-const ROOT: Slot = Slot {
-    person: false,
-    hint: Hint::NONE,
-    ctx: Ctx::Neutral,
-};
-
-fn slot_from_class(class: KeyClass, parent: Ctx) -> Slot {
-    let (person, hint) = value_hint(class, parent);
+fn root(hints: &FieldHints) -> Slot {
     Slot {
-        person,
-        hint,
-        ctx: child_ctx(class, parent),
+        person: false,
+        hint: Hint::NONE,
+        ctx: Ctx::Neutral,
+        field: hints.root(),
+        whole: None,
+        secret: false,
     }
 }
 
+/// The slot of the value under key `key` (with key info `info`) of an object in `parent`.
+#[inline]
+fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot {
+    let (class, _, key_hint) = info;
+    let (person, hint) = value_hint(class, parent.ctx);
+    if parent.field == 0 && key_hint.is_none() {
+        return Slot {
+            person,
+            hint,
+            ctx: child_ctx(class, parent.ctx),
+            field: 0,
+            whole: None,
+            secret: class.secret,
+        };
+    }
+    let (field, path_hint) = hints.step(parent.field, At::Key(key));
+    let slot = Slot {
+        person,
+        hint,
+        ctx: child_ctx(class, parent.ctx),
+        field,
+        whole: None,
+        secret: class.secret,
+    };
+    apply_hint(hints, slot, path_hint.or(key_hint))
+}
+
+/// The slot of element `i` of an array in `parent`: the array's hints, plus any path ending here.
+#[inline]
+fn index_slot(hints: &FieldHints, parent: &Slot, i: usize) -> Slot {
+    if parent.field == 0 {
+        return *parent;
+    }
+    let (field, path_hint) = hints.step(parent.field, At::Index(i));
+    apply_hint(hints, Slot { field, ..*parent }, path_hint)
+}
+
+#[inline]
+fn apply_hint(hints: &FieldHints, mut slot: Slot, hint: Option<usize>) -> Slot {
+    let Some(i) = hint else {
+        return slot;
+    };
+    match hints.kind(i) {
+        Some(Kind::Name) => {
+            slot.person = true;
+            slot.hint.name = NameHint::None;
+            slot.ctx = Ctx::Person;
+            slot.whole = None;
+        }
+        Some(Kind::Phone) => {
+            slot.hint.phone = PhoneHint::Phone;
+            slot.whole = None;
+        }
+        Some(Kind::Email) | None => {}
+        Some(_) => slot.whole = u16::try_from(i).ok(),
+    }
+    slot
+}
+
 /// Findings in one string value under `slot`, appended to `out`.
-fn scan_string(det: &Detectors, s: &str, slot: Slot, out: &mut Vec<Finding>) {
+fn scan_string(det: &Detectors, hints: &FieldHints, s: &str, slot: Slot, out: &mut Vec<Finding>) {
+    if let Some(kind) = slot.whole.and_then(|i| hints.kind(usize::from(i))) {
+        let start = s.len() - s.trim_start().len();
+        let end = s.trim_end().len();
+        if let Some(t) = s.get(start..end)
+            && !t.is_empty()
+        {
+            out.push(Finding {
+                start,
+                end,
+                kind: kind.clone(),
+                text: t.to_string(),
+                normalized: t.to_string(),
+                region: None,
+            });
+            return;
+        }
+    }
+    if slot.secret
+        && let Some(secrets) = det.secrets()
+    {
+        let t = s.trim();
+        if !t.contains(char::is_whitespace) && secrets.cued_value(t) {
+            let start = s.len() - s.trim_start().len();
+            out.push(Finding {
+                start,
+                end: start + t.len(),
+                kind: Kind::Secret,
+                text: t.to_string(),
+                normalized: t.to_string(),
+                region: None,
+            });
+            return;
+        }
+    }
     if slot.person && det.names_enabled() && name::plausible_person_value(s) {
         let start = s.len() - s.trim_start().len();
         let end = s.trim_end().len();
@@ -743,8 +998,24 @@ fn scan_string(det: &Detectors, s: &str, slot: Slot, out: &mut Vec<Finding>) {
     det.scan(s, slot.hint, out);
 }
 
-/// A JSON number under a phone key, as a finding over its decimal text.
-fn scan_number(det: &Detectors, n: &serde_json::Number, slot: Slot) -> Option<Finding> {
+/// A JSON number under a phone key (or a field hint), as a finding over its decimal text.
+fn scan_number(
+    det: &Detectors,
+    hints: &FieldHints,
+    n: &serde_json::Number,
+    slot: Slot,
+) -> Option<Finding> {
+    if let Some(kind) = slot.whole.and_then(|i| hints.kind(usize::from(i))) {
+        let text = n.to_string();
+        return Some(Finding {
+            start: 0,
+            end: text.len(),
+            kind: kind.clone(),
+            normalized: text.clone(),
+            region: None,
+            text,
+        });
+    }
     if slot.hint.phone != PhoneHint::Phone {
         return None;
     }
@@ -859,10 +1130,10 @@ impl<'a> PathBuf<'a> {
 }
 
 /// All findings in `value`, depth-first, in document order.
-pub(crate) fn find(det: &Detectors, value: &Value) -> Vec<JsonFinding> {
+pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<JsonFinding> {
     let mut results = Vec::new();
     let mut path = PathBuf::new();
-    let mut stack: Vec<(&Value, usize, Seg<'_>, Slot)> = vec![(value, 0, Seg::Root, ROOT)];
+    let mut stack: Vec<(&Value, usize, Seg<'_>, Slot)> = vec![(value, 0, Seg::Root, root(hints))];
     let mut buf = Vec::new();
     let mut keys = KeyCache::default();
     while let Some((v, depth, seg, slot)) = stack.pop() {
@@ -871,11 +1142,11 @@ pub(crate) fn find(det: &Detectors, value: &Value) -> Vec<JsonFinding> {
         match v {
             Value::String(s) => {
                 buf.clear();
-                scan_string(det, s, slot, &mut buf);
+                scan_string(det, hints, s, slot, &mut buf);
                 push_all(&mut results, &mut path, false, &mut buf);
             }
             Value::Number(n) => {
-                if let Some(f) = scan_number(det, n, slot) {
+                if let Some(f) = scan_number(det, hints, n, slot) {
                     results.push(JsonFinding {
                         path: path.render().to_string(),
                         in_key: false,
@@ -884,21 +1155,21 @@ pub(crate) fn find(det: &Detectors, value: &Value) -> Vec<JsonFinding> {
                 }
             }
             Value::Array(items) => {
-                let child = Slot { ..slot };
                 for (i, item) in items.iter().enumerate().rev() {
+                    let child = index_slot(hints, &slot, i);
                     stack.push((item, depth + 1, Seg::Index(i), child));
                 }
             }
             Value::Object(map) => {
                 let first_child = stack.len();
                 for (k, item) in map {
-                    let (class, clean) = keys.info(det, k, &mut buf);
-                    if !clean {
+                    let info = keys.info(det, hints, k, &mut buf);
+                    if !info.1 {
                         buf.clear();
                         det.scan(k, Hint::NONE, &mut buf);
                         push_all(&mut results, &mut path, true, &mut buf);
                     }
-                    let child = slot_from_class(class, slot.ctx);
+                    let child = key_slot(hints, info, &slot, k);
                     stack.push((item, depth + 1, Seg::Key(k.as_str()), child));
                 }
                 // Pop in document order.
@@ -932,7 +1203,7 @@ fn push_all(
 /// A container being rebuilt by [`redact`].
 enum Frame<'a> {
     Array {
-        items: std::slice::Iter<'a, Value>,
+        items: std::iter::Enumerate<std::slice::Iter<'a, Value>>,
         out: Vec<Value>,
         slot: Slot,
         key: Option<String>,
@@ -940,7 +1211,7 @@ enum Frame<'a> {
     Object {
         entries: serde_json::map::Iter<'a>,
         out: Map<String, Value>,
-        ctx: Ctx,
+        slot: Slot,
         key: Option<String>,
     },
 }
@@ -948,6 +1219,7 @@ enum Frame<'a> {
 /// A copy of `value` with findings in strings and keys replaced.
 pub(crate) fn redact(
     det: &Detectors,
+    hints: &FieldHints,
     value: &Value,
     replace: &mut dyn FnMut(&Finding) -> String,
 ) -> Value {
@@ -957,25 +1229,25 @@ pub(crate) fn redact(
     let mut redact_str =
         |s: &str, slot: Slot, replace: &mut dyn FnMut(&Finding) -> String| -> Value {
             buf.clear();
-            scan_string(det, s, slot, &mut buf);
+            scan_string(det, hints, s, slot, &mut buf);
             Value::String(crate::replace_spans(s, &buf, replace).into_owned())
         };
     let mut stack: Vec<Frame<'_>> = Vec::new();
     // Turns one child into either a finished value or a new frame.
     let mut result: Option<Value> = None;
-    let mut pending: Option<(&Value, Slot, Option<String>)> = Some((value, ROOT, None));
+    let mut pending: Option<(&Value, Slot, Option<String>)> = Some((value, root(hints), None));
     loop {
         if let Some((v, slot, mut key)) = pending.take() {
             let done = match v {
                 Value::String(s) => Some(redact_str(s, slot, replace)),
-                Value::Number(n) => Some(match scan_number(det, n, slot) {
+                Value::Number(n) => Some(match scan_number(det, hints, n, slot) {
                     Some(f) => Value::String(replace(&f)),
                     None => v.clone(),
                 }),
                 Value::Null | Value::Bool(_) => Some(v.clone()),
                 Value::Array(items) => {
                     stack.push(Frame::Array {
-                        items: items.iter(),
+                        items: items.iter().enumerate(),
                         out: Vec::with_capacity(items.len()),
                         slot,
                         key: key.take(),
@@ -986,7 +1258,7 @@ pub(crate) fn redact(
                     stack.push(Frame::Object {
                         entries: map.iter(),
                         out: Map::new(),
-                        ctx: slot.ctx,
+                        slot,
                         key: key.take(),
                     });
                     None
@@ -1012,22 +1284,22 @@ pub(crate) fn redact(
         };
         match top {
             Frame::Array { items, slot, .. } => {
-                if let Some(item) = items.next() {
-                    pending = Some((item, *slot, None));
+                if let Some((i, item)) = items.next() {
+                    pending = Some((item, index_slot(hints, slot, i), None));
                     continue;
                 }
             }
-            Frame::Object { entries, ctx, .. } => {
+            Frame::Object { entries, slot, .. } => {
                 if let Some((k, item)) = entries.next() {
-                    let (class, clean) = keys.info(det, k, &mut kbuf);
-                    let new_key = if clean {
+                    let info = keys.info(det, hints, k, &mut kbuf);
+                    let new_key = if info.1 {
                         k.clone()
                     } else {
                         kbuf.clear();
                         det.scan(k, Hint::NONE, &mut kbuf);
                         crate::replace_spans(k, &kbuf, replace).into_owned()
                     };
-                    let child = slot_from_class(class, *ctx);
+                    let child = key_slot(hints, info, slot, k);
                     pending = Some((item, child, Some(new_key)));
                     continue;
                 }
@@ -1059,49 +1331,52 @@ pub(crate) fn redact(
 /// everything else is left untouched (no copy of clean data).
 pub(crate) fn redact_in_place(
     det: &Detectors,
+    hints: &FieldHints,
     value: &mut Value,
     replace: &mut dyn FnMut(&Finding) -> String,
 ) {
     let mut buf = Vec::new();
     let mut keys = KeyCache::default();
-    let mut stack: Vec<(&mut Value, Slot)> = vec![(value, ROOT)];
+    let mut stack: Vec<(&mut Value, Slot)> = vec![(value, root(hints))];
     while let Some((v, slot)) = stack.pop() {
         match v {
             Value::String(s) => {
                 buf.clear();
-                scan_string(det, s, slot, &mut buf);
+                scan_string(det, hints, s, slot, &mut buf);
                 if !buf.is_empty() {
                     let new = crate::replace_spans(s, &buf, replace).into_owned();
                     *s = new;
                 }
             }
             Value::Number(n) => {
-                if let Some(f) = scan_number(det, n, slot) {
+                if let Some(f) = scan_number(det, hints, n, slot) {
                     *v = Value::String(replace(&f));
                 }
             }
             Value::Array(items) => {
-                for item in items.iter_mut().rev() {
-                    stack.push((item, slot));
+                for (i, item) in items.iter_mut().enumerate().rev() {
+                    stack.push((item, index_slot(hints, &slot, i)));
                 }
             }
             Value::Object(map) => {
                 // Keys with findings are renamed first (rare), then values are queued.
                 let dirty: Vec<String> = map
                     .keys()
-                    .filter(|k| !keys.info(det, k, &mut buf).1)
+                    .filter(|k| !keys.info(det, hints, k, &mut buf).1)
                     .cloned()
                     .collect();
                 // A renamed key's values keep the hints of the key the backend wrote, as in
                 // `redact`: a placeholder is not neutral text (`[NAME_1]` reads as a
                 // person-ish key, `[PHONE_1]` as a phone-ish one).
-                let mut renamed: Option<HashMap<String, KeyClass>> = None;
+                // Path hints follow the backend's key too.
+                let mut renamed: Option<HashMap<String, (KeyInfo, String)>> = None;
                 if !dirty.is_empty() {
                     let classes = renamed.get_or_insert_with(HashMap::new);
                     // Rebuild the map so key order survives with `preserve_order` too.
                     let old = std::mem::take(map);
                     for (k, item) in old {
-                        let (class, _) = keys.info(det, &k, &mut buf);
+                        let info = keys.info(det, hints, &k, &mut buf);
+                        let original = k.clone();
                         let k = if dirty.contains(&k) {
                             buf.clear();
                             det.scan(&k, Hint::NONE, &mut buf);
@@ -1110,17 +1385,17 @@ pub(crate) fn redact_in_place(
                             k
                         };
                         // On a clash the later entry wins, in the map and here.
-                        classes.insert(k.clone(), class);
+                        classes.insert(k.clone(), (info, original));
                         map.insert(k, item);
                     }
                 }
                 let first_child = stack.len();
                 for (k, item) in map.iter_mut() {
-                    let class = match renamed.as_ref().and_then(|c| c.get(k)) {
-                        Some(class) => *class,
-                        None => keys.info(det, k, &mut buf).0,
+                    let child = match renamed.as_ref().and_then(|c| c.get(k)) {
+                        Some((info, original)) => key_slot(hints, *info, &slot, original),
+                        None => key_slot(hints, keys.info(det, hints, k, &mut buf), &slot, k),
                     };
-                    stack.push((item, slot_from_class(class, slot.ctx)));
+                    stack.push((item, child));
                 }
                 stack[first_child..].reverse();
             }

@@ -39,35 +39,66 @@
 //!   phone-shaped run, applies shape and context filters, and validates it;
 //! - an upper-case letter at a word boundary → the name detector reads the run
 //!   of capitalized words and looks each token up in one Aho–Corasick
-//!   automaton holding the whole dictionary and rule vocabulary.
+//!   automaton holding the whole dictionary and rule vocabulary;
+//! - a letter of another script (Cyrillic, Greek, Arabic, Hebrew, Indic, CJK,
+//!   Hangul, Thai) at a word or script boundary → the foreign-script name rules;
+//! - `:` or `=` after a person label (`name=…`, `owner: …`) → the labelled-value
+//!   rule for values the run rules cannot see (lowercase names, `key=value`).
 //!
-//! Custom kinds are the exception: they are arbitrary regexes and word lists,
-//! so they run as one combined regex pass and one automaton pass, and only
-//! when configured.
+//! Custom kinds and the optional IBAN, CARD and SECRET kinds are the
+//! exception: they run as extra passes (one combined regex for custom regexes
+//! and SECRET, one automaton for word lists, two anchored scanners for IBAN and
+//! CARD), and only when enabled.
 //!
 //! **Overlaps are resolved deterministically.** Findings are sorted by
 //! position; of two overlapping findings an EMAIL beats a NAME or PHONE inside
-//! it (`maria.gonzalez@…`), otherwise the longer wins, and on equal length a
-//! custom kind beats PHONE, which beats NAME.
+//! it (`maria.gonzalez@…`), otherwise the longer wins, and on equal length
+//! EMAIL beats SECRET, IBAN and CARD, which beat custom kinds, which beat
+//! PHONE, which beats NAME.
 //!
 //! **Phones** are validated against libphonenumber metadata taken from the
 //! `phonenumber` crate, compiled once per calling code into anchored regexes
 //! (see the `phone` module for why we do not call `phonenumber::parse` per
 //! candidate). National numbers are tried against the configured regions in
-//! order; the first region that validates decides the E.164 form. Shape
-//! filters reject dates, times, IPs, versions, card numbers, SSNs, ZIP+4 and
-//! ISBNs; the words before a number (`order`, `invoice`, `#`, `ISBN` versus
-//! `tel`, `call`, `mobile`) decide ambiguous runs; a bare digit run with no
-//! separators counts only with a phone cue or a phone-ish JSON key.
+//! order; the first region that validates decides the E.164 form. A number
+//! written with `+` or `00` is validated for whichever country its calling
+//! code names, whatever the configured regions. **Default regions**:
+//! [`DEFAULT_REGIONS`] (US, GB, DE, FR, ES, IT, IN, CA, AU, BR); set others
+//! with [`DetectorsBuilder::regions`] (the broker's `[detectors] regions`).
+//! `tel:`/`callto:`/`sms:` URIs, extensions (`ext. 12`, `x12`, `;ext=12`) and
+//! no-break, thin and narrow no-break spaces inside a number are read as
+//! written. Shape filters reject dates (also compact `20250302`), times, IPs,
+//! versions, amounts (`48213.44`, `1,234.56`), card numbers, SSNs, ZIP+4 and
+//! CEP codes and ISBNs; the words before a number (`order`, `invoice`, `#`,
+//! `ISBN`, a currency versus `tel`, `call`, `mobile`) decide ambiguous runs; a
+//! bare digit run with no separators counts only with a phone cue or a
+//! phone-ish JSON key.
 //!
-//! **Names** use a bundled dictionary (US Census 1990 name files plus
-//! per-locale lists; see `data/README.md`) and rules over capitalization,
-//! adjacency, titles, cue words and possessives; see the `name` module for the
-//! rules and their known blind spots. In JSON, a string under a person-ish key
-//! (`name`, `owner`, `assignee`, `*_by`, …) is a NAME even when no dictionary
-//! knows it, unless it is obviously not a person (empty, numeric, an email, a
-//! company with a legal suffix). Company-ish and place-ish keys (`company`,
-//! `city`, `status`) suppress NAME findings in their values.
+//! **Names** use a bundled dictionary (US Census 1990 and Brazilian 2010
+//! Census name statistics plus per-locale lists; see `data/README.md`) and
+//! rules over structure: capitalization, adjacency, titles, cue words in
+//! several languages ("Dear", "Hallo", "Привет", sign-offs), "Surname, Given",
+//! middle initials, honorifics (さん, 님), what follows a name (an address in
+//! brackets, "… says", "… is out"), possessives, and changes of script; see
+//! the `name` module for the rules and their known blind spots. Firm names
+//! ("Arnold, Moore and Harrison"), legal forms (GmbH, S.p.A., PartG mbB),
+//! street names and heading words are not names. In JSON, a string under a
+//! person-ish key (`name`, `owner`, `assignee`, `*_by`, `Имя`, `姓名`,
+//! `nazwisko`, …) is a NAME even when no dictionary knows it, unless it is
+//! obviously not a person (empty, numeric, an email, a URL, a company with a
+//! legal form, a header label such as "From"). Company-ish and place-ish keys
+//! (`company`, `city`, `status`) suppress NAME findings in their values.
+//!
+//! **Field hints.** A caller that knows more about a document — a tool's
+//! `outputSchema`, an operator's `leads[].owner = "NAME"` — passes a
+//! [`FieldHints`] to [`Detectors::find_json_with`],
+//! [`Detectors::redact_json_with`] or [`Detectors::redact_json_in_place_with`].
+//!
+//! **Optional kinds** (off by default): IBAN (mod-97), CARD (Luhn and an
+//! issuer prefix) and SECRET (well-known token formats, random-looking values
+//! after a credential cue or under a credential key, optionally any
+//! high-entropy token); [`Kind::group`] names their policy group (`financial`,
+//! `secret`).
 //!
 //! **JSON** is walked iteratively (no recursion), so depth is bounded only by
 //! memory. Object keys are scanned too, as plain text.
@@ -84,9 +115,10 @@
 //! strings that hold findings and is about twice as fast.
 //!
 //! Measured with `cargo bench -p detectors` on CRM-like records (see
-//! `benches/throughput.rs`): ≈130 MiB/s wall-clock for `find_json` on a
-//! shared, loaded 2-core VM, ≈220–240 MB per CPU-second of one thread; dense
-//! rows with four PII values per 370 bytes are about 40% slower.
+//! `benches/throughput.rs` and `docs/BENCHMARKS.md`): the structural name
+//! rules cost about a fifth more instructions per byte than the dictionary
+//! rules alone (107 versus 88 million per 2 MB of records, counted with
+//! callgrind); dense rows with four PII values per 370 bytes are slower.
 //!
 //! # What this crate does not do
 //! It finds what looks like PII; it does not decide what may flow where (the
@@ -94,25 +126,34 @@
 
 #![deny(missing_docs)]
 
+mod checked;
 mod custom;
 mod email;
 mod error;
+mod fields;
 mod json;
 mod name;
 mod phone;
+mod secret;
 
 use std::borrow::Cow;
 use std::fmt;
 
 pub use crate::custom::CustomKind;
 pub use crate::error::Error;
+pub use crate::fields::FieldHints;
 pub use crate::json::JsonFinding;
 
 use crate::name::NameHint;
 use crate::phone::{PhoneHint, RegionRules};
 
 /// The kind of a finding.
+///
+/// EMAIL, PHONE and NAME are on by default; IBAN, CARD and SECRET are
+/// optional built-in kinds (off by default, see [`DetectorsBuilder::ibans`],
+/// [`DetectorsBuilder::cards`] and [`DetectorsBuilder::secrets`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Kind {
     /// An email address.
     Email,
@@ -122,33 +163,59 @@ pub enum Kind {
     Name,
     /// A custom kind from configuration, by its UPPER_SNAKE name.
     Custom(String),
+    /// An IBAN whose mod-97 check digits hold.
+    Iban,
+    /// A payment-card number with a major-network issuer prefix that passes the Luhn check.
+    Card,
+    /// An API key, access token, password or private key.
+    Secret,
 }
 
 impl Kind {
-    /// The kind's name: "EMAIL", "PHONE", "NAME" or the custom name.
+    /// The kind's name: "EMAIL", "PHONE", "NAME", "IBAN", "CARD", "SECRET" or the custom name.
     pub fn as_str(&self) -> &str {
         match self {
             Kind::Email => "EMAIL",
             Kind::Phone => "PHONE",
             Kind::Name => "NAME",
+            Kind::Iban => "IBAN",
+            Kind::Card => "CARD",
+            Kind::Secret => "SECRET",
             Kind::Custom(name) => name,
         }
     }
 
-    /// The kind named `name` ("EMAIL", "PHONE", "NAME"; anything else is a custom kind).
+    /// The built-in kind with this name (`"NAME"` → [`Kind::Name`]); any other
+    /// UPPER_SNAKE name is a [`Kind::Custom`].
     pub fn from_name(name: &str) -> Kind {
         match name {
             "EMAIL" => Kind::Email,
             "PHONE" => Kind::Phone,
             "NAME" => Kind::Name,
-            other => Kind::Custom(other.to_owned()),
+            "IBAN" => Kind::Iban,
+            "CARD" => Kind::Card,
+            "SECRET" => Kind::Secret,
+            other => Kind::Custom(other.to_string()),
+        }
+    }
+
+    /// The policy group a built-in kind belongs to: `contact_info` (EMAIL,
+    /// PHONE, NAME), `financial` (IBAN, CARD) or `secret` (SECRET); custom
+    /// kinds get theirs from configuration.
+    pub fn group(&self) -> Option<&'static str> {
+        match self {
+            Kind::Email | Kind::Phone | Kind::Name => Some("contact_info"),
+            Kind::Iban | Kind::Card => Some("financial"),
+            Kind::Secret => Some("secret"),
+            Kind::Custom(_) => None,
         }
     }
 
     /// Tie-break priority when two findings of equal length overlap (higher wins).
     fn priority(&self) -> u8 {
         match self {
-            Kind::Email => 3,
+            Kind::Email => 4,
+            Kind::Secret | Kind::Iban | Kind::Card => 3,
             Kind::Custom(_) => 2,
             Kind::Phone => 1,
             Kind::Name => 0,
@@ -187,6 +254,9 @@ impl Finding {
     }
 }
 
+/// The hints of the plain JSON methods: none.
+static NO_HINTS: std::sync::LazyLock<FieldHints> = std::sync::LazyLock::new(FieldHints::new);
+
 /// The regions used when none are configured.
 pub const DEFAULT_REGIONS: [&str; 10] =
     ["US", "GB", "DE", "FR", "ES", "IT", "IN", "CA", "AU", "BR"];
@@ -199,6 +269,11 @@ pub struct DetectorsBuilder {
     emails: bool,
     phones: bool,
     names: bool,
+    ibans: bool,
+    cards: bool,
+    secrets: bool,
+    secret_prefixes: Vec<String>,
+    secret_entropy: Option<f64>,
 }
 
 impl Default for DetectorsBuilder {
@@ -209,6 +284,11 @@ impl Default for DetectorsBuilder {
             emails: true,
             phones: true,
             names: true,
+            ibans: false,
+            cards: false,
+            secrets: false,
+            secret_prefixes: Vec::new(),
+            secret_entropy: None,
         }
     }
 }
@@ -251,6 +331,44 @@ impl DetectorsBuilder {
         self
     }
 
+    /// Enables or disables IBAN detection (default: off); only mod-97-valid IBANs are reported.
+    pub fn ibans(mut self, yes: bool) -> DetectorsBuilder {
+        self.ibans = yes;
+        self
+    }
+
+    /// Enables or disables CARD detection (default: off); only Luhn-valid numbers with an issuer prefix are reported.
+    pub fn cards(mut self, yes: bool) -> DetectorsBuilder {
+        self.cards = yes;
+        self
+    }
+
+    /// Enables or disables SECRET detection (default: off): well-known token
+    /// formats, and random-looking values after a cue such as `api_key=`.
+    pub fn secrets(mut self, yes: bool) -> DetectorsBuilder {
+        self.secrets = yes;
+        self
+    }
+
+    /// Adds token prefixes of your own (e.g. `"acme_live_"`) to the SECRET formats; implies nothing unless SECRET is on.
+    pub fn secret_prefixes<I, S>(mut self, prefixes: I) -> DetectorsBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.secret_prefixes
+            .extend(prefixes.into_iter().map(|p| p.as_ref().to_string()));
+        self
+    }
+
+    /// Also reports any token of 32+ base64-ish characters whose Shannon
+    /// entropy reaches `bits_per_char` (e.g. 4.5) without a cue; `None`
+    /// (default) turns that off. Hex digests and UUIDs stay below 4.0.
+    pub fn secret_entropy(mut self, bits_per_char: Option<f64>) -> DetectorsBuilder {
+        self.secret_entropy = bits_per_char;
+        self
+    }
+
     /// Validates the configuration and builds the detectors.
     pub fn build(&self) -> Result<Detectors, Error> {
         let mut regions = Vec::with_capacity(self.regions.len());
@@ -267,12 +385,23 @@ impl DetectorsBuilder {
             }
         }
         let customs = custom::Customs::build(&self.customs)?;
+        let secrets = if self.secrets {
+            Some(secret::Secrets::build(
+                &self.secret_prefixes,
+                3.0,
+                self.secret_entropy,
+            )?)
+        } else {
+            None
+        };
         if self.names {
             name::warm_up();
         }
         let mut table = [0u8; 256];
         if self.emails {
             table[usize::from(b'@')] = C_AT;
+            // The lead byte of the fullwidth at-sign U+FF20.
+            table[0xEF] = C_NONASCII;
             table[usize::from(b'\\')] = C_ESCAPE;
             table[usize::from(b'%')] = C_PERCENT;
             table[usize::from(b'[')] = C_OPEN;
@@ -293,13 +422,19 @@ impl DetectorsBuilder {
             for b in 0xC0u8..=0xFF {
                 table[usize::from(b)] = C_NONASCII;
             }
+            table[usize::from(b':')] = C_LABEL;
+            table[usize::from(b'=')] = C_LABEL;
         }
         Ok(Detectors {
             regions,
             customs,
             table,
+            emails: self.emails,
             phones: self.phones,
             names: self.names,
+            ibans: self.ibans,
+            cards: self.cards,
+            secrets,
         })
     }
 }
@@ -346,6 +481,7 @@ const C_OPEN: u8 = 4;
 const C_DIGIT: u8 = 5;
 const C_UPPER: u8 = 6;
 const C_NONASCII: u8 = 7;
+const C_LABEL: u8 = 8;
 
 /// Hints from the JSON key a string sits under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -367,8 +503,12 @@ pub struct Detectors {
     regions: Vec<&'static RegionRules>,
     customs: custom::Customs,
     table: [u8; 256],
+    emails: bool,
     phones: bool,
     names: bool,
+    ibans: bool,
+    cards: bool,
+    secrets: Option<secret::Secrets>,
 }
 
 impl fmt::Debug for RegionRules {
@@ -398,8 +538,12 @@ impl Detectors {
                 regions: Vec::new(),
                 customs: custom::Customs::default(),
                 table: [0; 256],
+                emails: false,
                 phones: false,
                 names: false,
+                ibans: false,
+                cards: false,
+                secrets: None,
             },
         }
     }
@@ -432,7 +576,16 @@ impl Detectors {
 
     /// Finds all PII in a JSON value, with the path of each string it sits in.
     pub fn find_json(&self, value: &serde_json::Value) -> Vec<JsonFinding> {
-        json::find(self, value)
+        json::find(self, &NO_HINTS, value)
+    }
+
+    /// Like [`find_json`](Self::find_json), with per-field kinds from `hints` (a tool's schema or operator config).
+    pub fn find_json_with(
+        &self,
+        value: &serde_json::Value,
+        hints: &FieldHints,
+    ) -> Vec<JsonFinding> {
+        json::find(self, hints, value)
     }
 
     /// Returns a copy of `value` with every finding in strings (keys too) replaced by `replace(finding)`.
@@ -444,7 +597,20 @@ impl Detectors {
     where
         F: FnMut(&Finding) -> String,
     {
-        json::redact(self, value, &mut replace)
+        json::redact(self, &NO_HINTS, value, &mut replace)
+    }
+
+    /// Like [`redact_json`](Self::redact_json), with per-field kinds from `hints`.
+    pub fn redact_json_with<F>(
+        &self,
+        value: &serde_json::Value,
+        hints: &FieldHints,
+        mut replace: F,
+    ) -> serde_json::Value
+    where
+        F: FnMut(&Finding) -> String,
+    {
+        json::redact(self, hints, value, &mut replace)
     }
 
     /// Like [`redact_json`](Self::redact_json) but rewrites `value` in place, copying nothing that is clean (faster; `replace` may be called in a different order).
@@ -452,7 +618,19 @@ impl Detectors {
     where
         F: FnMut(&Finding) -> String,
     {
-        json::redact_in_place(self, value, &mut replace)
+        json::redact_in_place(self, &NO_HINTS, value, &mut replace)
+    }
+
+    /// Like [`redact_json_in_place`](Self::redact_json_in_place), with per-field kinds from `hints`.
+    pub fn redact_json_in_place_with<F>(
+        &self,
+        value: &mut serde_json::Value,
+        hints: &FieldHints,
+        mut replace: F,
+    ) where
+        F: FnMut(&Finding) -> String,
+    {
+        json::redact_in_place(self, hints, value, &mut replace)
     }
 
     pub(crate) fn redact_with<'t>(
@@ -484,7 +662,7 @@ impl Detectors {
         let base = out.len();
         let bytes = text.as_bytes();
         let n = bytes.len();
-        let names_on = hint.name != NameHint::NotPerson;
+        let names_on = self.names && hint.name != NameHint::NotPerson;
         let mut i = 0;
         let table = &self.table;
         while i < n {
@@ -545,6 +723,13 @@ impl Detectors {
                     }
                 }
                 C_DIGIT => i = self.phone_at(text, i, hint, out),
+                C_LABEL => {
+                    let hit = names_on && name::label_may_start(bytes, i);
+                    i = match hit.then(|| name::labelled_value(text, i)).flatten() {
+                        Some((s, e)) => self.found_name(text, i, name::Scanned::hit(s, e), out),
+                        None => i + 1,
+                    }
+                }
                 C_UPPER => {
                     if names_on && name_boundary(text, i) {
                         i = self.name_at(text, i, out);
@@ -552,9 +737,22 @@ impl Detectors {
                         i += 1;
                     }
                 }
+                C_NONASCII if b == 0xEF && bytes[i..].starts_with(email::FULLWIDTH_AT) => {
+                    match email::at_sign(text, i, email::FULLWIDTH_AT.len()) {
+                        Some(m) if self.emails => i = push_email(text, m, out),
+                        _ => i += email::FULLWIDTH_AT.len(),
+                    }
+                }
                 C_NONASCII => {
                     let c = text.get(i..).and_then(|s| s.chars().next());
                     match c {
+                        Some(c)
+                            if names_on
+                                && name::is_foreign_letter(c)
+                                && foreign_boundary(text, i, c) =>
+                        {
+                            i = self.found_name(text, i, name::scan_foreign(text, i), out);
+                        }
                         Some(c) if names_on && c.is_uppercase() && name_boundary(text, i) => {
                             i = self.name_at(text, i, out);
                         }
@@ -564,6 +762,9 @@ impl Detectors {
                 }
                 _ => i += 1,
             }
+        }
+        if self.ibans || self.cards || self.secrets.is_some() {
+            self.scan_optional(text, out);
         }
         if !self.customs.is_empty() {
             let mut spans = Vec::new();
@@ -586,6 +787,48 @@ impl Detectors {
         resolve_overlaps(out, base);
     }
 
+    /// The optional kinds (IBAN, CARD, SECRET): one extra pass each, only when enabled.
+    fn scan_optional(&self, text: &str, out: &mut Vec<Finding>) {
+        let mut push = |start: usize, end: usize, kind: Kind, normalized: Option<String>| {
+            if let Some(matched) = text.get(start..end) {
+                out.push(Finding {
+                    start,
+                    end,
+                    kind,
+                    text: matched.to_string(),
+                    normalized: normalized.unwrap_or_else(|| matched.trim().to_string()),
+                    region: None,
+                });
+            }
+        };
+        if self.ibans || self.cards {
+            let mut found = Vec::new();
+            if self.ibans {
+                checked::find_ibans(text, &mut found);
+                for m in found.drain(..) {
+                    push(m.start, m.end, Kind::Iban, Some(m.normalized));
+                }
+            }
+            if self.cards {
+                checked::find_cards(text, &mut found);
+                for m in found.drain(..) {
+                    push(m.start, m.end, Kind::Card, Some(m.normalized));
+                }
+            }
+        }
+        if let Some(secrets) = &self.secrets {
+            let mut found = Vec::new();
+            secrets.find(text, &mut found);
+            for m in found {
+                push(m.start, m.end, Kind::Secret, None);
+            }
+        }
+    }
+
+    pub(crate) fn secrets(&self) -> Option<&secret::Secrets> {
+        self.secrets.as_ref()
+    }
+
     fn phone_at(&self, text: &str, i: usize, hint: Hint, out: &mut Vec<Finding>) -> usize {
         let s = phone::scan_at(text.as_bytes(), i, &self.regions, hint.phone);
         if let Some(m) = s.found
@@ -604,7 +847,10 @@ impl Detectors {
     }
 
     fn name_at(&self, text: &str, i: usize, out: &mut Vec<Finding>) -> usize {
-        let s = name::scan_at(text, i);
+        self.found_name(text, i, name::scan_at(text, i), out)
+    }
+
+    fn found_name(&self, text: &str, i: usize, s: name::Scanned, out: &mut Vec<Finding>) -> usize {
         if let Some(m) = s.found
             && let Some(matched) = text.get(m.start..m.end)
         {
@@ -647,6 +893,10 @@ fn name_boundary(text: &str, i: usize) -> bool {
         return true;
     };
     if prev.is_alphanumeric() {
+        // "请联系Maria": a change of script is a boundary.
+        if !prev.is_ascii() && name::no_space_script(prev) {
+            return true;
+        }
         // "\nMaria" inside raw JSON text: the 'n' belongs to an escape.
         let b = text.as_bytes();
         return matches!(prev, 'n' | 'r' | 't') && i >= 2 && b[i - 2] == b'\\';
@@ -655,6 +905,17 @@ fn name_boundary(text: &str, i: usize) -> bool {
         prev,
         '@' | '.' | '_' | '-' | '/' | '\\' | '#' | '&' | '\'' | '’' | '+' | '='
     )
+}
+
+/// A word in another script starts at a non-letter or at a change of script ("Charestさん", "请联系王伟").
+fn foreign_boundary(text: &str, i: usize, c: char) -> bool {
+    match text.get(..i).and_then(|s| s.chars().next_back()) {
+        None => true,
+        Some(p) if name::is_word_char(p) => {
+            name::no_space_script(p) != name::no_space_script(c) || p.is_ascii()
+        }
+        Some(p) => !matches!(p, '@' | '.' | '_' | '/' | '\\' | '#' | '&' | '+' | '='),
+    }
 }
 
 /// Sorts `out[base..]` and removes overlaps deterministically, in place.
@@ -933,6 +1194,284 @@ mod tests {
             assert_eq!(copy, in_place, "{v}");
             assert!(copy.to_string().contains("bluebird"), "{copy}");
         }
+    }
+
+    #[test]
+    fn optional_kinds_are_off_by_default_and_found_when_enabled() {
+        let text =
+            "IBAN DE89 3704 0044 0532 0130 00, card 4111-1111-1111-1111, key AKIAIOSFODNN7EXAMPLE";
+        let off = Detectors::new();
+        assert!(
+            kinds(&off, text)
+                .iter()
+                .all(|(k, _)| k != "IBAN" && k != "CARD" && k != "SECRET")
+        );
+        let on = Detectors::builder()
+            .ibans(true)
+            .cards(true)
+            .secrets(true)
+            .build()
+            .unwrap();
+        let f = on.find(text);
+        let got: Vec<(&str, &str, Option<&str>)> = f
+            .iter()
+            .map(|f| (f.kind.as_str(), f.normalized.as_str(), f.kind.group()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("IBAN", "DE89370400440532013000", Some("financial")),
+                ("CARD", "4111111111111111", Some("financial")),
+                ("SECRET", "AKIAIOSFODNN7EXAMPLE", Some("secret")),
+            ]
+        );
+        assert_eq!(Kind::from_name("CARD"), Kind::Card);
+        let e = Detectors::builder()
+            .custom(CustomKind::regex("IBAN", "x"))
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::BadKindName { .. }), "{e}");
+        let e = Detectors::builder()
+            .secrets(true)
+            .secret_prefixes(["x"])
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::BadSecretPrefix { .. }), "{e}");
+    }
+
+    #[test]
+    fn credential_keys_make_random_values_secrets() {
+        let det = Detectors::builder().secrets(true).build().unwrap();
+        let v = json!({"api_key": "Zx81kQ2mP0aLw9", "password": "changeme", "sort_key": "Zx81kQ2mP0aLw9"});
+        let out = det.redact_json(&v, |f| format!("[{}]", f.kind));
+        assert_eq!(
+            out,
+            json!({"api_key": "[SECRET]", "password": "changeme", "sort_key": "Zx81kQ2mP0aLw9"})
+        );
+    }
+
+    #[test]
+    fn field_hints_decide_kinds_in_all_three_json_methods() {
+        let det = Detectors::builder().ibans(true).build().unwrap();
+        let hints = FieldHints::new()
+            .path("leads[].owner", Kind::Name)
+            .unwrap()
+            .path("leads[].acct", Kind::Custom("ACCOUNT_NO".into()))
+            .unwrap()
+            .key("reach", Kind::Phone);
+        // "owner" alone is a person key already; "xyz qwerty" is no dictionary name.
+        let v = json!({
+            "leads": [{"owner": "Rios - ME", "acct": 99120044, "reach": "4155552671", "label": "mango tree"}],
+            "top": {"acct": 5, "reach": "4155552671"}
+        });
+        let label = |f: &Finding| format!("[{}]", f.kind);
+        let copy = det.redact_json_with(&v, &hints, label);
+        assert_eq!(
+            copy,
+            json!({
+                "leads": [{"owner": "[NAME]", "acct": "[ACCOUNT_NO]", "reach": "[PHONE]", "label": "mango tree"}],
+                "top": {"acct": 5, "reach": "[PHONE]"}
+            })
+        );
+        let mut in_place = v.clone();
+        det.redact_json_in_place_with(&mut in_place, &hints, label);
+        assert_eq!(copy, in_place);
+        let paths: Vec<String> = det
+            .find_json_with(&v, &hints)
+            .into_iter()
+            .map(|f| format!("{}={}", f.path, f.finding.kind))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "leads[0].owner=NAME",
+                "leads[0].acct=ACCOUNT_NO",
+                "leads[0].reach=PHONE",
+                "top.reach=PHONE"
+            ]
+        );
+        // Without hints the bare digits are not phones and the number is no finding.
+        assert!(
+            det.find_json(&v)
+                .iter()
+                .all(|f| f.finding.kind == Kind::Name)
+        );
+    }
+
+    #[test]
+    fn roles_under_address_objects_are_people_and_header_labels_are_not() {
+        let det = Detectors::new();
+        let v = json!({
+            "shipping_address": {"recipient": "Μάγδα Ζαΐμη", "city": "Groenlo"},
+            "headers": [{"name": "From", "value": "x"}, {"name": "Date", "value": "y"}, {"name": "To", "value": "z"}],
+            "description": "Dial-in: +44 20 7946 0958"
+        });
+        let got: Vec<(String, String)> = det
+            .find_json(&v)
+            .into_iter()
+            .map(|f| (f.path, f.finding.kind.as_str().to_string()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("shipping_address.recipient".to_string(), "NAME".to_string()),
+                ("description".to_string(), "PHONE".to_string()),
+            ]
+        );
+    }
+
+    fn names_in(det: &Detectors, text: &str) -> Vec<String> {
+        det.find(text)
+            .into_iter()
+            .filter(|f| f.kind == Kind::Name)
+            .map(|f| f.text)
+            .collect()
+    }
+
+    #[test]
+    fn names_in_other_scripts_are_found_after_cues_honorifics_and_script_changes() {
+        let det = Detectors::new();
+        let cases: &[(&str, &[&str])] = &[
+            ("Thanks 희준기, escalated.", &["희준기"]),
+            (
+                "Interview with قاسم بن عبد الكريم for the role.",
+                &["قاسم بن عبد الكريم"],
+            ),
+            ("Action item: עומר פרץ to send the SOW.", &["עומר פרץ"]),
+            (
+                "attendees D. Huerta, रोहित अग्रवाल, Yuriy Atamanchuk.",
+                &["D. Huerta", "रोहित अग्रवाल", "Yuriy Atamanchuk"],
+            ),
+            ("Dear Иван Петров,", &["Иван Петров"]),
+            ("Привет, Dorothea!", &["Dorothea"]),
+            ("木内あいこさんから電話がありました", &["木内あいこ"]),
+            ("Demont Charestさんから電話", &["Demont Charest"]),
+            ("请联系王伟，电话", &["王伟"]),
+            (
+                "Mit freundlichen Grüßen\nXaviera Mormino\nTessera",
+                &["Xaviera Mormino"],
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(names_in(&det, text), *want, "{text}");
+        }
+        // Text in one script with no cue stays untouched.
+        assert!(names_in(&det, "Заказ отправлен вчера вечером").is_empty());
+        assert!(names_in(&det, "회의 자료를 보내주세요").is_empty());
+    }
+
+    #[test]
+    fn surname_comma_given_initials_and_capitalized_surnames_are_names() {
+        let det = Detectors::new();
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "Logged call with Okafor, Ngozi — 12 min.",
+                &["Okafor, Ngozi"],
+            ),
+            (
+                "Callback requested, ask for Kyra, Miguel.",
+                &["Kyra, Miguel"],
+            ),
+            ("Priority changed by B. Nasution at noon.", &["B. Nasution"]),
+            (
+                "Owner changed from Remzi NYFELER to Sudie Lamb.",
+                &["Remzi NYFELER", "Sudie Lamb"],
+            ),
+            ("confirmed with Rodhger Ostrom.", &["Rodhger Ostrom"]),
+            (
+                "opened by Rodel M. Pangilinan today",
+                &["Rodel M. Pangilinan"],
+            ),
+            (
+                "On Monday, Tess I. Kleinhesling <tk@wp.pl> wrote:",
+                &["Tess I. Kleinhesling"],
+            ),
+            (
+                "Escalated — Vadvirág Keresztes says the refund is late.",
+                &["Vadvirág Keresztes"],
+            ),
+            ("the QBR moved; Kelemen confirmed.", &["Kelemen"]),
+            (
+                "can you send me Delina Gutzwiller's number?",
+                &["Delina Gutzwiller"],
+            ),
+            ("Le Roux, Celian님, 회의", &["Le Roux, Celian"]),
+            ("Hi, this is Klothilda. Please call me.", &["Klothilda"]),
+            ("Thanks! Best, Yujin | +44 20 7946 0958", &["Yujin"]),
+            ("Gatuslav is out until Monday", &["Gatuslav"]),
+            (
+                "looping in Afaq Novruzlu who owns the account",
+                &["Afaq Novruzlu"],
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(names_in(&det, text), *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn firms_legal_forms_streets_and_meeting_words_are_not_names() {
+        let det = Detectors::new();
+        for text in [
+            "Engagement letter from Leblanc, Bradley and van Maurik signed.",
+            "Counsel: Arnold, Moore and Harrison",
+            "Counsel: Ketting & Sharpe",
+            "Sync with Catalyst K.K. today",
+            "Ruiz Vildekes Rechtsanwälte PartG mbB",
+            "Via degli Carlo Saviotti, 87",
+            "ul. Fryderyka Chopina 12",
+            "Dial-in: +44 20 7946 0958",
+            "Berlin, Germany",
+            "Counsel: Bauer, van Buuren and Snyder",
+            "Shipped to Via Lucio Colletti 4",
+            "Hi team, the vendor from Oakridge called again",
+            "Best practices: Project Zephyrix is out of scope",
+        ] {
+            assert!(
+                names_in(&det, text).is_empty(),
+                "{text}: {:?}",
+                names_in(&det, text)
+            );
+        }
+        // A list of people is still people.
+        assert_eq!(names_in(&det, "Thanks Maria, Anna and Tom!").len(), 3);
+    }
+
+    #[test]
+    fn labelled_values_and_lowercase_names_after_labels_are_names() {
+        let det = Detectors::new();
+        let cases: &[(&str, &[&str])] = &[
+            ("GET /crm?name=Maria+Gonzalez&id=3", &["Maria+Gonzalez"]),
+            ("level=info owner=\"ana souza\" msg=ok", &["ana souza"]),
+            ("contact: maria gonzalez, ext 4", &["maria gonzalez"]),
+            ("name=Xiadani", &["Xiadani"]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(names_in(&det, text), *want, "{text}");
+        }
+        for text in [
+            "File name: report.pdf",
+            "status: open",
+            "from: the warehouse",
+            "time=10:30 user=jdoe",
+            "assignee: unassigned",
+            "https://example.com/a?b=c",
+        ] {
+            assert!(
+                names_in(&det, text).is_empty(),
+                "{text}: {:?}",
+                names_in(&det, text)
+            );
+        }
+    }
+
+    #[test]
+    fn keys_in_other_languages_and_scripts_mark_person_values() {
+        let det = Detectors::new();
+        let v = json!({"Имя": "ксения лобанова", "姓名": "王伟", "nazwisko": "brzęczyszczykiewicz", "ansprechpartner": "jürgen weiß", "Stadt": "Köln"});
+        let paths: Vec<String> = det.find_json(&v).into_iter().map(|f| f.path).collect();
+        assert_eq!(paths.len(), 4, "{paths:?}");
+        assert!(!paths.iter().any(|p| p == "Stadt"));
     }
 
     #[test]

@@ -47,6 +47,8 @@ const PARTICLE: u16 = 1 << 9;
 const PLACE_SUFFIX: u16 = 1 << 10;
 /// "San", "Saint", "Lake", "Fort": the run after it names a place.
 const PLACE_PREFIX: u16 = 1 << 11;
+/// A common word that is also a name ("Will", "Date", "To"): never a person on its own in a field.
+const COMMON: u16 = 1 << 12;
 
 const TITLES: &str = "mr mrs ms miss mx dr prof professor sir dame lord rev fr herr frau sr sra srta \
     mme mlle dott dott.ssa ing sig sra doña dona shri smt sri capt captain col gen lt sgt judge hon \
@@ -56,12 +58,17 @@ const TITLES: &str = "mr mrs ms miss mx dr prof professor sir dame lord rev fr h
 const CUES_STRONG: &str = "dear hi hello hey hiya greetings attn attention regards thanks thank \
     cheers sincerely signed yours hallo hola bonjour ciao olá ola querido querida estimado estimada \
     liebe lieber cher chère caro cara namaste salaam salam congratulations congrats welcome bye \
-    goodbye ping";
+    goodbye ping hoi hej moi salut buongiorno buonasera servus grüezi moin grüßen grüße gruß \
+    grüssen grüsse cordialement salutations saludos atentamente cumprimentos abraços saluti \
+    cordiali distinti groeten hälsningar hilsen terveisin pozdrawiam pozdrav üdvözlettel \
+    saygılarımla regards";
 
 const CUES_WEAK: &str = "from with by to for ask asked call called met meet meeting told tell per \
     via cc bcc contact contacted emailed spoke speak and or son daughter wife husband mother father \
     brother sister colleague manager assigned ceo cto cfo founder director rep agent signed \
-    owner author reviewer approved reported";
+    owner author reviewer approved reported cliente clienta kunde kundin contacto contato \
+    contatto avec mit con com met från fra av con confirmed confirmé escalated forwarded \
+    pinged invited introduced reply replied wrote";
 
 const CUES_COLON: &str = "from to cc bcc contact attn owner assignee author name manager rep sender \
     recipient customer client lead host organizer organiser attendee attendees speaker reporter \
@@ -78,10 +85,17 @@ const COMPANY_WORDS: &str = "inc incorporated llc l.l.c llp lp ltd limited gmbh 
     construction manufacturing supply supplies distribution retail wholesale airlines airways \
     hotels resorts restaurants cafe bakery clinic dental healthcare health medical university \
     college school academy club society association council ministry department inc. ltd. corp. \
-    co. gmbh. llc. plc. & cie cía ltda eireli mbh ug";
+    co. gmbh. llc. plc. & cie cía ltda eireli mbh ug partg mbb partgmbb kft zrt nyrt bt oyj \
+    sro s.r.o spółka sp z.o.o kk pte bhd sdn tbk pvt ohg e.v ev gbr ab. a/s s.a.s sagl \
+    oü transportes transporte transport technik technologie technologies logistica \
+    rechtsanwälte rechtsanwalt anwälte kanzlei steuerberater wirtschaftsprüfer notare notaires \
+    avocats advocaten abogados advogados avvocati solicitors attorneys lawyers barristers \
+    analytics textiles industrie industria industries logistik handel verlag versicherung \
+    werke bau medical pharma biotech dynamics robotics electronics telecom communications \
+    marketing design creative digital interactive consulting advisory capital equity";
 
 const PARTICLES: &str = "van von der den de del della dei di da das dos du la le bin binti ibn bint al el \
-    ter ten zu af ap mac st y e vander";
+    ter ten te zu af ap mac st y e vander";
 
 const PLACE_SUFFIXES: &str = "street st road rd avenue ave lane ln drive blvd boulevard way court ct \
     place pl square sq park plaza parkway highway hwy terrace crescent close row alley \
@@ -144,7 +158,9 @@ const STOP_WORDS: &str = "the a an and or but if in on at to for of with by from
     linkedin twitter instagram youtube whatsapp telegram signal github gitlab jira confluence \
     notion trello asana stripe paypal visa mastercard amex shopify wordpress android ios \
     windows linux macos chrome firefox safari edge aws azure gcp docker kubernetes python \
-    java javascript typescript rust golang ruby php sql json xml html css http https url";
+    java javascript typescript rust golang ruby php sql json xml html css http https url \
+    dial-in dial dialin host organizer pin agenda welcome roadmap q&a subject date cc re fw \
+    attendees organiser passcode webinar zoom-link ship bill billing shipping attn callback";
 
 /// Place names that are also given names or surnames; treated as ambiguous.
 const PLACES: &str = "paris london florence victoria sydney austin dallas houston jackson charlotte \
@@ -257,13 +273,14 @@ fn build_dict() -> Option<Dict> {
             add(w, flag);
         }
     }
+
     for w in STOP_WORDS.split_whitespace().chain(DATA_COMMON.lines()) {
         add(w, STOP);
     }
     // A stop word that is also a name ("May", "Will", "Grant") is ambiguous, not a stop.
     for f in map.values_mut() {
         if *f & STOP != 0 && *f & (GIVEN | SURNAME) != 0 {
-            *f = (*f & !STOP) | AMBIG;
+            *f = (*f & !STOP) | AMBIG | COMMON;
         }
     }
     let mut entries: Vec<(String, u16)> = map.into_iter().collect();
@@ -390,6 +407,51 @@ fn char_at(text: &str, i: usize) -> Option<char> {
     text.get(i..).and_then(|s| s.chars().next())
 }
 
+/// Characters of scripts written without spaces between words (CJK
+/// ideographs and punctuation, kana, Hangul, fullwidth forms, Thai, Lao,
+/// Khmer, Myanmar): a change between such a script and a spaced one is a word
+/// boundary ("请联系Maria", "Silvérioさん").
+#[inline]
+pub(crate) fn no_space_script(c: char) -> bool {
+    matches!(u32::from(c),
+        0x0E00..=0x0EFF // Thai, Lao
+        | 0x1000..=0x109F // Myanmar
+        | 0x1780..=0x17FF // Khmer
+        | 0x1100..=0x11FF // Hangul Jamo
+        | 0x2E80..=0x9FFF // CJK radicals, punctuation, kana, ideographs
+        | 0xA960..=0xA97F
+        | 0xAC00..=0xD7FF // Hangul syllables
+        | 0xF900..=0xFAFF
+        | 0xFF00..=0xFFEF // fullwidth and halfwidth forms
+        | 0x20000..=0x3FFFF)
+}
+
+/// Combining marks and joiners that belong inside a word of Indic, Hebrew,
+/// Arabic or accented text (a virama is not alphabetic, yet "स्नेहा" is one word).
+#[inline]
+pub(crate) fn is_mark(c: char) -> bool {
+    match u32::from(c) {
+        // Indic blocks: letters are alphabetic, viramas and nuktas are not.
+        0x0900..=0x0DFF => !c.is_alphabetic() && !c.is_numeric() && !matches!(c, '।' | '॥'),
+        0x0300..=0x036F
+        | 0x0483..=0x0489
+        | 0x0591..=0x05C7
+        | 0x0610..=0x061A
+        | 0x064B..=0x065F
+        | 0x0670
+        | 0x06D6..=0x06ED
+        | 0x0E31..=0x0E4E
+        | 0x200C..=0x200D => true,
+        _ => false,
+    }
+}
+
+/// A letter of a word, or a mark inside one.
+#[inline]
+pub(crate) fn is_word_char(c: char) -> bool {
+    c.is_alphabetic() || is_mark(c)
+}
+
 /// Reads one word token at `i` (letters with inner apostrophes/hyphens).
 fn read_token(text: &str, i: usize) -> Option<Token> {
     read_token_with(text, i, true)
@@ -407,6 +469,7 @@ fn read_token_with(text: &str, i: usize, with_flags: bool) -> Option<Token> {
     }
     let mut possessive = false;
     let bytes = text.as_bytes();
+    let first_no_space = !first.is_ascii() && no_space_script(first);
     while let Some(&b) = bytes.get(j) {
         // ASCII fast path; decode only non-ASCII characters.
         let c = if b < 0x80 {
@@ -417,7 +480,12 @@ fn read_token_with(text: &str, i: usize, with_flags: bool) -> Option<Token> {
                 None => break,
             }
         };
-        if c.is_alphabetic() {
+        if b >= 0x80 && no_space_script(c) != first_no_space {
+            break;
+        }
+        if b >= 0x80 && j > i && is_mark(c) {
+            j += c.len_utf8();
+        } else if c.is_alphabetic() {
             letters += 1;
             if c.is_uppercase() {
                 upper += 1;
@@ -487,6 +555,170 @@ pub(crate) struct Scanned {
     pub(crate) next: usize,
 }
 
+impl Scanned {
+    /// A match over `start..end`, resuming after it.
+    pub(crate) fn hit(start: usize, end: usize) -> Scanned {
+        Scanned {
+            found: Some(NameMatch { start, end }),
+            next: end,
+        }
+    }
+}
+
+/// Cheap pre-test for [`labelled_value`]: a letter before the `:`/`=`, and
+/// after it a letter or quote (`=`) or a space and a lowercase letter (`:`).
+#[inline]
+pub(crate) fn label_may_start(bytes: &[u8], at: usize) -> bool {
+    let before = at
+        .checked_sub(1)
+        .and_then(|p| bytes.get(p))
+        .copied()
+        .unwrap_or(0);
+    if !(before.is_ascii_alphabetic() || before >= 0x80) {
+        return false;
+    }
+    match bytes[at] {
+        b'=' => bytes
+            .get(at + 1)
+            .is_some_and(|&b| b.is_ascii_alphabetic() || b >= 0x80 || b == b'"' || b == b'\''),
+        _ => {
+            bytes.get(at + 1) == Some(&b' ')
+                && bytes
+                    .get(at + 2)
+                    .is_some_and(|&b| b.is_ascii_lowercase() || b >= 0x80)
+        }
+    }
+}
+
+/// The value of a person label at a `:` or `=` at `at` — `name=Maria+Gonzalez`,
+/// `owner="Ana Souza"`, `contact: maria gonzalez` — as a byte span, when it
+/// is plausibly a person. Capitalized values after `:` are left to the run
+/// rules; this catches what they cannot see (lowercase names, `key=value`).
+pub(crate) fn labelled_value(text: &str, at: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let assign = bytes[at] == b'=';
+    // The label: letters, digits, `_`, `-`, `.` and (before `:`) single spaces, within one line.
+    let mut ks = at;
+    while ks > 0 && at - ks < 32 {
+        let b = bytes[ks - 1];
+        let label_byte = b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b >= 0x80;
+        let inner_space = b == b' ' && !assign && ks >= 2 && bytes[ks - 2].is_ascii_alphabetic();
+        if !(label_byte || inner_space) {
+            break;
+        }
+        ks -= 1;
+    }
+    while ks < at && !text.is_char_boundary(ks) {
+        ks += 1;
+    }
+    let key = text.get(ks..at)?.trim_start();
+    if key.is_empty() || !key.as_bytes()[0].is_ascii_alphabetic() && key.is_ascii() {
+        return None;
+    }
+    // Cheap rejection first: the last word must be a known key word.
+    if !crate::json::last_word_may_be_person(key.as_bytes()) || !crate::json::is_person_key(key) {
+        return None;
+    }
+    let mut vs = at + 1;
+    let quote = match bytes.get(vs) {
+        Some(&q @ (b'"' | b'\'')) if assign => {
+            vs += 1;
+            Some(q)
+        }
+        _ => None,
+    };
+    if !assign {
+        while bytes.get(vs) == Some(&b' ') && vs < at + 3 {
+            vs += 1;
+        }
+        // A capitalized value is for the run rules ("Owner: Maria Gonzalez will call").
+        if char_at(text, vs).is_none_or(|c| !c.is_lowercase()) {
+            return None;
+        }
+    }
+    let mut ve = vs;
+    let mut words = 1;
+    while ve < bytes.len() && ve - vs < 64 {
+        let b = bytes[ve];
+        let stop = match quote {
+            Some(q) => b == q || b == b'\n',
+            None if assign => matches!(
+                b,
+                b' ' | b'&'
+                    | b';'
+                    | b','
+                    | b'\n'
+                    | b'\t'
+                    | b'"'
+                    | b'\''
+                    | b')'
+                    | b']'
+                    | b'}'
+                    | b'|'
+                    | b'<'
+                    | b'>'
+            ),
+            None => matches!(
+                b,
+                b'&' | b';'
+                    | b','
+                    | b'\n'
+                    | b'\t'
+                    | b'"'
+                    | b'('
+                    | b')'
+                    | b'|'
+                    | b'<'
+                    | b'>'
+                    | b'.'
+                    | b'!'
+                    | b'?'
+            ),
+        };
+        if stop {
+            break;
+        }
+        if b == b' ' || b == b'+' {
+            words += 1;
+            if words > 4 {
+                return None;
+            }
+        }
+        ve += 1;
+    }
+    while ve > vs && !text.is_char_boundary(ve) {
+        ve -= 1;
+    }
+    let raw = text.get(vs..ve)?;
+    let value = raw.trim_end();
+    if value.is_empty() {
+        return None;
+    }
+    let plain: std::borrow::Cow<'_, str> = if value.contains('+') {
+        value.replace('+', " ").into()
+    } else {
+        value.into()
+    };
+    if !plausible_person_value(&plain) {
+        return None;
+    }
+    // A lone lowercase word is a login ("user=jdoe") unless the dictionary knows it.
+    if !plain.contains(' ')
+        && plain.starts_with(|c: char| c.is_lowercase())
+        && lookup(&plain) & (GIVEN | SURNAME) == 0
+    {
+        return None;
+    }
+    // Every word is a name or unknown, never a common word ("from: the warehouse").
+    for w in plain.split([' ', '-', '\'']).filter(|w| !w.is_empty()) {
+        let f = lookup(w);
+        if f & (STOP | COMMON | COMPANY) != 0 && f & (GIVEN | SURNAME) == 0 || f & COMMON != 0 {
+            return None;
+        }
+    }
+    Some((vs, vs + value.len()))
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Cue {
     None,
@@ -499,6 +731,7 @@ fn cue_before(text: &str, start: usize) -> Cue {
     let bytes = text.as_bytes();
     let mut e = start;
     let mut colon = false;
+    let mut comma = false;
     let mut steps = 0;
     while e > 0
         && steps < 6
@@ -510,16 +743,30 @@ fn cue_before(text: &str, start: usize) -> Cue {
         if bytes[e - 1] == b':' {
             colon = true;
         }
+        if bytes[e - 1] == b',' {
+            comma = true;
+        }
         e -= 1;
         steps += 1;
     }
     // `client::Worker` is a code path, not a label.
     if e == start || text[e..start].contains("::") {
-        return Cue::None;
+        return if e == start
+            && start > 0
+            && bytes[start - 1] >= 0x80
+            && native_cue_before(text, start)
+        {
+            Cue::Strong
+        } else {
+            Cue::None
+        };
     }
     let mut s = e;
-    while s > 0 && bytes[s - 1].is_ascii_alphabetic() && e - s < 16 {
+    while s > 0 && (bytes[s - 1].is_ascii_alphabetic() || bytes[s - 1] >= 0x80) && e - s < 24 {
         s -= 1;
+    }
+    while s < e && !text.is_char_boundary(s) {
+        s += 1;
     }
     // Part of an identifier (`http_client`, `Client2`): not a cue word.
     if s == e || (s > 0 && (bytes[s - 1].is_ascii_alphanumeric() || bytes[s - 1] == b'_')) {
@@ -528,6 +775,23 @@ fn cue_before(text: &str, start: usize) -> Cue {
     let Some(word) = text.get(s..e) else {
         return Cue::None;
     };
+    if !word.is_ascii() && native_cue_before(text, start) {
+        return Cue::Strong;
+    }
+    // Introductions: "this is Maria", "my name is Maria", "I am Maria"; the sign-off "Best, Maria".
+    let lower_is = |w: &str, x: &str| w.eq_ignore_ascii_case(x);
+    let prev_word = || {
+        let t = text[..s].trim_end_matches(' ');
+        let ps = t.bytes().rev().take_while(u8::is_ascii_alphabetic).count();
+        &t[t.len() - ps..]
+    };
+    if (lower_is(word, "is")
+        && matches!(prev_word().to_ascii_lowercase().as_str(), "this" | "name"))
+        || (lower_is(word, "am") && lower_is(prev_word(), "i"))
+        || (lower_is(word, "best") && comma)
+    {
+        return Cue::Strong;
+    }
     let f = lookup(word);
     if f & CUE_STRONG != 0 || (colon && f & (CUE_COLON | CUE_WEAK) != 0) {
         Cue::Strong
@@ -587,9 +851,9 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
         }
         // A lone all-caps word ("OPEN", "CET") is never a name: skip without a lookup.
         if tokens.is_empty() && tok.shape == Shape::AllCaps {
+            // "BOATENG Kipchoge", "ĐỖ Manh": a surname in capitals may lead a name.
             let caps_follows = bytes.get(tok.end) == Some(&b' ')
-                && bytes.get(tok.end + 1).is_some_and(u8::is_ascii_uppercase)
-                && bytes.get(tok.end + 2).is_some_and(u8::is_ascii_uppercase);
+                && char_at(text, tok.end + 1).is_some_and(char::is_uppercase);
             if !caps_follows {
                 return Scanned {
                     found: None,
@@ -605,6 +869,37 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
             && f & PLACE_PREFIX != 0
             && (tok.end - tok.start > 3 || f & (GIVEN | SURNAME) == 0)
         {
+            place = true;
+        }
+        let next_capitalized = bytes.get(tok.end) == Some(&b' ')
+            && char_at(text, tok.end + 1).is_some_and(char::is_uppercase);
+        if tokens.is_empty()
+            && ((tok.shape == Shape::Capitalized && next_capitalized && is_street_word(word))
+                || street_before(text, tok.start))
+        {
+            company = true;
+            next = next.max(tok.end);
+            break;
+        }
+        if tokens.is_empty()
+            && may_be_firm(bytes, tok.end)
+            && let Some(firm_end) = firm_at(text, tok.start)
+        {
+            company = true;
+            next = next.max(firm_end);
+            break;
+        }
+        // "S.p.A.", "B.V.", "K.K.": a dotted abbreviation is a legal form, not an initial.
+        if tok.shape == Shape::Initial
+            && bytes.get(tok.end) == Some(&b'.')
+            && bytes.get(tok.end + 1).is_some_and(u8::is_ascii_alphabetic)
+        {
+            company = true;
+            next = next.max(tok.end);
+            break;
+        }
+        // A street word does not start a name ("Straße 12", "Calle Mayor").
+        if tokens.is_empty() && f & PLACE_SUFFIX != 0 && f & (GIVEN | SURNAME) == 0 {
             place = true;
         }
         if f & COMPANY != 0 && tok.shape != Shape::Lower {
@@ -636,7 +931,13 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
                 }
                 title |= f & TITLE != 0;
             }
-            _ if f & STOP != 0 && !is_name_flag(f) => break,
+            // "Tess I. Kleinhesling": an initial with its dot is never the pronoun "I".
+            _ if f & STOP != 0
+                && !is_name_flag(f)
+                && !(tok.shape == Shape::Initial && bytes.get(tok.end) == Some(&b'.')) =>
+            {
+                break;
+            }
             _ => {}
         }
         let possessive = tok.possessive;
@@ -690,6 +991,29 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
     if company || place || tokens.is_empty() {
         return Scanned { found: None, next };
     }
+    // "Yasushi Onishiさん", "Antonelo Flozillo님": an honorific makes the run a name.
+    if let (Some(first), Some(last)) = (tokens.first(), tokens.last())
+        && !company
+        && !place
+        && starts_with_honorific(&text[last.end..])
+        && tokens.iter().all(|t| t.flags & (STOP | COMPANY) == 0)
+    {
+        let start = extend_particles(text, first.start);
+        return Scanned {
+            found: Some(NameMatch {
+                start,
+                end: last.end,
+            }),
+            next,
+        };
+    }
+    if let Some(m) = surname_comma_given(text, &tokens) {
+        let next = next.max(m.end);
+        return Scanned {
+            found: Some(m),
+            next,
+        };
+    }
     let mut found = decide(text, &tokens, title, Cue::None);
     // "Call Ngozi Okafor", "Will Maria come": retry without a weak first word.
     if found.is_none()
@@ -709,6 +1033,689 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
         found = decide(text, &tokens[1..], false, cue);
     }
     Scanned { found, next }
+}
+
+/// Words before a street name ("Via Giuseppe Parini", "ul. Fryderyka Chopina", "Rue Victor Hugo").
+const STREET_WORDS: &[&str] = &[
+    "via",
+    "viale",
+    "vicolo",
+    "corso",
+    "piazza",
+    "piazzale",
+    "largo",
+    "strada",
+    "rue",
+    "avenue",
+    "boulevard",
+    "bd",
+    "calle",
+    "carrer",
+    "avenida",
+    "avda",
+    "paseo",
+    "camino",
+    "carretera",
+    "ronda",
+    "rambla",
+    "plaza",
+    "rua",
+    "travessa",
+    "praça",
+    "praca",
+    "alameda",
+    "estrada",
+    "ul",
+    "ulica",
+    "al",
+    "aleja",
+    "plac",
+    "os",
+    "osiedle",
+    "utca",
+    "út",
+    "tér",
+    "körút",
+    "calea",
+    "strada",
+    "bulevardul",
+    "soseaua",
+    "aleea",
+    "odos",
+    "οδός",
+    "leoforos",
+    "sokak",
+    "caddesi",
+    "jalan",
+    "jl",
+    "ulitsa",
+    "prospekt",
+];
+
+/// Lower-cased word sets for the per-run checks (a hash probe is cheaper than the automaton).
+static STREET_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
+    LazyLock::new(|| STREET_WORDS.iter().map(|w| w.as_bytes()).collect());
+static LABEL_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> = LazyLock::new(|| {
+    [
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "date",
+        "sent",
+        "re",
+        "fw",
+        "fwd",
+        "reply-to",
+        "sender",
+        "recipient",
+        "status",
+        "type",
+        "value",
+        "title",
+        "label",
+        "active",
+        "open",
+        "closed",
+        "pending",
+        "new",
+        "priority",
+        "summary",
+        "description",
+        "created",
+        "updated",
+        "message-id",
+        "received",
+        "return-path",
+        "organization",
+        "location",
+        "phone",
+        "email",
+        "mobile",
+        "address",
+        "company",
+        "website",
+        "source",
+        "owner",
+        "contact",
+        "total",
+    ]
+    .iter()
+    .map(|w| w.as_bytes())
+    .collect()
+});
+static VERB_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
+    LazyLock::new(|| PERSON_VERBS.iter().map(|w| w.as_bytes()).collect());
+
+/// Whether `w` (any case) is in `set`, lower-casing ASCII on the stack.
+fn in_set(set: &HashSet<&'static [u8], crate::Fnv>, w: &str) -> bool {
+    if w.is_empty() || w.len() > 16 {
+        return false;
+    }
+    if w.is_ascii() {
+        let mut buf = [0u8; 16];
+        let b = &mut buf[..w.len()];
+        b.copy_from_slice(w.as_bytes());
+        b.make_ascii_lowercase();
+        return set.contains(&*b);
+    }
+    set.contains(w.to_lowercase().as_bytes())
+}
+
+fn is_street_word(w: &str) -> bool {
+    in_set(&STREET_SET, w)
+}
+
+/// Whether the word before `start` (past Italian/Spanish/Portuguese particles) is a street word.
+fn street_before(text: &str, start: usize) -> bool {
+    let mut end = start;
+    for _ in 0..3 {
+        let before = &text[..end];
+        let Some(t) = before.strip_suffix(' ') else {
+            return false;
+        };
+        let t = t.strip_suffix('.').unwrap_or(t);
+        let tb = t.as_bytes();
+        let mut ws = t.len();
+        while ws > 0
+            && (tb[ws - 1].is_ascii_alphabetic() || tb[ws - 1] >= 0x80)
+            && t.len() - ws <= 12
+        {
+            ws -= 1;
+        }
+        if t.len() - ws > 12 || (ws > 0 && tb[ws - 1] >= 0x80) {
+            return false;
+        }
+        let Some(word) = t.get(ws..) else {
+            return false;
+        };
+        if word.is_empty() {
+            return false;
+        }
+        let abbreviated = t.len() < before.len() - 1;
+        let capitalized = word.chars().next().is_some_and(char::is_uppercase);
+        if (capitalized || abbreviated || ws == 0) && is_street_word(word) {
+            // "via Maria" in prose is a route; a street word is capitalized or abbreviated.
+            return word.chars().next().is_some_and(char::is_uppercase)
+                || t.len() < before.len() - 1
+                || ws == 0;
+        }
+        const JOINERS: &[&str] = &[
+            "degli", "della", "delle", "dei", "del", "di", "de", "da", "do", "dos", "das", "la",
+            "le", "des", "du",
+        ];
+        if !JOINERS.iter().any(|p| p.eq_ignore_ascii_case(word)) {
+            return false;
+        }
+        end = ws;
+    }
+    false
+}
+
+/// Cheap pre-test for [`firm_at`]: a comma or a conjunction follows the first word.
+fn may_be_firm(bytes: &[u8], end: usize) -> bool {
+    match bytes.get(end) {
+        Some(b',') => true,
+        Some(b' ') => {
+            is_conjunction(&bytes[end + 1..word_end(bytes, end + 1)].to_ascii_lowercase())
+        }
+        _ => false,
+    }
+}
+
+/// "Arnold, Moore and Harrison", "Ketting & Sharpe", "Otis, Buiing & Enksink LLP": a firm
+/// named after its partners — capitalized words joined by commas and a final
+/// conjunction — unless every item is a given name (a list of people).
+fn firm_at(text: &str, start: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut items = 0;
+    let mut all_given = true;
+    let mut j = start;
+    loop {
+        let mut tok = read_token(text, j)?;
+        // A partner's particles: "Bauer, van Buuren and Snyder".
+        let mut particles = 0;
+        while tok.shape == Shape::Lower && tok.flags & PARTICLE != 0 && particles < 3 && items > 0 {
+            tok = read_token(text, tok.end + 1)?;
+            particles += 1;
+        }
+        if tok.shape == Shape::Lower || tok.shape == Shape::Initial {
+            return None;
+        }
+        items += 1;
+        all_given &= tok.flags & GIVEN != 0 && tok.flags & SURNAME == 0;
+        let mut k = tok.end;
+        if bytes.get(k) == Some(&b',') && bytes.get(k + 1) == Some(&b' ') {
+            k += 2;
+            if char_at(text, k).is_some_and(char::is_alphabetic) && items < 6 {
+                j = k;
+                continue;
+            }
+            return None;
+        }
+        if bytes.get(k) != Some(&b' ') {
+            return None;
+        }
+        let w_end = word_end(bytes, k + 1);
+        let w = bytes[k + 1..w_end].to_ascii_lowercase();
+        if !is_conjunction(&w) {
+            return None;
+        }
+        // The last partner may carry a particle: "and van Maurik".
+        let after = w_end + 1;
+        let last = read_token(text, after).filter(|t| t.shape != Shape::Initial);
+        return match last {
+            Some(t) if t.shape != Shape::Lower || t.flags & PARTICLE != 0 => {
+                let last_given = t.flags & GIVEN != 0 && t.flags & SURNAME == 0;
+                // "Smith & Sons" is caught elsewhere; two people joined by "and" need 2+ commas to be a firm.
+                let firm = (items >= 2 || w == b"&") && !(all_given && last_given);
+                // The firm runs on over a particle to the last partner ("and van Maurik").
+                let end = if t.shape == Shape::Lower {
+                    read_token(text, t.end + 1).map_or(t.end, |n| n.end)
+                } else {
+                    t.end
+                };
+                firm.then_some(end)
+            }
+            _ => None,
+        };
+    }
+}
+
+/// End of the short ASCII word at `from` (at most 4 bytes are looked at: conjunctions are short).
+fn word_end(bytes: &[u8], from: usize) -> usize {
+    let mut e = from;
+    while e < bytes.len() && e - from < 4 && (bytes[e].is_ascii_alphabetic() || bytes[e] == b'&') {
+        e += 1;
+    }
+    e
+}
+
+/// Words that join the last two items of a list or a firm name ("Arnold, Moore and Harrison").
+fn is_conjunction(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"and" | b"&" | b"und" | b"et" | b"y" | b"e" | b"en" | b"och" | b"og" | b"i" | b"or"
+    )
+}
+
+/// "Okafor, Ngozi", "de Aguiar, Tierri", "Smith, J.": a surname, a comma and a
+/// given name (the order of directories, CRMs and formal lists). Not a list
+/// ("Maria, Anna, Tom"), not a firm ("Arnold, Moore and Harrison") and not a
+/// place ("Berlin, Germany").
+fn surname_comma_given(text: &str, tokens: &[Token]) -> Option<NameMatch> {
+    let bytes = text.as_bytes();
+    // Cheap test first: most runs are not followed by a comma.
+    let last = tokens.last()?;
+    if bytes.get(last.end) != Some(&b',') {
+        return None;
+    }
+    // One surname, maybe after capitalized particles ("Le Roux", "Dos Santos").
+    let first = last;
+    if !tokens[..tokens.len() - 1]
+        .iter()
+        .all(|t| t.shape == Shape::Lower || t.flags & PARTICLE != 0)
+    {
+        return None;
+    }
+    if first.shape != Shape::Capitalized && first.shape != Shape::AllCaps || first.possessive {
+        return None;
+    }
+    let mut j = first.end;
+    if bytes.get(j) != Some(&b',') {
+        return None;
+    }
+    j += 1;
+    let sp = if bytes.get(j) == Some(&b' ') {
+        1
+    } else {
+        crate::phone::unicode_space_len(bytes, j)
+    };
+    if sp == 0 {
+        return None;
+    }
+    j += sp;
+    let second = read_token(text, j)?;
+    if second.shape == Shape::Lower
+        || second.shape == Shape::AllCaps && second.end - second.start > 3
+    {
+        return None;
+    }
+    let mut end = second.end;
+    if second.shape == Shape::Initial && bytes.get(end) == Some(&b'.') {
+        end += 1;
+    }
+    // A list or a firm: ", X" or " and X" follows.
+    let mut k = end;
+    if bytes.get(k) == Some(&b',') {
+        k += 1;
+        while bytes.get(k) == Some(&b' ') {
+            k += 1;
+        }
+        if char_at(text, k).is_some_and(char::is_uppercase) {
+            return None;
+        }
+    } else if bytes.get(k) == Some(&b' ') {
+        let w_end = word_end(bytes, k + 1);
+        let w = bytes[k + 1..w_end].to_ascii_lowercase();
+        if is_conjunction(&w) && char_at(text, w_end + 1).is_some_and(char::is_alphabetic) {
+            return None;
+        }
+    }
+    let (f1, f2) = (first.flags, second.flags);
+    let reject = STOP | COMPANY | PLACE_SUFFIX | PLACE_PREFIX | TITLE | CUE_STRONG | COMMON;
+    if (f1 | f2) & reject != 0 {
+        return None;
+    }
+    let strong_given = f2 & GIVEN != 0 && f2 & AMBIG == 0;
+    let strong_surname = f1 & SURNAME != 0 && f1 & AMBIG == 0;
+    let unknown = |f: u16| f & (GIVEN | SURNAME | AMBIG) == 0;
+    let cue = cue_before(text, tokens.first()?.start);
+    let ok = (strong_given && f1 & AMBIG == 0)
+        || (strong_surname && (second.shape == Shape::Initial || unknown(f2) || f2 & GIVEN != 0))
+        || (cue == Cue::Strong && second.shape != Shape::Initial)
+        || tail_evidence(text, end)
+        || (cue == Cue::Weak
+            && f1 & AMBIG == 0
+            && f2 & AMBIG == 0
+            && second.shape != Shape::Initial);
+    if !ok {
+        return None;
+    }
+    let start = extend_particles(text, tokens.first()?.start);
+    Some(NameMatch { start, end })
+}
+
+/// Scripts told apart by the foreign-script rules (marks take their letter's script).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Script {
+    Latin,
+    Greek,
+    Cyrillic,
+    Armenian,
+    Hebrew,
+    Arabic,
+    Indic,
+    Georgian,
+    Thai,
+    Hangul,
+    Kana,
+    Han,
+    Other,
+}
+
+pub(crate) fn script_of(c: char) -> Script {
+    match u32::from(c) {
+        0..=0x02AF | 0x1E00..=0x1EFF => Script::Latin,
+        0x0370..=0x03FF | 0x1F00..=0x1FFF => Script::Greek,
+        0x0400..=0x052F => Script::Cyrillic,
+        0x0530..=0x058F => Script::Armenian,
+        0x0590..=0x05FF => Script::Hebrew,
+        0x0600..=0x06FF | 0x0750..=0x077F | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => Script::Arabic,
+        0x0900..=0x0DFF => Script::Indic,
+        0x10A0..=0x10FF => Script::Georgian,
+        0x0E00..=0x0EFF => Script::Thai,
+        0x1100..=0x11FF | 0xAC00..=0xD7FF | 0x3130..=0x318F => Script::Hangul,
+        0x3040..=0x30FF | 0x31F0..=0x31FF | 0xFF66..=0xFF9F => Script::Kana,
+        0x3400..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3FFFF => Script::Han,
+        _ => Script::Other,
+    }
+}
+
+/// Whether `c` is a letter of a script the dictionary does not cover (not Latin).
+#[inline]
+pub(crate) fn is_foreign_letter(c: char) -> bool {
+    !c.is_ascii() && c.is_alphabetic() && script_of(c) != Script::Latin
+}
+
+/// Cue words in other scripts that introduce a name ("Уважаемый", "عزيزي", "שלום", "प्रिय").
+const NATIVE_CUES: &[&str] = &[
+    "уважаемый",
+    "уважаемая",
+    "уважаемые",
+    "дорогой",
+    "дорогая",
+    "привет",
+    "здравствуйте",
+    "господин",
+    "госпожа",
+    "г-н",
+    "г-жа",
+    "от",
+    "для",
+    "контакт",
+    "имя",
+    "фио",
+    "шановний",
+    "шановна",
+    "вітаю",
+    "αγαπητέ",
+    "αγαπητή",
+    "κύριε",
+    "κυρία",
+    "κ.",
+    "όνομα",
+    "عزيزي",
+    "عزيزتي",
+    "السيد",
+    "السيدة",
+    "الأستاذ",
+    "الاستاذ",
+    "الدكتور",
+    "مرحبا",
+    "الاسم",
+    "שלום",
+    "לכבוד",
+    "מר",
+    "גב'",
+    "שם",
+    "प्रिय",
+    "श्री",
+    "श्रीमती",
+    "नमस्ते",
+    "नाम",
+    "안녕하세요",
+    "이름",
+    "성명",
+];
+
+/// Cues glued to the front of a name in scripts without spaces ("请联系王伟", "คุณสมชาย").
+const GLUED_CUES: &[&str] = &[
+    "请联系",
+    "联系人",
+    "联系",
+    "尊敬的",
+    "亲爱的",
+    "致",
+    "姓名",
+    "名前",
+    "氏名",
+    "担当者",
+    "担当",
+    "宛先",
+    "拝啓",
+    "이름",
+    "성명",
+    "คุณ",
+];
+
+/// Honorifics written right after a name ("田中さん", "王先生", "김민수님", "Charestさん").
+const HONORIFICS: &[&str] = &[
+    "さん",
+    "様",
+    "さま",
+    "先生",
+    "女士",
+    "小姐",
+    "老师",
+    "님",
+    "씨",
+    "氏",
+    "くん",
+    "ちゃん",
+    "殿",
+    "君",
+];
+
+fn starts_with_honorific(s: &str) -> bool {
+    let s = s.trim_start_matches(' ');
+    // Every honorific is CJK or Hangul: a cheap byte test first.
+    s.as_bytes().first().is_some_and(|&b| b >= 0xE0) && HONORIFICS.iter().any(|h| s.starts_with(h))
+}
+
+/// The script of the nearest word before `start` (skipping spaces and light punctuation).
+fn script_before(text: &str, start: usize) -> Option<Script> {
+    let mut steps = 0;
+    for c in text.get(..start)?.chars().rev() {
+        if c.is_alphabetic() {
+            return Some(script_of(c));
+        }
+        steps += 1;
+        if steps > 3 || c.is_ascii_digit() || matches!(c, '\n' | '"' | '(' | '[' | '{' | '<') {
+            return None;
+        }
+    }
+    None
+}
+
+/// The script of the nearest word after `end`.
+fn script_after(text: &str, end: usize) -> Option<Script> {
+    let mut steps = 0;
+    for c in text.get(end..)?.chars() {
+        if c.is_alphabetic() {
+            return Some(script_of(c));
+        }
+        steps += 1;
+        if steps > 3 || c.is_ascii_digit() || matches!(c, '\n' | '"' | ')' | ']' | '}' | '>' | '@')
+        {
+            return None;
+        }
+    }
+    None
+}
+
+/// A native cue word right before `start` (after spaces, a comma or a colon).
+fn native_cue_before(text: &str, start: usize) -> bool {
+    let Some(before) = text.get(..start) else {
+        return false;
+    };
+    let trimmed = before.trim_end_matches([' ', ',', ':', '：', '，', '、', '\u{a0}']);
+    if trimmed.len() == before.len() && !before.is_empty() {
+        // Glued: only the cues of scripts without spaces ("请联系" + name).
+        return GLUED_CUES.iter().any(|c| trimmed.ends_with(c));
+    }
+    let word_start = trimmed
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| is_word_char(*c) || matches!(c, '-' | '.' | '\''))
+        .last()
+        .map_or(trimmed.len(), |(i, _)| i);
+    let word = &trimmed[word_start..];
+    if word.is_empty() || word.len() > 40 {
+        return false;
+    }
+    let lower = word.to_lowercase();
+    NATIVE_CUES.contains(&lower.as_str()) || GLUED_CUES.iter().any(|c| lower.ends_with(c))
+}
+
+/// A name written in a script the dictionary does not cover, starting at
+/// `start`: evidence is a cue (English or native), an honorific after it, a
+/// glued cue before it, or a change of script around it (a Cyrillic, Arabic or
+/// CJK run inside Latin text is, in business text, nearly always a name).
+pub(crate) fn scan_foreign(text: &str, start: usize) -> Scanned {
+    let Some(first) = char_at(text, start) else {
+        return Scanned {
+            found: None,
+            next: start + 1,
+        };
+    };
+    let script = script_of(first);
+    let cjk = matches!(
+        script,
+        Script::Han | Script::Kana | Script::Hangul | Script::Thai
+    );
+    let same = |c: char| {
+        is_mark(c)
+            || (c.is_alphabetic()
+                && (script_of(c) == script
+                    || (cjk && matches!(script_of(c), Script::Han | Script::Kana))))
+    };
+    // The run: words of the same script joined by single spaces (at most 4).
+    let mut end = start;
+    let mut words = 0;
+    let mut capitalized = 0;
+    let mut pos = start;
+    loop {
+        let mut j = pos;
+        let mut chars = 0;
+        let mut upper_first = false;
+        for (k, c) in text[pos..].char_indices() {
+            if !same(c) {
+                break;
+            }
+            if k == 0 {
+                upper_first = c.is_uppercase();
+            }
+            chars += 1;
+            j = pos + k + c.len_utf8();
+            if chars > 24 {
+                break;
+            }
+        }
+        if j == pos {
+            break;
+        }
+        words += 1;
+        capitalized += usize::from(upper_first);
+        end = j;
+        if words == 4 || text.as_bytes().get(j) != Some(&b' ') {
+            break;
+        }
+        match char_at(text, j + 1) {
+            Some(c) if same(c) && !is_mark(c) => pos = j + 1,
+            _ => break,
+        }
+    }
+    let miss = Scanned {
+        found: None,
+        next: end.max(start + first.len_utf8()),
+    };
+    let Some(run) = text.get(start..end) else {
+        return miss;
+    };
+    let cased = first.is_uppercase() || first.is_lowercase();
+    if cased && !first.is_uppercase() && !native_cue_before(text, start) {
+        return miss;
+    }
+    // An honorific or a native cue is never the name itself.
+    if NATIVE_CUES.contains(&run.to_lowercase().as_str()) || starts_with_honorific(run) {
+        return miss;
+    }
+    let found = |s: usize, e: usize| Scanned {
+        found: Some(NameMatch { start: s, end: e }),
+        next: end,
+    };
+    if cjk {
+        // Inside a run without spaces: a glued cue before the name, an honorific after it.
+        let idx: Vec<usize> = run.char_indices().map(|(i, _)| i).collect();
+        let mut name_start = 0;
+        for c in GLUED_CUES {
+            if let Some(p) = run.find(c)
+                && p + c.len() < run.len()
+            {
+                name_start = p + c.len();
+                break;
+            }
+        }
+        for (n, &i) in idx.iter().enumerate().skip(1) {
+            if i > name_start && n <= 8 && starts_with_honorific(&run[i..]) {
+                return found(start + name_start, start + i);
+            }
+        }
+        if starts_with_honorific(&text[end..]) && run.chars().count() <= 8 {
+            return found(start + name_start, end);
+        }
+        if name_start > 0 {
+            let rest = &run[name_start..];
+            let n = rest.chars().count();
+            return if (2..=4).contains(&n) {
+                found(start + name_start, end)
+            } else {
+                miss
+            };
+        }
+    } else if starts_with_honorific(&text[end..]) {
+        return found(start, end);
+    }
+    if run.chars().count() > 40 {
+        return miss;
+    }
+    let cue = cue_before(text, start) != Cue::None || native_cue_before(text, start);
+    let other = |s: Option<Script>| {
+        s.is_some_and(|s| s != script && !(cjk && matches!(s, Script::Han | Script::Kana)))
+    };
+    // Scripts without spaces abut Latin text anyway ("电话+44…", "Marcoさん"):
+    // there the run must stand between spaces, with no same-script word beside it.
+    let embedded = if cjk {
+        let spaced_before = text[..start].ends_with(' ');
+        let spaced_after = text[end..].starts_with([' ', ',', '.', ';', ')']) || end == text.len();
+        let (b, a) = (script_before(text, start), script_after(text, end));
+        spaced_before
+            && spaced_after
+            && (other(b) || other(a))
+            && b.is_none_or(|s| other(Some(s)))
+            && a.is_none_or(|s| other(Some(s)))
+    } else {
+        other(script_before(text, start)) || other(script_after(text, end))
+    };
+    // Two or more capitalized words of a cased script ("Альбина Гляделкина").
+    let cased_pair = cased && words >= 2 && capitalized == words && words <= 3;
+    if cue || embedded || cased_pair {
+        found(start, end)
+    } else {
+        miss
+    }
 }
 
 /// Skips following capitalized words joined by spaces or `&` (the tail of a company or place name).
@@ -758,8 +1765,31 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
     let given = |t: &Token| t.flags & GIVEN != 0;
     let surname = |t: &Token| t.flags & SURNAME != 0;
     let unknown = |t: &Token| !is_name_flag(t.flags) && t.flags & (STOP | AMBIG) == 0;
-    if any_caps && (!all_caps || core.len() < 2 || !core.iter().all(known)) {
+    if any_caps && all_caps && (core.len() < 2 || !core.iter().all(known)) {
         return None;
+    }
+    if any_caps && !all_caps {
+        // "Remzi NYFELER", "JANG He": a surname in capitals beside a capitalized name.
+        let caps_ok = core.iter().all(|t| {
+            t.shape != Shape::AllCaps || (t.end - t.start >= 2 && t.flags & (STOP | AMBIG) == 0)
+        });
+        let evidence = core
+            .iter()
+            .any(|t| t.shape == Shape::Capitalized && given(t) && t.flags & AMBIG == 0)
+            || core
+                .iter()
+                .any(|t| t.shape == Shape::AllCaps && surname(t) && t.flags & AMBIG == 0)
+            || cue_before(text, body.first()?.start) != Cue::None
+            || cue != Cue::None;
+        if !(caps_ok && evidence && core.len() <= 3) {
+            return None;
+        }
+        let from = body.first()?;
+        let to = body.iter().rev().find(|t| t.shape != Shape::Lower)?;
+        return Some(NameMatch {
+            start: extend_particles(text, from.start),
+            end: to.end,
+        });
     }
     let span = |from: &Token, to: &Token| {
         let start = extend_particles(text, from.start);
@@ -772,11 +1802,21 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
     if title {
         return span(from, to);
     }
+    // What follows the run: an address in brackets or a verb people do.
+    let tail = || tail_evidence(text, to.end);
     let accepted = if core.len() == 1 {
         let t = first;
         (t.possessive && known(t))
+            || (initials == 0
+                && t.shape == Shape::Capitalized
+                && t.flags & (STOP | COMMON | COMPANY) == 0
+                // "from Oakridge called": after a preposition the word is a place or firm;
+                // "Project Apollo is out": after a capitalized word it ends a title.
+                && tail()
+                && cue_before(text, from.start) != Cue::Weak
+                && !capitalized_word_before(text, from.start))
             || (given(t) && t.flags & AMBIG == 0 && t.shape == Shape::Capitalized && initials == 0)
-            || (initials > 0 && surname(t))
+            || (initials > 0 && (surname(t) || (unknown(t) && t.end - t.start >= 3)))
             || lazy_cue(text, from.start, t, initials, cue)
     } else {
         let strong_hit = core.iter().any(strong);
@@ -790,9 +1830,146 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
         } else {
             cue
         };
-        a || b || c || (cue == Cue::Strong && core.iter().all(|t| known(t) || unknown(t)))
+        let all_plain = core.iter().all(|t| known(t) || unknown(t));
+        let no_stop = core
+            .iter()
+            .all(|t| t.flags & (STOP | COMMON | COMPANY) == 0);
+        // "Rodel M. Pangilinan": given, middle initial, surname.
+        let middle_initial = core.len() == 2
+            && initials == 1
+            && body
+                .iter()
+                .position(|t| t.shape == Shape::Initial)
+                .is_some_and(|p| p > 0)
+            && no_stop;
+        let possessive_pair = to.possessive && core.len() <= 3 && all_plain;
+        a || b
+            || middle_initial
+            || possessive_pair
+            || (no_stop && core.len() <= 3 && tail())
+            || c
+            || (cue == Cue::Strong && all_plain)
+            || (cue == Cue::Weak && all_plain && core.len() <= 3 && initials == 0)
     };
     if accepted { span(from, to) } else { None }
+}
+
+/// Whether a capitalized word stands right before `start`, one space away.
+fn capitalized_word_before(text: &str, start: usize) -> bool {
+    let Some(t) = text.get(..start).and_then(|t| t.strip_suffix(' ')) else {
+        return false;
+    };
+    let word: String = t
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphabetic())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    word.chars().next().is_some_and(char::is_uppercase) && lookup(&word) & CUE_STRONG == 0
+}
+
+/// Verbs that follow a person ("Vadvirág Keresztes says", "Kelemen confirmed").
+const PERSON_VERBS: &[&str] = &[
+    "says",
+    "said",
+    "asked",
+    "asks",
+    "wrote",
+    "writes",
+    "replied",
+    "replies",
+    "confirmed",
+    "confirms",
+    "called",
+    "emailed",
+    "mentioned",
+    "agreed",
+    "approved",
+    "viewed",
+    "will",
+    "wants",
+    "needs",
+    "pide",
+    "pidió",
+    "mandou",
+    "pediu",
+    "ha",
+    "chiede",
+    "sagt",
+    "schreibt",
+    "bittet",
+    "fragt",
+    "dit",
+    "demande",
+    "veut",
+    "vraagt",
+    "belde",
+    "просил",
+    "просила",
+    "сказал",
+    "сказала",
+    "написал",
+    "написала",
+    "who",
+    "whose",
+];
+
+/// States after "is" that only people are in ("Ertürk is out until Monday").
+const PERSON_STATES: &[&str] = &[
+    "out",
+    "away",
+    "off",
+    "sick",
+    "travelling",
+    "traveling",
+    "unavailable",
+    "bereikbaar",
+    "reachable",
+    "available",
+    "back",
+    "joining",
+    "leaving",
+    "responsible",
+];
+
+/// Evidence after a run ending at `end`: an email in brackets ("Ana Souza
+/// <ana@x.io>", "Ana Souza (ana@x.io)") or a verb people do ("… says").
+fn tail_evidence(text: &str, end: usize) -> bool {
+    let rest = &text.as_bytes()[end..];
+    let rest = rest
+        .strip_prefix(b"'s")
+        .or_else(|| rest.strip_prefix("’s".as_bytes()))
+        .unwrap_or(rest);
+    if let Some(r) = rest
+        .strip_prefix(b" <")
+        .or_else(|| rest.strip_prefix(b" ("))
+        && let Some(close) = r.iter().take(90).position(|&b| b == b'>' || b == b')')
+    {
+        return r[..close].contains(&b'@');
+    }
+    let Some(r) = rest.strip_prefix(b" ") else {
+        return false;
+    };
+    let w_end = r
+        .iter()
+        .take(24)
+        .position(|&b| !(b.is_ascii_alphabetic() || b >= 0x80))
+        .unwrap_or_else(|| r.len().min(24));
+    let Ok(w) = std::str::from_utf8(&r[..w_end]) else {
+        return false;
+    };
+    if w == "is" {
+        let r2 = r[w_end..].strip_prefix(b" ").unwrap_or(&[]);
+        let e2 = r2
+            .iter()
+            .take(16)
+            .position(|&b| !b.is_ascii_alphabetic())
+            .unwrap_or_else(|| r2.len().min(16));
+        return std::str::from_utf8(&r2[..e2]).is_ok_and(|w2| PERSON_STATES.contains(&w2));
+    }
+    in_set(&VERB_SET, w)
 }
 
 /// Single-token evidence from a cue word before the run.
@@ -855,7 +2032,7 @@ pub(crate) fn plausible_person_value(value: &str) -> bool {
         }
     };
     for (i, c) in v.char_indices() {
-        if c.is_alphabetic() {
+        if is_word_char(c) {
             letters += 1;
             if word_start.is_none() {
                 word_start = Some(i);
@@ -876,6 +2053,11 @@ pub(crate) fn plausible_person_value(value: &str) -> bool {
         check_word(s, v.len());
     }
     if company || letters < 2 || words > 6 {
+        return false;
+    }
+    // A lone label word is not a person ("From", "To", "Subject", "Date" under
+    // a generic `name` key, as in mail headers).
+    if words == 1 && in_set(&LABEL_SET, v.trim_end_matches(['.', ':'])) {
         return false;
     }
     const NOT_PEOPLE: &[&str] = &[

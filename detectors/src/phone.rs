@@ -204,9 +204,79 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
+/// Whether the (non-ASCII) character starting at `k` glues to a number: a
+/// letter of a spaced script does ("№12345678", "ab١٢٣"), while CJK text and
+/// fullwidth punctuation, which put no spaces around numbers, do not
+/// ("电话+33 1 23 45 67 89，", "（+81-3-1234-5678）").
+fn glues_at(bytes: &[u8], k: usize) -> bool {
+    let tail = &bytes[k..bytes.len().min(k + 4)];
+    let c = match std::str::from_utf8(tail) {
+        Ok(s) => s.chars().next(),
+        Err(e) => std::str::from_utf8(&tail[..e.valid_up_to()])
+            .ok()
+            .and_then(|s| s.chars().next()),
+    };
+    match c {
+        Some(c) => c.is_alphanumeric() && !crate::name::no_space_script(c),
+        None => true,
+    }
+}
+
+/// Whether the non-ASCII character ending right before `k` glues to a number.
+fn glues_before(bytes: &[u8], k: usize) -> bool {
+    let mut s = k.saturating_sub(1);
+    while s > 0 && k - s < 4 && bytes[s] & 0xC0 == 0x80 {
+        s -= 1;
+    }
+    glues_at(&bytes[..k], s)
+}
+
+/// A byte after a number that glues it to a word.
+#[inline]
+fn word_after(bytes: &[u8], k: usize) -> bool {
+    match bytes.get(k) {
+        Some(&b) if b >= 0x80 => glues_at(bytes, k),
+        Some(&b) => is_word_byte(b),
+        None => false,
+    }
+}
+
 #[inline]
 fn is_sep(b: u8) -> bool {
     matches!(b, b' ' | b'-' | b'.' | b'(' | b')')
+}
+
+/// Length of a Unicode space that typesetting puts inside numbers and names
+/// (no-break U+00A0, figure U+2007, thin U+2009, hair U+200A, narrow no-break
+/// U+202F) at `k`, or 0. These read as a plain space.
+#[inline]
+pub(crate) fn unicode_space_len(bytes: &[u8], k: usize) -> usize {
+    match bytes.get(k) {
+        Some(0xC2) if bytes.get(k + 1) == Some(&0xA0) => 2,
+        Some(0xE2)
+            if bytes.get(k + 1) == Some(&0x80)
+                && matches!(bytes.get(k + 2), Some(0x87 | 0x89 | 0x8A | 0xAF)) =>
+        {
+            3
+        }
+        _ => 0,
+    }
+}
+
+/// A separator at `k`: the byte it reads as and its length in bytes.
+#[inline]
+fn sep_at(bytes: &[u8], k: usize) -> Option<(u8, usize)> {
+    let b = *bytes.get(k)?;
+    if is_sep(b) {
+        return Some((b, 1));
+    }
+    if b >= 0xC2 {
+        let l = unicode_space_len(bytes, k);
+        if l > 0 {
+            return Some((b' ', l));
+        }
+    }
+    None
 }
 
 /// Examines the phone-shaped run starting at `start` (a digit, `+` or `(`).
@@ -247,19 +317,24 @@ pub(crate) fn scan_at(
         let mut sep_run = 0usize;
         let mut breaks = false;
         let mut last_digit_end = j;
-        while k < n && (bytes[k].is_ascii_digit() || is_sep(bytes[k])) {
+        let mut prev_space = false;
+        while k < n {
             if bytes[k].is_ascii_digit() {
                 count += 1;
                 sep_run = 0;
                 last_digit_end = k + 1;
-            } else {
+                prev_space = false;
+                k += 1;
+            } else if let Some((sep, len)) = sep_at(bytes, k) {
                 sep_run += 1;
-                breaks |= sep_run > 2 || (bytes[k] == b' ' && bytes[k - 1] == b' ');
+                breaks |= sep_run > 2 || (sep == b' ' && prev_space);
+                prev_space = sep == b' ';
+                k += len;
+            } else {
+                break;
             }
-            k += 1;
         }
-        let glued =
-            last_digit_end == k && bytes.get(k).is_some_and(|&b| is_word_byte(b) || b == b'%');
+        let glued = last_digit_end == k && (word_after(bytes, k) || bytes.get(k) == Some(&b'%'));
         if count < 7 || (hint == PhoneHint::NotPhone && !plus) || (glued && !breaks) {
             return Scanned {
                 found: None,
@@ -278,7 +353,10 @@ pub(crate) fn scan_at(
     let mut spaces = 0usize;
     let mut pending_sep = 0u8;
     while j < n {
-        let b = bytes[j];
+        let (b, sep_len) = match sep_at(bytes, j) {
+            Some((sep, len)) => (sep, len),
+            None => (bytes[j], 1),
+        };
         if b.is_ascii_digit() {
             if sep_run > 0 || ng == 0 {
                 if ng < groups.len() {
@@ -322,7 +400,7 @@ pub(crate) fn scan_at(
                 j += 3;
                 continue;
             }
-            j += 1;
+            j += sep_len;
         } else {
             break;
         }
@@ -336,9 +414,11 @@ pub(crate) fn scan_at(
     let digits = &digits[..nd];
     let groups = &groups[..ng];
     // Right boundary: not glued to a word, a decimal, a time or a percentage.
-    if let Some(&b) = bytes.get(end) {
+    if let Some(&b) = bytes.get(end)
+        && unicode_space_len(bytes, end) == 0
+    {
         let after = bytes.get(end + 1).copied().unwrap_or(b' ');
-        if is_word_byte(b)
+        if word_after(bytes, end)
             || (matches!(b, b'-' | b'.' | b'/' | b',' | b':') && after.is_ascii_digit())
             || (matches!(b, b'-' | b'/' | b'_') && is_word_byte(after))
             || b == b'%'
@@ -403,9 +483,28 @@ fn left_boundary(bytes: &[u8], start: usize) -> bool {
     if prev == 0xA0 && prev2 == Some(0xC2) {
         return true; // no-break space
     }
+    if prev >= 0x80 {
+        return !glues_before(bytes, start);
+    }
     if is_word_byte(prev) {
         // A JSON escape such as "\n" right before the number is not a word.
         return prev2 == Some(b'\\') && matches!(prev, b'n' | b'r' | b't');
+    }
+    // An RFC 3966 URI: "tel:+1-415-555-2671", "callto:", "sms:".
+    if prev == b':' && start >= 4 && bytes[start - 2].is_ascii_alphabetic() {
+        let scheme = &bytes[..start - 1];
+        let is = |s: &[u8]| {
+            scheme.len() >= s.len()
+                && scheme[scheme.len() - s.len()..].eq_ignore_ascii_case(s)
+                && (scheme.len() == s.len() || {
+                    // "电话tel:+44…": a glued CJK word is no part of the scheme.
+                    let b = scheme[scheme.len() - s.len() - 1];
+                    !(b.is_ascii_alphanumeric() || b == b'_')
+                })
+        };
+        if is(b"tel") || is(b"callto") || is(b"sms") || is(b"fax") || is(b"phone") {
+            return true;
+        }
     }
     if matches!(prev, b'-' | b'.' | b'/' | b',' | b'+' | b':' | b'_') {
         return !prev2.is_some_and(is_word_byte);
@@ -421,7 +520,9 @@ fn extension_end(bytes: &[u8], end: usize) -> Option<usize> {
     }
     let rest = bytes.get(j..)?;
     let lower = |k: usize| rest.get(k).map(|b| b.to_ascii_lowercase());
-    let mut k = if rest.len() >= 9 && rest[..9].eq_ignore_ascii_case(b"extension") {
+    let mut k = if rest.len() >= 5 && rest[..5].eq_ignore_ascii_case(b";ext=") {
+        5
+    } else if rest.len() >= 9 && rest[..9].eq_ignore_ascii_case(b"extension") {
         9
     } else if rest.len() >= 3 && rest[..3].eq_ignore_ascii_case(b"ext") {
         3
@@ -497,14 +598,50 @@ fn looks_like_non_phone(
         return true;
     }
     if all_sep(b'.') && lens.len() == 4 && lens.iter().all(|&l| l <= 3) {
-        return true;
+        // An IPv4 address has octets ≤ 255; "612.37.58.70" is a Spanish mobile.
+        let mut at = 0;
+        let octets_ok = lens.iter().all(|&l| {
+            let v = num(at, usize::from(l));
+            at += usize::from(l);
+            v <= 255
+        });
+        if octets_ok {
+            return true;
+        }
     }
     // Card-like: 13+ digits in groups of four, or Luhn-valid long runs.
     if digits.len() >= 13 && (lens.iter().all(|&l| l == 4) || luhn(digits)) {
         return true;
     }
-    // US SSN 123-45-6789 and ZIP+4 94105-1234.
-    if all_sep(b'-') && (lens == [3, 2, 4] || lens == [5, 4]) {
+    // US SSN 123-45-6789, ZIP+4 94105-1234 and Brazilian CEP 01310-100.
+    if all_sep(b'-') && (lens == [3, 2, 4] || lens == [5, 4] || lens == [5, 3]) {
+        return true;
+    }
+    // Amounts: "48213.44", "1,234,567.89", "12.345.678,90".
+    // (A dotted French number "06.12.34.56.78" uses one separator throughout.)
+    let last_sep = seps.last().copied();
+    if matches!(last_sep, Some(b'.' | b','))
+        && lens.last().is_some_and(|&l| l == 2)
+        && (lens.len() == 2 || seps[..seps.len() - 1].iter().any(|&x| Some(x) != last_sep))
+    {
+        return true;
+    }
+    // Compact dates: 20250302 (YYYYMMDD).
+    if lens.len() == 1 && digits.len() == 8 {
+        let (y, m, d) = (num(0, 4), num(4, 2), num(6, 2));
+        if (1900..=2100).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d) {
+            return true;
+        }
+    }
+    // After a currency sign: "€ 1 234 567", "R$ 4155552671".
+    let before = &bytes[..start];
+    let trimmed = before.trim_ascii_end();
+    if trimmed.ends_with(b"$")
+        || trimmed.ends_with("€".as_bytes())
+        || trimmed.ends_with("£".as_bytes())
+        || trimmed.ends_with("¥".as_bytes())
+        || trimmed.ends_with("₹".as_bytes())
+    {
         return true;
     }
     // ISBN-13.
@@ -639,6 +776,25 @@ const NOT_PHONE_WORDS: &[&str] = &[
     "eur",
     "gbp",
     "inr",
+    "chf",
+    "jpy",
+    "cny",
+    "rmb",
+    "brl",
+    "sek",
+    "nok",
+    "dkk",
+    "pln",
+    "aud",
+    "cad",
+    "rub",
+    "zar",
+    "mxn",
+    "huf",
+    "czk",
+    "weight",
+    "refund",
+    "over",
     "qty",
     "quantity",
     "receipt",
@@ -852,6 +1008,66 @@ mod tests {
         assert_eq!(find("host 192.168.100.200"), None);
         assert_eq!(find("v10.0.19041.1"), None);
         assert_eq!(find("version 4.17.21"), None);
+    }
+
+    #[test]
+    fn tel_uris_unicode_spaces_and_uri_extensions_are_phones() {
+        assert_eq!(
+            find("<a href=\"tel:+1-415-555-2671\">").as_deref(),
+            Some("+14155552671")
+        );
+        assert_eq!(find("TEL:020-7946-0958").as_deref(), Some("+442079460958"));
+        assert_eq!(
+            find("+44\u{a0}20\u{a0}7946\u{a0}0958 today").as_deref(),
+            Some("+442079460958")
+        );
+        assert_eq!(
+            find("+33\u{202f}6\u{202f}12\u{202f}34\u{202f}56\u{202f}78").as_deref(),
+            Some("+33612345678")
+        );
+        assert_eq!(
+            find("+49\u{2009}30\u{2009}12345678").as_deref(),
+            Some("+493012345678")
+        );
+        let regions = default_regions();
+        let text = "tel:+1-415-555-2671;ext=42";
+        let s = scan_at(text.as_bytes(), 4, &regions, PhoneHint::None);
+        assert_eq!(s.found.map(|m| m.end), Some(text.len()));
+        // "hotel:" is not a scheme.
+        assert_eq!(find("hotel:4155552671"), None);
+    }
+
+    #[test]
+    fn amounts_compact_dates_and_postal_codes_are_not_phones() {
+        assert_eq!(find("refund of CHF 48213.44 today"), None);
+        assert_eq!(find("total 1,234,567.89"), None);
+        assert_eq!(find("Summe 12.345.678,90"), None);
+        assert_eq!(find("ships on 20250302"), None);
+        assert_eq!(find("due on 20240720."), None);
+        assert_eq!(find("CEP 42526-208 De Rijp"), None);
+        assert_eq!(find("paid R$ 4155552671"), None);
+        // One separator throughout is a phone, not an amount.
+        assert!(find("tel 06.12.34.56.78").is_some());
+    }
+
+    #[test]
+    fn numbers_inside_cjk_text_and_fullwidth_punctuation_are_found() {
+        assert_eq!(
+            find("请联系王伟，电话+33 1 23 45 67 89，邮箱").as_deref(),
+            Some("+33123456789")
+        );
+        assert_eq!(
+            find("電話がありました（+81-3-1234-5678）。").as_deref(),
+            Some("+81312345678")
+        );
+        assert_eq!(
+            find("电话tel:+353-85-012-6315，邮箱").as_deref(),
+            Some("+353850126315")
+        );
+        // Dotted groups above 255 are no IPv4 address.
+        assert!(find("phone 612.37.58.70").is_some());
+        // A letter of a spaced script still glues: "ab4155552671".
+        assert_eq!(find("№ab+4155552671"), None);
     }
 
     #[test]
