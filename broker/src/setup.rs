@@ -52,7 +52,7 @@ pub fn broker(config: &Config, limits: &Limits) -> anyhow::Result<Broker> {
     let per_agent = config
         .sandbox
         .max_concurrent_per_agent
-        .unwrap_or(crate::flow::broker::DEFAULT_CONCURRENT_PER_AGENT);
+        .unwrap_or(crate::flow::DEFAULT_CONCURRENT_PER_AGENT);
     Ok(Broker::new(
         Some(sandbox),
         backends,

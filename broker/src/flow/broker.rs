@@ -5,13 +5,13 @@
 //! ids, scans everything it returns, and decides every flow; fronts only translate.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use sandbox_host::{Limits, Outcome, Sandbox};
 use serde_json::Value;
 use tokio::sync::Mutex;
 use tracing::Instrument;
 
+use super::admission::{DEFAULT_CONCURRENT_PER_AGENT, InFlight, Owners, in_place};
 use super::bridge::ToolRouter;
 use super::egress::{self, Destination, ValueFacts};
 use super::error::{BrokerError, InvalidRequest};
@@ -21,6 +21,9 @@ use super::pipeline::Pipeline;
 use super::request::{
     self, CallContext, CallToolRequest, CheckFlowRequest, DetokenizeRequest, ExecuteRequest,
     Payload, SearchRequest, SessionId, TokenizeRequest,
+};
+pub use super::response::{
+    CalledTool, Executed, FlowVerdict, PlaceholderFacts, ServerSummary, Tokenized,
 };
 use super::{blocking, scan};
 use crate::audit::{AuditEvent, AuditLog};
@@ -33,172 +36,11 @@ use crate::vault::Placeholder;
 /// The provenance of values tokenized through the API when the caller names none.
 pub const DEFAULT_TOKENIZE_SOURCE: &str = "api";
 
-/// What an execute did.
-#[derive(Debug)]
-pub struct Executed {
-    /// The session it ran in (new if the request named none).
-    pub session: SessionId,
-    /// The outcome, tokenized.
-    pub outcome: Outcome,
-    /// The wall-clock budget it had.
-    pub budget: Duration,
-    /// Whether that budget came from the caller's deadline.
-    pub deadline_bound: bool,
-}
-
-impl Executed {
-    /// Whether the program ran out of time because the caller's deadline passed.
-    pub fn missed_deadline(&self) -> bool {
-        self.deadline_bound
-            && self
-                .outcome
-                .error
-                .as_ref()
-                .is_some_and(|e| e.kind == sandbox_host::ErrorKind::Timeout)
-    }
-}
-
-/// What tokenize did.
-#[derive(Debug)]
-pub struct Tokenized {
-    /// The session the placeholders belong to.
-    pub session: SessionId,
-    /// The input with placeholders in place of values.
-    pub output: Payload,
-}
-
-/// What a proxied tool call did.
-#[derive(Debug)]
-pub struct CalledTool {
-    /// The session it ran in.
-    pub session: SessionId,
-    /// The tokenized result, or the tokenized error the backend answered with.
-    pub result: Result<Value, String>,
-}
-
-/// One flow decision, without resolving anything.
-#[derive(Debug, Clone)]
-pub struct FlowVerdict {
-    /// Whether the placeholder may go there.
-    pub allowed: bool,
-    /// The deciding policies' ids.
-    pub policy_ids: Vec<String>,
-    /// Cedar's reason in words.
-    pub reason: String,
-    /// The placeholder's kind.
-    pub kind: detectors::Kind,
-    /// Where its value was read from.
-    pub source: String,
-}
-
-/// What flow policy sees of a placeholder: its kind, source and safe facts about its
-/// value (never the value).
-#[derive(Debug, Clone)]
-pub struct PlaceholderFacts {
-    /// Its kind.
-    pub kind: detectors::Kind,
-    /// Where its value was read from.
-    pub source: String,
-    /// Safe facts about the value (an email's domain, a phone's region).
-    pub facts: ValueFacts,
-}
-
-/// A configured server as fronts list it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerSummary {
-    /// The server's name (the `tools.<name>` accessor).
-    pub name: String,
-    /// Its trust level (`Server.trust` in policies).
-    pub trust: String,
-    /// Its tags (`Server.tags` in policies).
-    pub tags: Vec<String>,
-    /// How many tools it offers; `None` when it cannot be reached now.
-    pub tools: Option<usize>,
-}
-
 /// The catalog as last built, with the tool lists it was built from.
 #[derive(Default)]
 struct CatalogCache {
     built_from: Vec<(String, Arc<Vec<rmcp::model::Tool>>)>,
     catalog: Option<Arc<Catalog>>,
-}
-
-/// Runs store work that may block from sync code called on a runtime: in place on a
-/// multi-threaded runtime (the worker's other tasks move meanwhile), else directly.
-fn in_place<R>(f: impl FnOnce() -> R) -> R {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => f(),
-    }
-}
-
-/// Known session owners (they never change), bounded.
-#[derive(Default)]
-struct Owners {
-    known: std::sync::Mutex<std::collections::HashMap<String, String>>,
-}
-
-impl Owners {
-    /// Most owners remembered before the memory is cleared.
-    const MAX: usize = 65_536;
-
-    fn get(&self, session: &str) -> Option<String> {
-        let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        known.get(session).cloned()
-    }
-
-    fn insert(&self, session: &str, agent: &str) {
-        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        if known.len() >= Self::MAX {
-            known.clear();
-        }
-        known.insert(session.to_owned(), agent.to_owned());
-    }
-}
-
-/// Executes one agent may have running or waiting by default.
-pub const DEFAULT_CONCURRENT_PER_AGENT: u32 = 2048;
-
-/// Executes in flight per agent, against a cap.
-#[derive(Default)]
-struct InFlight {
-    counts: std::sync::Mutex<std::collections::HashMap<String, u32>>,
-}
-
-/// One admitted execute; leaves the count when dropped.
-struct Slot<'a> {
-    flight: &'a InFlight,
-    agent: String,
-}
-
-impl InFlight {
-    fn enter(&self, agent: &str, limit: u32) -> Result<Slot<'_>, BrokerError> {
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        let count = counts.entry(agent.to_owned()).or_insert(0);
-        if *count >= limit {
-            return Err(BrokerError::Busy {
-                agent: agent.to_owned(),
-                limit,
-            });
-        }
-        *count += 1;
-        Ok(Slot {
-            flight: self,
-            agent: agent.to_owned(),
-        })
-    }
-}
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        let mut counts = self.flight.counts.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = counts.get_mut(&self.agent) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                counts.remove(&self.agent);
-            }
-        }
-    }
 }
 
 /// The broker: sandbox plus the call pipeline, shared by every front.
@@ -707,25 +549,5 @@ impl Broker {
         if changed && let Err(e) = policy.set_model(model) {
             tracing::warn!(error = %e, "the catalog's tools could not be added to the policy model");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_agent_past_its_execute_limit_is_refused_until_one_finishes() {
-        let flight = InFlight::default();
-        let a = flight.enter("bot", 2).expect("first");
-        let _b = flight.enter("bot", 2).expect("second");
-        assert!(matches!(
-            flight.enter("bot", 2),
-            Err(BrokerError::Busy { limit: 2, .. })
-        ));
-        // Another agent is not held back by this one.
-        let _other = flight.enter("other", 2).expect("other agent");
-        drop(a);
-        assert!(flight.enter("bot", 2).is_ok());
     }
 }

@@ -6,6 +6,8 @@
 //! |---|---|---|
 //! | [`broker`] | the facade: validation, sessions, execute, search, (de)tokenize, purge | hand a front a vault, tokenizer or catalog |
 //! | [`request`] | typed requests and their validation rules | print a session id in `Debug` |
+//! | [`response`] | typed answers of the operations | hold a raw value |
+//! | `admission` | session owners and per-agent executes in flight | log a session id |
 //! | [`error`] | typed refusals (`CallDenial`, `FlowDenial`) and failures | hold a raw value |
 //! | [`pipeline`] | authorize → egress → backend → ingress for one call | call a backend before every decision is audited |
 //! | [`egress`] | finding placeholders in arguments, `flow` decisions, substitution | resolve a placeholder of another session |
@@ -22,13 +24,16 @@ pub mod error;
 pub mod ingress;
 pub mod known;
 pub mod request;
+pub mod response;
 
+pub(crate) mod admission;
 mod bridge;
 mod events;
 pub mod pipeline;
 mod record;
 mod scan;
 
+pub use admission::DEFAULT_CONCURRENT_PER_AGENT;
 pub use broker::{
     Broker, CalledTool, Executed, FlowVerdict, PlaceholderFacts, ServerSummary, Tokenized,
 };

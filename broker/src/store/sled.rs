@@ -42,7 +42,11 @@ pub struct SledStore {
     purge_lock: RwLock<()>,
     /// Commits started (incremented before each write transaction).
     started: AtomicU64,
-    /// `started` as it was before the last completed flush: everything up to it is durable.
+    /// Writes finished (incremented after each write): a flush covers at most this many,
+    /// read before it starts. `started` counted alone let a concurrent flush claim a write
+    /// it had not seen, and the mint behind that write then skipped its own flush.
+    done: AtomicU64,
+    /// `done` as it was before the last completed flush: every write up to it is durable.
     durable: AtomicU64,
 }
 
@@ -78,6 +82,7 @@ impl SledStore {
             sessions: tree("sessions")?,
             purge_lock: RwLock::new(()),
             started: AtomicU64::new(0),
+            done: AtomicU64::new(0),
             durable: AtomicU64::new(0),
             db,
             path,
@@ -99,7 +104,7 @@ impl SledStore {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        let upto = self.started.load(Ordering::SeqCst);
+        let upto = self.done.load(Ordering::SeqCst);
         self.db.flush().map_err(|e| self.storage(e))?;
         self.durable.fetch_max(upto, Ordering::SeqCst);
         Ok(())
@@ -158,6 +163,7 @@ impl SledStore {
                 Ok(n)
             },
         );
+        self.done.fetch_add(1, Ordering::SeqCst);
         self.transaction_result(result)
     }
 }
@@ -217,6 +223,7 @@ impl VaultStore for SledStore {
             }
             Ok::<_, ConflictableTransactionError<StoreError>>(())
         });
+        self.done.fetch_add(1, Ordering::SeqCst);
         self.transaction_result(result)?;
         self.flush()?;
         Ok(records.len() as u64)
@@ -227,7 +234,9 @@ impl VaultStore for SledStore {
         let swapped = self
             .sessions
             .compare_and_swap(sid, None::<&[u8]>, Some(owner))
-            .map_err(|e| self.storage(e))?;
+            .map_err(|e| self.storage(e));
+        self.done.fetch_add(1, Ordering::SeqCst);
+        let swapped = swapped?;
         match swapped {
             Ok(()) => {
                 self.flush()?;
@@ -279,7 +288,9 @@ impl VaultStore for SledStore {
         let inserted = self
             .meta
             .compare_and_swap(CHECK_KEY, None::<&[u8]>, Some(fresh.as_slice()))
-            .map_err(|e| self.storage(e))?;
+            .map_err(|e| self.storage(e));
+        self.done.fetch_add(1, Ordering::SeqCst);
+        let inserted = inserted?;
         self.flush()?;
         match inserted {
             Ok(()) => Ok(fresh),

@@ -1,0 +1,186 @@
+//! Unit tests of config parsing: keys, errors with file and line, imports.
+
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("sluice.toml"))
+}
+
+#[test]
+fn contract_example_parses() {
+    let config = parse(
+        r#"
+[servers.sheets]
+command = "sheets-server"
+args = ["--data", "examples/data/leads.csv"]
+env = { LOG = "warn" }
+trust = "internal"
+[servers.crm]
+url = "http://127.0.0.1:7001/mcp"
+headers = { Authorization = "Bearer ${CRM_TOKEN}" }
+trust = "internal"
+[policy]
+dir = "policies"
+"#,
+    )
+    .expect("valid");
+    assert_eq!(config.servers.len(), 2);
+    assert_eq!(config.servers["sheets"].trust, "internal");
+    assert_eq!(config.policy.dir.as_deref(), Some(Path::new("policies")));
+}
+
+#[test]
+fn unknown_key_is_rejected_with_file_key_and_line() {
+    let err = parse("[servers.a]\ncommand = \"x\"\ncomand = \"y\"\n").expect_err("typo");
+    let text = err.to_string();
+    assert!(text.starts_with("sluice.toml:3:"), "{text}");
+    assert!(text.contains("comand"), "{text}");
+}
+
+#[test]
+fn server_needs_exactly_one_transport() {
+    assert!(parse("[servers.a]\ntrust = \"internal\"\n").is_err());
+    assert!(parse("[servers.a]\ncommand = \"x\"\nurl = \"http://h/mcp\"\n").is_err());
+}
+
+#[test]
+fn mcp_json_servers_are_imported_as_external() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join(".mcp.json"),
+        r#"{"mcpServers": {
+            "files": {"command": "files-server", "args": ["--root", "/tmp"], "env": {"A": "b"}},
+            "remote": {"type": "http", "url": "https://mcp.example.com/mcp", "headers": {"X-Key": "${KEY}"}}
+        }}"#,
+    )
+    .expect("write");
+    let config = dir.path().join("sluice.toml");
+    std::fs::write(
+        &config,
+        "import_mcp_json = \".mcp.json\"\n[servers.crm]\ncommand = \"crm\"\ntrust = \"internal\"\n",
+    )
+    .expect("write");
+    let (config, _) = Config::discover(Some(&config)).expect("valid");
+    assert_eq!(config.servers.len(), 3);
+    assert_eq!(config.servers["files"].args, ["--root", "/tmp"]);
+    assert_eq!(config.servers["files"].trust, "external");
+    assert_eq!(
+        config.servers["remote"].url.as_deref(),
+        Some("https://mcp.example.com/mcp")
+    );
+    assert_eq!(config.servers["crm"].trust, "internal");
+}
+
+#[test]
+fn mcp_json_name_clash_and_bad_json_are_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("sluice.toml");
+    std::fs::write(
+        &config,
+        "import_mcp_json = \"m.json\"\n[servers.crm]\ncommand = \"crm\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("m.json"),
+        r#"{"mcpServers": {"crm": {"command": "x"}}}"#,
+    )
+    .expect("write");
+    let err = Config::discover(Some(&config)).expect_err("clash");
+    assert!(err.to_string().contains("name it once"), "{err}");
+    std::fs::write(dir.path().join("m.json"), "{\n  \"mcpServers\": [}").expect("write");
+    let err = Config::discover(Some(&config)).expect_err("bad json");
+    assert!(err.to_string().contains("m.json:2:"), "{err}");
+}
+
+#[test]
+fn serve_allowed_hosts_parse_and_unknown_serve_keys_are_rejected() {
+    let config = parse("[serve]\nallowed_hosts = [\"mcp.example.com\"]\n").expect("valid");
+    assert_eq!(
+        config.serve.allowed_hosts.as_deref(),
+        Some(&["mcp.example.com".to_owned()][..])
+    );
+    let err = parse("[serve]\nallowed_host = []\n").expect_err("typo");
+    assert!(err.to_string().contains("allowed_host"), "{err}");
+}
+
+#[test]
+fn a_misspelt_url_scheme_is_an_error_at_its_line() {
+    let err = parse("[servers.crm]\ntrust = \"internal\"\nurl = \"htp://127.0.0.1:7001/mcp\"\n")
+        .expect_err("bad scheme");
+    let text = err.to_string();
+    assert!(text.starts_with("sluice.toml:3:"), "{text}");
+    assert!(
+        text.contains("'htp://'") && text.contains("did you mean http://?"),
+        "{text}"
+    );
+    let err = parse("[servers.crm]\nurl = \"127.0.0.1:7001/mcp\"\n").expect_err("no scheme");
+    assert!(
+        err.to_string()
+            .contains("must start with http:// or https://"),
+        "{err}"
+    );
+    assert!(parse("[servers.crm]\nurl = \"https://crm.example/mcp\"\n").is_ok());
+}
+
+#[test]
+fn an_unknown_trust_level_is_an_error_at_its_line_with_a_suggestion() {
+    let err = parse("[servers.crm]\ncommand = \"crm\"\ntrust = \"intrenal\"\n").expect_err("typo");
+    let text = err.to_string();
+    assert!(text.starts_with("sluice.toml:3:9:"), "{text}");
+    assert!(text.contains("did you mean \"internal\"?"), "{text}");
+    assert!(text.contains("[policy] trust_levels"), "{text}");
+    let config = parse(
+        "[policy]\ntrust_levels = [\"vendor\"]\n[servers.crm]\ncommand = \"crm\"\ntrust = \"vendor\"\n",
+    )
+    .expect("declared level");
+    assert_eq!(config.servers["crm"].trust, "vendor");
+}
+
+#[test]
+fn a_servers_table_without_transport_adjusts_an_imported_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join(".mcp.json"),
+        r#"{"mcpServers": {"sheets": {"command": "sheets-server"}, "files": {"command": "files"}}}"#,
+    )
+    .expect("write");
+    let config = dir.path().join("sluice.toml");
+    std::fs::write(
+        &config,
+        "import_mcp_json = \".mcp.json\"\n[servers.sheets]\ntrust = \"internal\"\ntags = [\"pii-source\"]\n",
+    )
+    .expect("write");
+    let (config, _) = Config::discover(Some(&config)).expect("valid");
+    assert_eq!(
+        config.servers["sheets"].command.as_deref(),
+        Some("sheets-server")
+    );
+    assert_eq!(config.servers["sheets"].trust, "internal");
+    assert_eq!(config.servers["sheets"].tags, ["pii-source"]);
+    assert_eq!(config.servers["files"].trust, "external");
+    assert_eq!(config.servers["files"].tags, ["imported"]);
+}
+
+#[test]
+fn an_sse_server_in_mcp_json_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("m.json"),
+        r#"{"mcpServers": {"old": {"type": "sse", "url": "http://127.0.0.1:9/sse"}}}"#,
+    )
+    .expect("write");
+    let config = dir.path().join("sluice.toml");
+    std::fs::write(&config, "import_mcp_json = \"m.json\"\n").expect("write");
+    let err = Config::discover(Some(&config)).expect_err("sse");
+    let text = err.to_string();
+    assert!(
+        text.contains("\"sse\" transport") && text.contains("\"type\": \"http\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn out_of_range_memory_is_rejected() {
+    let err = parse("[sandbox]\nmemory_mb = 0\n").expect_err("zero");
+    assert!(err.to_string().contains("memory_mb"));
+}
