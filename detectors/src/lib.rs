@@ -1445,6 +1445,8 @@ mod tests {
             ("level=info owner=\"ana souza\" msg=ok", &["ana souza"]),
             ("contact: maria gonzalez, ext 4", &["maria gonzalez"]),
             ("name=Xiadani", &["Xiadani"]),
+            ("owner=Amelia Hartley;status=open", &["Amelia Hartley"]),
+            ("level=info owner=Ana msg=ok", &["Ana"]),
         ];
         for (text, want) in cases {
             assert_eq!(names_in(&det, text), *want, "{text}");

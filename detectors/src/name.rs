@@ -590,6 +590,19 @@ pub(crate) fn label_may_start(bytes: &[u8], at: usize) -> bool {
     }
 }
 
+/// Whether the word at `at` is a capitalized word of a name that an unquoted `key=`
+/// value continues with: an upper-case letter, and no `=` before the word ends.
+fn continues_name(bytes: &[u8], at: usize) -> bool {
+    if !bytes.get(at).is_some_and(u8::is_ascii_uppercase) {
+        return false;
+    }
+    let end = bytes[at..]
+        .iter()
+        .position(|&b| matches!(b, b' ' | b'&' | b';' | b',' | b'\n' | b'\t' | b'"' | b'\''))
+        .map_or(bytes.len(), |p| at + p);
+    !bytes[at..end].contains(&b'=')
+}
+
 /// The value of a person label at a `:` or `=` at `at` — `name=Maria+Gonzalez`,
 /// `owner="Ana Souza"`, `contact: maria gonzalez` — as a byte span, when it
 /// is plausibly a person. Capitalized values after `:` are left to the run
@@ -675,6 +688,10 @@ pub(crate) fn labelled_value(text: &str, at: usize) -> Option<(usize, usize)> {
                     | b'?'
             ),
         };
+        // `owner=Amelia Hartley;status=open`: an unquoted value goes on across one space
+        // when a capitalized word follows that is not the next `key=`.
+        let stop =
+            stop && !(quote.is_none() && assign && b == b' ' && continues_name(bytes, ve + 1));
         if stop {
             break;
         }

@@ -175,3 +175,40 @@ fn an_invalid_custom_regex_exits_2() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("detectors"));
 }
+
+/// Ordinary formats honest backends use that the detectors once missed (issue 13.8): each
+/// line's personal data must come back as placeholders, none of it raw.
+#[test]
+fn first_sightings_in_ordinary_formats_are_tokenized() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases: &[(&str, &[&str])] = &[
+        ("Call tel:+442079460958 today", &["442079460958"]),
+        (
+            "Phone: +44\u{00A0}20\u{00A0}7946\u{00A0}0958",
+            &["7946\u{00A0}0958"],
+        ),
+        ("Dear Amelia\u{00A0}Hartley,", &["Hartley"]),
+        ("owner=Amelia Hartley;status=open", &["Hartley"]),
+        ("Hartley, Amelia — account manager", &["Hartley"]),
+        (
+            "write to amelia.hartley@northwind。co。uk",
+            &["amelia.hartley"],
+        ),
+        ("Письмо от: Анна Кузнецова", &["Кузнецова"]),
+        ("Dear 王小明，请确认订单。", &["王小明"]),
+        ("name: ليلى حداد", &["حداد"]),
+    ];
+    for (line, raws) in cases {
+        let out = ok_stdout(&sluice(dir.path(), &["tokenize"], line));
+        assert!(
+            out.contains('['),
+            "{line:?} → {out:?}: nothing was tokenized"
+        );
+        for raw in *raws {
+            assert!(
+                !out.contains(raw),
+                "{line:?} → {out:?}: {raw:?} came back raw"
+            );
+        }
+    }
+}

@@ -244,6 +244,9 @@ pub fn fold_lookalikes(text: &str) -> std::borrow::Cow<'_, str> {
             | '\u{180E}' => Some(None),
             '\u{FF20}' | '\u{FE6B}' => Some(Some('@')),
             '\u{FF0E}' | '\u{FE52}' | '\u{2024}' => Some(Some('.')),
+            // No-break, thin and other fixed-width spaces read as a space: folded, a name
+            // or number written with them is found like one written with spaces.
+            '\u{00A0}' | '\u{2002}'..='\u{200A}' | '\u{202F}' | '\u{205F}' => Some(Some(' ')),
             _ => None,
         }
     }
