@@ -63,7 +63,7 @@ impl Setup {
             b = b
                 .custom(CustomKind::regex("EMPLOYEE_ID", r"\bEMP-\d{6}\b"))
                 .custom(CustomKind::regex(
-                    "IBAN",
+                    "ACCOUNT_NO",
                     r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}\b",
                 ))
                 .custom(
@@ -117,10 +117,12 @@ fn check_findings(text: &str, findings: &[Finding], setup: Setup) {
             Kind::Custom(name) => {
                 assert!(setup.customs, "custom kind while none configured: {f:?}");
                 assert!(
-                    ["EMPLOYEE_ID", "IBAN", "CODENAME"].contains(&name.as_str()),
+                    ["EMPLOYEE_ID", "ACCOUNT_NO", "CODENAME"].contains(&name.as_str()),
                     "{f:?}"
                 );
             }
+            // IBAN, CARD and SECRET are off unless asked for, and these setups never ask.
+            other => panic!("{other:?} found while off: {f:?}"),
         }
     }
 }
