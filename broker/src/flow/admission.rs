@@ -4,15 +4,6 @@
 
 use super::error::BrokerError;
 
-/// Runs store work that may block from sync code called on a runtime: in place on a
-/// multi-threaded runtime (the worker's other tasks move meanwhile), else directly.
-pub(crate) fn in_place<R>(f: impl FnOnce() -> R) -> R {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => f(),
-    }
-}
-
 /// Known session owners (they never change), bounded.
 #[derive(Default)]
 pub(crate) struct Owners {

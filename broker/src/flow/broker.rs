@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 use tracing::Instrument;
 
-use super::admission::{DEFAULT_CONCURRENT_PER_AGENT, InFlight, Owners, in_place};
+use super::admission::{DEFAULT_CONCURRENT_PER_AGENT, InFlight, Owners};
 use super::bridge::ToolRouter;
 use super::egress::{self, Destination, ValueFacts};
 use super::error::{BrokerError, InvalidRequest};
@@ -25,7 +25,7 @@ use super::request::{
 pub use super::response::{
     CalledTool, Executed, FlowVerdict, PlaceholderFacts, ServerSummary, Tokenized,
 };
-use super::{blocking, scan};
+use super::{blocking, in_place, scan};
 use crate::audit::{AuditEvent, AuditLog};
 use crate::backends::Backends;
 use crate::catalog::{self, Catalog};

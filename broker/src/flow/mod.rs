@@ -52,10 +52,30 @@ pub use scan::SANDBOX_SOURCE;
 pub(crate) async fn blocking<R: Send + 'static>(
     f: impl FnOnce() -> R + Send + 'static,
 ) -> Result<R, tokio::task::JoinError> {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => Ok(tokio::task::block_in_place(f)),
-        _ => tokio::task::spawn_blocking(f).await,
+    if on_multi_thread_runtime() {
+        Ok(tokio::task::block_in_place(f))
+    } else {
+        tokio::task::spawn_blocking(f).await
     }
+}
+
+/// [`blocking`] for sync code called on a runtime (session owners): in place on a
+/// multi-threaded runtime, else directly (there is no other thread to move to).
+pub(crate) fn in_place<R>(f: impl FnOnce() -> R) -> R {
+    if on_multi_thread_runtime() {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
+    }
+}
+
+/// Whether the caller runs on a multi-threaded tokio runtime (where `block_in_place` is
+/// allowed).
+fn on_multi_thread_runtime() -> bool {
+    matches!(
+        tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()),
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread)
+    )
 }
 
 #[cfg(test)]
