@@ -955,3 +955,50 @@ fn a_session_belongs_to_its_agent_on_every_rpc() {
         assert_eq!(resolved.output, Some(pb::detokenize_response::Output::Text(AMELIA_EMAIL.into())));
     });
 }
+
+/// Issue 13.7 on the gRPC port: connections that never send their HTTP/2 opening (or send
+/// part of it) are closed, with no key needed to hold one; the server keeps serving.
+#[test]
+fn grpc_connections_that_never_send_their_opening_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_config(dir.path(), "http://127.0.0.1:9/mcp");
+    let (_sluice, addr) = start_sluice(dir.path(), &config);
+    let authority = addr.trim_start_matches("http://").to_owned();
+    runtime().block_on(async {
+        let mut slow = Vec::new();
+        for i in 0..20 {
+            let mut stream = tokio::net::TcpStream::connect(&authority)
+                .await
+                .expect("connect");
+            if i % 2 == 0 {
+                // Part of the preface, then silence.
+                stream.write_all(b"PRI * HTTP/2.0").await.expect("write");
+            }
+            slow.push(stream);
+        }
+        let started = Instant::now();
+        for mut stream in slow {
+            let mut buf = [0u8; 256];
+            let ended = tokio::time::timeout(Duration::from_secs(30), async {
+                loop {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                }
+            })
+            .await;
+            assert!(ended.is_ok(), "a silent gRPC connection was still open after 30 s");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(25),
+            "{:?}",
+            started.elapsed()
+        );
+        // A real client is still served.
+        let mut client = client(&addr).await;
+        let answer = execute(&mut client, "", "return 6 * 7;").await;
+        assert_eq!(answer.outcome.expect("outcome").result_json, "42");
+    });
+}

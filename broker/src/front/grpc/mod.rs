@@ -23,13 +23,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Status};
 
 use crate::auth::Principals;
 use crate::flow::Broker;
 use crate::tls::ServerTls;
 
+mod gate;
 mod service;
 mod status;
 
@@ -53,6 +53,11 @@ pub const SERVICE_NAME: &str = "sluice.v1.Broker";
 
 /// Largest request or response message accepted by default, in bytes.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 << 20;
+
+/// How often an idle connection is pinged, and how long the peer has to answer before the
+/// connection is closed.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How much earlier than the client's deadline the broker gives up: enough to send
 /// DEADLINE_EXCEEDED before the transport cancels the call. A tenth of the deadline, at
@@ -145,8 +150,12 @@ impl GrpcFront {
                 principals: self.principals,
             },
         );
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        let mut server = tonic::transport::Server::builder();
+        // Connections that say nothing are closed (see `gate`); after the opening, a peer
+        // that stops answering HTTP/2 pings is dropped.
+        let incoming = gate::gate(listener);
+        let mut server = tonic::transport::Server::builder()
+            .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+            .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT));
         if let Some(tls) = &self.tls {
             server = server.tls_config(tls.grpc())?;
         }
