@@ -989,7 +989,10 @@ fn grpc_connections_that_never_send_their_opening_are_closed() {
                 }
             })
             .await;
-            assert!(ended.is_ok(), "a silent gRPC connection was still open after 30 s");
+            assert!(
+                ended.is_ok(),
+                "a silent gRPC connection was still open after 30 s"
+            );
         }
         assert!(
             started.elapsed() < Duration::from_secs(25),

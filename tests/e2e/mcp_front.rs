@@ -871,3 +871,144 @@ async fn connections_that_never_finish_their_headers_are_closed() {
     let (status, _) = sluice.raw_post(Some(&format!("Bearer {KEY}")));
     assert_ne!(status, 0);
 }
+
+/// A stateless (2026-07-28) `tools/call` of `execute`, optionally naming a vault session
+/// in `_meta`: (HTTP status, the JSON-RPC message answered).
+async fn stateless_execute(
+    http: &reqwest::Client,
+    url: &str,
+    key: &str,
+    session: Option<&str>,
+    code: &str,
+) -> (u16, Value) {
+    let mut meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "e2e", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    if let Some(session) = session {
+        meta["sluice/session"] = json!(session);
+    }
+    let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": "execute", "arguments": {"code": code}, "_meta": meta}});
+    let response = http
+        .post(url)
+        .bearer_auth(key)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "execute")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("POST /mcp");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    // A JSON body, or the one `data:` line of an SSE stream.
+    let json_text = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data:"))
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .unwrap_or(text.trim());
+    let message = serde_json::from_str(json_text).unwrap_or(Value::String(text.clone()));
+    (status, message)
+}
+
+/// Issue 15.3: a vault session outlives its MCP session. Every result names its session in
+/// `_meta["sluice/session"]`; a new MCP session (after a reconnect, or on another replica)
+/// and a session-less 2026-07-28 request continue it by naming it — only for its owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_continues_its_vault_session_by_naming_it_and_no_other_agent_can() {
+    const OTHER_KEY: &str = "e2e-other-agent-key";
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("crm");
+    let db = db.to_str().expect("path").to_owned();
+    let (crm, crm_url) = start_http("crm-server", &["--db", &db]);
+    let config = write_config(dir.path(), &crm_url);
+    let digest = ring::digest::digest(&ring::digest::SHA256, OTHER_KEY.as_bytes());
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let text = std::fs::read_to_string(&config).expect("config")
+        + &format!("\n[agents.intruder]\napi_key_sha256 = {hex:?}\n");
+    std::fs::write(&config, text).expect("config");
+    let sluice = HttpSluice::start(dir.path(), &config).await;
+    sluice::tls::install_crypto_provider();
+    let http = reqwest::Client::new();
+
+    // First connection: read a row; the result names the session.
+    let first = sluice.client(Some(KEY)).await.expect("connect");
+    let read = call(&first, "execute", json!({ "code": READ_ROW })).await;
+    let session = read
+        .meta
+        .as_ref()
+        .and_then(|m| m.0.get("sluice/session"))
+        .and_then(Value::as_str)
+        .expect("the result names its session")
+        .to_owned();
+    let outcome = read.structured_content.expect("outcome");
+    let placeholder = outcome["result"]["email"]
+        .as_str()
+        .expect("email")
+        .to_owned();
+    assert!(placeholder.starts_with("[EMAIL_"), "{outcome}");
+    first.cancel().await.expect("close the first MCP session");
+
+    let update = format!(
+        r#"await tools.crm.updateLead({{ id: "CRM-1001", email: "{placeholder}" }}); return "ok";"#
+    );
+    // Another agent naming the session is refused as for an unknown one; nothing reaches
+    // the CRM.
+    let (status, refused) =
+        stateless_execute(&http, &sluice.url, OTHER_KEY, Some(&session), &update).await;
+    let unknown = refused.to_string();
+    assert!(
+        unknown.contains("unknown session") && !unknown.contains("\"ok\""),
+        "{status}: {unknown}"
+    );
+    // A new MCP session that names it continues it: its placeholder resolves toward the CRM.
+    let second = sluice.client(Some(KEY)).await.expect("reconnect");
+    let Value::Object(args) = json!({ "code": update }) else {
+        unreachable!()
+    };
+    let mut meta = rmcp::model::MetaObject::default();
+    meta.0.insert("sluice/session".into(), json!(session));
+    let mut params = CallToolRequestParams::new("execute").with_arguments(args);
+    params.meta = Some(meta.into());
+    let continued = second.call_tool(params).await.expect("tools/call");
+    assert_eq!(
+        continued.structured_content.as_ref().map(|o| &o["result"]),
+        Some(&json!("ok")),
+        "{continued:?}"
+    );
+    second.cancel().await.expect("close");
+
+    // Session-less requests: one naming the session works in it; one naming none gets a
+    // fresh session, named in its result.
+    let (status, named) =
+        stateless_execute(&http, &sluice.url, KEY, Some(&session), "return 6 * 7;").await;
+    assert_eq!(status, 200, "{named}");
+    assert_eq!(
+        named["result"]["structuredContent"]["result"], 42,
+        "{named}"
+    );
+    assert_eq!(named["result"]["_meta"]["sluice/session"], json!(session));
+    let (status, fresh) = stateless_execute(&http, &sluice.url, KEY, None, "return 1;").await;
+    assert_eq!(status, 200, "{fresh}");
+    let fresh_id = fresh["result"]["_meta"]["sluice/session"]
+        .as_str()
+        .expect("a fresh session is named");
+    assert_ne!(fresh_id, session);
+
+    drop(sluice);
+    drop(crm);
+    let stored: Value = serde_json::from_str(&crm_dump(&db)).expect("dump JSON");
+    let lead = stored["leads"]
+        .as_array()
+        .and_then(|leads| leads.iter().find(|l| l["id"] == "CRM-1001"))
+        .expect("CRM-1001");
+    assert_eq!(
+        lead["email"], AMELIA_EMAIL,
+        "the continued session did not restore its placeholder: {lead}"
+    );
+}

@@ -6,8 +6,13 @@
 //! [`McpSession`] handler; at `initialize` it asks the broker for a new vault session
 //! owned by the initializing agent: over stdio the connection is the session; over HTTP
 //! rmcp's session manager calls the handler factory once per `initialize`, so the id lives
-//! exactly as long as the `Mcp-Session-Id`. The vault id never leaves the process. Protocol revisions without sessions (2026-07-28,
-//! stateless) are not offered: placeholders must persist across `execute` calls.
+//! exactly as long as the `Mcp-Session-Id`. Every `tools/call` result names its vault
+//! session in `_meta["sluice/session"]`; a request that names one there works in that
+//! session instead — how a client keeps its placeholders across a reconnect, on another
+//! replica (the session and its owner live in the shared store), or in the session-less
+//! 2026-07-28 revision, where every request is served by a handler of its own. The id is
+//! a capability only for its owner: the broker binds a session to the first agent that
+//! uses it and refuses it to every other as unknown.
 //!
 //! **Auth.** Over HTTP an axum layer turns `Authorization: Bearer` into an agent (or
 //! answers 401 before any MCP processing) and hands it to the handler through the request
@@ -37,7 +42,7 @@ pub use crate::flow::request::{SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT};
 pub use http::{McpHttp, default_allowed_hosts};
 pub use owners::DEFAULT_SESSIONS_PER_AGENT;
 pub use render::execute_result;
-pub use session::McpSession;
+pub use session::{McpSession, SESSION_META_KEY};
 
 /// The agent an HTTP request authenticated as; the auth layer puts it in the request's
 /// extensions, where the handler reads it.
@@ -49,11 +54,14 @@ pub const MCP_PATH: &str = "/mcp";
 /// The unauthenticated liveness path for load balancers and Kubernetes probes.
 pub const HEALTH_PATH: &str = "/healthz";
 
-/// The revisions offered: those with an `initialize` handshake, i.e. with sessions.
+/// The revisions offered: those with an `initialize` handshake (an MCP session holds its
+/// vault session) and the session-less 2026-07-28, whose requests name their vault
+/// session in `_meta` ([`SESSION_META_KEY`]).
 const PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
     ProtocolVersion::V_2025_03_26,
     ProtocolVersion::V_2025_06_18,
     ProtocolVersion::V_2025_11_25,
+    ProtocolVersion::V_2026_07_28,
 ];
 
 const EXECUTE_DESCRIPTION: &str = "Run a JS/TS async function body (top-level await; `return` a value). \

@@ -91,6 +91,13 @@ impl McpSession {
 
     /// The agent of a request and the session's vault id, or a refusal when another
     /// agent presents this session.
+    /// The agent of a request and the vault session it works in.
+    ///
+    /// The session is the one named in the request's `_meta` ([`SESSION_META_KEY`]) when
+    /// there is one — a client continuing its session after a reconnect or on another
+    /// replica — else the MCP session's own, else (a session-less 2026-07-28 request) a
+    /// fresh one. Whichever it is, the broker binds it to this agent: another agent's
+    /// session is refused as unknown.
     fn caller(
         &self,
         context: &RequestContext<RoleServer>,
@@ -103,6 +110,9 @@ impl McpSession {
                 })?;
                 match owner.get() {
                     Some(owner) if *owner == presented => presented,
+                    // No `initialize` reached this handler: a session-less request,
+                    // served by a handler of its own.
+                    None if self.session.get().is_none() => presented,
                     _ => {
                         tracing::warn!(agent = %presented, "an agent presented an MCP session it does not own");
                         return Err(unknown_session());
@@ -110,7 +120,25 @@ impl McpSession {
                 }
             }
         };
-        let session = self.session.get().cloned().ok_or_else(unknown_session)?;
+        if let Some(named) = context.meta.0.0.get(SESSION_META_KEY) {
+            let named = named.as_str().ok_or_else(|| {
+                ErrorData::invalid_params(
+                    format!("_meta[\"{SESSION_META_KEY}\"] must be a string: a session id an earlier result returned"),
+                    None,
+                )
+            })?;
+            let session = SessionId::parse(named).map_err(|e| {
+                ErrorData::invalid_params(
+                    format!("_meta[\"{SESSION_META_KEY}\"]: {}", e.message),
+                    None,
+                )
+            })?;
+            return Ok((agent, session));
+        }
+        if let Some(session) = self.session.get() {
+            return Ok((agent, session.clone()));
+        }
+        let session = self.broker.create_session(&agent).map_err(internal)?;
         Ok((agent, session))
     }
 
@@ -197,6 +225,22 @@ fn internal(error: BrokerError) -> ErrorData {
     ErrorData::internal_error(error.to_string(), None)
 }
 
+/// The `_meta` key that names a vault session, in a request (to continue it) and in every
+/// `tools/call` result (the session the call worked in).
+pub const SESSION_META_KEY: &str = "sluice/session";
+
+/// `result` carrying the session it worked in, so a client can continue that session
+/// after a reconnect, on another replica, or in session-less requests.
+fn with_session(mut result: CallToolResult, session: &str) -> CallToolResult {
+    let mut meta = result.meta.take().unwrap_or_default();
+    meta.0.insert(
+        SESSION_META_KEY.to_owned(),
+        Value::String(session.to_owned()),
+    );
+    result.meta = Some(meta);
+    result
+}
+
 /// Arguments of `execute`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -262,6 +306,7 @@ impl ServerHandler for McpSession {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let (agent, session) = self.caller(&context)?;
+        let session_id = session.as_str().to_owned();
         let span = tracing::info_span!("mcp", agent = %agent, tool = %request.name);
         async move {
             let result = match request.name.as_ref() {
@@ -296,7 +341,7 @@ impl ServerHandler for McpSession {
                     ));
                 }
             };
-            Ok(result.into())
+            Ok(with_session(result, &session_id).into())
         }
         .instrument(span)
         .await
