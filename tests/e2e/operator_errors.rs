@@ -327,7 +327,7 @@ fn the_example_config_serves_mcp_over_http_to_its_agent_key() {
         bins.to_str().expect("path"),
         std::env::var("PATH").unwrap_or_default()
     );
-    // Relative paths of the example (data_dir, the servers' files) land in this temp dir.
+    // The servers' relative files land in this temp dir (data_dir is relative to the file).
     let dir = tempfile::tempdir().expect("dir");
     let serving = Serving::start(
         dir.path(),

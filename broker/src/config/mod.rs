@@ -34,7 +34,8 @@ pub struct Config {
     /// How `sluice serve` listens.
     #[serde(default)]
     pub serve: ServeSection,
-    /// Where Sluice keeps its state (vault, audit log); default `./.sluice`.
+    /// Where Sluice keeps its state (vault, audit log); relative to the config file;
+    /// default `.sluice` in the working directory.
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
     /// A shared store for the vault and the audit log (replicas); default: embedded sled.
@@ -235,7 +236,7 @@ pub struct ServeSection {
 }
 
 /// `[serve.tls]`: PEM files for the network fronts; relative paths are resolved from the
-/// working directory, like every other path in the config.
+/// config file's directory, like every other path Sluice opens.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
@@ -368,12 +369,46 @@ impl Config {
             source,
         })?;
         let mut config = Config::parse_unchecked(&text, &path)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.resolve_paths(base);
         if let Some(import) = config.import_mcp_json.clone() {
-            let base = path.parent().unwrap_or(Path::new("."));
-            config.import(&base.join(import), &path)?;
+            config.import(&import, &path)?;
         }
         config.validate(&path)?;
         Ok((config, ConfigSource::File(path)))
+    }
+
+    /// Resolves every relative path Sluice itself opens against `base`, the config file's
+    /// directory, so a config means the same from any working directory: `data_dir`,
+    /// `import_mcp_json`, `[policy] dir`/`shadow_dir`, `[sandbox] cache_dir`, `[store]` and
+    /// `[servers.*]` `ca_file`, `[serve.tls]` files. A backend's `command` and `args` are not
+    /// paths Sluice opens: the child runs in the working directory and finds its command on
+    /// `PATH`, as a shell would.
+    fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |path: &mut PathBuf| {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        };
+        let optional = |path: &mut Option<PathBuf>| {
+            if let Some(path) = path {
+                resolve(path);
+            }
+        };
+        optional(&mut self.data_dir);
+        optional(&mut self.import_mcp_json);
+        optional(&mut self.policy.dir);
+        optional(&mut self.policy.shadow_dir);
+        optional(&mut self.sandbox.cache_dir);
+        optional(&mut self.store.ca_file);
+        for server in self.servers.values_mut() {
+            optional(&mut server.ca_file);
+        }
+        if let Some(tls) = &mut self.serve.tls {
+            resolve(&mut tls.cert);
+            resolve(&mut tls.key);
+            optional(&mut tls.client_ca);
+        }
     }
 
     /// Adds the `mcpServers` of the `.mcp.json` at `file` (referenced from `config_path`).

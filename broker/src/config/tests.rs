@@ -184,3 +184,30 @@ fn out_of_range_memory_is_rejected() {
     let err = parse("[sandbox]\nmemory_mb = 0\n").expect_err("zero");
     assert!(err.to_string().contains("memory_mb"));
 }
+
+#[test]
+fn relative_paths_sluice_opens_resolve_from_the_config_files_directory() {
+    let dir = tempfile::tempdir().expect("dir");
+    let conf = dir.path().join("conf");
+    std::fs::create_dir(&conf).expect("mkdir");
+    std::fs::write(conf.join("servers.json"), r#"{"mcpServers": {}}"#).expect("write");
+    let config = conf.join("sluice.toml");
+    std::fs::write(
+        &config,
+        "data_dir = \"state\"\nimport_mcp_json = \"servers.json\"\n\
+         [policy]\ndir = \"../policies\"\n\
+         [store]\nca_file = \"/etc/ssl/ca.pem\"\n\
+         [servers.crm]\ncommand = \"bin/crm\"\nargs = [\"--db\", \"crm.db\"]\nca_file = \"ca.pem\"\n",
+    )
+    .expect("write");
+    let (config, _) = Config::discover(Some(&config)).expect("valid");
+    assert_eq!(config.data_dir(), conf.join("state"));
+    assert_eq!(config.policy.dir, Some(conf.join("../policies")));
+    // Absolute paths stay as written.
+    assert_eq!(config.store.ca_file, Some(PathBuf::from("/etc/ssl/ca.pem")));
+    let crm = &config.servers["crm"];
+    assert_eq!(crm.ca_file, Some(conf.join("ca.pem")));
+    // The child's command and arguments are its own business.
+    assert_eq!(crm.command.as_deref(), Some("bin/crm"));
+    assert_eq!(crm.args, ["--db", "crm.db"]);
+}
