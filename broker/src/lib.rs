@@ -20,6 +20,7 @@ pub mod policy;
 pub mod setup;
 pub mod store;
 pub mod suggest;
+pub mod telemetry;
 pub mod tls;
 pub mod vault;
 

@@ -19,6 +19,7 @@ mod mcp_front;
 mod operator_errors;
 mod policy_authoring;
 mod replicas;
+mod telemetry;
 mod tls;
 mod tokenize_cli;
 mod vault_durability;

@@ -14,7 +14,7 @@ use sluice::flow::{Broker, ExecuteRequest, SessionId};
 #[derive(Debug, clap::Args)]
 pub struct ExecArgs {
     #[command(flatten)]
-    config: ConfigArg,
+    pub(super) config: ConfigArg,
     /// Vault session the program's placeholders belong to (default: a new one).
     #[arg(long, value_name = "ID")]
     session: Option<String>,

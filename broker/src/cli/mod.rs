@@ -179,11 +179,14 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
-        Err(failure) => {
-            eprintln!("sluice: {:#}", failure.error);
-            ExitCode::from(failure.code)
-        }
+        Err(failure) => report(failure),
     }
+}
+
+/// Prints a command's failure and returns its exit code.
+pub fn report(failure: CliError) -> ExitCode {
+    eprintln!("sluice: {:#}", failure.error);
+    ExitCode::from(failure.code)
 }
 
 /// Stdin as UTF-8 text, refusing more than `max` bytes without buffering them.
@@ -207,6 +210,41 @@ pub(crate) fn read_stdin_text(max: u64) -> Result<String, CliError> {
             e.utf8_error().valid_up_to()
         ))
     })
+}
+
+/// Starts exporting traces if the command serves or executes and its config sets
+/// `[telemetry] otlp_endpoint`: the guard (keep it until the command is done, so the last
+/// spans are sent) and the layer for the subscriber. Runs before logging is set up and
+/// before any runtime starts. A config that does not load is left to the command, which
+/// reports it in full.
+pub fn telemetry(
+    cli: &Cli,
+) -> Result<
+    Option<(
+        sluice::telemetry::Telemetry,
+        sluice::telemetry::TelemetryLayer,
+    )>,
+    CliError,
+> {
+    let config = match &cli.command {
+        Command::Serve(args) => &args.config,
+        Command::Exec(args) => &args.config,
+        _ => return Ok(None),
+    };
+    let Ok((config, _)) = sluice::config::Config::discover(config.config.as_deref()) else {
+        return Ok(None);
+    };
+    let Some(endpoint) = &config.telemetry.otlp_endpoint else {
+        return Ok(None);
+    };
+    let name = config
+        .telemetry
+        .service_name
+        .as_deref()
+        .unwrap_or(sluice::telemetry::DEFAULT_SERVICE_NAME);
+    sluice::telemetry::start(endpoint, name)
+        .map(Some)
+        .map_err(|e| CliError::usage(anyhow::Error::new(e).context("invalid [telemetry]")))
 }
 
 /// A multi-threaded tokio runtime for one command.

@@ -25,7 +25,7 @@ use sluice::tls::ServerTls;
 #[command(group(clap::ArgGroup::new("fronts").required(true).multiple(true).args(["stdio", "http", "grpc"])))]
 pub struct ServeArgs {
     #[command(flatten)]
-    config: ConfigArg,
+    pub(super) config: ConfigArg,
     /// Serve MCP on stdin/stdout (what an MCP client's config launches).
     #[arg(long)]
     stdio: bool,

@@ -47,6 +47,21 @@ pub struct Config {
     /// of the imported server NAME instead. Naming a server's transport twice is an error.
     #[serde(default)]
     pub import_mcp_json: Option<PathBuf>,
+    /// OpenTelemetry trace export (off unless `otlp_endpoint` is set).
+    #[serde(default)]
+    pub telemetry: TelemetrySection,
+}
+
+/// `[telemetry]`: OpenTelemetry traces over OTLP (HTTP/protobuf).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySection {
+    /// The collector's OTLP/HTTP base URL, e.g. `http://otel-collector:4318` (spans go to
+    /// `/v1/traces` under it; a URL with a path is used as is). Unset: no traces.
+    #[serde(default, deserialize_with = "http_url")]
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` of the exported spans (default `sluice`).
+    pub service_name: Option<String>,
 }
 
 /// Where some values sit in the TOML text, for checks that run after parsing.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use sandbox_host::{BridgeFuture, HostBridge, LogEntry, ToolError};
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
+use tracing::Instrument as _;
 
 use super::events::{CallEvent, ExecuteEvent, Pumped};
 use super::pipeline::Pipeline;
@@ -34,7 +35,10 @@ impl HostBridge for ToolRouter {
         Box::pin(async move {
             let started = std::time::Instant::now();
             let (s, t) = (server.clone(), tool.clone());
-            let task = tokio::spawn(async move { pipeline.call(&context, &s, &t, args).await });
+            // The task carries the execute's span, so the tool call's span is its child.
+            let task = tokio::spawn(
+                async move { pipeline.call(&context, &s, &t, args).await }.in_current_span(),
+            );
             let result = match task.await {
                 Ok(result) => result.map_err(|e| e.to_tool_error()),
                 Err(_) => Err(ToolError::tool("the tool call failed inside the broker")),

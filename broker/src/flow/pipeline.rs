@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use sandbox_host::{ToolError, ToolErrorKind};
 use serde_json::Value;
+use tracing::Instrument as _;
 
 use super::blocking;
 use super::egress::{self, Destination};
@@ -42,12 +43,17 @@ impl Pipeline {
         args: Value,
     ) -> Result<Value, BrokerError> {
         let started = std::time::Instant::now();
-        let result = self.call_unmeasured(context, server, tool, args).await;
+        let span = tracing::info_span!("tool_call", server, tool, outcome = tracing::field::Empty);
+        let result = self
+            .call_unmeasured(context, server, tool, args)
+            .instrument(span.clone())
+            .await;
         let outcome = match &result {
             Ok(_) => "ok",
             Err(BrokerError::CallDenied(_) | BrokerError::FlowDenied(_)) => "policy_denied",
             Err(_) => "tool",
         };
+        span.record("outcome", outcome);
         METRICS.tool_calls.add(&[("outcome", outcome)], 1);
         METRICS.tool_call_seconds.observe(started.elapsed());
         result

@@ -24,6 +24,13 @@ pub(crate) fn call(
         &[("action", "call"), ("decision", decision_name(decision))],
         1,
     );
+    let _span = tracing::info_span!(
+        "decision",
+        action = "call",
+        allowed = decision.allowed,
+        policies = %decision.policy_ids.join(","),
+    )
+    .entered();
     tracing::info!(
         agent = %context.agent,
         tool = %format!("{server}/{tool}"),
@@ -69,6 +76,16 @@ pub(crate) fn flows(
             ],
             1,
         );
+        let _span = tracing::info_span!(
+            "decision",
+            action,
+            allowed = check.decision.allowed,
+            policies = %check.decision.policy_ids.join(","),
+            kind = %o.kind,
+            source = %o.source,
+            placeholder = %o.placeholder,
+        )
+        .entered();
         tracing::info!(
             agent = %context.agent,
             tool = %format!("{}/{}", dest.server, dest.tool),

@@ -160,7 +160,11 @@ impl GrpcFront {
             server = server.tls_config(tls.grpc())?;
         }
         server
-            .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()))
+            .trace_fn(|request| {
+                let span = tracing::info_span!("grpc", path = %request.uri().path());
+                crate::telemetry::continue_trace(&span, request.headers());
+                span
+            })
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

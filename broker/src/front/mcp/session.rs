@@ -308,6 +308,9 @@ impl ServerHandler for McpSession {
         let (agent, session) = self.caller(&context)?;
         let session_id = session.as_str().to_owned();
         let span = tracing::info_span!("mcp", agent = %agent, tool = %request.name);
+        if let Some(parts) = context.extensions.get::<http::request::Parts>() {
+            crate::telemetry::continue_trace(&span, &parts.headers);
+        }
         async move {
             let result = match request.name.as_ref() {
                 "execute" => {
