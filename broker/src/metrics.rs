@@ -1,18 +1,18 @@
 //! Prometheus metrics: counters and latency histograms for executes, tool calls, policy
-//! decisions and tokenized values, served as text at `GET /metrics` by
-//! `sluice serve --metrics ADDR`.
+//! decisions and tokenized values, and the process's own (CPU seconds, resident memory,
+//! open file descriptors, threads, start time: the `process_*` family), served as text at
+//! `GET /metrics` by `sluice serve --metrics ADDR`. Built on the `prometheus` crate's
+//! registry, encoder and process collector.
 //!
 //! Labels are closed sets chosen by Sluice (outcome kinds, actions, decisions, detector
 //! kinds), never names or values chosen by agent code or backends: no raw value can reach
-//! a label, and cardinality stays fixed. Everything is lock-free atomics in one process-wide
-//! registry, so recording costs a few nanoseconds on the call path.
+//! a label, and cardinality stays fixed. Recording is an atomic add on the call path.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, Mutex};
+use std::sync::LazyLock;
 use std::time::Duration;
+
+use prometheus::{Encoder as _, HistogramOpts, Opts, Registry, TextEncoder};
 
 /// Upper bounds (seconds) of the latency histogram buckets.
 const BUCKETS: [f64; 14] = [
@@ -21,93 +21,75 @@ const BUCKETS: [f64; 14] = [
 ];
 
 /// A latency histogram with fixed buckets.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone)]
 pub struct Histogram {
-    buckets: [AtomicU64; BUCKETS.len()],
-    count: AtomicU64,
-    sum_nanos: AtomicU64,
+    inner: prometheus::Histogram,
 }
 
 impl Histogram {
-    /// Records one observation.
-    pub fn observe(&self, elapsed: Duration) {
-        let secs = elapsed.as_secs_f64();
-        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
-            self.buckets[i].fetch_add(1, Ordering::Relaxed);
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    /// A histogram named `name` (constant definitions: they are valid by construction).
+    fn new(name: &str, help: &str) -> Self {
+        let opts = HistogramOpts::new(name, help).buckets(BUCKETS.to_vec());
+        #[allow(clippy::expect_used)]
+        let inner = prometheus::Histogram::with_opts(opts).expect("a valid histogram definition");
+        Histogram { inner }
     }
 
-    fn render(&self, name: &str, help: &str, out: &mut String) {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-        let mut cumulative = 0;
-        for (bound, bucket) in BUCKETS.iter().zip(&self.buckets) {
-            cumulative += bucket.load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
-        }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+    /// Records one observation.
+    pub fn observe(&self, elapsed: Duration) {
+        self.inner.observe(elapsed.as_secs_f64());
     }
 }
 
-/// Counters keyed by a fixed label set (created on first use).
-#[derive(Debug, Default)]
+/// Counters over a fixed set of label names.
+#[derive(Debug, Clone)]
 pub struct CounterVec {
-    values: Mutex<BTreeMap<Vec<(&'static str, String)>, u64>>,
+    inner: prometheus::IntCounterVec,
+    labels: &'static [&'static str],
 }
 
 impl CounterVec {
+    /// Counters named `name` with these label names (constant definitions).
+    fn new(name: &str, help: &str, labels: &'static [&'static str]) -> Self {
+        #[allow(clippy::expect_used)]
+        let inner = prometheus::IntCounterVec::new(Opts::new(name, help), labels)
+            .expect("a valid counter definition");
+        CounterVec { inner, labels }
+    }
+
+    /// The label values in declared order; a label not given is empty.
+    fn values<'a>(&self, labels: &[(&'static str, &'a str)]) -> Vec<&'a str> {
+        self.labels
+            .iter()
+            .map(|name| {
+                labels
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map_or("", |(_, v)| *v)
+            })
+            .collect()
+    }
+
     /// Adds `n` to the counter with these labels.
     pub fn add(&self, labels: &[(&'static str, &str)], n: u64) {
-        let key: Vec<(&'static str, String)> =
-            labels.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
-        let mut values = match self.values.lock() {
-            Ok(v) => v,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *values.entry(key).or_default() += n;
+        if let Ok(counter) = self
+            .inner
+            .get_metric_with_label_values(&self.values(labels))
+        {
+            counter.inc_by(n);
+        }
     }
 
     /// The current value for exactly these labels (0 if never set).
     pub fn get(&self, labels: &[(&'static str, &str)]) -> u64 {
-        let key: Vec<(&'static str, String)> =
-            labels.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
-        let values = match self.values.lock() {
-            Ok(v) => v,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        values.get(&key).copied().unwrap_or(0)
-    }
-
-    fn render(&self, name: &str, help: &str, out: &mut String) {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-        let values = match self.values.lock() {
-            Ok(v) => v,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        for (labels, value) in values.iter() {
-            let labels: Vec<String> = labels
-                .iter()
-                .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-                .collect();
-            let _ = writeln!(out, "{name}{{{}}} {value}", labels.join(","));
-        }
+        self.inner
+            .get_metric_with_label_values(&self.values(labels))
+            .map_or(0, |c| c.get())
     }
 }
 
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-/// Every metric Sluice exports.
-#[derive(Debug, Default)]
+/// Every metric Sluice exports, in one registry.
+#[derive(Debug)]
 pub struct Metrics {
     /// Executes by outcome (`ok` or the error kind).
     pub executes: CounterVec,
@@ -123,51 +105,80 @@ pub struct Metrics {
     pub tokenized: CounterVec,
     /// Policy reloads by result (`applied`, `rejected`).
     pub reloads: CounterVec,
+    registry: Registry,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
 }
 
 /// The process-wide registry.
-pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::default);
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
 impl Metrics {
+    /// A fresh registry with every metric (and, on Linux, the process collector).
+    pub fn new() -> Self {
+        let metrics = Metrics {
+            executes: CounterVec::new(
+                "sluice_executes_total",
+                "Programs executed, by outcome (ok or the error kind).",
+                &["outcome"],
+            ),
+            execute_seconds: Histogram::new(
+                "sluice_execute_seconds",
+                "Execute latency, sandbox and tool calls included.",
+            ),
+            tool_calls: CounterVec::new(
+                "sluice_tool_calls_total",
+                "Tool calls through the broker, by outcome.",
+                &["outcome"],
+            ),
+            tool_call_seconds: Histogram::new(
+                "sluice_tool_call_seconds",
+                "Tool call latency through the broker (policy, egress, backend, ingress, audit).",
+            ),
+            decisions: CounterVec::new(
+                "sluice_policy_decisions_total",
+                "Cedar decisions by action and decision.",
+                &["action", "decision"],
+            ),
+            tokenized: CounterVec::new(
+                "sluice_tokenized_values_total",
+                "Values replaced by placeholders at ingress, by kind.",
+                &["kind"],
+            ),
+            reloads: CounterVec::new(
+                "sluice_policy_reloads_total",
+                "Policy reload attempts by result.",
+                &["result"],
+            ),
+            registry: Registry::new(),
+        };
+        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+            Box::new(metrics.executes.inner.clone()),
+            Box::new(metrics.execute_seconds.inner.clone()),
+            Box::new(metrics.tool_calls.inner.clone()),
+            Box::new(metrics.tool_call_seconds.inner.clone()),
+            Box::new(metrics.decisions.inner.clone()),
+            Box::new(metrics.tokenized.inner.clone()),
+            Box::new(metrics.reloads.inner.clone()),
+            #[cfg(target_os = "linux")]
+            Box::new(prometheus::process_collector::ProcessCollector::for_self()),
+        ];
+        for collector in collectors {
+            // Distinct constant names: registering cannot clash.
+            let _ = metrics.registry.register(collector);
+        }
+        metrics
+    }
+
     /// The registry in Prometheus text exposition format.
     pub fn render(&self) -> String {
-        let mut out = String::with_capacity(4096);
-        self.executes.render(
-            "sluice_executes_total",
-            "Programs executed, by outcome (ok or the error kind).",
-            &mut out,
-        );
-        self.execute_seconds.render(
-            "sluice_execute_seconds",
-            "Execute latency, sandbox and tool calls included.",
-            &mut out,
-        );
-        self.tool_calls.render(
-            "sluice_tool_calls_total",
-            "Tool calls through the broker, by outcome.",
-            &mut out,
-        );
-        self.tool_call_seconds.render(
-            "sluice_tool_call_seconds",
-            "Tool call latency through the broker (policy, egress, backend, ingress, audit).",
-            &mut out,
-        );
-        self.decisions.render(
-            "sluice_policy_decisions_total",
-            "Cedar decisions by action and decision.",
-            &mut out,
-        );
-        self.tokenized.render(
-            "sluice_tokenized_values_total",
-            "Values replaced by placeholders at ingress, by kind.",
-            &mut out,
-        );
-        self.reloads.render(
-            "sluice_policy_reloads_total",
-            "Policy reload attempts by result.",
-            &mut out,
-        );
-        out
+        let mut out = Vec::with_capacity(4096);
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 
@@ -230,5 +241,8 @@ mod tests {
         );
         assert!(text.contains("sluice_execute_seconds_count 2"), "{text}");
         assert_eq!(m.executes.get(&[("outcome", "ok")]), 2);
+        // The process's own metrics come with it.
+        #[cfg(target_os = "linux")]
+        assert!(text.contains("process_resident_memory_bytes"), "{text}");
     }
 }

@@ -540,6 +540,9 @@ async fn metrics_count_executes_calls_decisions_and_tokenized_kinds_without_valu
         "sluice_policy_decisions_total{action=\"call\",decision=\"allow\"} 1",
         "sluice_tokenized_values_total{kind=\"EMAIL\"}",
         "sluice_execute_seconds_count 2",
+        // The process's own, from the Prometheus client's process collector.
+        "process_resident_memory_bytes ",
+        "process_open_fds ",
     ] {
         assert!(text.contains(line), "{line} missing:\n{text}");
     }
