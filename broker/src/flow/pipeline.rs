@@ -85,8 +85,25 @@ impl Pipeline {
             tool,
         };
         let args = self.release(AuditEvent::Flow, context, dest, args)?;
+        // Before the call: a declaration the tool's schema contradicts has no effect yet.
+        let hints = self.field_hints(server, tool).await?;
         let result = self.backends.call(server, tool, args).await;
-        self.ingress(&context.session, server, tool, result).await
+        self.ingress(&context.session, server, tool, &hints, result)
+            .await
+    }
+
+    /// The field hints for `server`/`tool` results (see [`super::fields`]); with no
+    /// declarations for the server, a tool list that cannot be had means no hints.
+    async fn field_hints(
+        &self,
+        server: &str,
+        tool: &str,
+    ) -> Result<Arc<detectors::FieldHints>, BrokerError> {
+        let tools = self.backends.tools(server).await.ok();
+        self.tokenizer
+            .fields()
+            .hints(server, tool, tools.as_ref())
+            .map_err(|e| BrokerError::Tool(e.to_string()))
     }
 
     /// Egress toward `dest` with this pipeline's parts (see [`release`]).
@@ -114,12 +131,14 @@ impl Pipeline {
         session: &str,
         server: &str,
         tool: &str,
+        hints: &Arc<detectors::FieldHints>,
         result: Result<Value, ToolError>,
     ) -> Result<Value, BrokerError> {
         let tokenizer = self.tokenizer.clone();
         let (session, source) = (session.to_owned(), server.to_owned());
+        let hints = Arc::clone(hints);
         let tokenized = blocking(move || match result {
-            Ok(value) => Ok(tokenizer.ingest_json(&session, &source, value)),
+            Ok(value) => Ok(tokenizer.ingest_json_with(&session, &source, &hints, value)),
             Err(error) => Err(tokenizer
                 .ingest_text(&session, &source, &error.message)
                 .map(|message| ToolError { message, ..error })),
