@@ -120,11 +120,10 @@ pub fn audit_log(config: &Config) -> anyhow::Result<crate::audit::AuditLog> {
 
 /// Opens the vault (`[store] postgres`, else sled in the data dir) with the default detectors.
 pub fn tokenizer(config: &Config) -> anyhow::Result<Tokenizer> {
-    Ok(Tokenizer::new(
-        detectors(config)?,
-        vault(config, Migrate::Apply)?,
+    Ok(
+        Tokenizer::new(detectors(config)?, vault(config, Migrate::Apply)?)
+            .with_fields(crate::flow::fields::FieldHintTable::from_config(config)),
     )
-    .with_fields(crate::flow::fields::FieldHintTable::from_config(config)))
 }
 
 /// Opens the vault: PostgreSQL when `[store]` names one (migrating per `migrate`), else

@@ -112,14 +112,21 @@ fn declaration_the_output_schema_lacks_fails_the_call_and_config_check() {
     let check = run_in(dir.path(), &["config", "check", "--config", &typo], b"");
     let stdout = String::from_utf8_lossy(&check.stdout);
     assert_eq!(check.status.code(), Some(2), "{stdout}");
-    assert!(stdout.contains("INVALID  [servers.sheets.fields.getRows] \"rows[].nots\""), "{stdout}");
+    assert!(
+        stdout.contains("INVALID  [servers.sheets.fields.getRows] \"rows[].nots\""),
+        "{stdout}"
+    );
 
     let unknown_kind = config(
         dir.path(),
         &csv,
         "[servers.sheets.fields.getRows]\n\"rows[].notes\" = \"PERSON\"\n",
     );
-    let check = run_in(dir.path(), &["config", "check", "--config", &unknown_kind], b"");
+    let check = run_in(
+        dir.path(),
+        &["config", "check", "--config", &unknown_kind],
+        b"",
+    );
     let stderr = String::from_utf8_lossy(&check.stderr);
     assert_eq!(check.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("sluice.toml:8:"), "{stderr}");
@@ -174,7 +181,10 @@ fn enabled_iban_is_tokenized_and_restored_only_where_a_policy_allows() {
     let out = exec(dir.path(), &on, IBAN_FLOWS);
     assert_eq!(out["error"], Value::Null, "{out}");
     let notes = out["result"]["notes"].as_str().expect("notes");
-    assert!(notes.starts_with("Pay to [IBAN_") && notes.ends_with("] by Friday"), "{out}");
+    assert!(
+        notes.starts_with("Pay to [IBAN_") && notes.ends_with("] by Friday"),
+        "{out}"
+    );
     let chat = out["result"]["chat"].as_str().expect("chat outcome");
     assert!(
         chat.contains("IBAN") && chat.contains("chat/postMessage") && chat.contains("no permit"),

@@ -86,10 +86,7 @@ impl FieldDeclarations {
             }
             let kind = detectors::Kind::from_name(&decl.kind);
             if let Err(e) = detectors::FieldHints::new().path(&decl.path, kind) {
-                return Err((
-                    decl.span.clone(),
-                    format!("{}: {e}", decl.describe(server)),
-                ));
+                return Err((decl.span.clone(), format!("{}: {e}", decl.describe(server))));
             }
         }
         Ok(())

@@ -561,7 +561,10 @@ impl Config {
                 continue;
             }
             let message = if DEFAULT_KINDS.contains(&kind.as_str()) {
-                format!("[detectors] enable: {kind} is always on; list only optional kinds ({})", OPTIONAL_KINDS.join(", "))
+                format!(
+                    "[detectors] enable: {kind} is always on; list only optional kinds ({})",
+                    OPTIONAL_KINDS.join(", ")
+                )
             } else {
                 let suggestion = crate::suggest::closest(kind, OPTIONAL_KINDS.iter().copied())
                     .map(|k| format!(" (did you mean \"{k}\"?)"))

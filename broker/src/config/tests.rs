@@ -204,7 +204,10 @@ command = "crm-server"
         .map(|d| (d.tool.as_deref(), d.path.as_str(), d.kind.as_str()))
         .collect();
     assert!(got.contains(&(None, "leads[].owner", "NAME")), "{got:?}");
-    assert!(got.contains(&(Some("getLead"), "assistant", "PHONE")), "{got:?}");
+    assert!(
+        got.contains(&(Some("getLead"), "assistant", "PHONE")),
+        "{got:?}"
+    );
 }
 
 #[test]
@@ -229,7 +232,10 @@ fn field_declaration_with_bad_path_names_file_line_and_why() {
     .unwrap_err()
     .to_string();
     assert!(err.starts_with("sluice.toml:5:"), "{err}");
-    assert!(err.contains("[servers.crm.fields] \"leads[.owner\""), "{err}");
+    assert!(
+        err.contains("[servers.crm.fields] \"leads[.owner\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -250,6 +256,8 @@ fn detectors_enable_turns_on_optional_kinds_and_rejects_others_with_the_line() {
         .to_string();
     assert!(err.starts_with("sluice.toml:3:"), "{err}");
     assert!(err.contains("(did you mean \"IBAN\"?)"), "{err}");
-    let err = parse("[detectors]\nenable = [\"NAME\"]\n").unwrap_err().to_string();
+    let err = parse("[detectors]\nenable = [\"NAME\"]\n")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("NAME is always on"), "{err}");
 }

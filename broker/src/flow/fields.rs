@@ -177,8 +177,8 @@ impl FieldHintTable {
                     }
                 },
                 None => {
-                    let all_declare = !tools.is_empty()
-                        && tools.iter().all(|t| t.output_schema.is_some());
+                    let all_declare =
+                        !tools.is_empty() && tools.iter().all(|t| t.output_schema.is_some());
                     let any_has = tools.iter().any(|t| {
                         t.output_schema
                             .as_ref()
@@ -218,7 +218,9 @@ fn build(
     declared: &[FieldDeclaration],
     checked: bool,
 ) -> Result<Arc<FieldHints>, FieldError> {
-    let mut hints = schema.map(FieldHints::from_output_schema).unwrap_or_default();
+    let mut hints = schema
+        .map(FieldHints::from_output_schema)
+        .unwrap_or_default();
     for decl in declared {
         let applies = match &decl.tool {
             Some(t) => t == tool,
@@ -227,7 +229,10 @@ fn build(
         if !applies {
             continue;
         }
-        if checked && let Some(schema) = schema && !has_path(schema, &decl.path) {
+        if checked
+            && let Some(schema) = schema
+            && !has_path(schema, &decl.path)
+        {
             if decl.tool.is_none() {
                 continue;
             }
@@ -282,7 +287,10 @@ mod tests {
         let hints = t.hints("crm", "listLeads", Some(&tools)).expect("hints");
         let det = detectors::Detectors::new();
         let v = serde_json::json!({"leads": [{"note": "xiadani quispe"}]});
-        assert!(det.find_json(&v).is_empty(), "the dictionary alone misses it");
+        assert!(
+            det.find_json(&v).is_empty(),
+            "the dictionary alone misses it"
+        );
         let found = det.find_json_with(&v, &hints);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].finding.kind, Kind::Name);
@@ -299,12 +307,31 @@ mod tests {
              [servers.crm.fields.nope]\n\"x\" = \"NAME\"\n",
         );
         let tools = vec![tool("listLeads", Some(leads_schema()))];
-        let errors: Vec<String> = t.check("crm", &tools).iter().map(ToString::to_string).collect();
+        let errors: Vec<String> = t
+            .check("crm", &tools)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(errors.len(), 3, "{errors:?}");
         let has = |part: &str| errors.iter().any(|e| e.contains(part));
-        assert!(has("[servers.crm.fields] \"rows[].who\": no tool of server 'crm' has a field at \"rows[].who\""), "{errors:?}");
-        assert!(has("[servers.crm.fields.listLeads] \"leads[].ownr\": the outputSchema of tools.crm.listLeads has no field"), "{errors:?}");
-        assert!(has("[servers.crm.fields.nope] \"x\": server 'crm' has no tool 'nope' (its tools: listLeads)"), "{errors:?}");
+        assert!(
+            has(
+                "[servers.crm.fields] \"rows[].who\": no tool of server 'crm' has a field at \"rows[].who\""
+            ),
+            "{errors:?}"
+        );
+        assert!(
+            has(
+                "[servers.crm.fields.listLeads] \"leads[].ownr\": the outputSchema of tools.crm.listLeads has no field"
+            ),
+            "{errors:?}"
+        );
+        assert!(
+            has(
+                "[servers.crm.fields.nope] \"x\": server 'crm' has no tool 'nope' (its tools: listLeads)"
+            ),
+            "{errors:?}"
+        );
         let list = Arc::new(tools);
         let e = t.hints("crm", "listLeads", Some(&list)).unwrap_err();
         assert!(matches!(e, FieldError::NotInSchema { .. }), "{e}");

@@ -151,11 +151,12 @@ impl Tokenizer {
             return Ok(value);
         }
         let map = self.mint(session, source, findings.iter().map(|f| &f.finding))?;
-        self.detectors.redact_json_in_place_with(&mut value, hints, |f| {
-            map.get(&(f.kind.as_str(), vault_value(f)))
-                .cloned()
-                .unwrap_or_else(|| redacted(f))
-        });
+        self.detectors
+            .redact_json_in_place_with(&mut value, hints, |f| {
+                map.get(&(f.kind.as_str(), vault_value(f)))
+                    .cloned()
+                    .unwrap_or_else(|| redacted(f))
+            });
         Ok(value)
     }
 
