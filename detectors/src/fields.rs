@@ -347,9 +347,7 @@ fn is_open(node: &Value) -> bool {
             ];
             let scalar = match obj.get("type") {
                 Some(Value::String(t)) => t != "object" && t != "array",
-                Some(Value::Array(ts)) => !ts
-                    .iter()
-                    .any(|t| t == "object" || t == "array"),
+                Some(Value::Array(ts)) => !ts.iter().any(|t| t == "object" || t == "array"),
                 _ => false,
             };
             !scalar && !obj.contains_key("const") && !SHAPING.iter().any(|k| obj.contains_key(*k))
@@ -597,10 +595,22 @@ mod tests {
                 "contact": {"anyOf": [{"type": "null"}, {"type": "object", "properties": {"who": {"type": "string"}}}]}
             }}}
         });
-        for p in ["leads[].owner", "leads[0].contact.who", "**.who", "meta.anything.below", "leads[*].*"] {
+        for p in [
+            "leads[].owner",
+            "leads[0].contact.who",
+            "**.who",
+            "meta.anything.below",
+            "leads[*].*",
+        ] {
             assert!(FieldHints::schema_has_path(&schema, p).unwrap(), "{p}");
         }
-        for p in ["leads[].ownr", "leads.owner", "count.x", "owner", "leads[].**.nobody"] {
+        for p in [
+            "leads[].ownr",
+            "leads.owner",
+            "count.x",
+            "owner",
+            "leads[].**.nobody",
+        ] {
             assert!(!FieldHints::schema_has_path(&schema, p).unwrap(), "{p}");
         }
         assert!(FieldHints::schema_has_path(&schema, "a..b").is_err());
