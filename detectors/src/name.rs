@@ -92,7 +92,10 @@ const COMPANY_WORDS: &str = "inc incorporated llc l.l.c llp lp ltd limited gmbh 
     avocats advocaten abogados advogados avvocati solicitors attorneys lawyers barristers \
     analytics textiles industrie industria industries logistik handel verlag versicherung \
     werke bau medical pharma biotech dynamics robotics electronics telecom communications \
-    marketing design creative digital interactive consulting advisory capital equity";
+    marketing design creative digital interactive consulting advisory capital equity \
+    freight cargo couriers courier express mobility packaging printing chemicals metals mining \
+    beverages brewing brewery winery outfitters apparel aerospace aviation maritime renewables \
+    utilities staffing recruitment hospitality entertainment publishing broadcasting";
 
 const PARTICLES: &str = "van von der den de del della dei di da das dos du la le bin binti ibn bint al el \
     ter ten te zu af ap mac st y e vander";
@@ -104,7 +107,8 @@ const PLACE_SUFFIXES: &str = "street st road rd avenue ave lane ln drive blvd bo
     valley hills hill heights beach bay harbor harbour port gardens garden tower towers building \
     stadium arena mall market district province state region republic kingdom coast canyon \
     falls springs forest desert peninsula strasse straße platz weg gasse allee calle avenida \
-    rua praça via viale corso piazza rue boulevard chemin quai";
+    rua praça via viale corso piazza rue boulevard chemin quai freeway expressway motorway \
+    turnpike";
 
 /// Place suffixes that are also common surnames ("Eunji Park", "Maria Hall").
 const SURNAME_PLACE_WORDS: &str = "park hall hill lane wood ford bay brook field green church \
@@ -898,6 +902,16 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
             next = next.max(tok.end);
             break;
         }
+        if tokens.is_empty() && city_after_postcode(text, tok.start) {
+            place = true;
+            next = next.max(tok.end);
+            break;
+        }
+        if tok.shape != Shape::Lower && is_street_compound(word) {
+            place = true;
+            next = next.max(tok.end);
+            break;
+        }
         if tokens.is_empty()
             && may_be_firm(bytes, tok.end)
             && let Some(firm_end) = firm_at(text, tok.start)
@@ -1107,7 +1121,73 @@ const STREET_WORDS: &[&str] = &[
     "jl",
     "ulitsa",
     "prospekt",
+    "venelle",
+    "impasse",
+    "ruelle",
+    "sentier",
+    "allée",
+    "chaussée",
 ];
+
+/// Whether the word at `start` follows a postal code at the start of an address line
+/// ("…, 96668-502 Helena.", "\n1044 Enköping"): that is the city, however much it looks
+/// like a given name.
+fn city_after_postcode(text: &str, start: usize) -> bool {
+    let Some(before) = text.get(..start).and_then(|b| b.strip_suffix(' ')) else {
+        return false;
+    };
+    let code_len = before
+        .bytes()
+        .rev()
+        .take_while(|b| b.is_ascii_digit() || *b == b'-')
+        .count();
+    let code = &before[before.len() - code_len..];
+    let digits = code.bytes().filter(u8::is_ascii_digit).count();
+    if !(4..=9).contains(&digits) || !code.starts_with(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
+    let head = &before[..before.len() - code_len];
+    head.is_empty() || head.ends_with('\n') || head.ends_with(", ")
+}
+
+/// Endings of one-word street names ("Kuyperstraat", "Aspuddsvägen", "Hauptstraße").
+const STREET_ENDINGS: &[&str] = &[
+    "straße", "strasse", "straat", "laan", "vägen", "gatan", "gränd", "gata", "vej", "gade",
+    "veien", "gracht", "plein", "kade", "singel", "allee", "gasse", "platz", "steeg", "torget",
+];
+
+/// Last parts of hyphenated street names ("Ernst-Bumm-Weg", "Thomas-Müntzer-Straße").
+const STREET_LAST_PARTS: &[&str] = &[
+    "weg", "platz", "straße", "strasse", "str", "ufer", "brücke", "allee", "gasse", "damm",
+    "ring", "steig", "pfad", "markt", "chaussee", "promenade", "kai", "graben", "stieg", "hof",
+];
+
+/// Whether a token is a street name by its form: a compound ending in a street word
+/// ("Kuyperstraat", "Lilla Aspuddsvägen") or hyphenated names ending in one
+/// ("Caroline-Tübbecke-Ufer"). Names with these endings are rare; streets named after
+/// people are common in addresses.
+fn is_street_compound(word: &str) -> bool {
+    // Allocation-free: this runs on every capitalized token. A capitalized token's
+    // ending is lower case already; only the first letter of a hyphenated part is folded.
+    if let Some((_, last)) = word.rsplit_once('-') {
+        let mut chars = last.chars();
+        if let Some(first) = chars.next() {
+            let rest = chars.as_str();
+            let matches = |p: &&str| {
+                let mut pc = p.chars();
+                pc.next()
+                    .is_some_and(|f| first.to_lowercase().eq(std::iter::once(f)))
+                    && pc.as_str() == rest
+            };
+            if STREET_LAST_PARTS.iter().any(matches) {
+                return true;
+            }
+        }
+    }
+    STREET_ENDINGS
+        .iter()
+        .any(|e| word.len() >= e.len() + 3 && word.ends_with(e))
+}
 
 /// Lower-cased word sets for the per-run checks (a hash probe is cheaper than the automaton).
 static STREET_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
