@@ -68,7 +68,8 @@ const CUES_WEAK: &str = "from with by to for ask asked call called met meet meet
     brother sister colleague manager assigned ceo cto cfo founder director rep agent signed \
     owner author reviewer approved reported cliente clienta kunde kundin contacto contato \
     contatto avec mit con com met från fra av con confirmed confirmé escalated forwarded \
-    pinged invited introduced reply replied wrote";
+    pinged invited introduced reply replied wrote invite remind reminded notify notified \
+    loop looping include including";
 
 const CUES_COLON: &str = "from to cc bcc contact attn owner assignee author name manager rep sender \
     recipient customer client lead host organizer organiser attendee attendees speaker reporter \
@@ -1045,7 +1046,28 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
             next,
         };
     }
-    let mut found = decide(text, &tokens, title, Cue::None);
+    // "Contact Helena Varga", "Invite Maria Lopez": a sentence-initial cue or common word
+    // that is no name at all is not part of the name, even when the whole run would pass.
+    // ("Per Hesselberg", "Lane Kent": a short first word may be the given name of a lone
+    // word after it.)
+    let lead_is_word = tokens.len() > 1
+        && (tokens.len() > 2 || tokens[0].end - tokens[0].start >= 5)
+        && !title
+        && tokens[0].flags & (CUE_WEAK | CUE_STRONG | STOP) != 0
+        && tokens[0].flags & (GIVEN | SURNAME | AMBIG | TITLE) == 0;
+    let mut found = if lead_is_word {
+        let f = tokens[0].flags;
+        let cue = if f & CUE_STRONG != 0 {
+            Cue::Strong
+        } else if f & CUE_WEAK != 0 {
+            Cue::Weak
+        } else {
+            Cue::None
+        };
+        decide(text, &tokens[1..], false, cue).or_else(|| decide(text, &tokens, title, Cue::None))
+    } else {
+        decide(text, &tokens, title, Cue::None)
+    };
     // "Call Ngozi Okafor", "Will Maria come": retry without a weak first word.
     if found.is_none()
         && tokens.len() > 1
@@ -1158,8 +1180,26 @@ const STREET_ENDINGS: &[&str] = &[
 
 /// Last parts of hyphenated street names ("Ernst-Bumm-Weg", "Thomas-Müntzer-Straße").
 const STREET_LAST_PARTS: &[&str] = &[
-    "weg", "platz", "straße", "strasse", "str", "ufer", "brücke", "allee", "gasse", "damm",
-    "ring", "steig", "pfad", "markt", "chaussee", "promenade", "kai", "graben", "stieg", "hof",
+    "weg",
+    "platz",
+    "straße",
+    "strasse",
+    "str",
+    "ufer",
+    "brücke",
+    "allee",
+    "gasse",
+    "damm",
+    "ring",
+    "steig",
+    "pfad",
+    "markt",
+    "chaussee",
+    "promenade",
+    "kai",
+    "graben",
+    "stieg",
+    "hof",
 ];
 
 /// Whether a token is a street name by its form: a compound ending in a street word
@@ -1339,6 +1379,20 @@ fn firm_at(text: &str, start: usize) -> Option<usize> {
         }
         if tok.shape == Shape::Lower || tok.shape == Shape::Initial {
             return None;
+        }
+        // A capitalized particle opens a two-word partner: "Wuestenenk, Le Breton and …".
+        let mut capital_particles = 0;
+        while tok.flags & PARTICLE != 0
+            && capital_particles < 2
+            && bytes.get(tok.end) == Some(&b' ')
+        {
+            match read_token(text, tok.end + 1) {
+                Some(t) if t.shape == Shape::Capitalized => {
+                    tok = t;
+                    capital_particles += 1;
+                }
+                _ => break,
+            }
         }
         items += 1;
         all_given &= tok.flags & GIVEN != 0 && tok.flags & SURNAME == 0;
@@ -2286,6 +2340,26 @@ mod tests {
         assert!(names("Office at 12 Maria Street").is_empty());
         assert!(names("We flew to San Jose").is_empty());
         assert!(names("Shipped from Paris").is_empty());
+    }
+
+    #[test]
+    fn street_names_cities_and_firms_with_particles_are_not_people() {
+        for text in [
+            "Ship to: Ernst-Bumm-Weg 63, 1044 Enköping",
+            "Deliver to Kuyperstraat 12 or Lilla Aspuddsvägen 4.",
+            "Billing address: Via Roma 7, 96668-502 Helena. Attn: accounts.",
+            "Counsel: Wuestenenk, Le Breton and te Meddeholt",
+            "Rescheduled the QBR with Orbital Freight to Monday.",
+            "Exit at Delano Freeway.",
+        ] {
+            assert!(names(text).is_empty(), "{text}: {:?}", names(text));
+        }
+        // Still people: a given name after a street-like word, a name before a postcode.
+        assert_eq!(names("Dear Anna Kade, thanks"), ["Anna Kade"]);
+        assert_eq!(
+            names("Contact Helena Varga, 1044 Enköping"),
+            ["Helena Varga"]
+        );
     }
 
     #[test]
