@@ -903,7 +903,12 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
             next = next.max(tok.end);
             break;
         }
-        if tokens.is_empty() && city_after_postcode(text, tok.start) {
+        // Only a lone word: "…, 1044 Helena Varga" may still be a person.
+        if tokens.is_empty()
+            && !(bytes.get(tok.end) == Some(&b' ')
+                && char_at(text, tok.end + 1).is_some_and(char::is_uppercase))
+            && city_after_postcode(text, tok.start)
+        {
             place = true;
             next = next.max(tok.end);
             break;
