@@ -85,15 +85,19 @@ impl Pipeline {
             tool,
         };
         let args = self.release(AuditEvent::Flow, context, dest, args)?;
-        // Before the call: a declaration the tool's schema contradicts has no effect yet.
-        let hints = self.field_hints(server, tool).await?;
         let result = self.backends.call(server, tool, args).await;
+        // After the call, so a backend that cannot be reached reports that, not a
+        // second connection attempt; a result whose hints cannot be resolved is withheld.
+        let hints = match &result {
+            Ok(_) => self.field_hints(server, tool).await?,
+            Err(_) => Arc::default(),
+        };
         self.ingress(&context.session, server, tool, &hints, result)
             .await
     }
 
-    /// The field hints for `server`/`tool` results (see [`super::fields`]); with no
-    /// declarations for the server, a tool list that cannot be had means no hints.
+    /// The field hints for `server`/`tool` results (see [`super::fields`]). When the tool
+    /// list cannot be had, the declarations apply unchecked (the call will report why).
     async fn field_hints(
         &self,
         server: &str,
