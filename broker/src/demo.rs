@@ -294,6 +294,7 @@ fn demo_config(root: &Path, crm_url: &str, chat_log: &Path) -> anyhow::Result<Co
             timeout_ms: None,
             connect_timeout_ms: None,
             ca_file: None,
+            fields: Default::default(),
         })
     };
     let mut config = Config {
@@ -325,6 +326,7 @@ fn demo_config(root: &Path, crm_url: &str, chat_log: &Path) -> anyhow::Result<Co
             timeout_ms: None,
             connect_timeout_ms: None,
             ca_file: None,
+            fields: Default::default(),
         },
     );
     Ok(config)

@@ -120,10 +120,10 @@ pub fn audit_log(config: &Config) -> anyhow::Result<crate::audit::AuditLog> {
 
 /// Opens the vault (`[store] postgres`, else sled in the data dir) with the default detectors.
 pub fn tokenizer(config: &Config) -> anyhow::Result<Tokenizer> {
-    Ok(Tokenizer::new(
-        detectors(config)?,
-        vault(config, Migrate::Apply)?,
-    ))
+    Ok(
+        Tokenizer::new(detectors(config)?, vault(config, Migrate::Apply)?)
+            .with_fields(crate::flow::fields::FieldHintTable::from_config(config)),
+    )
 }
 
 /// Opens the vault: PostgreSQL when `[store]` names one (migrating per `migrate`), else
@@ -216,6 +216,24 @@ pub fn detectors(config: &Config) -> anyhow::Result<Detectors> {
     if let Some(regions) = &section.regions {
         builder = builder.regions(regions.iter().map(String::as_str));
     }
+    for kind in &section.enable {
+        builder = match kind.as_str() {
+            "IBAN" => builder.ibans(true),
+            "CARD" => builder.cards(true),
+            "SECRET" => builder.secrets(true),
+            // Config::parse rejects any other name with its line.
+            other => anyhow::bail!("[detectors] enable: \"{other}\" is not an optional kind"),
+        };
+    }
+    if let Some(bits) = section.secret_entropy {
+        if !(1.0..=8.0).contains(&bits) {
+            anyhow::bail!(
+                "[detectors] secret_entropy = {bits}: must be between 1.0 and 8.0 bits per character (4.5 is a good start)"
+            );
+        }
+        builder = builder.secret_entropy(Some(bits));
+    }
+    builder = builder.secret_prefixes(section.secret_prefixes.iter());
     for custom in &section.custom {
         let kind = match (&custom.regex, &custom.words) {
             (Some(pattern), _) => CustomKind::regex(custom.kind.clone(), pattern.clone()),

@@ -174,6 +174,50 @@ impl FieldHints {
         hints
     }
 
+    /// Whether the JSON Schema `schema` (a tool's `outputSchema`) has a field at
+    /// `pattern` (same syntax as [`FieldHints::path`]). Local `$ref`s and
+    /// `anyOf`/`oneOf`/`allOf` are followed; a part of the schema that says nothing
+    /// about its contents (`{}`, `{"type": "object"}`, `true`) admits any path below
+    /// it. Errors only for a pattern that does not parse.
+    pub fn schema_has_path(schema: &Value, pattern: &str) -> Result<bool, Error> {
+        let steps = parse_path(pattern)?;
+        let mut nodes = expand(schema, vec![schema]);
+        for step in &steps {
+            if nodes.iter().any(|n| is_open(n)) {
+                return Ok(true);
+            }
+            let mut next: Vec<&Value> = Vec::new();
+            for node in &nodes {
+                match step {
+                    Step::Key(k) => next.extend(children(node, Some(k))),
+                    Step::AnyKey => next.extend(children(node, None)),
+                    Step::Index(i) => next.extend(items(node, *i)),
+                    Step::AnyDepth => {
+                        // Zero or more steps: this node and every node below it.
+                        let mut todo: Vec<(&Value, usize)> = vec![(*node, 0)];
+                        while let Some((n, depth)) = todo.pop() {
+                            next.push(n);
+                            if depth >= SCHEMA_DEPTH {
+                                continue;
+                            }
+                            for c in expand(schema, children(n, None))
+                                .into_iter()
+                                .chain(expand(schema, items(n, None)))
+                            {
+                                todo.push((c, depth + 1));
+                            }
+                        }
+                    }
+                }
+            }
+            nodes = expand(schema, next);
+            if nodes.is_empty() {
+                return Ok(false);
+            }
+        }
+        Ok(!nodes.is_empty())
+    }
+
     /// The kind hinted for a key anywhere (case-insensitive), as an index into the kind table.
     pub(crate) fn key_kind(&self, key: &str) -> Option<usize> {
         if self.keys.is_empty() {
@@ -250,6 +294,111 @@ impl FieldHints {
         }
         (next, kind)
     }
+}
+
+/// How deep `schema_has_path` follows `$ref`s and `**` (schemas can be recursive).
+const SCHEMA_DEPTH: usize = 32;
+
+/// `nodes` with local `$ref`s resolved and `anyOf`/`oneOf`/`allOf` branches added.
+fn expand<'s>(root: &'s Value, nodes: Vec<&'s Value>) -> Vec<&'s Value> {
+    let mut out = Vec::new();
+    let mut todo: Vec<(&Value, usize)> = nodes.into_iter().map(|n| (n, 0)).collect();
+    while let Some((n, depth)) = todo.pop() {
+        if depth > SCHEMA_DEPTH || out.len() > 4096 {
+            continue;
+        }
+        out.push(n);
+        let Some(obj) = n.as_object() else {
+            continue;
+        };
+        if let Some(target) = obj
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+            .and_then(|pointer| root.pointer(pointer))
+        {
+            todo.push((target, depth + 1));
+        }
+        for alt in ["anyOf", "oneOf", "allOf"] {
+            if let Some(list) = obj.get(alt).and_then(Value::as_array) {
+                todo.extend(list.iter().map(|sub| (sub, depth + 1)));
+            }
+        }
+    }
+    out
+}
+
+/// A schema node that says nothing about what is inside it, so any path below it may exist.
+fn is_open(node: &Value) -> bool {
+    match node {
+        Value::Bool(b) => *b,
+        Value::Object(obj) => {
+            const SHAPING: [&str; 10] = [
+                "properties",
+                "patternProperties",
+                "additionalProperties",
+                "items",
+                "prefixItems",
+                "anyOf",
+                "oneOf",
+                "allOf",
+                "$ref",
+                "enum",
+            ];
+            let scalar = match obj.get("type") {
+                Some(Value::String(t)) => t != "object" && t != "array",
+                Some(Value::Array(ts)) => !ts.iter().any(|t| t == "object" || t == "array"),
+                _ => false,
+            };
+            !scalar && !obj.contains_key("const") && !SHAPING.iter().any(|k| obj.contains_key(*k))
+        }
+        _ => false,
+    }
+}
+
+/// The schemas of an object node's properties: `key`'s, or all of them.
+fn children<'s>(node: &'s Value, key: Option<&str>) -> Vec<&'s Value> {
+    let mut out = Vec::new();
+    let Some(obj) = node.as_object() else {
+        return out;
+    };
+    if let Some(props) = obj.get("properties").and_then(Value::as_object) {
+        match key {
+            Some(k) => out.extend(props.get(k)),
+            None => out.extend(props.values()),
+        }
+    }
+    // Keys a schema admits without naming them: a map's value schema.
+    if let Some(extra) = obj.get("additionalProperties").filter(|v| v.is_object()) {
+        out.push(extra);
+    }
+    if let Some(patterns) = obj.get("patternProperties").and_then(Value::as_object) {
+        out.extend(patterns.values());
+    }
+    out
+}
+
+/// The schemas of an array node's elements: element `index`'s, or any element's.
+fn items(node: &Value, index: Option<usize>) -> Vec<&Value> {
+    let mut out = Vec::new();
+    let Some(obj) = node.as_object() else {
+        return out;
+    };
+    if let Some(prefix) = obj.get("prefixItems").and_then(Value::as_array) {
+        match index {
+            Some(i) => out.extend(prefix.get(i)),
+            None => out.extend(prefix.iter()),
+        }
+    }
+    match obj.get("items") {
+        Some(Value::Array(list)) => match index {
+            Some(i) => out.extend(list.get(i)),
+            None => out.extend(list.iter()),
+        },
+        Some(items @ (Value::Object(_) | Value::Bool(true))) => out.push(items),
+        _ => {}
+    }
+    out
 }
 
 fn is_plain_key(k: &str) -> bool {
@@ -430,6 +579,41 @@ mod tests {
             matches(&h, &[Key("meta"), Key("e-mail")]),
             Some(Kind::Email)
         );
+    }
+
+    #[test]
+    fn schema_paths_follow_properties_items_refs_and_open_parts() {
+        let schema = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "leads": {"type": "array", "items": {"$ref": "#/$defs/Lead"}},
+                "meta": {"type": "object"},
+                "count": {"type": "integer"}
+            },
+            "$defs": {"Lead": {"type": "object", "properties": {
+                "owner": {"type": "string"},
+                "contact": {"anyOf": [{"type": "null"}, {"type": "object", "properties": {"who": {"type": "string"}}}]}
+            }}}
+        });
+        for p in [
+            "leads[].owner",
+            "leads[0].contact.who",
+            "**.who",
+            "meta.anything.below",
+            "leads[*].*",
+        ] {
+            assert!(FieldHints::schema_has_path(&schema, p).unwrap(), "{p}");
+        }
+        for p in [
+            "leads[].ownr",
+            "leads.owner",
+            "count.x",
+            "owner",
+            "leads[].**.nobody",
+        ] {
+            assert!(!FieldHints::schema_has_path(&schema, p).unwrap(), "{p}");
+        }
+        assert!(FieldHints::schema_has_path(&schema, "a..b").is_err());
     }
 
     #[test]

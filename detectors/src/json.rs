@@ -513,6 +513,19 @@ const COMPANY_KEYS: &[&str] = &[
     "project",
     "campaign",
     "product",
+    // Address lines ("shipping_address": {"line1": "Kolonie Panke Grund 17"}).
+    "line1",
+    "line2",
+    "line3",
+    "address1",
+    "address2",
+    "addr",
+    "addr1",
+    "addr2",
+    "street1",
+    "street2",
+    "suburb",
+    "locality",
 ];
 const PHONE_KEYS: &[&str] = &[
     "phone",

@@ -68,7 +68,8 @@ const CUES_WEAK: &str = "from with by to for ask asked call called met meet meet
     brother sister colleague manager assigned ceo cto cfo founder director rep agent signed \
     owner author reviewer approved reported cliente clienta kunde kundin contacto contato \
     contatto avec mit con com met från fra av con confirmed confirmé escalated forwarded \
-    pinged invited introduced reply replied wrote";
+    pinged invited introduced reply replied wrote invite remind reminded notify notified \
+    loop looping include including";
 
 const CUES_COLON: &str = "from to cc bcc contact attn owner assignee author name manager rep sender \
     recipient customer client lead host organizer organiser attendee attendees speaker reporter \
@@ -92,7 +93,10 @@ const COMPANY_WORDS: &str = "inc incorporated llc l.l.c llp lp ltd limited gmbh 
     avocats advocaten abogados advogados avvocati solicitors attorneys lawyers barristers \
     analytics textiles industrie industria industries logistik handel verlag versicherung \
     werke bau medical pharma biotech dynamics robotics electronics telecom communications \
-    marketing design creative digital interactive consulting advisory capital equity";
+    marketing design creative digital interactive consulting advisory capital equity \
+    freight cargo couriers courier express mobility packaging printing chemicals metals mining \
+    beverages brewing brewery winery outfitters apparel aerospace aviation maritime renewables \
+    utilities staffing recruitment hospitality entertainment publishing broadcasting";
 
 const PARTICLES: &str = "van von der den de del della dei di da das dos du la le bin binti ibn bint al el \
     ter ten te zu af ap mac st y e vander";
@@ -104,7 +108,8 @@ const PLACE_SUFFIXES: &str = "street st road rd avenue ave lane ln drive blvd bo
     valley hills hill heights beach bay harbor harbour port gardens garden tower towers building \
     stadium arena mall market district province state region republic kingdom coast canyon \
     falls springs forest desert peninsula strasse straße platz weg gasse allee calle avenida \
-    rua praça via viale corso piazza rue boulevard chemin quai";
+    rua praça via viale corso piazza rue boulevard chemin quai freeway expressway motorway \
+    turnpike";
 
 /// Place suffixes that are also common surnames ("Eunji Park", "Maria Hall").
 const SURNAME_PLACE_WORDS: &str = "park hall hill lane wood ford bay brook field green church \
@@ -898,6 +903,21 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
             next = next.max(tok.end);
             break;
         }
+        // Only a lone word: "…, 1044 Helena Varga" may still be a person.
+        if tokens.is_empty()
+            && !(bytes.get(tok.end) == Some(&b' ')
+                && char_at(text, tok.end + 1).is_some_and(char::is_uppercase))
+            && city_after_postcode(text, tok.start)
+        {
+            place = true;
+            next = next.max(tok.end);
+            break;
+        }
+        if tok.shape != Shape::Lower && is_street_compound(word) {
+            place = true;
+            next = next.max(tok.end);
+            break;
+        }
         if tokens.is_empty()
             && may_be_firm(bytes, tok.end)
             && let Some(firm_end) = firm_at(text, tok.start)
@@ -1031,7 +1051,28 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
             next,
         };
     }
-    let mut found = decide(text, &tokens, title, Cue::None);
+    // "Contact Helena Varga", "Invite Maria Lopez": a sentence-initial cue or common word
+    // that is no name at all is not part of the name, even when the whole run would pass.
+    // ("Per Hesselberg", "Lane Kent": a short first word may be the given name of a lone
+    // word after it.)
+    let lead_is_word = tokens.len() > 1
+        && (tokens.len() > 2 || tokens[0].end - tokens[0].start >= 5)
+        && !title
+        && tokens[0].flags & (CUE_WEAK | CUE_STRONG | STOP) != 0
+        && tokens[0].flags & (GIVEN | SURNAME | AMBIG | TITLE) == 0;
+    let mut found = if lead_is_word {
+        let f = tokens[0].flags;
+        let cue = if f & CUE_STRONG != 0 {
+            Cue::Strong
+        } else if f & CUE_WEAK != 0 {
+            Cue::Weak
+        } else {
+            Cue::None
+        };
+        decide(text, &tokens[1..], false, cue).or_else(|| decide(text, &tokens, title, Cue::None))
+    } else {
+        decide(text, &tokens, title, Cue::None)
+    };
     // "Call Ngozi Okafor", "Will Maria come": retry without a weak first word.
     if found.is_none()
         && tokens.len() > 1
@@ -1107,7 +1148,91 @@ const STREET_WORDS: &[&str] = &[
     "jl",
     "ulitsa",
     "prospekt",
+    "venelle",
+    "impasse",
+    "ruelle",
+    "sentier",
+    "allée",
+    "chaussée",
 ];
+
+/// Whether the word at `start` follows a postal code at the start of an address line
+/// ("…, 96668-502 Helena.", "\n1044 Enköping"): that is the city, however much it looks
+/// like a given name.
+fn city_after_postcode(text: &str, start: usize) -> bool {
+    let Some(before) = text.get(..start).and_then(|b| b.strip_suffix(' ')) else {
+        return false;
+    };
+    let code_len = before
+        .bytes()
+        .rev()
+        .take_while(|b| b.is_ascii_digit() || *b == b'-')
+        .count();
+    let code = &before[before.len() - code_len..];
+    let digits = code.bytes().filter(u8::is_ascii_digit).count();
+    if !(4..=9).contains(&digits) || !code.starts_with(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
+    let head = &before[..before.len() - code_len];
+    head.is_empty() || head.ends_with('\n') || head.ends_with(", ")
+}
+
+/// Endings of one-word street names ("Kuyperstraat", "Aspuddsvägen", "Hauptstraße").
+const STREET_ENDINGS: &[&str] = &[
+    "straße", "strasse", "straat", "laan", "vägen", "gatan", "gränd", "gata", "vej", "gade",
+    "veien", "gracht", "plein", "kade", "singel", "allee", "gasse", "platz", "steeg", "torget",
+];
+
+/// Last parts of hyphenated street names ("Ernst-Bumm-Weg", "Thomas-Müntzer-Straße").
+const STREET_LAST_PARTS: &[&str] = &[
+    "weg",
+    "platz",
+    "straße",
+    "strasse",
+    "str",
+    "ufer",
+    "brücke",
+    "allee",
+    "gasse",
+    "damm",
+    "ring",
+    "steig",
+    "pfad",
+    "markt",
+    "chaussee",
+    "promenade",
+    "kai",
+    "graben",
+    "stieg",
+    "hof",
+];
+
+/// Whether a token is a street name by its form: a compound ending in a street word
+/// ("Kuyperstraat", "Lilla Aspuddsvägen") or hyphenated names ending in one
+/// ("Caroline-Tübbecke-Ufer"). Names with these endings are rare; streets named after
+/// people are common in addresses.
+fn is_street_compound(word: &str) -> bool {
+    // Allocation-free: this runs on every capitalized token. A capitalized token's
+    // ending is lower case already; only the first letter of a hyphenated part is folded.
+    if let Some((_, last)) = word.rsplit_once('-') {
+        let mut chars = last.chars();
+        if let Some(first) = chars.next() {
+            let rest = chars.as_str();
+            let matches = |p: &&str| {
+                let mut pc = p.chars();
+                pc.next()
+                    .is_some_and(|f| first.to_lowercase().eq(std::iter::once(f)))
+                    && pc.as_str() == rest
+            };
+            if STREET_LAST_PARTS.iter().any(matches) {
+                return true;
+            }
+        }
+    }
+    STREET_ENDINGS
+        .iter()
+        .any(|e| word.len() >= e.len() + 3 && word.ends_with(e))
+}
 
 /// Lower-cased word sets for the per-run checks (a hash probe is cheaper than the automaton).
 static STREET_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
@@ -1259,6 +1384,20 @@ fn firm_at(text: &str, start: usize) -> Option<usize> {
         }
         if tok.shape == Shape::Lower || tok.shape == Shape::Initial {
             return None;
+        }
+        // A capitalized particle opens a two-word partner: "Wuestenenk, Le Breton and …".
+        let mut capital_particles = 0;
+        while tok.flags & PARTICLE != 0
+            && capital_particles < 2
+            && bytes.get(tok.end) == Some(&b' ')
+        {
+            match read_token(text, tok.end + 1) {
+                Some(t) if t.shape == Shape::Capitalized => {
+                    tok = t;
+                    capital_particles += 1;
+                }
+                _ => break,
+            }
         }
         items += 1;
         all_given &= tok.flags & GIVEN != 0 && tok.flags & SURNAME == 0;
@@ -2206,6 +2345,26 @@ mod tests {
         assert!(names("Office at 12 Maria Street").is_empty());
         assert!(names("We flew to San Jose").is_empty());
         assert!(names("Shipped from Paris").is_empty());
+    }
+
+    #[test]
+    fn street_names_cities_and_firms_with_particles_are_not_people() {
+        for text in [
+            "Ship to: Ernst-Bumm-Weg 63, 1044 Enköping",
+            "Deliver to Kuyperstraat 12 or Lilla Aspuddsvägen 4.",
+            "Billing address: Via Roma 7, 96668-502 Helena. Attn: accounts.",
+            "Counsel: Wuestenenk, Le Breton and te Meddeholt",
+            "Rescheduled the QBR with Orbital Freight to Monday.",
+            "Exit at Delano Freeway.",
+        ] {
+            assert!(names(text).is_empty(), "{text}: {:?}", names(text));
+        }
+        // Still people: a given name after a street-like word, a name before a postcode.
+        assert_eq!(names("Dear Anna Kade, thanks"), ["Anna Kade"]);
+        assert_eq!(
+            names("Contact Helena Varga, 1044 Enköping"),
+            ["Helena Varga"]
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod audit_cli;
 mod backend_faults;
 mod backends;
 mod demo;
+mod detection_config;
 mod echoes;
 mod exec_cli;
 mod flow_policy;

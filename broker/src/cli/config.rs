@@ -87,6 +87,7 @@ fn check(args: CheckArgs) -> Result<u8, CliError> {
         .context("invalid [servers]")
         .map_err(CliError::usage)?;
     let runtime = runtime()?;
+    let mut bad_fields = 0;
     let failed = runtime.block_on(async {
         let checks = config.servers.iter().map(|(name, server)| {
             let backends = &backends;
@@ -109,6 +110,7 @@ fn check(args: CheckArgs) -> Result<u8, CliError> {
             Err(error) => vec![error.to_string()],
         };
         let mut failed = 0;
+        let fields = sluice::flow::fields::FieldHintTable::from_config(&config);
         for (name, server, tools, took) in results {
             let how = describe_server(server);
             match tools {
@@ -122,6 +124,10 @@ fn check(args: CheckArgs) -> Result<u8, CliError> {
                         took.as_millis(),
                         names.join(", ")
                     );
+                    for error in fields.check(name, &tools) {
+                        bad_fields += 1;
+                        println!("INVALID  {error}");
+                    }
                 }
                 Err(error) => {
                     failed += 1;
@@ -136,6 +142,10 @@ fn check(args: CheckArgs) -> Result<u8, CliError> {
         failed
     });
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    if bad_fields > 0 {
+        println!("{bad_fields} field declarations do not fit their tools' output schemas");
+        return Ok(exit::USAGE);
+    }
     if failed > 0 {
         println!("{failed} of {} servers failed", config.servers.len());
         Ok(exit::RUNTIME)

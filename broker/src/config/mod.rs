@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod fields;
+pub use fields::{FieldDeclaration, FieldDeclarations};
+
 /// The file Sluice reads when no `--config` is given and it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "sluice.toml";
 
@@ -69,11 +72,18 @@ pub struct TelemetrySection {
 struct Spans {
     #[serde(default)]
     servers: BTreeMap<String, ServerSpans>,
+    #[serde(default)]
+    detectors: DetectorsSpans,
 }
 
 #[derive(Default, Deserialize)]
 struct ServerSpans {
     trust: Option<toml::Spanned<String>>,
+}
+
+#[derive(Default, Deserialize)]
+struct DetectorsSpans {
+    enable: Option<toml::Spanned<Vec<String>>>,
 }
 
 /// One entry of a Claude-style `.mcp.json` `mcpServers` table.
@@ -131,6 +141,10 @@ pub struct ServerConfig {
     pub timeout_ms: Option<u64>,
     /// Budget for starting the server and the MCP handshake, in milliseconds (default 20000).
     pub connect_timeout_ms: Option<u64>,
+    /// What some fields of its tools' results hold (`[servers.NAME.fields]`), e.g.
+    /// `"leads[].owner" = "NAME"`; checked against each tool's `outputSchema`.
+    #[serde(default)]
+    pub fields: FieldDeclarations,
 }
 
 fn default_trust() -> String {
@@ -299,17 +313,33 @@ pub struct SandboxSection {
     pub cache_dir: Option<PathBuf>,
 }
 
-/// `[detectors]`: phone regions and custom kinds.
+/// `[detectors]`: phone regions, the optional built-in kinds, and custom kinds.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DetectorsSection {
     /// ISO regions national phone numbers are validated against, in order
     /// (default: US, GB, DE, FR, ES, IT, IN, CA, AU, BR).
     pub regions: Option<Vec<String>>,
+    /// Optional built-in kinds to turn on, by kind name: any of [`OPTIONAL_KINDS`]
+    /// (EMAIL, PHONE and NAME are always on).
+    #[serde(default)]
+    pub enable: Vec<String>,
+    /// Token prefixes of your own (e.g. `"acme_live_"`) added to the SECRET formats.
+    #[serde(default)]
+    pub secret_prefixes: Vec<String>,
+    /// Also report any 32+ character token whose Shannon entropy reaches this many bits
+    /// per character (e.g. 4.5) as SECRET, without a cue; off when unset.
+    pub secret_entropy: Option<f64>,
     /// Extra kinds of sensitive value, each tokenized as `[KIND_n]`.
     #[serde(default)]
     pub custom: Vec<CustomKindConfig>,
 }
+
+/// The built-in kinds that are off unless `[detectors] enable` names them.
+pub const OPTIONAL_KINDS: &[&str] = &["IBAN", "CARD", "SECRET"];
+
+/// The kinds always on.
+pub const DEFAULT_KINDS: &[&str] = &["EMAIL", "PHONE", "NAME"];
 
 /// `[[detectors.custom]]`: a kind found by a regex or a word list.
 #[derive(Debug, Clone, Deserialize)]
@@ -464,6 +494,7 @@ impl Config {
                 timeout_ms: None,
                 connect_timeout_ms: None,
                 ca_file: None,
+                fields: FieldDeclarations::default(),
             };
             if let Some(local) = self.servers.get(&name) {
                 if local.command.is_some() || local.url.is_some() {
@@ -484,6 +515,7 @@ impl Config {
                 entry.timeout_ms = local.timeout_ms;
                 entry.connect_timeout_ms = local.connect_timeout_ms;
                 entry.ca_file = local.ca_file.clone();
+                entry.fields = local.fields.clone();
             }
             self.servers.insert(name, entry);
         }
@@ -546,7 +578,61 @@ impl Config {
                 },
             });
         }
+        config.check_detector_kinds(&spans, &at, path)?;
         Ok(config)
+    }
+
+    /// Every kind name the detectors can produce: the built-in ones and the custom ones.
+    pub fn kind_names(&self) -> Vec<&str> {
+        let mut kinds: Vec<&str> = DEFAULT_KINDS.to_vec();
+        kinds.extend(OPTIONAL_KINDS);
+        kinds.extend(self.detectors.custom.iter().map(|c| c.kind.as_str()));
+        kinds
+    }
+
+    /// `[detectors] enable` names optional kinds, and every `[servers.NAME.fields]`
+    /// declaration has a valid path and a known kind; errors carry the value's line.
+    fn check_detector_kinds(
+        &self,
+        spans: &Spans,
+        at: &dyn Fn(usize, String) -> ConfigError,
+        path: &Path,
+    ) -> Result<(), ConfigError> {
+        let located = |offset: Option<usize>, message: String| match offset {
+            Some(offset) => at(offset, message),
+            None => ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message,
+            },
+        };
+        let enable_at = spans.detectors.enable.as_ref().map(|s| s.span().start);
+        for kind in &self.detectors.enable {
+            if OPTIONAL_KINDS.contains(&kind.as_str()) {
+                continue;
+            }
+            let message = if DEFAULT_KINDS.contains(&kind.as_str()) {
+                format!(
+                    "[detectors] enable: {kind} is always on; list only optional kinds ({})",
+                    OPTIONAL_KINDS.join(", ")
+                )
+            } else {
+                let suggestion = crate::suggest::closest(kind, OPTIONAL_KINDS.iter().copied())
+                    .map(|k| format!(" (did you mean \"{k}\"?)"))
+                    .unwrap_or_default();
+                format!(
+                    "[detectors] enable: \"{kind}\" is not an optional kind{suggestion}; the optional kinds are {}",
+                    OPTIONAL_KINDS.join(", ")
+                )
+            };
+            return Err(located(enable_at, message));
+        }
+        let kinds = self.kind_names();
+        for (name, server) in &self.servers {
+            if let Err((span, message)) = server.fields.check(name, &kinds) {
+                return Err(located(span.map(|s| s.start), message));
+            }
+        }
+        Ok(())
     }
 
     /// The trust levels servers may have: the standard ones and `[policy] trust_levels`.

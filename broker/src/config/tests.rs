@@ -211,3 +211,80 @@ fn relative_paths_sluice_opens_resolve_from_the_config_files_directory() {
     assert_eq!(crm.command.as_deref(), Some("bin/crm"));
     assert_eq!(crm.args, ["--db", "crm.db"]);
 }
+
+#[test]
+fn field_declarations_parse_for_every_tool_and_for_one_tool() {
+    let config = parse(
+        r#"
+[servers.crm]
+command = "crm-server"
+[servers.crm.fields]
+"leads[].owner" = "NAME"
+[servers.crm.fields.getLead]
+"assistant" = "PHONE"
+"#,
+    )
+    .expect("valid");
+    let fields = &config.servers["crm"].fields.0;
+    let got: Vec<(Option<&str>, &str, &str)> = fields
+        .iter()
+        .map(|d| (d.tool.as_deref(), d.path.as_str(), d.kind.as_str()))
+        .collect();
+    assert!(got.contains(&(None, "leads[].owner", "NAME")), "{got:?}");
+    assert!(
+        got.contains(&(Some("getLead"), "assistant", "PHONE")),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn field_declaration_with_unknown_kind_names_file_line_and_the_kinds() {
+    let err = parse(
+        "[servers.crm]\ncommand = \"crm-server\"\n[servers.crm.fields.getLead]\n\"owner\" = \"NAEM\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("sluice.toml:4:"), "{err}");
+    assert!(
+        err.contains("[servers.crm.fields.getLead] \"owner\" = \"NAEM\": unknown kind (did you mean \"NAME\"?)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn field_declaration_with_bad_path_names_file_line_and_why() {
+    let err = parse(
+        "[servers.crm]\ncommand = \"crm-server\"\n\n[servers.crm.fields]\n\"leads[.owner\" = \"NAME\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("sluice.toml:5:"), "{err}");
+    assert!(
+        err.contains("[servers.crm.fields] \"leads[.owner\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn field_declaration_may_use_a_custom_kind() {
+    let config = parse(
+        "[[detectors.custom]]\nkind = \"ACCOUNT_NO\"\nregex = \"AC-[0-9]{6}\"\n\
+         [servers.crm]\ncommand = \"crm-server\"\n[servers.crm.fields]\n\"acct\" = \"ACCOUNT_NO\"\n",
+    );
+    assert!(config.is_ok(), "{:?}", config.err());
+}
+
+#[test]
+fn detectors_enable_turns_on_optional_kinds_and_rejects_others_with_the_line() {
+    let config = parse("[detectors]\nenable = [\"IBAN\", \"SECRET\"]\n").expect("valid");
+    assert_eq!(config.detectors.enable, ["IBAN", "SECRET"]);
+    let err = parse("[detectors]\nregions = [\"US\"]\nenable = [\"IBNA\"]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("sluice.toml:3:"), "{err}");
+    assert!(err.contains("(did you mean \"IBAN\"?)"), "{err}");
+    let err = parse("[detectors]\nenable = [\"NAME\"]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("NAME is always on"), "{err}");
+}

@@ -531,6 +531,12 @@ impl Broker {
                 .map(|(server, tools)| (server.clone(), tools.as_ref().clone())),
         ));
         self.teach_policy_tools(&lists);
+        // Declarations the tools contradict fail their tools' calls; say so at start too.
+        for (server, tools) in &lists {
+            for error in self.pipeline.tokenizer.fields().check(server, tools) {
+                tracing::error!("{error}");
+            }
+        }
         cache.built_from = lists;
         cache.catalog = Some(Arc::clone(&catalog));
         catalog

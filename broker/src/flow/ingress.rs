@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use detectors::{Detectors, Finding};
+use detectors::{Detectors, FieldHints, Finding};
 use serde_json::Value;
 
 use super::known::KnownValues;
@@ -28,6 +28,8 @@ pub struct Tokenizer {
     match_known: bool,
     /// Every session's known values, matched before detection (see [`super::known`]).
     known: std::sync::Arc<KnownValues>,
+    /// Field hints per (server, tool): output schemas and `[servers.NAME.fields]`.
+    fields: std::sync::Arc<super::fields::FieldHintTable>,
 }
 
 impl std::fmt::Debug for Tokenizer {
@@ -63,7 +65,19 @@ impl Tokenizer {
             vault,
             match_known: true,
             known: std::sync::Arc::new(KnownValues::default()),
+            fields: std::sync::Arc::default(),
         }
+    }
+
+    /// Uses `fields` for the field hints of tool results (see [`super::fields`]).
+    pub fn with_fields(mut self, fields: super::fields::FieldHintTable) -> Self {
+        self.fields = std::sync::Arc::new(fields);
+        self
+    }
+
+    /// The field declarations and the hints resolved from them.
+    pub fn fields(&self) -> &super::fields::FieldHintTable {
+        &self.fields
     }
 
     /// The vault placeholders are minted in.
@@ -88,6 +102,18 @@ impl Tokenizer {
         self.tokenize_json(session, source, value)
     }
 
+    /// [`Tokenizer::ingest_json`] of one tool's result, with that tool's field hints.
+    pub fn ingest_json_with(
+        &self,
+        session: &str,
+        source: &str,
+        hints: &FieldHints,
+        mut value: Value,
+    ) -> Result<Value, VaultError> {
+        neutralize_json(&mut value);
+        self.tokenize_json_with(session, source, hints, value)
+    }
+
     /// Ingress of a backend's text (e.g. an error message); see [`Tokenizer::ingest_json`].
     pub fn ingest_text(
         &self,
@@ -106,19 +132,31 @@ impl Tokenizer {
         &self,
         session: &str,
         source: &str,
+        value: Value,
+    ) -> Result<Value, VaultError> {
+        self.tokenize_json_with(session, source, &FieldHints::new(), value)
+    }
+
+    /// [`Tokenizer::tokenize_json`] with field hints (a tool's schema and declarations).
+    pub fn tokenize_json_with(
+        &self,
+        session: &str,
+        source: &str,
+        hints: &FieldHints,
         mut value: Value,
     ) -> Result<Value, VaultError> {
         self.replace_known_json(session, &mut value);
-        let findings = self.detectors.find_json(&value);
+        let findings = self.detectors.find_json_with(&value, hints);
         if findings.is_empty() {
             return Ok(value);
         }
         let map = self.mint(session, source, findings.iter().map(|f| &f.finding))?;
-        self.detectors.redact_json_in_place(&mut value, |f| {
-            map.get(&(f.kind.as_str(), vault_value(f)))
-                .cloned()
-                .unwrap_or_else(|| redacted(f))
-        });
+        self.detectors
+            .redact_json_in_place_with(&mut value, hints, |f| {
+                map.get(&(f.kind.as_str(), vault_value(f)))
+                    .cloned()
+                    .unwrap_or_else(|| redacted(f))
+            });
         Ok(value)
     }
 

@@ -21,6 +21,7 @@
 pub mod broker;
 pub mod egress;
 pub mod error;
+pub mod fields;
 pub mod ingress;
 pub mod known;
 pub mod request;

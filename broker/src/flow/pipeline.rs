@@ -92,7 +92,28 @@ impl Pipeline {
         };
         let args = self.release(AuditEvent::Flow, context, dest, args)?;
         let result = self.backends.call(server, tool, args).await;
-        self.ingress(&context.session, server, tool, result).await
+        // After the call, so a backend that cannot be reached reports that, not a
+        // second connection attempt; a result whose hints cannot be resolved is withheld.
+        let hints = match &result {
+            Ok(_) => self.field_hints(server, tool).await?,
+            Err(_) => Arc::default(),
+        };
+        self.ingress(&context.session, server, tool, &hints, result)
+            .await
+    }
+
+    /// The field hints for `server`/`tool` results (see [`super::fields`]). When the tool
+    /// list cannot be had, the declarations apply unchecked (the call will report why).
+    async fn field_hints(
+        &self,
+        server: &str,
+        tool: &str,
+    ) -> Result<Arc<detectors::FieldHints>, BrokerError> {
+        let tools = self.backends.tools(server).await.ok();
+        self.tokenizer
+            .fields()
+            .hints(server, tool, tools.as_ref())
+            .map_err(|e| BrokerError::Tool(e.to_string()))
     }
 
     /// Egress toward `dest` with this pipeline's parts (see [`release`]).
@@ -120,12 +141,14 @@ impl Pipeline {
         session: &str,
         server: &str,
         tool: &str,
+        hints: &Arc<detectors::FieldHints>,
         result: Result<Value, ToolError>,
     ) -> Result<Value, BrokerError> {
         let tokenizer = self.tokenizer.clone();
         let (session, source) = (session.to_owned(), server.to_owned());
+        let hints = Arc::clone(hints);
         let tokenized = blocking(move || match result {
-            Ok(value) => Ok(tokenizer.ingest_json(&session, &source, value)),
+            Ok(value) => Ok(tokenizer.ingest_json_with(&session, &source, &hints, value)),
             Err(error) => Err(tokenizer
                 .ingest_text(&session, &source, &error.message)
                 .map(|message| ToolError { message, ..error })),

@@ -36,7 +36,8 @@ impl Default for EntityModel {
 }
 
 impl EntityModel {
-    /// A builder preloaded with EMAIL, PHONE and NAME in the `contact_info` kind group.
+    /// A builder preloaded with the built-in kinds in their kind groups (`contact_info`,
+    /// `financial`, `secret`).
     pub fn builder() -> EntityModelBuilder {
         EntityModelBuilder::new()
     }
@@ -232,11 +233,18 @@ impl Default for EntityModelBuilder {
 }
 
 impl EntityModelBuilder {
-    /// Starts with EMAIL, PHONE and NAME in `contact_info` and nothing else.
+    /// Starts with EMAIL, PHONE and NAME in `contact_info`, IBAN and CARD in `financial`,
+    /// SECRET in `secret`, and nothing else.
     pub fn new() -> Self {
         let mut kinds = BTreeMap::new();
         for k in ["EMAIL", "PHONE", "NAME"] {
             kinds.insert(k.to_owned(), BTreeSet::from([CONTACT_INFO.to_owned()]));
+        }
+        // The optional built-in kinds are in the model whether or not `[detectors] enable`
+        // turns them on, so a policy over `financial` or `secret` validates in every config.
+        for k in ["IBAN", "CARD", "SECRET"] {
+            let groups = detectors::Kind::from_name(k).group().map(str::to_owned);
+            kinds.insert(k.to_owned(), groups.into_iter().collect());
         }
         Self {
             model: EntityModel {

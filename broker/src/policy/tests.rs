@@ -436,3 +436,25 @@ fn unknown_agents_and_tools_in_policies_are_warnings_with_suggestions() {
         "{text:?}"
     );
 }
+
+#[test]
+fn policies_over_the_financial_and_secret_kind_groups_validate_and_decide() {
+    let text = "@id(\"money-to-crm\")\npermit (principal, action == Sluice::Action::\"flow\", resource == Sluice::Tool::\"crm/updateLead\")\nwhen { context.kind in Sluice::KindGroup::\"financial\" };\n\
+                @id(\"no-secrets\")\nforbid (principal, action == Sluice::Action::\"flow\", resource)\nwhen { context.kind in Sluice::KindGroup::\"secret\" };\n";
+    let dir = dir_with(&[("groups.cedar", text)]);
+    let engine = PolicyEngine::load(Some(dir.path())).expect("valid for the schema");
+    let (engine, warnings) = engine
+        .with_model_checked(demo_model())
+        .expect("financial and secret are known kind groups");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    for kind in ["IBAN", "CARD"] {
+        let d = engine.authorize_flow(&flow("crm", "updateLead", kind, "sheets"));
+        assert!(d.allowed, "{kind}: {d:?}");
+        assert_eq!(d.policy_ids, ["money-to-crm"]);
+    }
+    let d = engine.authorize_flow(&flow("crm", "updateLead", "SECRET", "sheets"));
+    assert!(!d.allowed, "{d:?}");
+    assert_eq!(d.policy_ids, ["no-secrets"]);
+    let d = engine.authorize_flow(&flow("crm", "updateLead", "EMAIL", "sheets"));
+    assert!(!d.allowed, "contact info is not financial: {d:?}");
+}
