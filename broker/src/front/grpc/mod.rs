@@ -30,6 +30,7 @@ use crate::auth::Principals;
 use crate::flow::Broker;
 use crate::tls::ServerTls;
 
+mod approve;
 mod service;
 mod status;
 
