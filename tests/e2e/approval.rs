@@ -469,6 +469,26 @@ fn the_ask_example_policies_pass_their_cases_and_a_bad_on_deny_is_refused_at_loa
         String::from_utf8_lossy(&test.stderr)
     );
     assert!(stdout.contains("5 passed"), "{stdout}");
+    let explain = run_in(
+        dir.path(),
+        &[
+            "policy",
+            "explain",
+            "--dir",
+            example.to_str().expect("path"),
+            "--action",
+            "call",
+            "--tool",
+            "bank/send_money",
+        ],
+        b"",
+    );
+    let explained = String::from_utf8_lossy(&explain.stdout);
+    assert_eq!(explain.status.code(), Some(3), "{explained}");
+    assert!(
+        explained.contains("ask: every deciding policy is @on_deny(\"ask\")"),
+        "{explained}"
+    );
 
     let policies = dir.path().join("bad");
     std::fs::create_dir_all(&policies).expect("mkdir");
@@ -491,4 +511,54 @@ fn the_ask_example_policies_pass_their_cases_and_a_bad_on_deny_is_refused_at_loa
     assert_eq!(validate.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("policy \"confirm\""), "{stderr}");
     assert!(stderr.contains("unknown @on_deny(\"prompt\")"), "{stderr}");
+}
+
+#[test]
+fn an_unanswered_grpc_approval_waits_within_the_execute_timeout_and_the_stream_ends() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = ask_config_with(dir.path(), AGENTS);
+    let (_server, addr) = start_grpc(dir.path(), &config);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        use pb::execute_event::Event;
+        let mut client = connect(&addr).await;
+        let mut request = program(POST_LEAD);
+        request.timeout_ms = Some(1500);
+        let started = std::time::Instant::now();
+        let mut stream = client
+            .execute_stream(as_agent(request, "platform-key"))
+            .await
+            .expect("ExecuteStream")
+            .into_inner();
+        let mut asked = None;
+        let mut outcome = None;
+        // The stream must end by itself (no answer is ever sent).
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            while let Some(event) = stream.message().await.expect("event") {
+                match event.event.expect("event set") {
+                    Event::ApprovalRequested(r) => asked = Some(r),
+                    Event::Outcome(o) => outcome = Some(o),
+                    _ => {}
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "the stream did not end after the timeout");
+        let asked = asked.expect("an approval was requested");
+        let outcome = outcome.expect("outcome");
+        let error = outcome.error.expect("the program timed out");
+        assert_eq!(error.kind, pb::ErrorKind::Timeout as i32, "{error:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert_eq!(chat_log(dir.path()), "", "the backend was never called");
+        // The question was withdrawn with its execute.
+        let late = client
+            .approve(as_agent(
+                approve(&asked.approval_id, pb::ApprovalAnswer::Once),
+                "platform-key",
+            ))
+            .await
+            .expect_err("withdrawn");
+        assert_eq!(late.code(), Code::NotFound);
+        assert_eq!(chat_log(dir.path()), "");
+    });
 }

@@ -23,6 +23,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
+use tokio::sync::watch;
 
 use super::egress::{self, Destination};
 use super::error::{BrokerError, CallDenial, FlowDenial};
@@ -216,25 +217,80 @@ pub trait Approver: Send + Sync {
     fn approve<'a>(&'a self, request: &'a ApprovalRequest) -> ApprovalFuture<'a>;
 }
 
-/// The approver of one execute, if any: what a [`CallContext`] carries.
+/// The approver of one execute, if any: what a [`CallContext`] carries. Its question
+/// is withdrawn when the execute ends (finished, timed out or dropped): a tool call runs
+/// as its own task and would otherwise wait for an answer nobody will use.
 #[derive(Clone, Default)]
-pub struct ApproverSlot(Option<Arc<dyn Approver>>);
+pub struct ApproverSlot {
+    approver: Option<Arc<dyn Approver>>,
+    ended: Option<watch::Receiver<bool>>,
+}
 
 impl ApproverSlot {
     /// A slot holding `approver`.
     pub fn new(approver: Arc<dyn Approver>) -> Self {
-        ApproverSlot(Some(approver))
+        Self::from_option(Some(approver))
     }
 
     /// A slot holding `approver`, if any.
     pub fn from_option(approver: Option<Arc<dyn Approver>>) -> Self {
-        ApproverSlot(approver)
+        ApproverSlot {
+            approver,
+            ended: None,
+        }
+    }
+
+    /// This slot bound to one execute: questions are withdrawn when the returned guard
+    /// is dropped.
+    pub(crate) fn scoped(self) -> (ApproverSlot, ExecuteEnded) {
+        let (sender, receiver) = watch::channel(false);
+        (
+            ApproverSlot {
+                approver: self.approver,
+                ended: Some(receiver),
+            },
+            ExecuteEnded(sender),
+        )
+    }
+
+    /// Asks the approver, unless the execute ends first (then: declined, by nobody).
+    async fn ask(&self, request: &ApprovalRequest) -> Approval {
+        let Some(approver) = &self.approver else {
+            return Approval {
+                answer: Answer::Decline,
+                approver: NOBODY.to_owned(),
+            };
+        };
+        let mut ended = self.ended.clone();
+        let ended = async move {
+            match &mut ended {
+                // An error means the guard is gone: ended too.
+                Some(ended) => drop(ended.wait_for(|ended| *ended).await),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            approval = approver.approve(request) => approval,
+            () = ended => Approval {
+                answer: Answer::Decline,
+                approver: UNANSWERED.to_owned(),
+            },
+        }
+    }
+}
+
+/// Withdraws an execute's open approval questions when dropped.
+pub(crate) struct ExecuteEnded(watch::Sender<bool>);
+
+impl Drop for ExecuteEnded {
+    fn drop(&mut self) {
+        let _ = self.0.send(true);
     }
 }
 
 impl fmt::Debug for ApproverSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() {
+        f.write_str(if self.approver.is_some() {
             "ApproverSlot(Some(..))"
         } else {
             "ApproverSlot(None)"
@@ -244,7 +300,7 @@ impl fmt::Debug for ApproverSlot {
 
 impl PartialEq for ApproverSlot {
     fn eq(&self, other: &Self) -> bool {
-        match (&self.0, &other.0) {
+        match (&self.approver, &other.approver) {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             (None, None) => true,
             _ => false,
@@ -287,6 +343,8 @@ impl Remembered {
 
 /// Who "answered" when nobody could be asked.
 const NOBODY: &str = "nobody (no approver for this execute)";
+/// Who "answered" when the execute ended first.
+const UNANSWERED: &str = "nobody (the execute ended before an answer)";
 
 /// Puts an `ask` refusal to the context's approver (or recalls a "for the session"
 /// answer), audits the answer with who gave it, and says whether the call may go on.
@@ -303,18 +361,14 @@ async fn settle(
             approver: "an earlier answer for this session".to_owned(),
         }
     } else {
-        match &context.approver.0 {
-            Some(approver) => approver.approve(request).await,
-            None => Approval {
-                answer: Answer::Decline,
-                approver: NOBODY.to_owned(),
-            },
-        }
+        context.approver.ask(request).await
     };
     let verdict = match approval.answer {
         Answer::Once => "approved once",
         Answer::Session => "approved for the session",
-        Answer::Decline if approval.approver == NOBODY => "not approved",
+        Answer::Decline if approval.approver == NOBODY || approval.approver == UNANSWERED => {
+            "not approved"
+        }
         Answer::Decline => "declined",
     };
     METRICS.decisions.add(
@@ -377,6 +431,8 @@ async fn settle(
 fn refused(approval: &Approval) -> String {
     if approval.approver == NOBODY {
         "a human may approve this call, but no one could be asked (answer approvals over MCP elicitation, gRPC ExecuteStream, or `sluice exec --approve`)".to_owned()
+    } else if approval.approver == UNANSWERED {
+        "a human may approve this call, but no answer came before the execute ended".to_owned()
     } else {
         format!("the approval was declined by {}", approval.approver)
     }

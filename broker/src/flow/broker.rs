@@ -228,6 +228,8 @@ impl Broker {
         }
         let session = self.session_for(&request.agent, request.session.as_ref())?;
         let _slot = self.in_flight.enter(&request.agent, self.per_agent)?;
+        // Dropped when this execute ends, however it ends: questions still open are withdrawn.
+        let (approver, _ended) = approver.scoped();
         let context = CallContext {
             session: session.as_str().to_owned(),
             agent: request.agent,
