@@ -205,6 +205,48 @@ fn an_mcp_session_answer_is_remembered_and_a_client_without_elicitation_is_refus
     assert_eq!(chat_log(other.path()), "");
 }
 
+#[test]
+fn an_ask_refusal_is_elicited_over_streamable_http_too() {
+    let Some(python) = mcp_python() else { return };
+    let dir = tempfile::tempdir().expect("dir");
+    let config = ask_config_with(dir.path(), "[auth]\nanonymous = \"guest\"\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["serve", "--config", config.to_str().expect("path")])
+        .args(["--http", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sluice serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let _server = Server(child);
+    let mut lines = BufReader::new(stderr).lines();
+    let url = loop {
+        let line = lines.next().expect("address line").expect("line");
+        if let Some(url) = line.strip_prefix("listening on ") {
+            break url.to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let url = Path::new(&url);
+    let out = mcp_client(&python, "decline", url, &[POST_LEAD]);
+    assert_eq!(
+        out["elicitations"].as_array().map(Vec::len),
+        Some(1),
+        "{out}"
+    );
+    let result = out["results"][0]["result"].as_str().expect("result");
+    assert!(
+        result.contains("declined by MCP client 'e2e-approver' of agent 'guest'"),
+        "{out}"
+    );
+    assert_eq!(chat_log(dir.path()), "");
+    let out = mcp_client(&python, "accept", url, &[POST_LEAD]);
+    assert_eq!(out["results"][0]["result"], "posted", "{out}");
+    assert!(chat_log(dir.path()).contains(AMELIA_EMAIL));
+}
+
 fn exec_approve(dir: &Path, config: &Path, approve: Option<&str>) -> Value {
     let mut args = vec!["exec", "--config", config.to_str().expect("path")];
     if let Some(a) = approve {

@@ -1,9 +1,10 @@
 """A real MCP client (the official Python SDK) that answers Sluice's approval requests.
 
-Usage: mcp_elicit.py ANSWER CONFIG PROGRAM...
+Usage: mcp_elicit.py ANSWER CONFIG|URL PROGRAM...
   ANSWER: accept | accept-session | decline | none (declares no elicitation capability)
-  Launches `sluice serve --stdio --config CONFIG` ($SLUICE_BIN), runs each PROGRAM with the
-  `execute` tool in one MCP session, and prints one JSON object on stdout:
+  Launches `sluice serve --stdio --config CONFIG` ($SLUICE_BIN), or connects to a running
+  `sluice serve --http` at URL (streamable HTTP), runs each PROGRAM with the `execute` tool
+  in one MCP session, and prints one JSON object on stdout:
   {"elicitations": [{"message": ..., "schema": ...}], "results": [structuredContent, ...]}
 """
 
@@ -15,6 +16,7 @@ import sys
 from mcp import types
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
 
 async def main() -> None:
@@ -34,13 +36,19 @@ async def main() -> None:
             return types.ElicitResult(action="accept", content={"remember_for_session": True})
         return types.ElicitResult(action="decline")
 
-    server = StdioServerParameters(
-        command=os.environ["SLUICE_BIN"],
-        args=["serve", "--stdio", "--config", config],
-        env={"LOG": "warn"},
-    )
+    if config.startswith("http://"):
+        transport = streamable_http_client(config)
+    else:
+        transport = stdio_client(
+            StdioServerParameters(
+                command=os.environ["SLUICE_BIN"],
+                args=["serve", "--stdio", "--config", config],
+                env={"LOG": "warn"},
+            )
+        )
     results = []
-    async with stdio_client(server) as (read, write):
+    async with transport as streams:
+        read, write = streams[0], streams[1]
         kwargs = {"client_info": types.Implementation(name="e2e-approver", version="1.0")}
         if answer != "none":
             kwargs["elicitation_callback"] = on_elicit
