@@ -172,14 +172,23 @@ fn an_ask_refusal_declined_by_mcp_elicitation_never_calls_the_backend() {
     let Some(python) = mcp_python() else { return };
     let dir = tempfile::tempdir().expect("dir");
     let config = ask_config(dir.path());
-    let out = mcp_client(&python, "decline", &config, &[POST_LEAD]);
+    // The second program writes a raw address of its own as an argument key: the
+    // question shows it tokenized, like everything else that leaves Sluice.
+    let keyed = r##"const row = await tools.sheets.getRow({ sheet: "q4-leads", id: "L-001" });
+try { await tools.chat.postMessage({ channel: "#x", text: "hi", ["grace" + ".hopper@navy.example"]: row.email }); }
+catch (e) { return "refused"; }"##;
+    let out = mcp_client(&python, "decline", &config, &[POST_LEAD, keyed]);
     let result = out["results"][0]["result"].as_str().expect("result");
     assert!(result.starts_with("refused: flow denied"), "{out}");
     assert!(result.contains("declined by MCP client"), "{result}");
-    assert_eq!(out["elicitations"].as_array().map(Vec::len), Some(1));
+    assert_eq!(out["results"][1]["result"], "refused", "{out}");
+    assert_eq!(out["elicitations"].as_array().map(Vec::len), Some(2));
+    let second = out["elicitations"][1]["message"].as_str().expect("message");
+    assert!(second.contains("into argument `[EMAIL_"), "{second}");
+    assert!(!second.contains("grace.hopper"), "{second}");
     assert_eq!(chat_log(dir.path()), "", "the backend was never called");
     let records = approval_records(dir.path(), &config);
-    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records.len(), 2, "{records:?}");
     assert_eq!(records[0]["decision"], "deny");
 }
 

@@ -30,6 +30,7 @@ use super::error::{BrokerError, CallDenial, FlowDenial};
 use super::pipeline::Pipeline;
 use super::record;
 use super::request::CallContext;
+use super::scan::SANDBOX_SOURCE;
 use crate::audit::{self, AuditEvent, AuditPlaceholder, AuditRecord};
 use crate::metrics::METRICS;
 use crate::vault::Placeholder;
@@ -498,7 +499,15 @@ pub(crate) async fn release(
             .iter()
             .map(|c| (c.outbound.placeholder.clone(), c.outbound.source.clone()))
             .collect();
-        let request = ApprovalRequest::flow(&context.agent, &denial);
+        let mut request = ApprovalRequest::flow(&context.agent, &denial);
+        // Argument paths are the program's own keys, which could hold a value it wrote:
+        // the question leaves the broker, so it is tokenized like everything else that does.
+        if let Asked::Flow(flows) = &mut request.asked {
+            for flow in flows {
+                flow.arg_path =
+                    tokenizer.ingest_text(&context.session, SANDBOX_SOURCE, &flow.arg_path)?;
+            }
+        }
         let approval = settle(pipeline, context, &request, &placeholders).await?;
         if !approval.answer.accepted() {
             let why = refused(&approval);
