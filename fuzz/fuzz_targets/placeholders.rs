@@ -222,6 +222,7 @@ fuzz_target!(|data: &[u8]| {
     let context = CallContext {
         session: SESSION_A.into(),
         agent: "fuzz".into(),
+        approver: Default::default(),
     };
 
     let internal = release(

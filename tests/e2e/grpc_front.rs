@@ -229,6 +229,7 @@ fn executes_return_placeholders_and_a_later_execute_delivers_the_real_value() {
                 Event::Log(_) => "other log",
                 Event::ToolCall(_) => "call",
                 Event::Outcome(_) => "outcome",
+                Event::ApprovalRequested(_) => "approval",
             })
             .collect();
         assert_eq!(order, ["started", "before", "call", "after", "outcome"], "{timed:?}");

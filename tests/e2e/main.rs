@@ -4,6 +4,7 @@
 
 mod support;
 
+mod approval;
 mod audit_cli;
 mod backend_faults;
 mod backends;

@@ -23,6 +23,9 @@ pub enum AuditEvent {
     Detokenize,
     /// The policy set was reloaded (or a reload was rejected).
     Reload,
+    /// A human was asked to override an `@on_deny("ask")` refusal (`detail` says who
+    /// answered, and how).
+    Approval,
 }
 
 /// How it was decided.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use sandbox_host::{ErrorKind, Outcome};
 
+use super::approve::ApproveMode;
 use super::{CliError, ConfigArg, exit, runtime};
 use sluice::config::Config;
 use sluice::flow::{Broker, ExecuteRequest, SessionId};
@@ -27,6 +28,10 @@ pub struct ExecArgs {
     /// JS heap budget in MiB.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
     memory_mb: Option<u64>,
+    /// How a refusal by an `@on_deny("ask")` policy is answered: never (refused), always
+    /// (approved once each), or prompt (asked on the terminal).
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = ApproveMode::Never)]
+    approve: ApproveMode,
     /// The program (JavaScript or TypeScript); `-` or nothing reads stdin.
     #[arg(value_name = "FILE|-")]
     file: Option<PathBuf>,
@@ -69,7 +74,9 @@ pub(super) fn run(args: ExecArgs) -> Result<u8, CliError> {
             timeout_ms: None,
             deadline: None,
         };
-        let executed = broker.execute(request, None).await;
+        let executed = broker
+            .execute_approved(request, None, args.approve.slot())
+            .await;
         broker.shutdown().await;
         executed.map(|e| e.outcome).map_err(CliError::from_broker)
     })?;

@@ -1,6 +1,7 @@
 //! The `sluice` command line: parses arguments, loads config, calls the library and maps
 //! failures to the contract's exit codes. No decisions are made here.
 
+mod approve;
 mod audit;
 mod bench;
 mod config;

@@ -314,6 +314,11 @@ fn explain(args: ExplainArgs) -> Result<u8, CliError> {
     }
     let explanation = engine.explain(&request);
     print_explanation(&request, &explanation);
+    if engine.askable(&explanation.decision) {
+        println!(
+            "ask: every deciding policy is @on_deny(\"ask\"), so a human may approve this call (docs/policy-authoring.md)"
+        );
+    }
     Ok(if explanation.decision.allowed {
         exit::OK
     } else {

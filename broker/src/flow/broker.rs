@@ -12,6 +12,7 @@ use tokio::sync::Mutex;
 use tracing::Instrument;
 
 use super::admission::{DEFAULT_CONCURRENT_PER_AGENT, InFlight, Owners};
+use super::approval::ApproverSlot;
 use super::bridge::ToolRouter;
 use super::egress::{self, Destination, ValueFacts};
 use super::error::{BrokerError, InvalidRequest};
@@ -72,6 +73,7 @@ impl Broker {
                 tokenizer,
                 policy,
                 audit,
+                remembered: Default::default(),
             }),
             limits,
             catalog: Mutex::new(CatalogCache::default()),
@@ -188,6 +190,19 @@ impl Broker {
         request: ExecuteRequest,
         observer: Option<Observer>,
     ) -> Result<Executed, BrokerError> {
+        self.execute_approved(request, observer, ApproverSlot::default())
+            .await
+    }
+
+    /// [`Broker::execute`] with someone to ask when an `@on_deny("ask")` policy refuses
+    /// one of the program's tool calls (see [`super::approval`]); the call waits for the
+    /// answer within the execute's time limit.
+    pub async fn execute_approved(
+        &self,
+        request: ExecuteRequest,
+        observer: Option<Observer>,
+        approver: ApproverSlot,
+    ) -> Result<Executed, BrokerError> {
         let Some(sandbox) = &self.sandbox else {
             return Err(BrokerError::Internal(
                 "this Sluice process was started without a sandbox and cannot run programs".into(),
@@ -213,9 +228,12 @@ impl Broker {
         }
         let session = self.session_for(&request.agent, request.session.as_ref())?;
         let _slot = self.in_flight.enter(&request.agent, self.per_agent)?;
+        // Dropped when this execute ends, however it ends: questions still open are withdrawn.
+        let (approver, _ended) = approver.scoped();
         let context = CallContext {
             session: session.as_str().to_owned(),
             agent: request.agent,
+            approver,
         };
         let outcome = self
             .run(sandbox, &request.code, context, &limits, observer)
@@ -294,6 +312,7 @@ impl Broker {
         let context = CallContext {
             session: session.as_str().to_owned(),
             agent: request.agent,
+            approver: Default::default(),
         };
         let result = self
             .pipeline
@@ -341,6 +360,7 @@ impl Broker {
         let context = CallContext {
             session: request.session.as_str().to_owned(),
             agent: request.agent,
+            approver: Default::default(),
         };
         let (json, input) = match request.input {
             Payload::Text(text) => (false, Value::String(text)),
@@ -449,6 +469,7 @@ impl Broker {
         })
         .await
         .map_err(|_| BrokerError::Internal("the purge failed inside Sluice".into()))??;
+        self.pipeline.remembered.forget(session.as_str());
         tracing::info!(purged, "session purged");
         Ok(purged)
     }

@@ -319,6 +319,7 @@ pub fn denial(denied: &[&FlowCheck], server: &str, tool: &str) -> FlowDenial {
                 arg_path,
                 policy_ids: c.decision.policy_ids.clone(),
                 reason: c.decision.reason.clone(),
+                askable: false,
             }),
         }
     }

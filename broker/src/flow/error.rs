@@ -116,6 +116,8 @@ pub struct CallDenial {
     pub policy_ids: Vec<String>,
     /// Cedar's reason in words.
     pub reason: String,
+    /// Whether a human may override it (every deciding policy is `@on_deny("ask")`).
+    pub askable: bool,
 }
 
 impl CallDenial {
@@ -160,6 +162,9 @@ pub struct DeniedFlow {
     pub policy_ids: Vec<String>,
     /// Cedar's reason in words.
     pub reason: String,
+    /// Whether a human may override the refusal of the whole call it belongs to (every
+    /// deciding policy of every refused flow is `@on_deny("ask")`).
+    pub askable: bool,
 }
 
 impl DeniedFlow {
@@ -174,6 +179,13 @@ fn deciding(policy_ids: &[String]) -> String {
         "no permit".to_owned()
     } else {
         policy_ids.join(", ")
+    }
+}
+
+impl FlowDenial {
+    /// Whether a human may override this refusal.
+    pub fn askable(&self) -> bool {
+        !self.flows.is_empty() && self.flows.iter().all(|f| f.askable)
     }
 }
 

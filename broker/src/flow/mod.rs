@@ -16,6 +16,7 @@
 //! | `record` | audit records, decision logs and metrics | log a value or a session id |
 //! | `events` | live console lines and call events for observers | deliver an event unscanned |
 //! | `scan` | the last scan (and size limit) of everything a program returns | return text it could not scan |
+//! | [`approval`] | `ask`: putting an `@on_deny("ask")` refusal to the execute's approver, remembered answers | show an approver a value |
 //! | `bridge` | the sandbox's [`sandbox_host::HostBridge`] | decide anything itself |
 
 pub mod broker;
@@ -28,6 +29,7 @@ pub mod request;
 pub mod response;
 
 pub(crate) mod admission;
+pub mod approval;
 mod bridge;
 mod events;
 pub mod pipeline;
@@ -35,6 +37,9 @@ mod record;
 mod scan;
 
 pub use admission::DEFAULT_CONCURRENT_PER_AGENT;
+pub use approval::{
+    Answer, Approval, ApprovalFuture, ApprovalRequest, Approver, ApproverSlot, Asked, AskedFlow,
+};
 pub use broker::{
     Broker, CalledTool, Executed, FlowVerdict, PlaceholderFacts, ServerSummary, Tokenized,
 };

@@ -31,6 +31,8 @@ pub(crate) struct Pipeline {
     pub(crate) tokenizer: Tokenizer,
     pub(crate) policy: Arc<PolicyStore>,
     pub(crate) audit: Option<Arc<AuditLog>>,
+    /// "For the session" approvals (see [`super::approval`]).
+    pub(crate) remembered: super::approval::Remembered,
 }
 
 impl Pipeline {
@@ -78,19 +80,22 @@ impl Pipeline {
             &decision,
         )?;
         if !decision.allowed {
-            return Err(BrokerError::CallDenied(CallDenial {
+            let askable = self.policy.askable(&decision);
+            let denial = CallDenial {
                 agent: context.agent.clone(),
                 destination: format!("{server}/{tool}"),
                 policy_ids: decision.policy_ids,
                 reason: decision.reason,
-            }));
+                askable,
+            };
+            super::approval::call_denied(self, context, denial).await?;
         }
         let dest = Destination {
             agent: &context.agent,
             server,
             tool,
         };
-        let args = self.release(AuditEvent::Flow, context, dest, args)?;
+        let args = super::approval::release(self, context, dest, args).await?;
         let result = self.backends.call(server, tool, args).await;
         // After the call, so a backend that cannot be reached reports that, not a
         // second connection attempt; a result whose hints cannot be resolved is withheld.

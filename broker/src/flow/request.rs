@@ -63,6 +63,8 @@ pub struct CallContext {
     pub session: String,
     /// The principal (Cedar `Agent`).
     pub agent: String,
+    /// Who is asked when an `@on_deny("ask")` policy refuses a call (none: refused).
+    pub approver: super::approval::ApproverSlot,
 }
 
 /// A tool of a backend server, `server/tool`.

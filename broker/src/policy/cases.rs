@@ -49,6 +49,8 @@ struct ServerSpec {
 enum Expect {
     Allow,
     Deny,
+    /// Denied, but a human may override it (every deciding forbid is `@on_deny("ask")`).
+    Ask,
 }
 
 #[derive(Debug, Deserialize)]
@@ -231,13 +233,17 @@ fn run_case(engine: &PolicyEngine, file: &Path, case: &Case) -> Result<CaseResul
             problems.push(note);
         }
     }
-    if decision.allowed != want_allowed {
-        problems.push(format!(
-            "expected {}, got {} ({})",
-            if want_allowed { "allow" } else { "deny" },
-            if decision.allowed { "allow" } else { "deny" },
-            decision.reason
-        ));
+    let outcome = |allowed: bool, ask: bool| match (allowed, ask) {
+        (true, _) => "allow",
+        (false, true) => "ask",
+        (false, false) => "deny",
+    };
+    let (want, got) = (
+        outcome(want_allowed, matches!(case.expect, Expect::Ask)),
+        outcome(decision.allowed, engine.askable(&decision)),
+    );
+    if want != got {
+        problems.push(format!("expected {want}, got {got} ({})", decision.reason));
     }
     if let Some(want) = &case.policy_ids {
         let mut want = want.clone();

@@ -146,6 +146,11 @@ impl PolicyEngine {
         }
     }
 
+    /// The validated set behind this engine.
+    pub(super) fn loaded(&self) -> &LoadedSet {
+        &self.compiled.set
+    }
+
     /// The entity model decisions are made over.
     pub fn model(&self) -> &EntityModel {
         &self.model

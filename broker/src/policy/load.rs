@@ -45,6 +45,8 @@ pub(crate) struct LoadedSet {
     pub(crate) schema: Schema,
     pub(crate) policies: Vec<LoadedPolicy>,
     pub(crate) hash: String,
+    /// The ids of the forbids marked `@on_deny("ask")` (see [`super::ask`]).
+    pub(crate) askable: std::collections::HashSet<String>,
 }
 
 /// Reads the schema and policy files of `dir`, or the embedded defaults.
@@ -216,11 +218,13 @@ pub(crate) fn compile(
         });
     }
 
+    let askable = super::ask::askable_ids(&policies)?;
     let hash = hash_sources(schema_file, files);
     Ok(LoadedSet {
         schema,
         policies,
         hash,
+        askable,
     })
 }
 

@@ -42,6 +42,7 @@
 //! reload fails) and an optional shadow candidate whose disagreements are counted, never
 //! enforced. [`run_tests`] and [`PolicyEngine::explain`] back `sluice policy test|explain`.
 
+pub mod ask;
 mod cases;
 mod engine;
 mod literals;
@@ -240,6 +241,16 @@ pub enum PolicyError {
     /// A policy names an entity that cannot exist (an unknown kind or kind group).
     #[error("{0} (kinds come from the detectors and [[detectors.custom]])")]
     UnknownEntity(Box<UnknownEntity>),
+    /// A policy's `@on_deny` annotation is not one Sluice knows.
+    #[error("{location}: policy \"{id}\": {message}")]
+    OnDeny {
+        /// The policy's `@id`.
+        id: String,
+        /// Where the policy starts.
+        location: SourceLocation,
+        /// What is wrong and what to write instead.
+        message: String,
+    },
     /// A policy test-case file is malformed.
     #[error("{file}: invalid policy test cases: {message}")]
     TestCases {

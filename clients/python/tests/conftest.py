@@ -6,10 +6,13 @@ internal), crm (stdio, internal) and chat (stdio, external), with one agent `pla
 whose API key comes from the environment, and no anonymous principal.
 """
 
+import contextlib
 import os
+import shutil
 import subprocess
 import threading
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -37,15 +40,24 @@ def binaries():
     }
 
 
-@pytest.fixture(scope="session")
-def sluice(binaries, tmp_path_factory):
-    """The running broker: a dict with `addr` (host:port), `key`, `dir` and `chat_log`."""
-    work = tmp_path_factory.mktemp("sluice")
+@contextlib.contextmanager
+def start_broker(binaries, work: Path, policy: Optional[str] = None):
+    """Runs `sluice serve --grpc` in `work`; with `policy`, that Cedar text (plus the
+    project's schema) is the policy set. Yields a dict with `addr` (host:port), `key`,
+    `dir` and `chat_log`."""
     chat_log = work / "chat.jsonl"
     config = work / "sluice.toml"
+    policy_table = ""
+    if policy is not None:
+        policies = work / "policies"
+        policies.mkdir()
+        shutil.copy(REPO / "policies" / "schema.cedarschema", policies / "schema.cedarschema")
+        (policies / "policy.cedar").write_text(policy)
+        policy_table = f'[policy]\ndir = "{policies}"\n\n'
     config.write_text(
         f'data_dir = "{work / "data"}"\n'
         f'[agents.platform]\napi_key_env = "{KEY_VAR}"\n\n'
+        f"{policy_table}"
         f'[servers.sheets]\ncommand = "{binaries["sheets"]}"\ntrust = "internal"\n\n'
         f'[servers.crm]\ncommand = "{binaries["crm"]}"\nargs = ["--db", "{work / "crm"}"]\ntrust = "internal"\n\n'
         f'[servers.chat]\ncommand = "{binaries["chat"]}"\nargs = ["--log", "{chat_log}"]\ntrust = "external"\n'
@@ -72,10 +84,19 @@ def sluice(binaries, tmp_path_factory):
         pytest.fail("sluice serve did not report its gRPC address:\n" + "".join(seen))
     # Keep draining stderr so the broker never blocks on a full pipe.
     threading.Thread(target=lambda: [None for _ in process.stderr], daemon=True).start()
-    yield {"addr": addr, "key": KEY, "dir": work, "chat_log": chat_log}
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        yield {"addr": addr, "key": KEY, "dir": work, "chat_log": chat_log}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def sluice(binaries, tmp_path_factory):
+    """The running broker: a dict with `addr` (host:port), `key`, `dir` and `chat_log`."""
+    with start_broker(binaries, tmp_path_factory.mktemp("sluice")) as running:
+        yield running

@@ -29,6 +29,7 @@ use crate::auth::Principals;
 use crate::flow::Broker;
 use crate::tls::ServerTls;
 
+mod approve;
 mod gate;
 mod service;
 mod status;

@@ -12,12 +12,13 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tonic::{Request, Response, Status};
 
+use super::approve::{Pending, StreamApprover, Unattended};
 use super::status::{log_entry, outcome_message, parse_json, status, tool_call_event};
 use super::{Agent, DEADLINE_MARGIN, pb};
 use crate::flow::{
-    Broker, CallToolRequest, CheckFlowRequest, Detail, DetokenizeRequest, ExecuteEvent,
-    ExecuteRequest, Executed, Observer, Payload, SearchRequest, SessionId, TokenizeRequest,
-    ToolRef, Watch,
+    Approver, ApproverSlot, Broker, CallToolRequest, CheckFlowRequest, Detail, DetokenizeRequest,
+    ExecuteEvent, ExecuteRequest, Executed, Observer, Payload, SearchRequest, SessionId,
+    TokenizeRequest, ToolRef, Watch,
 };
 
 /// The provenance recorded by Tokenize when the request names none.
@@ -26,12 +27,17 @@ const DEFAULT_SOURCE: &str = "grpc";
 /// The `sluice.v1.Broker` implementation.
 pub(super) struct Service {
     broker: Arc<Broker>,
+    /// Approvals `ExecuteStream`s wait for (see [`super::approve`]).
+    approvals: Arc<Pending>,
 }
 
 impl Service {
     /// The service over `broker`.
     pub(super) fn new(broker: Arc<Broker>) -> Self {
-        Service { broker }
+        Service {
+            broker,
+            approvals: Arc::default(),
+        }
     }
 }
 
@@ -191,11 +197,18 @@ impl pb::broker_server::Broker for Service {
     ) -> Result<Response<pb::ExecuteResponse>, Status> {
         let call = Call::of(request)?;
         let request = self.execute_request(&call)?;
+        let unattended = Arc::new(Unattended::default());
+        let approver = ApproverSlot::new(Arc::clone(&unattended) as Arc<dyn Approver>);
         let executed = call
-            .within(self.broker.execute(request, None))
+            .within(self.broker.execute_approved(request, None, approver))
             .await?
             .map_err(status)?;
         if let Some(status) = missed_deadline(&executed) {
+            return Err(status);
+        }
+        // Even if the program caught the refusal: its caller must learn that a human
+        // should have been asked.
+        if let Some(status) = unattended.required() {
             return Err(status);
         }
         Ok(Response::new(pb::ExecuteResponse {
@@ -236,8 +249,16 @@ impl pb::broker_server::Broker for Service {
             watch: Watch::Everything,
         };
         let broker = Arc::clone(&self.broker);
+        let approver = ApproverSlot::new(Arc::new(StreamApprover {
+            pending: Arc::clone(&self.approvals),
+            agent: call.agent.clone(),
+            events: tx.clone(),
+        }));
         let task = tokio::spawn(async move {
-            let executed = match call.within(broker.execute(request, Some(observer))).await {
+            let executed = match call
+                .within(broker.execute_approved(request, Some(observer), approver))
+                .await
+            {
                 Ok(Ok(executed)) => executed,
                 Ok(Err(error)) => {
                     let _ = tx.send(Err(status(error)));
@@ -481,6 +502,22 @@ impl pb::broker_server::Broker for Service {
             })
             .collect();
         Ok(Response::new(pb::ListServersResponse { servers }))
+    }
+
+    async fn approve(
+        &self,
+        request: Request<pb::ApproveRequest>,
+    ) -> Result<Response<pb::ApproveResponse>, Status> {
+        let call = Call::of(request)?;
+        let answer = super::approve::answer(call.message.answer)?;
+        if call.message.approval_id.is_empty() {
+            return Err(Status::invalid_argument(
+                "`approval_id` is required (from an approval_requested event)",
+            ));
+        }
+        self.approvals
+            .answer(&call.agent, &call.message.approval_id, answer)?;
+        Ok(Response::new(pb::ApproveResponse {}))
     }
 }
 

@@ -214,6 +214,7 @@ mod tests {
             destination: "crm/deleteLead".into(),
             policy_ids: vec!["no-deletes".into()],
             reason: "denied by forbid policy no-deletes".into(),
+            askable: false,
         }));
         assert_eq!(status.code(), Code::PermissionDenied);
         let info = status.get_details_error_info().expect("error info");

@@ -23,6 +23,7 @@
 //! This module never decides a flow or sees a raw value: the [`Broker`] tokenizes every
 //! outcome, and the search text is scanned as well before it is returned.
 
+mod approve;
 mod http;
 mod owners;
 mod render;

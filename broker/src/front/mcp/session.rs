@@ -17,12 +17,13 @@ use serde::Deserialize;
 use serde_json::Value;
 use tracing::Instrument;
 
+use super::approve::Elicitor;
 use super::render::{execute_result, relay_logs};
 use super::{Authenticated, PROTOCOL_VERSIONS, instructions, tools};
 use crate::auth::ANONYMOUS;
 use crate::flow::{
-    Broker, BrokerError, Detail, ExecuteEvent, ExecuteRequest, Observer, SearchRequest, SessionId,
-    Watch,
+    Approver, ApproverSlot, Broker, BrokerError, Detail, ExecuteEvent, ExecuteRequest, Observer,
+    SearchRequest, SessionId, Watch,
 };
 
 /// Who may use a session.
@@ -148,7 +149,17 @@ impl McpSession {
         agent: String,
         session: SessionId,
         progress: Option<(ProgressToken, Peer<RoleServer>)>,
+        peer: &Peer<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
+        // Only an MCP session can be asked: a session-less (2026-07-28) request has no
+        // channel for a server-initiated elicitation (that revision's multi round-trip
+        // pattern is not built), so an askable refusal there is a refusal.
+        let in_mcp_session = self.session.get().is_some();
+        let approver = ApproverSlot::from_option(
+            Elicitor::for_peer(peer, &agent)
+                .filter(|_| in_mcp_session)
+                .map(|e| Arc::new(e) as Arc<dyn Approver>),
+        );
         let request = ExecuteRequest {
             agent,
             session: Some(session),
@@ -157,7 +168,11 @@ impl McpSession {
             deadline: None,
         };
         let Some((token, peer)) = progress else {
-            let executed = self.broker.execute(request, None).await.map_err(refusal)?;
+            let executed = self
+                .broker
+                .execute_approved(request, None, approver)
+                .await
+                .map_err(refusal)?;
             return Ok(execute_result(&executed.outcome));
         };
         let (lines, relay) = relay_logs(token, peer);
@@ -172,7 +187,10 @@ impl McpSession {
                 watch: Watch::ConsoleOnly,
             }
         };
-        let executed = self.broker.execute(request, Some(observer)).await;
+        let executed = self
+            .broker
+            .execute_approved(request, Some(observer), approver)
+            .await;
         // Every line was delivered before `execute` returned: the end marker follows the
         // last line, and the result goes out after the relay has sent it.
         let _ = lines.send(None);
@@ -323,7 +341,7 @@ impl ServerHandler for McpSession {
                     // ending) stops the program and frees its sandbox slot; a tool call
                     // already under way still finishes and is audited.
                     tokio::select! {
-                        result = self.execute(args, agent, session, progress) => result?,
+                        result = self.execute(args, agent, session, progress, &context.peer) => result?,
                         () = context.ct.cancelled() => {
                             tracing::info!("execute cancelled by the client");
                             return Err(ErrorData::invalid_request(

@@ -7,6 +7,8 @@ policy ids, kinds, sources and destination decoded from the `google.rpc.ErrorInf
 
 from ._generated import broker_pb2, broker_pb2_grpc
 from .client import (
+    ApprovalFlow,
+    ApprovalRequest,
     Broker,
     ExecuteResult,
     FlowDecision,
@@ -17,6 +19,7 @@ from .client import (
     ToolResult,
 )
 from .errors import (
+    ApprovalRequired,
     AuthenticationError,
     CallDenied,
     DeadlineExceeded,
@@ -30,6 +33,9 @@ from .errors import (
 )
 
 __all__ = [
+    "ApprovalFlow",
+    "ApprovalRequest",
+    "ApprovalRequired",
     "AuthenticationError",
     "Broker",
     "CallDenied",

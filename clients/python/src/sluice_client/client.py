@@ -113,7 +113,39 @@ class ServerInfo:
     tool_count: int = 0
 
 
-Event = Union[str, LogLine, ToolCall, ExecuteResult]
+@dataclass(frozen=True)
+class ApprovalFlow:
+    """Placeholders of one kind and source at one argument path that a policy refused."""
+
+    placeholders: List[str]
+    kind: str
+    source: str
+    arg_path: str
+    policy_ids: List[str]
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """A tool call of a streamed program waiting for a human (`@on_deny("ask")`): answer it
+    with `Broker.approve(approval_id, "once" | "session" | "decline")`. Never a value."""
+
+    approval_id: str
+    destination: str
+    #: "call" (the call itself was refused) or "flow" (data on its way into it was).
+    action: str
+    flows: List[ApprovalFlow]
+    policy_ids: List[str]
+    #: The question in words.
+    message: str
+
+
+Event = Union[str, LogLine, ToolCall, ApprovalRequest, ExecuteResult]
+
+_ANSWERS = {
+    "once": pb.APPROVAL_ANSWER_ONCE,
+    "session": pb.APPROVAL_ANSWER_SESSION,
+    "decline": pb.APPROVAL_ANSWER_DECLINE,
+}
 
 
 def _channel(target: str, credentials: Optional[grpc.ChannelCredentials]) -> grpc.Channel:
@@ -214,7 +246,9 @@ class Broker:
         timeout: Optional[float] = None,
     ) -> Iterator[Event]:
         """Runs a program and yields, live: the session id (str), then `LogLine`s and
-        `ToolCall`s in program order, then the final `ExecuteResult` (with empty logs)."""
+        `ToolCall`s in program order, then the final `ExecuteResult` (with empty logs). A
+        tool call waiting for a human yields an `ApprovalRequest`: answer it with `approve`
+        (the program waits, within its timeout)."""
         request = pb.ExecuteRequest(code=code, session=session or "")
         if timeout_ms is not None:
             request.timeout_ms = timeout_ms
@@ -231,6 +265,19 @@ class Broker:
                 elif which == "tool_call":
                     call = event.tool_call
                     yield ToolCall(call.server, call.tool, call.ok, call.error, call.duration_us)
+                elif which == "approval_requested":
+                    asked = event.approval_requested
+                    yield ApprovalRequest(
+                        asked.approval_id,
+                        asked.destination,
+                        asked.action,
+                        [
+                            ApprovalFlow(list(f.placeholders), f.kind, f.source, f.arg_path, list(f.policy_ids))
+                            for f in asked.flows
+                        ],
+                        list(asked.policy_ids),
+                        asked.message,
+                    )
                 elif which == "outcome":
                     yield _outcome(current, event.outcome)
         except grpc.RpcError as error:
@@ -321,6 +368,14 @@ class Broker:
     def create_session(self, *, timeout: Optional[float] = None) -> str:
         """A new session id."""
         return self._call(self._stub.CreateSession, pb.CreateSessionRequest(), timeout).session
+
+    def approve(self, approval_id: str, answer: str = "once", *, timeout: Optional[float] = None) -> None:
+        """Answers an `ApprovalRequest` of `execute_stream`: "once", "session" or "decline".
+        Raises `NotFound` when no such approval waits for this agent."""
+        if answer not in _ANSWERS:
+            raise ValueError(f"answer must be one of {', '.join(_ANSWERS)}, not {answer!r}")
+        request = pb.ApproveRequest(approval_id=approval_id, answer=_ANSWERS[answer])
+        self._call(self._stub.Approve, request, timeout)
 
     def purge_session(self, session: str, *, timeout: Optional[float] = None) -> int:
         """Erases a session's values; returns how many were erased."""

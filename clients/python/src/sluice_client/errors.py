@@ -114,7 +114,13 @@ class ProgramError(Exception):
         self.message = message
 
 
+class ApprovalRequired(SluiceError):
+    """FAILED_PRECONDITION (`APPROVAL_REQUIRED`): a unary `execute` needed a human approval
+    it cannot ask for; run the program with `execute_stream` and answer with `approve`."""
+
+
 _BY_CODE = {
+    grpc.StatusCode.FAILED_PRECONDITION: ApprovalRequired,
     grpc.StatusCode.UNAUTHENTICATED: AuthenticationError,
     grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument,
     grpc.StatusCode.NOT_FOUND: NotFound,
