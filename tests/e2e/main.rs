@@ -22,3 +22,4 @@ mod replicas;
 mod tls;
 mod tokenize_cli;
 mod vault_durability;
+mod workspace_skills;

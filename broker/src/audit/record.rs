@@ -23,6 +23,8 @@ pub enum AuditEvent {
     Detokenize,
     /// The policy set was reloaded (or a reload was rejected).
     Reload,
+    /// An execute loaded a saved skill (`tool` is `skills/<name>`, `detail` its version).
+    Skill,
 }
 
 /// How it was decided.

@@ -2,6 +2,10 @@
 //! enters the broker here, carrying the execute's context, and goes through the same
 //! [`Pipeline`] as a proxied call. The program sees a failure as a thrown `ToolError`
 //! (its kind and tokenized message); the typed refusal stays on the broker's side.
+//!
+//! Two server names no backend can have (names are letters, digits, `_` and `-`) reach
+//! the broker's own services instead: `@workspace` ([`super::workspace`]) and `@skills`
+//! ([`super::skills`]); the prelude's `workspace` and `skills` objects use them.
 
 use std::sync::Arc;
 
@@ -12,6 +16,13 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::events::{CallEvent, ExecuteEvent, Pumped};
 use super::pipeline::Pipeline;
 use super::request::CallContext;
+use super::skills::SkillBook;
+use super::workspace::{self, WorkspaceLimits};
+
+/// The server name of `workspace.<op>` calls.
+const WORKSPACE_SERVER: &str = "@workspace";
+/// The server name of `skills.save` and skill loads.
+const SKILLS_SERVER: &str = "@skills";
 
 /// Routes one execute's tool calls and console lines.
 pub(crate) struct ToolRouter {
@@ -21,12 +32,47 @@ pub(crate) struct ToolRouter {
     pub(crate) events: Option<UnboundedSender<Pumped>>,
     /// Whether finished tool calls are events too (else only console lines are).
     pub(crate) observe_calls: bool,
+    /// Limits of `workspace.set`.
+    pub(crate) workspace: WorkspaceLimits,
+    /// Saved skills.
+    pub(crate) skills: SkillBook,
+}
+
+impl ToolRouter {
+    /// Answers a call to one of the broker's own services.
+    async fn service(&self, server: &str, op: &str, args: Value) -> Result<Value, ToolError> {
+        let context = &self.context;
+        match (server, op) {
+            (WORKSPACE_SERVER, _) => {
+                workspace::serve(&self.pipeline.tokenizer, self.workspace, context, op, args).await
+            }
+            (SKILLS_SERVER, "save") => self.skills.save(&context.agent, args).await,
+            (SKILLS_SERVER, "load") => {
+                let Some(Value::String(name)) = args.get("name") else {
+                    return Err(ToolError::tool("skills.<name>: the name must be a string"));
+                };
+                let skill = self.skills.load(&context.agent, name).await?;
+                super::record::skill(
+                    self.pipeline.audit.as_deref(),
+                    context,
+                    &skill.name,
+                    skill.version,
+                )
+                .map_err(|e| e.to_tool_error())?;
+                Ok(serde_json::json!({ "js": skill.js, "version": skill.version }))
+            }
+            _ => Err(ToolError::tool(format!("{server}.{op} does not exist"))),
+        }
+    }
 }
 
 impl HostBridge for ToolRouter {
     /// The call runs as its own task on a runtime worker, not on the sandbox's fiber stack:
     /// Cedar and serde recurse, and a fiber stack is small and opaque to their stack guards.
     fn call<'a>(&'a self, server: &'a str, tool: &'a str, args: Value) -> BridgeFuture<'a> {
+        if server.starts_with('@') {
+            return Box::pin(self.service(server, tool, args));
+        }
         let pipeline = Arc::clone(&self.pipeline);
         let context = self.context.clone();
         let events = self.events.clone().filter(|_| self.observe_calls);
