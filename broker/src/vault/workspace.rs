@@ -244,3 +244,93 @@ fn skill_aad(owner: &str, slot: &Slot, version: u64) -> Vec<u8> {
         &version.to_be_bytes(),
     ])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{Fixture, Store};
+
+    fn workspace_is_sealed_scoped_limited_and_purged(store: Store) {
+        let Some(fixture) = Fixture::new(store, "workspace_is_sealed_scoped_limited_and_purged")
+        else {
+            return;
+        };
+        let vault = fixture.open();
+        assert!(vault.workspace_set("s1", "bot", "cursor", "{\"page\":2}", 2).unwrap());
+        assert!(vault.workspace_set("s1", "bot", "lead", "\"[EMAIL_1]\"", 2).unwrap());
+        // A third key is refused and not written; overwriting an existing one is not.
+        assert!(!vault.workspace_set("s1", "bot", "more", "1", 2).unwrap());
+        assert!(vault.workspace_set("s1", "bot", "cursor", "{\"page\":3}", 2).unwrap());
+        assert_eq!(
+            vault.workspace_get("s1", "bot", "cursor").unwrap().as_deref(),
+            Some("{\"page\":3}")
+        );
+        assert_eq!(vault.workspace_get("s1", "bot", "more").unwrap(), None);
+        let keys: Vec<String> = vault
+            .workspace_entries("s1", "bot")
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys, ["cursor", "lead"]);
+        // Another session, another agent: nothing.
+        assert_eq!(vault.workspace_get("s2", "bot", "cursor").unwrap(), None);
+        assert_eq!(vault.workspace_get("s1", "eve", "cursor").unwrap(), None);
+        assert!(vault.workspace_entries("s1", "eve").unwrap().is_empty());
+        // It survives reopening.
+        drop(vault);
+        let vault = fixture.open();
+        assert!(vault.workspace_delete("s1", "bot", "lead").unwrap());
+        assert!(!vault.workspace_delete("s1", "bot", "lead").unwrap());
+        assert!(vault.workspace_set("s2", "bot", "kept", "1", 2).unwrap());
+        vault.purge_session("s1").unwrap();
+        assert!(vault.workspace_entries("s1", "bot").unwrap().is_empty());
+        assert_eq!(
+            vault.workspace_get("s2", "bot", "kept").unwrap().as_deref(),
+            Some("1")
+        );
+    }
+
+    fn skills_are_versioned_per_owner_and_deleted(store: Store) {
+        let Some(fixture) = Fixture::new(store, "skills_are_versioned_per_owner_and_deleted")
+        else {
+            return;
+        };
+        let vault = fixture.open();
+        assert_eq!(vault.skill_save("bot", "syncLead", b"v1").unwrap(), 1);
+        assert_eq!(vault.skill_save("bot", "syncLead", b"v2").unwrap(), 2);
+        assert_eq!(vault.skill_save("bot", "other", b"o").unwrap(), 1);
+        assert_eq!(vault.skill_save("eve", "syncLead", b"e").unwrap(), 1);
+        assert_eq!(
+            vault.skills("bot").unwrap(),
+            vec![
+                ("other".to_owned(), 1, b"o".to_vec()),
+                ("syncLead".to_owned(), 2, b"v2".to_vec())
+            ]
+        );
+        assert_eq!(vault.skill_delete("bot", "syncLead").unwrap(), 2);
+        assert_eq!(vault.skills("bot").unwrap().len(), 1);
+        assert_eq!(vault.skills("eve").unwrap().len(), 1);
+        // Numbering restarts only after a delete (a fresh skill of the same name).
+        assert_eq!(vault.skill_save("bot", "syncLead", b"again").unwrap(), 1);
+    }
+
+    #[test]
+    fn workspace_on_sled() {
+        workspace_is_sealed_scoped_limited_and_purged(Store::Sled);
+    }
+
+    #[test]
+    fn workspace_on_postgres() {
+        workspace_is_sealed_scoped_limited_and_purged(Store::Postgres);
+    }
+
+    #[test]
+    fn skills_on_sled() {
+        skills_are_versioned_per_owner_and_deleted(Store::Sled);
+    }
+
+    #[test]
+    fn skills_on_postgres() {
+        skills_are_versioned_per_owner_and_deleted(Store::Postgres);
+    }
+}

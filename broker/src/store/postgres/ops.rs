@@ -388,7 +388,7 @@ impl VaultStore for PgStore {
             let tx = client.transaction().await.map_err(err)?;
             // One saver per (owner, skill) at a time, across replicas: the version is max + 1.
             tx.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(encode($1 || $2, 'hex'), 0))",
+                "SELECT pg_advisory_xact_lock(hashtextextended(encode($1::bytea || $2::bytea, 'hex'), 0))",
                 &[&owner, &slot],
             )
             .await
