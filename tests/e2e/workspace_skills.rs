@@ -405,6 +405,16 @@ async fn a_saved_skill_is_found_by_search_over_mcp_and_grpc_and_runs_in_a_new_ex
     let shown = String::from_utf8_lossy(&show.stdout);
     assert!(shown.contains("tools.sheets.getRow"), "{show:?}");
     assert_eq!(skills(&["show", "nope"]).status.code(), Some(2));
+    let manifest = skills(&["show", "leadDigest", "--manifest"]);
+    let manifest = String::from_utf8_lossy(&manifest.stdout);
+    for part in [
+        "---\nname: leadDigest\n",
+        "## Signature",
+        "skills.leadDigest(args: Args)",
+        "await skills.leadDigest(",
+    ] {
+        assert!(manifest.contains(part), "{part} missing: {manifest}");
+    }
     let delete = skills(&["delete", "leadDigest"]);
     assert!(delete.status.success(), "{delete:?}");
     let list = skills(&["list"]);

@@ -30,6 +30,9 @@ enum SkillsCommand {
     Show {
         /// The skill's name.
         name: String,
+        /// Print it as its SKILL.md manifest (name, description, signature, example, code).
+        #[arg(long)]
+        manifest: bool,
     },
     /// Delete every version of a skill.
     Delete {
@@ -60,8 +63,12 @@ pub(super) fn run(args: SkillsArgs) -> Result<u8, CliError> {
                 }
                 exit::OK
             }),
-            SkillsCommand::Show { name } => broker.skills(&agent).await.map(|skills| {
+            SkillsCommand::Show { name, manifest } => broker.skills(&agent).await.map(|skills| {
                 match skills.into_iter().find(|s| s.name == name) {
+                    Some(skill) if manifest => {
+                        print!("{}", skill.manifest());
+                        exit::OK
+                    }
                     Some(skill) => {
                         println!("name: {}\nversion: {}", skill.name, skill.version);
                         println!("description: {}", skill.description);

@@ -131,6 +131,25 @@ impl Skill {
         }
     }
 
+    /// The skill's `SKILL.md`: front matter (name, description), signature, an example
+    /// call and the module, in the shape agent skill directories use.
+    pub fn manifest(&self) -> String {
+        let types: String = self.types.iter().map(|t| format!("{t}\n")).collect();
+        format!(
+            "---\nname: {name}\ndescription: {summary}\nversion: {version}\n---\n\n# {name}\n\n{description}\n\n\
+             ## Signature\n\n```ts\n{types}skills.{name}(args: {param}): {returns}\n```\n\n\
+             ## Example\n\n```js\nconst result = await skills.{name}({{ /* {param} */ }});\n```\n\n\
+             ## Code\n\n```ts\n{code}\n```\n",
+            name = self.name,
+            summary = one_line(&self.description),
+            version = self.version,
+            description = self.description.trim_end(),
+            param = self.param_type,
+            returns = self.return_type,
+            code = self.code.trim_end(),
+        )
+    }
+
     fn matches(&self, query: &str) -> bool {
         let haystack = format!("{} {}", self.name, self.description).to_lowercase();
         let words: Vec<String> = query

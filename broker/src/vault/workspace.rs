@@ -255,13 +255,28 @@ mod tests {
             return;
         };
         let vault = fixture.open();
-        assert!(vault.workspace_set("s1", "bot", "cursor", "{\"page\":2}", 2).unwrap());
-        assert!(vault.workspace_set("s1", "bot", "lead", "\"[EMAIL_1]\"", 2).unwrap());
+        assert!(
+            vault
+                .workspace_set("s1", "bot", "cursor", "{\"page\":2}", 2)
+                .unwrap()
+        );
+        assert!(
+            vault
+                .workspace_set("s1", "bot", "lead", "\"[EMAIL_1]\"", 2)
+                .unwrap()
+        );
         // A third key is refused and not written; overwriting an existing one is not.
         assert!(!vault.workspace_set("s1", "bot", "more", "1", 2).unwrap());
-        assert!(vault.workspace_set("s1", "bot", "cursor", "{\"page\":3}", 2).unwrap());
+        assert!(
+            vault
+                .workspace_set("s1", "bot", "cursor", "{\"page\":3}", 2)
+                .unwrap()
+        );
         assert_eq!(
-            vault.workspace_get("s1", "bot", "cursor").unwrap().as_deref(),
+            vault
+                .workspace_get("s1", "bot", "cursor")
+                .unwrap()
+                .as_deref(),
             Some("{\"page\":3}")
         );
         assert_eq!(vault.workspace_get("s1", "bot", "more").unwrap(), None);
