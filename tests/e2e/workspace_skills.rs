@@ -308,6 +308,43 @@ async fn a_saved_skill_is_found_by_search_over_mcp_and_grpc_and_runs_in_a_new_ex
     assert!(found.contains("type Args = { id: string }"), "mcp: {found}");
     assert!(found.contains("Reads one lead row"), "mcp: {found}");
 
+    // The MCP Skills extension (SEP-2640) serves it too: skills/list, skills/get, and its
+    // SKILL.md through resources/read.
+    let listed = mcp.list_all_skills().await.expect("skills/list");
+    let uri = "skill://sluice/lead-digest/SKILL.md";
+    assert_eq!(
+        listed.iter().map(|s| s.uri.as_str()).collect::<Vec<_>>(),
+        [uri],
+        "{listed:?}"
+    );
+    let got = mcp
+        .get_skill(rmcp::model::GetSkillRequestParams::new(uri))
+        .await
+        .expect("skills/get");
+    assert_eq!(got.skill.name(), "lead-digest");
+    let read = mcp
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(uri))
+        .await
+        .expect("resources/read");
+    let text = match read.contents.first() {
+        Some(rmcp::model::ResourceContents::TextResourceContents { text, .. }) => text.clone(),
+        other => panic!("not text: {other:?}"),
+    };
+    assert!(text.contains("skills.leadDigest(args: Args)"), "{text}");
+    let rmcp::model::SkillResources::Files(files) = &got.skill.resources else {
+        panic!("no file list: {got:?}");
+    };
+    files[0]
+        .verify(text.as_bytes())
+        .expect("the SKILL.md matches its digest");
+    assert!(
+        mcp.get_skill(rmcp::model::GetSkillRequestParams::new(
+            "skill://sluice/other/SKILL.md"
+        ))
+        .await
+        .is_err()
+    );
+
     let mut grpc = grpc_client(&grpc_url).await;
     for (detail, expect) in [
         (pb::Detail::Names, "skills.leadDigest"),
@@ -408,7 +445,7 @@ async fn a_saved_skill_is_found_by_search_over_mcp_and_grpc_and_runs_in_a_new_ex
     let manifest = skills(&["show", "leadDigest", "--manifest"]);
     let manifest = String::from_utf8_lossy(&manifest.stdout);
     for part in [
-        "---\nname: leadDigest\n",
+        "---\nname: lead-digest\n",
         "## Signature",
         "skills.leadDigest(args: Args)",
         "await skills.leadDigest(",

@@ -516,6 +516,33 @@ impl Broker {
         self.skills.list(agent).await
     }
 
+    /// The `SKILL.md` of every skill `agent` sees that has an Agent Skills name, as
+    /// `(name, description, manifest)`, scanned like search results (for the MCP Skills
+    /// extension).
+    pub async fn skill_manifests(
+        &self,
+        agent: &str,
+        session: &SessionId,
+    ) -> Result<Vec<(String, String, String)>, BrokerError> {
+        self.bind(agent, session, true)?;
+        let mut out = Vec::new();
+        for skill in self.skills.list(agent).await? {
+            let Some(name) = skill.kebab_name() else {
+                continue;
+            };
+            if out.iter().any(|(n, _, _)| *n == name) {
+                continue;
+            }
+            let tokenizer = &self.pipeline.tokenizer;
+            let description =
+                scan::backend_text(tokenizer, session.as_str(), skill.description.clone()).await?;
+            let manifest =
+                scan::backend_text(tokenizer, session.as_str(), skill.manifest()).await?;
+            out.push((name, description, manifest));
+        }
+        Ok(out)
+    }
+
     /// Deletes every version of skill `name` that `agent` sees; how many there were.
     pub async fn delete_skill(&self, agent: &str, name: &str) -> Result<u64, BrokerError> {
         super::skills::validate_name(name)?;

@@ -131,16 +131,37 @@ impl Skill {
         }
     }
 
+    /// The skill's name in the Agent Skills convention (lowercase words joined by `-`:
+    /// `syncLead` → `sync-lead`), as `SKILL.md` and the MCP Skills extension name it;
+    /// `None` for a name that has no such form (one with `_` or `$`).
+    pub fn kebab_name(&self) -> Option<String> {
+        let mut out = String::with_capacity(self.name.len() + 4);
+        for (i, c) in self.name.chars().enumerate() {
+            if c.is_ascii_uppercase() {
+                if i > 0 && !out.ends_with('-') {
+                    out.push('-');
+                }
+                out.push(c.to_ascii_lowercase());
+            } else if c.is_ascii_alphanumeric() {
+                out.push(c);
+            } else {
+                return None;
+            }
+        }
+        Some(out)
+    }
+
     /// The skill's `SKILL.md`: front matter (name, description), signature, an example
     /// call and the module, in the shape agent skill directories use.
     pub fn manifest(&self) -> String {
         let types: String = self.types.iter().map(|t| format!("{t}\n")).collect();
         format!(
-            "---\nname: {name}\ndescription: {summary}\nversion: {version}\n---\n\n# {name}\n\n{description}\n\n\
+            "---\nname: {kebab}\ndescription: {summary}\nversion: {version}\n---\n\n# {name}\n\n{description}\n\n\
              ## Signature\n\n```ts\n{types}skills.{name}(args: {param}): {returns}\n```\n\n\
              ## Example\n\n```js\nconst result = await skills.{name}({{ /* {param} */ }});\n```\n\n\
              ## Code\n\n```ts\n{code}\n```\n",
             name = self.name,
+            kebab = self.kebab_name().unwrap_or_else(|| self.name.clone()),
             summary = one_line(&self.description),
             version = self.version,
             description = self.description.trim_end(),

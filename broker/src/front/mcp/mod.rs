@@ -22,6 +22,7 @@ mod http;
 mod owners;
 mod render;
 mod session;
+mod skills;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
