@@ -190,11 +190,12 @@ pub(crate) struct SkillBook {
 }
 
 impl SkillBook {
-    /// Whose skills `agent` sees and saves: itself, or `group:G` for its first group.
+    /// Whose skills `agent` sees and saves: `agent:A` itself, or `group:G` for its first
+    /// group. The prefixes keep an agent whose name looks like a group's apart from it.
     pub(crate) fn owner(&self, agent: &str) -> String {
         match (self.settings.share, self.settings.groups.get(agent)) {
             (SkillShare::Group, Some(group)) => format!("group:{group}"),
-            _ => agent.to_owned(),
+            _ => format!("agent:{agent}"),
         }
     }
 
@@ -409,4 +410,61 @@ pub(crate) fn validate_name(name: &str) -> Result<(), InvalidRequest> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skill(name: &str) -> Skill {
+        Skill {
+            name: name.into(),
+            description: "d".into(),
+            code: String::new(),
+            js: String::new(),
+            param_type: "unknown".into(),
+            return_type: "Promise<unknown>".into(),
+            types: Vec::new(),
+            saved: 0,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn agent_skill_names_map_to_the_agent_skills_form_or_to_none() {
+        assert_eq!(skill("syncLead").kebab_name().as_deref(), Some("sync-lead"));
+        assert_eq!(
+            skill("SyncLead2").kebab_name().as_deref(),
+            Some("sync-lead2")
+        );
+        assert_eq!(skill("sync_lead").kebab_name(), None);
+        assert!(
+            skill("syncLead")
+                .manifest()
+                .starts_with("---\nname: sync-lead\n")
+        );
+    }
+
+    #[test]
+    fn an_agent_named_like_a_group_never_shares_that_groups_skills() {
+        let detectors = detectors::Detectors::default();
+        let dir = tempfile::tempdir().unwrap();
+        let vault = crate::vault::Vault::open(
+            dir.path(),
+            &crate::vault::MasterKey::from_bytes([3; crate::vault::MASTER_KEY_LEN]),
+        )
+        .unwrap();
+        let mut settings = SkillSettings {
+            share: SkillShare::Group,
+            ..SkillSettings::default()
+        };
+        settings.groups.insert("bot".into(), "sync".into());
+        let book = SkillBook {
+            tokenizer: Tokenizer::new(detectors, vault),
+            settings: std::sync::Arc::new(settings),
+        };
+        assert_eq!(book.owner("bot"), "group:sync");
+        assert_eq!(book.owner("group:sync"), "agent:group:sync");
+        assert_eq!(book.owner("loner"), "agent:loner");
+    }
 }

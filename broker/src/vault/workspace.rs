@@ -103,10 +103,10 @@ impl Vault {
         Ok(self.inner.store.workspace_delete(&sid, &owner, &slot)?)
     }
 
-    /// Saves `record` as the next version of skill `name` of `owner` (an agent, or
+    /// Saves `record` as the next version of skill `name` of `owner` (`agent:NAME` or
     /// `group:NAME`); returns the version.
     pub fn skill_save(&self, owner: &str, name: &str, record: &[u8]) -> Result<u64, VaultError> {
-        validate_agent(owner)?;
+        validate_owner(owner)?;
         let tag = self.inner.agent_tag(b"sluice/vault/v1/skill-owner", owner);
         let slot = self.inner.skill_slot(owner, name);
         let crypto = std::sync::Arc::clone(&self.inner.crypto);
@@ -126,7 +126,7 @@ impl Vault {
 
     /// The newest version of every skill of `owner`: `(name, version, record)`, by name.
     pub fn skills(&self, owner: &str) -> Result<Vec<(String, u64, Vec<u8>)>, VaultError> {
-        validate_agent(owner)?;
+        validate_owner(owner)?;
         let tag = self.inner.agent_tag(b"sluice/vault/v1/skill-owner", owner);
         let mut out = Vec::new();
         for skill in self.inner.store.skills(&tag)? {
@@ -148,7 +148,7 @@ impl Vault {
 
     /// Deletes every version of skill `name` of `owner`; returns how many there were.
     pub fn skill_delete(&self, owner: &str, name: &str) -> Result<u64, VaultError> {
-        validate_agent(owner)?;
+        validate_owner(owner)?;
         let tag = self.inner.agent_tag(b"sluice/vault/v1/skill-owner", owner);
         let slot = self.inner.skill_slot(owner, name);
         Ok(self.inner.store.skill_delete(&tag, &slot)?)
@@ -217,6 +217,16 @@ impl Inner {
             what,
         })
     }
+}
+
+/// A skill owner: `agent:NAME` or `group:NAME` (any non-empty text up to a bound).
+fn validate_owner(owner: &str) -> Result<(), VaultError> {
+    if owner.is_empty() || owner.len() > super::MAX_AGENT_LEN + 8 {
+        return Err(VaultError::InvalidAgent {
+            reason: "a skill owner must be 1 to 136 bytes",
+        });
+    }
+    Ok(())
 }
 
 /// `len ‖ name ‖ rest` → (name, rest).
