@@ -381,6 +381,34 @@ async fn a_saved_skill_is_found_by_search_over_mcp_and_grpc_and_runs_in_a_new_ex
     assert!(outcome.contains("L-001"), "{outcome}");
     assert!(outcome.contains("[EMAIL_"), "{outcome}");
     assert!(!outcome.contains(AMELIA_EMAIL), "{outcome}");
+
+    // gRPC PurgeSession erases that session's workspace (the skill stays: it is the agent's).
+    let session = executed.session.clone();
+    let read_last = |session: String| pb::ExecuteRequest {
+        code: r#"return (await workspace.get("last")) ?? "gone";"#.into(),
+        session,
+        ..Default::default()
+    };
+    let before = grpc
+        .execute(read_last(session.clone()))
+        .await
+        .expect("Execute");
+    assert!(format!("{:?}", before.into_inner()).contains("L-001"));
+    grpc.purge_session(pb::PurgeSessionRequest {
+        session: session.clone(),
+    })
+    .await
+    .expect("PurgeSession");
+    let after = grpc
+        .execute(read_last(session))
+        .await
+        .expect("Execute")
+        .into_inner();
+    let after = format!("{after:?}");
+    assert!(
+        after.contains("gone") && !after.contains("L-001"),
+        "{after}"
+    );
     let _ = mcp.cancel().await;
     // The embedded store is one process's: stop the server before the CLI opens it.
     drop(serve);
