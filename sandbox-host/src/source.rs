@@ -95,6 +95,10 @@ pub struct PreparedModule {
     pub types: Vec<String>,
 }
 
+/// Deepest bracket nesting a skill module may have: the parser, the type stripper and the
+/// printer all recurse per level, and a module is checked on the host.
+pub const MAX_MODULE_NESTING: usize = 256;
+
 /// The binding the default export is held in inside a prepared module.
 const DEFAULT_BINDING: &str = "__sluice_default";
 
@@ -114,6 +118,26 @@ pub fn prepare_module(code: &str) -> Result<PreparedModule, SyntaxError> {
             message: message.to_owned(),
         }
     };
+    // Counted over the raw text (brackets in strings and comments too), so it can only
+    // refuse more than it must, never less.
+    let mut depth = 0usize;
+    for (at, byte) in code.bytes().enumerate() {
+        match byte {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_MODULE_NESTING {
+                    return Err(refuse(
+                        at as u32,
+                        &format!(
+                            "the module nests brackets more than {MAX_MODULE_NESTING} deep; flatten it"
+                        ),
+                    ));
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
     let allocator = Allocator::default();
     let parsed = Parser::new(&allocator, code, SourceType::ts()).parse();
     if let Some(first) = parsed.diagnostics.first() {

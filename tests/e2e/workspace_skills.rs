@@ -552,6 +552,14 @@ fn skills_save_refuses_bad_modules_and_data_with_clear_errors() {
         ("const a = 1;", "no default export"),
         ("export default async (a) => {", "line 1"),
         (
+            &format!(
+                "export default async (a) => {}1{};",
+                "(".repeat(3000),
+                ")".repeat(3000)
+            ),
+            "nests brackets more than 256 deep",
+        ),
+        (
             "export default async (a) => \"mail amelia.hartley@northwind-logistics.co.uk\";",
             "literal EMAIL value",
         ),

@@ -38,31 +38,36 @@ pub(crate) struct ToolRouter {
     pub(crate) skills: SkillBook,
 }
 
-impl ToolRouter {
-    /// Answers a call to one of the broker's own services.
-    async fn service(&self, server: &str, op: &str, args: Value) -> Result<Value, ToolError> {
-        let context = &self.context;
-        match (server, op) {
-            (WORKSPACE_SERVER, _) => {
-                workspace::serve(&self.pipeline.tokenizer, self.workspace, context, op, args).await
-            }
-            (SKILLS_SERVER, "save") => self.skills.save(&context.agent, args).await,
-            (SKILLS_SERVER, "load") => {
-                let Some(Value::String(name)) = args.get("name") else {
-                    return Err(ToolError::tool("skills.<name>: the name must be a string"));
-                };
-                let skill = self.skills.load(&context.agent, name).await?;
-                super::record::skill(
-                    self.pipeline.audit.as_deref(),
-                    context,
-                    &skill.name,
-                    skill.version,
-                )
-                .map_err(|e| e.to_tool_error())?;
-                Ok(serde_json::json!({ "js": skill.js, "version": skill.version }))
-            }
-            _ => Err(ToolError::tool(format!("{server}.{op} does not exist"))),
+/// Answers a call to one of the broker's own services.
+async fn service(
+    pipeline: &Pipeline,
+    context: &CallContext,
+    workspace_limits: WorkspaceLimits,
+    skills: &SkillBook,
+    server: &str,
+    op: &str,
+    args: Value,
+) -> Result<Value, ToolError> {
+    match (server, op) {
+        (WORKSPACE_SERVER, _) => {
+            workspace::serve(&pipeline.tokenizer, workspace_limits, context, op, args).await
         }
+        (SKILLS_SERVER, "save") => skills.save(&context.agent, args).await,
+        (SKILLS_SERVER, "load") => {
+            let Some(Value::String(name)) = args.get("name") else {
+                return Err(ToolError::tool("skills.<name>: the name must be a string"));
+            };
+            let skill = skills.load(&context.agent, name).await?;
+            super::record::skill(
+                pipeline.audit.as_deref(),
+                context,
+                &skill.name,
+                skill.version,
+            )
+            .map_err(|e| e.to_tool_error())?;
+            Ok(serde_json::json!({ "js": skill.js, "version": skill.version }))
+        }
+        _ => Err(ToolError::tool(format!("{server}.{op} does not exist"))),
     }
 }
 
@@ -71,7 +76,18 @@ impl HostBridge for ToolRouter {
     /// Cedar and serde recurse, and a fiber stack is small and opaque to their stack guards.
     fn call<'a>(&'a self, server: &'a str, tool: &'a str, args: Value) -> BridgeFuture<'a> {
         if server.starts_with('@') {
-            return Box::pin(self.service(server, tool, args));
+            // Its own task too: scanning, parsing a skill's module and JSON all recurse.
+            let pipeline = Arc::clone(&self.pipeline);
+            let context = self.context.clone();
+            let (limits, skills) = (self.workspace, self.skills.clone());
+            let (server, op) = (server.to_owned(), tool.to_owned());
+            return Box::pin(async move {
+                tokio::spawn(async move {
+                    service(&pipeline, &context, limits, &skills, &server, &op, args).await
+                })
+                .await
+                .unwrap_or_else(|_| Err(ToolError::tool("the call failed inside the broker")))
+            });
         }
         let pipeline = Arc::clone(&self.pipeline);
         let context = self.context.clone();

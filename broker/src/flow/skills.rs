@@ -28,6 +28,8 @@ pub const DEFAULT_MAX_CODE_BYTES: usize = 64 * 1024;
 pub const DEFAULT_MAX_SKILLS: usize = 200;
 /// Longest skill name.
 pub const MAX_NAME_LEN: usize = 64;
+/// Stack of the thread that checks a module (virtual; only what is used is committed).
+const CHECK_STACK_BYTES: usize = 64 << 20;
 /// Longest description, in bytes.
 pub const MAX_DESCRIPTION_LEN: usize = 2048;
 
@@ -269,8 +271,19 @@ impl SkillBook {
             ))),
         };
         let (name, description, code) = (field("name")?, field("description")?, field("code")?);
-        let skill = self
-            .check(name, description, code)
+        // On a thread with a large stack: parsing and stripping a module recurse per level.
+        let (done, checked) = tokio::sync::oneshot::channel();
+        let book = self.clone();
+        std::thread::Builder::new()
+            .name("sluice-skill-check".into())
+            .stack_size(CHECK_STACK_BYTES)
+            .spawn(move || {
+                let _ = done.send(book.check(name, description, code));
+            })
+            .map_err(|_| ToolError::tool("skills.save: the check could not start; retry"))?;
+        let skill = checked
+            .await
+            .map_err(|_| ToolError::tool("skills.save: the check failed inside the broker"))?
             .map_err(ToolError::tool)?;
         let owner = self.owner(agent);
         let existing = self
