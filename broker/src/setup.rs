@@ -61,7 +61,38 @@ pub fn broker(config: &Config, limits: &Limits) -> anyhow::Result<Broker> {
         Some(std::sync::Arc::new(audit_log(config)?)),
         limits.clone(),
     )
-    .with_concurrent_per_agent(per_agent))
+    .with_concurrent_per_agent(per_agent)
+    .with_state(workspace_limits(config), skill_settings(config)))
+}
+
+/// `[workspace]` over the defaults.
+pub fn workspace_limits(config: &Config) -> crate::flow::workspace::WorkspaceLimits {
+    let defaults = crate::flow::workspace::WorkspaceLimits::default();
+    crate::flow::workspace::WorkspaceLimits {
+        max_value_bytes: config
+            .workspace
+            .max_value_bytes
+            .unwrap_or(defaults.max_value_bytes),
+        max_keys: config.workspace.max_keys.unwrap_or(defaults.max_keys),
+    }
+}
+
+/// `[skills]` over the defaults, with each agent's first group.
+pub fn skill_settings(config: &Config) -> crate::flow::skills::SkillSettings {
+    let defaults = crate::flow::skills::SkillSettings::default();
+    crate::flow::skills::SkillSettings {
+        share: config.skills.share.unwrap_or_default(),
+        groups: config
+            .agents
+            .iter()
+            .filter_map(|(name, agent)| Some((name.clone(), agent.groups.first()?.clone())))
+            .collect(),
+        max_code_bytes: config
+            .skills
+            .max_code_bytes
+            .unwrap_or(defaults.max_code_bytes),
+        max_skills: config.skills.max_skills.unwrap_or(defaults.max_skills),
+    }
 }
 
 /// Builds a broker that never runs programs (no sandbox): what the data-only commands
@@ -76,7 +107,8 @@ pub fn broker_without_sandbox(config: &Config) -> anyhow::Result<Broker> {
         std::sync::Arc::new(policy_store(config)?),
         Some(std::sync::Arc::new(audit_log(config)?)),
         limits(config),
-    ))
+    )
+    .with_state(workspace_limits(config), skill_settings(config)))
 }
 
 /// The entities policies see: servers (trust, tags), agents (groups) and kinds from the

@@ -18,7 +18,7 @@ use tonic::Request;
 
 use crate::support::{Server, example_bin, run_in};
 
-const KEY_VAR: &str = "SLUICE_E2E_FRONTS_KEY";
+pub(crate) const KEY_VAR: &str = "SLUICE_E2E_FRONTS_KEY";
 const KEY: &str = "e2e-fronts-key";
 /// What fault-server's `contact` tool description says (see `--leaky-description`).
 const LEAKED_EMAIL: &str = "dana.whitfield@example.org";
@@ -40,7 +40,7 @@ fn write_config(dir: &Path) -> String {
 }
 
 /// `sluice serve` with both network fronts: (process, MCP URL, gRPC URL).
-fn start_serve(dir: &Path, config: &str) -> (Server, String, String) {
+pub(crate) fn start_serve(dir: &Path, config: &str) -> (Server, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["serve", "--config", config])
         .args(["--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0"])
@@ -73,7 +73,7 @@ fn start_serve(dir: &Path, config: &str) -> (Server, String, String) {
     )
 }
 
-type Grpc = BrokerClient<
+pub(crate) type Grpc = BrokerClient<
     tonic::service::interceptor::InterceptedService<
         tonic::transport::Channel,
         fn(Request<()>) -> Result<Request<()>, tonic::Status>,
@@ -86,7 +86,7 @@ fn with_key(mut request: Request<()>) -> Result<Request<()>, tonic::Status> {
     Ok(request)
 }
 
-async fn grpc_client(url: &str) -> Grpc {
+pub(crate) async fn grpc_client(url: &str) -> Grpc {
     let channel = tonic::transport::Channel::from_shared(url.to_owned())
         .expect("uri")
         .connect()
@@ -95,7 +95,7 @@ async fn grpc_client(url: &str) -> Grpc {
     BrokerClient::with_interceptor(channel, with_key as fn(_) -> _)
 }
 
-async fn mcp_client(url: &str) -> rmcp::service::RunningService<RoleClient, ()> {
+pub(crate) async fn mcp_client(url: &str) -> rmcp::service::RunningService<RoleClient, ()> {
     sluice::tls::install_crypto_provider();
     let config = StreamableHttpClientTransportConfig::with_uri(url).auth_header(KEY.to_owned());
     ().serve(StreamableHttpClientTransport::from_config(config))
@@ -104,7 +104,7 @@ async fn mcp_client(url: &str) -> rmcp::service::RunningService<RoleClient, ()> 
 }
 
 /// An MCP tools/call: its text on success, or the error message.
-async fn mcp_call(
+pub(crate) async fn mcp_call(
     client: &rmcp::service::RunningService<RoleClient, ()>,
     tool: &str,
     args: Value,

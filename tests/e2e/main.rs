@@ -25,3 +25,4 @@ mod telemetry;
 mod tls;
 mod tokenize_cli;
 mod vault_durability;
+mod workspace_skills;

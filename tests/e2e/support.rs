@@ -103,3 +103,29 @@ pub fn exec(config: &str, program: &str) -> Value {
     );
     serde_json::from_slice(&output.stdout).expect("outcome JSON")
 }
+
+/// Fails if any file under `dir` holds any of `raws` (a raw value at rest), and if there
+/// are no files at all (nothing was written, so nothing was tested).
+pub fn assert_no_raw_values_under(dir: &Path, raws: &[&str]) {
+    let mut stack = vec![dir.to_path_buf()];
+    let mut files = 0;
+    while let Some(path) = stack.pop() {
+        for entry in std::fs::read_dir(&path).expect("read dir") {
+            let entry = entry.expect("entry");
+            if entry.file_type().expect("type").is_dir() {
+                stack.push(entry.path());
+                continue;
+            }
+            files += 1;
+            let bytes = std::fs::read(entry.path()).expect("read");
+            for raw in raws {
+                assert!(
+                    !bytes.windows(raw.len()).any(|w| w == raw.as_bytes()),
+                    "{raw} found in {}",
+                    entry.path().display()
+                );
+            }
+        }
+    }
+    assert!(files > 0, "no files were written under {}", dir.display());
+}

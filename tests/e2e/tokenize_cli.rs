@@ -111,32 +111,15 @@ fn stats_count_without_values_and_purge_erases_a_session() {
 fn the_data_dir_never_holds_a_raw_value() {
     let dir = tempfile::tempdir().expect("tempdir");
     ok_stdout(&sluice(dir.path(), &["tokenize", "--session", "s"], TEXT));
-    let mut stack = vec![dir.path().join(".sluice")];
-    let mut files = 0;
-    while let Some(path) = stack.pop() {
-        for entry in std::fs::read_dir(&path).expect("read dir") {
-            let entry = entry.expect("entry");
-            if entry.file_type().expect("type").is_dir() {
-                stack.push(entry.path());
-                continue;
-            }
-            files += 1;
-            let bytes = std::fs::read(entry.path()).expect("read");
-            for raw in [
-                "amelia.hartley@northwind.co.uk",
-                "Amelia Hartley",
-                "+442079460958",
-                "7946 0958",
-            ] {
-                assert!(
-                    !bytes.windows(raw.len()).any(|w| w == raw.as_bytes()),
-                    "{raw} found in {}",
-                    entry.path().display()
-                );
-            }
-        }
-    }
-    assert!(files > 0, "no vault files were written");
+    crate::support::assert_no_raw_values_under(
+        &dir.path().join(".sluice"),
+        &[
+            "amelia.hartley@northwind.co.uk",
+            "Amelia Hartley",
+            "+442079460958",
+            "7946 0958",
+        ],
+    );
 }
 
 #[test]

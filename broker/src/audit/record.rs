@@ -26,6 +26,8 @@ pub enum AuditEvent {
     /// A human was asked to override an `@on_deny("ask")` refusal (`detail` says who
     /// answered, and how).
     Approval,
+    /// An execute loaded a saved skill (`tool` is `skills/<name>`, `detail` its version).
+    Skill,
 }
 
 /// How it was decided.

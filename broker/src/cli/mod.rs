@@ -11,6 +11,7 @@ mod exec;
 mod policy;
 mod search;
 mod serve;
+mod skills;
 mod store;
 mod tokenize;
 mod vault;
@@ -135,6 +136,8 @@ pub enum Command {
     Policy(policy::PolicyArgs),
     /// Inspect or erase the placeholder vault.
     Vault(vault::VaultArgs),
+    /// List, show or delete the skills agents saved.
+    Skills(skills::SkillsArgs),
     /// Verify or export the tamper-evident audit log.
     Audit(audit::AuditArgs),
     /// Check a configuration before serving: policies, and every backend started.
@@ -173,6 +176,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Detokenize(args) => detokenize::run(args),
         Command::Policy(args) => policy::run(args),
         Command::Vault(args) => vault::run(args),
+        Command::Skills(args) => skills::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Config(args) => config::run(args),
         Command::Store(args) => store::run(args),

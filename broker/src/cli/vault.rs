@@ -19,7 +19,8 @@ pub struct VaultArgs {
 /// The vault subcommands.
 #[derive(Debug, Subcommand)]
 enum VaultCommand {
-    /// Erase every value and index entry of a session (right to erasure); its counters
+    /// Erase every value, index entry and workspace entry of a session (right to
+    /// erasure); its counters
     /// stay, so its placeholder numbers are never reused.
     Purge {
         /// The session to erase.

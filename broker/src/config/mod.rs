@@ -44,6 +44,12 @@ pub struct Config {
     /// A shared store for the vault and the audit log (replicas); default: embedded sled.
     #[serde(default)]
     pub store: StoreSection,
+    /// Limits of the per-session workspace programs keep state in.
+    #[serde(default)]
+    pub workspace: WorkspaceSection,
+    /// Where saved skills are kept and how large they may be.
+    #[serde(default)]
+    pub skills: SkillsSection,
     /// A Claude-style `.mcp.json` whose `mcpServers` are added to `servers` (relative to
     /// this config file). Imported servers get trust "external" and tag "imported"; a
     /// `[servers.NAME]` table without `command` or `url` sets the trust, tags and timeouts
@@ -311,6 +317,40 @@ pub struct SandboxSection {
     pub max_concurrent_per_agent: Option<u32>,
     /// Where the compiled sandbox engine is cached.
     pub cache_dir: Option<PathBuf>,
+}
+
+/// `[workspace]`: limits of `workspace.set` (per session and agent).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceSection {
+    /// Largest value one key may hold, in bytes of JSON (default 65536).
+    pub max_value_bytes: Option<usize>,
+    /// Most keys one session's workspace may hold (default 1000).
+    pub max_keys: Option<usize>,
+}
+
+/// `[skills]`: who shares saved skills and how large they may be.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkillsSection {
+    /// `"agent"` (default): each agent has its own skills; `"group"`: agents share the
+    /// skills of their first group (`[agents.NAME] groups`), agents without one keep their own.
+    pub share: Option<SkillShare>,
+    /// Largest skill source accepted by `skills.save`, in bytes (default 65536).
+    pub max_code_bytes: Option<usize>,
+    /// Most skills one agent (or group) may keep (default 200).
+    pub max_skills: Option<usize>,
+}
+
+/// Who shares a saved skill.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SkillShare {
+    /// Each agent keeps its own skills.
+    #[default]
+    Agent,
+    /// Agents share the skills of their first group.
+    Group,
 }
 
 /// `[detectors]`: phone regions, the optional built-in kinds, and custom kinds.

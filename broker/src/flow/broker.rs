@@ -26,6 +26,8 @@ use super::request::{
 pub use super::response::{
     CalledTool, Executed, FlowVerdict, PlaceholderFacts, ServerSummary, Tokenized,
 };
+use super::skills::{Skill, SkillBook, SkillSettings};
+use super::workspace::WorkspaceLimits;
 use super::{blocking, in_place, scan};
 use crate::audit::{AuditEvent, AuditLog};
 use crate::backends::Backends;
@@ -53,6 +55,8 @@ pub struct Broker {
     in_flight: InFlight,
     per_agent: u32,
     owners: Owners,
+    workspace: WorkspaceLimits,
+    skills: SkillBook,
 }
 
 impl Broker {
@@ -66,6 +70,10 @@ impl Broker {
         audit: Option<Arc<AuditLog>>,
         limits: Limits,
     ) -> Self {
+        let skills = SkillBook {
+            tokenizer: tokenizer.clone(),
+            settings: Arc::new(SkillSettings::default()),
+        };
         Broker {
             sandbox,
             pipeline: Arc::new(Pipeline {
@@ -80,7 +88,16 @@ impl Broker {
             in_flight: InFlight::default(),
             per_agent: DEFAULT_CONCURRENT_PER_AGENT,
             owners: Owners::default(),
+            workspace: WorkspaceLimits::default(),
+            skills,
         }
+    }
+
+    /// Sets the workspace limits and where saved skills are kept (`[workspace]`, `[skills]`).
+    pub fn with_state(mut self, workspace: WorkspaceLimits, skills: SkillSettings) -> Self {
+        self.workspace = workspace;
+        self.skills.settings = Arc::new(skills);
+        self
     }
 
     /// Sets how many executes one agent may have running or waiting at once.
@@ -277,6 +294,8 @@ impl Broker {
                 context,
                 events: events.as_ref().map(EventPump::sender),
                 observe_calls,
+                workspace: self.workspace,
+                skills: self.skills.clone(),
             });
             let started = std::time::Instant::now();
             let outcome = sandbox.execute_with(code, bridge, limits).await;
@@ -497,8 +516,58 @@ impl Broker {
         let limit = request::search_limit(request.limit)?;
         let session = self.session_for(&request.agent, request.session.as_ref())?;
         let catalog = self.catalog().await;
-        let text = catalog::search_text(&catalog, &request.query, request.detail, limit);
+        let mut text = catalog::search_text(&catalog, &request.query, request.detail, limit);
+        let skills = self
+            .skills
+            .search_text(&request.agent, &request.query, request.detail, limit)
+            .await?;
+        if !skills.is_empty() {
+            if text.starts_with("// no tools") {
+                text = skills;
+            } else {
+                text.push('\n');
+                text.push_str(&skills);
+            }
+        }
         scan::backend_text(&self.pipeline.tokenizer, session.as_str(), text).await
+    }
+
+    /// The saved skills `agent` sees (its own, or its group's), newest versions, by name.
+    pub async fn skills(&self, agent: &str) -> Result<Vec<Skill>, BrokerError> {
+        self.skills.list(agent).await
+    }
+
+    /// The `SKILL.md` of every skill `agent` sees that has an Agent Skills name, as
+    /// `(name, description, manifest)`, scanned like search results (for the MCP Skills
+    /// extension).
+    pub async fn skill_manifests(
+        &self,
+        agent: &str,
+        session: &SessionId,
+    ) -> Result<Vec<(String, String, String)>, BrokerError> {
+        self.bind(agent, session, true)?;
+        let mut out = Vec::new();
+        for skill in self.skills.list(agent).await? {
+            let Some(name) = skill.kebab_name() else {
+                continue;
+            };
+            if out.iter().any(|(n, _, _)| *n == name) {
+                continue;
+            }
+            let tokenizer = &self.pipeline.tokenizer;
+            let description =
+                scan::backend_text(tokenizer, session.as_str(), skill.description.clone()).await?;
+            let manifest =
+                scan::backend_text(tokenizer, session.as_str(), skill.manifest()).await?;
+            out.push((name, description, manifest));
+        }
+        Ok(out)
+    }
+
+    /// Deletes every version of skill `name` that `agent` sees; how many there were.
+    pub async fn delete_skill(&self, agent: &str, name: &str) -> Result<u64, BrokerError> {
+        super::skills::validate_name(name)?;
+        self.skills.delete(agent, name).await
     }
 
     /// Every configured server with its trust, tags and (if reachable) tool count.

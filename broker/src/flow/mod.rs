@@ -35,6 +35,8 @@ mod events;
 pub mod pipeline;
 mod record;
 mod scan;
+pub mod skills;
+pub mod workspace;
 
 pub use admission::DEFAULT_CONCURRENT_PER_AGENT;
 pub use approval::{

@@ -53,6 +53,28 @@ pub(crate) fn call(
     })
 }
 
+/// Appends that an execute loaded saved skill `name` (its tool calls follow as `call`
+/// records of the same session); fails the load if the log cannot be written.
+pub(crate) fn skill(
+    log: Option<&AuditLog>,
+    context: &CallContext,
+    name: &str,
+    version: u64,
+) -> Result<(), BrokerError> {
+    tracing::info!(agent = %context.agent, skill = name, version, "skill loaded");
+    let Some(log) = log else { return Ok(()) };
+    let record = AuditRecord::new(AuditEvent::Skill, audit::Decision::Allow)
+        .session(context.session.as_str())
+        .agent(context.agent.as_str())
+        .tool("skills", name)
+        .detail(format!("version {version}"));
+    log.append(record).map_err(|e| {
+        BrokerError::Audit(format!(
+            "the audit log could not be written, so the skill was not loaded: {e}"
+        ))
+    })
+}
+
 /// Logs each `flow` decision and appends one audit record per decision.
 pub(crate) fn flows(
     log: Option<&AuditLog>,

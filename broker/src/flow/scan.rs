@@ -77,6 +77,42 @@ async fn tokenize_outcome(tokenizer: &Tokenizer, session: &str, mut outcome: Out
     }
 }
 
+/// Tokenizes a JSON value a program hands the broker to keep (a workspace value): values
+/// the session holds become their placeholders, any other detected value is minted with
+/// source `sandbox`. Fails closed: an error means nothing may be stored.
+pub(crate) async fn sandbox_json(
+    tokenizer: &Tokenizer,
+    session: &str,
+    mut value: serde_json::Value,
+) -> Result<serde_json::Value, crate::vault::VaultError> {
+    if tokenizer.knows_values(session) {
+        tokenizer.replace_known_json(session, &mut value);
+    }
+    if tokenizer.detectors().find_json(&value).is_empty() {
+        return Ok(value);
+    }
+    let (tokenizer, session) = (tokenizer.clone(), session.to_owned());
+    blocking(move || tokenizer.tokenize_json(&session, SANDBOX_SOURCE, value))
+        .await
+        .map_err(|_| crate::vault::VaultError::Crypto {
+            what: "scanning (the scan task failed)",
+        })?
+}
+
+/// [`sandbox_json`] for one string (a workspace key or prefix).
+pub(crate) async fn sandbox_text(
+    tokenizer: &Tokenizer,
+    session: &str,
+    text: String,
+) -> Result<String, crate::vault::VaultError> {
+    match sandbox_json(tokenizer, session, serde_json::Value::String(text)).await? {
+        serde_json::Value::String(text) => Ok(text),
+        _ => Err(crate::vault::VaultError::Crypto {
+            what: "scanning (a string came back as another type)",
+        }),
+    }
+}
+
 /// Cuts `text` to at most `max` bytes in all (on a character boundary), saying how much
 /// there was.
 fn clip(text: &mut String, max: usize) {

@@ -31,6 +31,24 @@ use std::fmt;
 pub const SID_LEN: usize = 16;
 /// Bytes of the keyed hash of a (session, kind, value) that indexes a placeholder.
 pub const TAG_LEN: usize = 32;
+/// Bytes of the keyed hash that names an agent (or agent group) in a store.
+pub const OWNER_LEN: usize = 16;
+
+/// An agent or agent group as the store knows it: a keyed hash of its name.
+pub type Owner = [u8; OWNER_LEN];
+/// A workspace key or skill name as the store knows it: a keyed hash.
+pub type Slot = [u8; TAG_LEN];
+
+/// One saved version of a skill: its number and its sealed record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkillVersion {
+    /// The skill's name as a keyed hash.
+    pub slot: Slot,
+    /// Counted per (owner, skill) from 1.
+    pub version: u64,
+    /// The sealed record (name, description, code, …).
+    pub sealed: Vec<u8>,
+}
 
 /// A session as the store knows it: a keyed hash of its id.
 pub type Sid = [u8; SID_LEN];
@@ -82,8 +100,8 @@ pub trait VaultStore: Send + Sync + fmt::Debug {
     /// The sealed record of placeholder `kind`/`n` in the session, if it exists.
     fn record(&self, sid: &Sid, kind: &str, n: u64) -> Result<Option<Vec<u8>>, StoreError>;
 
-    /// Deletes the session's records and index entries (keeping counters and owner);
-    /// returns how many records were deleted. Durable before it returns.
+    /// Deletes the session's records, index entries and workspace entries (keeping
+    /// counters and owner); returns how many records were deleted. Durable before it returns.
     fn purge(&self, sid: &Sid) -> Result<u64, StoreError>;
 
     /// Binds the session to `owner` if it has none yet; `true` when `owner` owns it now.
@@ -97,6 +115,46 @@ pub trait VaultStore: Send + Sync + fmt::Debug {
 
     /// The stored key check record; stores `fresh` first if there is none.
     fn key_check(&self, fresh: Vec<u8>) -> Result<Vec<u8>, StoreError>;
+
+    /// Stores one sealed workspace entry of (`sid`, `agent`) under `slot`, replacing the
+    /// entry there. A new slot is refused (`Ok(false)`, nothing written) when the scope
+    /// already holds `max_entries`. Durable before it returns. A purge of `sid` erases it.
+    fn workspace_put(
+        &self,
+        sid: &Sid,
+        agent: &Owner,
+        slot: &Slot,
+        sealed: Vec<u8>,
+        max_entries: usize,
+    ) -> Result<bool, StoreError>;
+
+    /// The sealed workspace entry of (`sid`, `agent`) at `slot`, if any.
+    fn workspace_get(
+        &self,
+        sid: &Sid,
+        agent: &Owner,
+        slot: &Slot,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Every sealed workspace entry of (`sid`, `agent`), with its slot.
+    fn workspace_entries(
+        &self,
+        sid: &Sid,
+        agent: &Owner,
+    ) -> Result<Vec<(Slot, Vec<u8>)>, StoreError>;
+
+    /// Deletes the workspace entry at `slot`; `true` if there was one. Durable before it returns.
+    fn workspace_delete(&self, sid: &Sid, agent: &Owner, slot: &Slot) -> Result<bool, StoreError>;
+
+    /// Saves a new version of skill `slot` of `owner`; `seal` seals the record for the
+    /// version number it gets (the previous version + 1). Durable before it returns.
+    fn skill_save(&self, owner: &Owner, slot: &Slot, seal: Sealer) -> Result<u64, StoreError>;
+
+    /// The newest version of every skill of `owner`.
+    fn skills(&self, owner: &Owner) -> Result<Vec<SkillVersion>, StoreError>;
+
+    /// Deletes every version of skill `slot` of `owner`; returns how many there were.
+    fn skill_delete(&self, owner: &Owner, slot: &Slot) -> Result<u64, StoreError>;
 
     /// A number that changes whenever a purge elsewhere (another replica) may have taken
     /// effect; what this process remembers about sessions must be dropped when it changes.

@@ -1,8 +1,9 @@
 //! The embedded store: a sled database in `<data_dir>/db`, locked to one process.
 //!
 //! Trees: `records` (`sid ‖ kind ‖ 0x00 ‖ n` → sealed), `index` (`sid ‖ tag` → `n`),
-//! `counters` (`sid ‖ kind` → last `n`), `sessions` (`sid` → owner hash) and `meta`
-//! (the key check record). Numbers are big-endian `u64`.
+//! `counters` (`sid ‖ kind` → last `n`), `sessions` (`sid` → owner hash), `meta`
+//! (the key check record), `workspace` (`sid ‖ agent ‖ slot` → sealed) and `skills`
+//! (`owner ‖ slot ‖ version` → sealed). Numbers are big-endian `u64`.
 //!
 //! # Durability without a flusher thread
 //!
@@ -15,12 +16,15 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Mutex, PoisonError, RwLock};
 
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use super::{MintItem, SID_LEN, Sid, StoreError, StoreStats, VaultStore};
+use super::{
+    MintItem, OWNER_LEN, Owner, SID_LEN, Sealer, Sid, SkillVersion, Slot, StoreError, StoreStats,
+    TAG_LEN, VaultStore,
+};
 
 /// The sled database's directory inside the vault directory.
 const DB_DIR: &str = "db";
@@ -37,6 +41,11 @@ pub struct SledStore {
     index: sled::Tree,
     counters: sled::Tree,
     sessions: sled::Tree,
+    workspace: sled::Tree,
+    skills: sled::Tree,
+    /// Serializes workspace puts and skill saves: a count check (or a version number) and
+    /// the write it guards must not interleave with another.
+    write_lock: Mutex<()>,
     /// Mints share it, a purge takes it alone: a purge must not interleave with a mint
     /// in the same session, or an index entry could outlive its record.
     purge_lock: RwLock<()>,
@@ -80,6 +89,9 @@ impl SledStore {
             index: tree("index")?,
             counters: tree("counters")?,
             sessions: tree("sessions")?,
+            workspace: tree("workspace")?,
+            skills: tree("skills")?,
+            write_lock: Mutex::new(()),
             purge_lock: RwLock::new(()),
             started: AtomicU64::new(0),
             done: AtomicU64::new(0),
@@ -210,19 +222,25 @@ impl VaultStore for SledStore {
                 .map_err(|e| self.storage(e))
         };
         let (records, index) = (keys_of(&self.records)?, keys_of(&self.index)?);
-        if records.is_empty() && index.is_empty() {
+        let workspace = keys_of(&self.workspace)?;
+        if records.is_empty() && index.is_empty() && workspace.is_empty() {
             return Ok(0);
         }
         self.started.fetch_add(1, Ordering::SeqCst);
-        let result = (&self.records, &self.index).transaction(|(record_tree, index_tree)| {
-            for key in &records {
-                record_tree.remove(key)?;
-            }
-            for key in &index {
-                index_tree.remove(key)?;
-            }
-            Ok::<_, ConflictableTransactionError<StoreError>>(())
-        });
+        let result = (&self.records, &self.index, &self.workspace).transaction(
+            |(record_tree, index_tree, workspace_tree)| {
+                for key in &records {
+                    record_tree.remove(key)?;
+                }
+                for key in &index {
+                    index_tree.remove(key)?;
+                }
+                for key in &workspace {
+                    workspace_tree.remove(key)?;
+                }
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            },
+        );
         self.done.fetch_add(1, Ordering::SeqCst);
         self.transaction_result(result)?;
         self.flush()?;
@@ -277,6 +295,65 @@ impl VaultStore for SledStore {
         Ok(stats)
     }
 
+    fn workspace_put(
+        &self,
+        sid: &Sid,
+        agent: &Owner,
+        slot: &Slot,
+        sealed: Vec<u8>,
+        max_entries: usize,
+    ) -> Result<bool, StoreError> {
+        self.ws_put(sid, agent, slot, sealed, max_entries)
+    }
+
+    fn workspace_get(
+        &self,
+        sid: &Sid,
+        agent: &Owner,
+        slot: &Slot,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .workspace
+            .get(Self::workspace_key(sid, agent, slot))
+            .map_err(|e| self.storage(e))?
+            .map(|v| v.to_vec()))
+    }
+
+    fn workspace_entries(
+        &self,
+        sid: &Sid,
+        agent: &Owner,
+    ) -> Result<Vec<(Slot, Vec<u8>)>, StoreError> {
+        let scope = [&sid[..], &agent[..]].concat();
+        self.workspace
+            .scan_prefix(&scope)
+            .map(|entry| {
+                let (key, sealed) = entry.map_err(|e| self.storage(e))?;
+                let slot: Slot = key
+                    .get(scope.len()..)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| self.corrupt("a workspace key has an invalid layout"))?;
+                Ok((slot, sealed.to_vec()))
+            })
+            .collect()
+    }
+
+    fn workspace_delete(&self, sid: &Sid, agent: &Owner, slot: &Slot) -> Result<bool, StoreError> {
+        self.ws_delete(sid, agent, slot)
+    }
+
+    fn skill_save(&self, owner: &Owner, slot: &Slot, seal: Sealer) -> Result<u64, StoreError> {
+        self.save_skill(owner, slot, seal)
+    }
+
+    fn skills(&self, owner: &Owner) -> Result<Vec<SkillVersion>, StoreError> {
+        self.latest_skills(owner)
+    }
+
+    fn skill_delete(&self, owner: &Owner, slot: &Slot) -> Result<u64, StoreError> {
+        self.delete_skill(owner, slot)
+    }
+
     fn key_check(&self, fresh: Vec<u8>) -> Result<Vec<u8>, StoreError> {
         if let Some(stored) = self.meta.get(CHECK_KEY).map_err(|e| self.storage(e))? {
             return Ok(stored.to_vec());
@@ -300,6 +377,161 @@ impl VaultStore for SledStore {
                 .map(|v| v.to_vec())
                 .ok_or_else(|| self.corrupt("the key check record vanished")),
         }
+    }
+}
+
+impl SledStore {
+    /// Runs one write under the write lock, counted for [`SledStore::flush`], then flushes.
+    fn write<T>(&self, op: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        let result = op();
+        self.done.fetch_add(1, Ordering::SeqCst);
+        let value = result?;
+        self.flush()?;
+        Ok(value)
+    }
+
+    fn decode_version(&self, key: &[u8]) -> Result<u64, StoreError> {
+        key.get(OWNER_LEN + TAG_LEN..)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(|| self.corrupt("a skill key has an invalid layout"))
+    }
+
+    fn workspace_key(sid: &Sid, agent: &Owner, slot: &Slot) -> Vec<u8> {
+        [&sid[..], &agent[..], &slot[..]].concat()
+    }
+}
+
+impl SledStore {
+    fn ws_put(
+        &self,
+        sid: &Sid,
+        agent: &Owner,
+        slot: &Slot,
+        sealed: Vec<u8>,
+        max_entries: usize,
+    ) -> Result<bool, StoreError> {
+        let _shared = self
+            .purge_lock
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let _write = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let key = Self::workspace_key(sid, agent, slot);
+        let exists = self
+            .workspace
+            .contains_key(&key)
+            .map_err(|e| self.storage(e))?;
+        if !exists {
+            let scope = [&sid[..], &agent[..]].concat();
+            let mut held = 0usize;
+            for entry in self.workspace.scan_prefix(&scope).keys() {
+                entry.map_err(|e| self.storage(e))?;
+                held += 1;
+                if held >= max_entries {
+                    return Ok(false);
+                }
+            }
+        }
+        self.write(|| {
+            self.workspace
+                .insert(key, sealed)
+                .map(|_| true)
+                .map_err(|e| self.storage(e))
+        })
+    }
+
+    fn ws_delete(&self, sid: &Sid, agent: &Owner, slot: &Slot) -> Result<bool, StoreError> {
+        let _write = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let key = Self::workspace_key(sid, agent, slot);
+        self.write(|| {
+            self.workspace
+                .remove(key)
+                .map(|old| old.is_some())
+                .map_err(|e| self.storage(e))
+        })
+    }
+
+    fn save_skill(&self, owner: &Owner, slot: &Slot, seal: Sealer) -> Result<u64, StoreError> {
+        let _write = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let prefix = [&owner[..], &slot[..]].concat();
+        let last = match self
+            .skills
+            .scan_prefix(&prefix)
+            .keys()
+            .next_back()
+            .transpose()
+            .map_err(|e| self.storage(e))?
+        {
+            Some(key) => self.decode_version(&key)?,
+            None => 0,
+        };
+        let version = last.checked_add(1).ok_or(StoreError::CounterExhausted {
+            kind: "skill version".into(),
+        })?;
+        let sealed = seal(version)?;
+        let key = [&prefix[..], &version.to_be_bytes()[..]].concat();
+        self.write(|| {
+            self.skills
+                .insert(key, sealed)
+                .map(|_| version)
+                .map_err(|e| self.storage(e))
+        })
+    }
+
+    fn latest_skills(&self, owner: &Owner) -> Result<Vec<SkillVersion>, StoreError> {
+        let mut out: Vec<SkillVersion> = Vec::new();
+        for entry in self.skills.scan_prefix(owner) {
+            let (key, sealed) = entry.map_err(|e| self.storage(e))?;
+            let slot: Slot = key
+                .get(OWNER_LEN..OWNER_LEN + TAG_LEN)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| self.corrupt("a skill key has an invalid layout"))?;
+            let version = self.decode_version(&key)?;
+            let skill = SkillVersion {
+                slot,
+                version,
+                sealed: sealed.to_vec(),
+            };
+            // Keys sort by slot, then version: the last of a run is the newest.
+            match out.last_mut() {
+                Some(last) if last.slot == slot => *last = skill,
+                _ => out.push(skill),
+            }
+        }
+        Ok(out)
+    }
+
+    fn delete_skill(&self, owner: &Owner, slot: &Slot) -> Result<u64, StoreError> {
+        let _write = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let prefix = [&owner[..], &slot[..]].concat();
+        let keys: Vec<sled::IVec> = self
+            .skills
+            .scan_prefix(&prefix)
+            .keys()
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.storage(e))?;
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        self.write(|| {
+            for key in &keys {
+                self.skills.remove(key).map_err(|e| self.storage(e))?;
+            }
+            Ok(keys.len() as u64)
+        })
     }
 }
 

@@ -88,6 +88,7 @@ mod key;
 mod placeholder;
 #[cfg(test)]
 mod tests;
+mod workspace;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -105,6 +106,7 @@ use crate::store::{MintItem, SID_LEN, SealFailed, Sid, TAG_LEN, VaultStore};
 pub use error::VaultError;
 pub use key::{MASTER_KEY_LEN, MasterKey, SessionDigester};
 pub use placeholder::{NEUTRAL_CLOSE, NEUTRAL_OPEN, Placeholder, find_placeholders, neutralize};
+pub use workspace::MAX_WORKSPACE_KEY_LEN;
 
 /// Longest accepted session id, in bytes.
 pub const MAX_SESSION_LEN: usize = 128;

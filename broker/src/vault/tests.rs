@@ -15,20 +15,20 @@ fn open(dir: &Path) -> Vault {
 
 /// Which store a store-agnostic test runs on.
 #[derive(Clone, Copy, Debug)]
-enum Store {
+pub(super) enum Store {
     Sled,
     Postgres,
 }
 
 /// One test's vault location: a temp dir, or a fresh schema in the test database.
-struct Fixture {
+pub(super) struct Fixture {
     dir: tempfile::TempDir,
     pg_url: Option<String>,
 }
 
 impl Fixture {
     /// `None` when the store is PostgreSQL and no test database is configured (skipped loudly).
-    fn new(store: Store, test: &str) -> Option<Self> {
+    pub(super) fn new(store: Store, test: &str) -> Option<Self> {
         let pg_url = match store {
             Store::Sled => None,
             Store::Postgres => Some(crate::store::testing::fresh_schema(
@@ -54,7 +54,7 @@ impl Fixture {
         }
     }
 
-    fn open(&self) -> Vault {
+    pub(super) fn open(&self) -> Vault {
         self.open_with(&key(7)).unwrap()
     }
 }

@@ -68,6 +68,70 @@
     },
   });
 
+  // Host services reached like tool calls on server names no configured server can have
+  // (server names are letters, digits, '_' and '-'): the broker answers them itself.
+  const WORKSPACE = "@workspace", SKILLS = "@skills";
+  function workspaceKey(op, key) {
+    if (typeof key !== "string" || key.length === 0) {
+      throw new TypeError(`workspace.${op}(key): the key must be a non-empty string`);
+    }
+    return key;
+  }
+  const workspace = Object.freeze({
+    async set(key, value) {
+      workspaceKey("set", key);
+      if (value === undefined) {
+        throw new TypeError(`workspace.set("${key}", value): the value must be a JSON value (use workspace.delete to remove a key)`);
+      }
+      await callTool(WORKSPACE, "set", { key, value });
+    },
+    async get(key) {
+      workspaceKey("get", key);
+      const found = await callTool(WORKSPACE, "get", { key });
+      return found.found ? found.value : undefined;
+    },
+    async list(prefix) {
+      if (prefix !== undefined && typeof prefix !== "string") {
+        throw new TypeError("workspace.list(prefix): the prefix must be a string");
+      }
+      return callTool(WORKSPACE, "list", prefix === undefined ? {} : { prefix });
+    },
+    async delete(key) {
+      workspaceKey("delete", key);
+      return callTool(WORKSPACE, "delete", { key });
+    },
+  });
+
+  // Saved skills, loaded once per execute and run here, in this program's sandbox: their
+  // tool calls take the same path as the program's own.
+  const loaded = new Map();
+  const indirectEval = eval;
+  function loadSkill(name) {
+    let skill = loaded.get(name);
+    if (skill === undefined) {
+      skill = callTool(SKILLS, "load", { name }).then((found) => {
+        const factory = indirectEval(`(function () {\n${found.js}\n})`);
+        const fn = factory();
+        if (typeof fn !== "function") {
+          throw new TypeError(`skills.${name}: the saved module's default export is not a function`);
+        }
+        return fn;
+      });
+      loaded.set(name, skill);
+    }
+    return skill;
+  }
+  const skills = new Proxy(Object.create(null), {
+    get(_, name) {
+      if (typeof name !== "string" || NOT_A_TOOL.has(name)) return undefined;
+      if (name === "save") return (skill) => callTool(SKILLS, "save", skill === undefined ? {} : skill);
+      return async (args) => (await loadSkill(name))(args);
+    },
+    set() {
+      return false;
+    },
+  });
+
   function show(v, depth) {
     if (typeof v === "string") return v;
     if (v instanceof Error) return v.stack ? `${v.name}: ${v.message}\n${v.stack}`.trimEnd() : `${v.name}: ${v.message}`;
@@ -160,6 +224,8 @@
   define("tools", tools);
   define("console", console);
   define("ToolError", ToolError);
+  define("workspace", workspace);
+  define("skills", skills);
   Math.random = native.random;
   return { start, deliver };
 });

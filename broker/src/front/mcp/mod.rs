@@ -28,6 +28,7 @@ mod http;
 mod owners;
 mod render;
 mod session;
+mod skills;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -7,9 +7,10 @@ use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    InitializeRequestParams, InitializeResult, JsonObject, ListToolsResult, PaginatedRequestParams,
-    ProgressToken, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetSkillRequestParams,
+    GetSkillResult, Implementation, InitializeRequestParams, InitializeResult, JsonObject,
+    ListSkillsResult, ListToolsResult, PaginatedRequestParams, ProgressToken, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -222,6 +223,18 @@ impl McpSession {
             Err(e) => Err(refusal(e)),
         }
     }
+
+    /// The caller's saved skills as `(name, description, SKILL.md)`, scanned by the broker.
+    async fn skill_manifests(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Vec<(String, String, String)>, ErrorData> {
+        let (agent, session) = self.caller(context)?;
+        self.broker
+            .skill_manifests(&agent, &session)
+            .await
+            .map_err(refusal)
+    }
 }
 
 /// The refusal another agent (or a client that never initialized) gets.
@@ -287,9 +300,15 @@ fn parse_args<T: serde::de::DeserializeOwned>(
 
 impl ServerHandler for McpSession {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("sluice", env!("CARGO_PKG_VERSION")))
-            .with_instructions(instructions(&self.broker.servers()))
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_skills()
+                .build(),
+        )
+        .with_server_info(Implementation::new("sluice", env!("CARGO_PKG_VERSION")))
+        .with_instructions(instructions(&self.broker.servers()))
     }
 
     fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
@@ -312,6 +331,30 @@ impl ServerHandler for McpSession {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         Ok(ListToolsResult::with_all_items(tools()))
+    }
+
+    async fn list_skills(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListSkillsResult, ErrorData> {
+        Ok(super::skills::list(&self.skill_manifests(&context).await?))
+    }
+
+    async fn get_skill(
+        &self,
+        request: GetSkillRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetSkillResult, ErrorData> {
+        super::skills::get(&self.skill_manifests(&context).await?, &request.uri)
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        super::skills::read(&self.skill_manifests(&context).await?, &request.uri).map(Into::into)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

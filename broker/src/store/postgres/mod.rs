@@ -35,7 +35,9 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 
-use super::{MintItem, Sid, StoreError, StoreStats, TAG_LEN, VaultStore};
+use super::{
+    MintItem, Owner, Sealer, Sid, SkillVersion, Slot, StoreError, StoreStats, TAG_LEN, VaultStore,
+};
 
 mod cache;
 mod ops;
@@ -89,6 +91,23 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (chain, seq)
     );
     CREATE INDEX audit_records_time ON audit_records (time);",
+    // Version 2: the sandbox's workspace (sealed entries per session and agent, erased
+    // with the session) and saved skills (sealed, versioned, per agent or agent group).
+    "CREATE TABLE workspace_entries (
+        sid bytea NOT NULL,
+        agent bytea NOT NULL,
+        slot bytea NOT NULL,
+        sealed bytea NOT NULL,
+        PRIMARY KEY (sid, agent, slot)
+    );
+    CREATE TABLE skills (
+        owner bytea NOT NULL,
+        slot bytea NOT NULL,
+        version bigint NOT NULL,
+        sealed bytea NOT NULL,
+        created timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (owner, slot, version)
+    );",
 ];
 
 /// The schema version this build writes and reads.

@@ -176,6 +176,9 @@ impl VaultStore for PgStore {
             tx.execute("DELETE FROM vault_index WHERE sid = $1", &[&sid])
                 .await
                 .map_err(err)?;
+            tx.execute("DELETE FROM workspace_entries WHERE sid = $1", &[&sid])
+                .await
+                .map_err(err)?;
             tx.execute(
                 "UPDATE vault_sessions SET epoch = epoch + 1 WHERE sid = $1",
                 &[&sid],
@@ -262,6 +265,199 @@ impl VaultStore for PgStore {
                 .get(0);
             stats.sessions = shared.number(sessions)?;
             Ok(stats)
+        })
+    }
+
+    fn workspace_put(
+        &self,
+        sid: &Sid,
+        agent: &Owner,
+        slot: &Slot,
+        sealed: Vec<u8>,
+        max_entries: usize,
+    ) -> Result<bool, StoreError> {
+        let (sid, agent, slot) = (sid.to_vec(), agent.to_vec(), slot.to_vec());
+        let max = i64::try_from(max_entries).unwrap_or(i64::MAX);
+        self.run("write a workspace entry", |shared| async move {
+            let err = |e| shared.classify("write a workspace entry", e);
+            let mut client = shared.client().await?;
+            let tx = client.transaction().await.map_err(err)?;
+            // The session's row lock serializes the count check with other writers.
+            tx.execute(
+                "INSERT INTO vault_sessions (sid) VALUES ($1)
+                 ON CONFLICT (sid) DO UPDATE SET epoch = vault_sessions.epoch",
+                &[&sid],
+            )
+            .await
+            .map_err(err)?;
+            let exists = tx
+                .query_opt(
+                    "SELECT 1 FROM workspace_entries WHERE sid = $1 AND agent = $2 AND slot = $3",
+                    &[&sid, &agent, &slot],
+                )
+                .await
+                .map_err(err)?
+                .is_some();
+            if !exists {
+                let held: i64 = tx
+                    .query_one(
+                        "SELECT count(*) FROM workspace_entries WHERE sid = $1 AND agent = $2",
+                        &[&sid, &agent],
+                    )
+                    .await
+                    .map_err(err)?
+                    .get(0);
+                if held >= max {
+                    return Ok(false);
+                }
+            }
+            tx.execute(
+                "INSERT INTO workspace_entries (sid, agent, slot, sealed) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (sid, agent, slot) DO UPDATE SET sealed = EXCLUDED.sealed",
+                &[&sid, &agent, &slot, &sealed],
+            )
+            .await
+            .map_err(err)?;
+            tx.commit().await.map_err(err)?;
+            Ok(true)
+        })
+    }
+
+    fn workspace_get(
+        &self,
+        sid: &Sid,
+        agent: &Owner,
+        slot: &Slot,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let (sid, agent, slot) = (sid.to_vec(), agent.to_vec(), slot.to_vec());
+        self.run("read a workspace entry", |shared| async move {
+            let client = shared.client().await?;
+            Ok(client
+                .query_opt(
+                    "SELECT sealed FROM workspace_entries WHERE sid = $1 AND agent = $2 AND slot = $3",
+                    &[&sid, &agent, &slot],
+                )
+                .await
+                .map_err(|e| shared.classify("read a workspace entry", e))?
+                .map(|row| row.get::<_, Vec<u8>>(0)))
+        })
+    }
+
+    fn workspace_entries(
+        &self,
+        sid: &Sid,
+        agent: &Owner,
+    ) -> Result<Vec<(Slot, Vec<u8>)>, StoreError> {
+        let (sid, agent) = (sid.to_vec(), agent.to_vec());
+        self.run("list the workspace", |shared| async move {
+            let client = shared.client().await?;
+            let rows = client
+                .query(
+                    "SELECT slot, sealed FROM workspace_entries WHERE sid = $1 AND agent = $2
+                     ORDER BY slot",
+                    &[&sid, &agent],
+                )
+                .await
+                .map_err(|e| shared.classify("list the workspace", e))?;
+            rows.into_iter()
+                .map(|row| Ok((tag_of(&shared, row.get(0))?, row.get::<_, Vec<u8>>(1))))
+                .collect()
+        })
+    }
+
+    fn workspace_delete(&self, sid: &Sid, agent: &Owner, slot: &Slot) -> Result<bool, StoreError> {
+        let (sid, agent, slot) = (sid.to_vec(), agent.to_vec(), slot.to_vec());
+        self.run("delete a workspace entry", |shared| async move {
+            let client = shared.client().await?;
+            Ok(client
+                .execute(
+                    "DELETE FROM workspace_entries WHERE sid = $1 AND agent = $2 AND slot = $3",
+                    &[&sid, &agent, &slot],
+                )
+                .await
+                .map_err(|e| shared.classify("delete a workspace entry", e))?
+                > 0)
+        })
+    }
+
+    fn skill_save(&self, owner: &Owner, slot: &Slot, seal: Sealer) -> Result<u64, StoreError> {
+        let (owner, slot) = (owner.to_vec(), slot.to_vec());
+        self.run("save a skill", |shared| async move {
+            let err = |e| shared.classify("save a skill", e);
+            let mut client = shared.client().await?;
+            let tx = client.transaction().await.map_err(err)?;
+            // One saver per (owner, skill) at a time, across replicas: the version is max + 1.
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(encode($1::bytea || $2::bytea, 'hex'), 0))",
+                &[&owner, &slot],
+            )
+            .await
+            .map_err(err)?;
+            let last: i64 = tx
+                .query_one(
+                    "SELECT COALESCE(max(version), 0) FROM skills WHERE owner = $1 AND slot = $2",
+                    &[&owner, &slot],
+                )
+                .await
+                .map_err(err)?
+                .get(0);
+            let version =
+                shared
+                    .number(last)?
+                    .checked_add(1)
+                    .ok_or(StoreError::CounterExhausted {
+                        kind: "skill version".into(),
+                    })?;
+            let sealed = seal(version)?;
+            let stored = i64::try_from(version).map_err(|_| StoreError::CounterExhausted {
+                kind: "skill version".into(),
+            })?;
+            tx.execute(
+                "INSERT INTO skills (owner, slot, version, sealed) VALUES ($1, $2, $3, $4)",
+                &[&owner, &slot, &stored, &sealed],
+            )
+            .await
+            .map_err(err)?;
+            tx.commit().await.map_err(err)?;
+            Ok(version)
+        })
+    }
+
+    fn skills(&self, owner: &Owner) -> Result<Vec<SkillVersion>, StoreError> {
+        let owner = owner.to_vec();
+        self.run("list skills", |shared| async move {
+            let client = shared.client().await?;
+            let rows = client
+                .query(
+                    "SELECT DISTINCT ON (slot) slot, version, sealed FROM skills
+                     WHERE owner = $1 ORDER BY slot, version DESC",
+                    &[&owner],
+                )
+                .await
+                .map_err(|e| shared.classify("list skills", e))?;
+            rows.into_iter()
+                .map(|row| {
+                    Ok(SkillVersion {
+                        slot: tag_of(&shared, row.get(0))?,
+                        version: shared.number(row.get(1))?,
+                        sealed: row.get(2),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn skill_delete(&self, owner: &Owner, slot: &Slot) -> Result<u64, StoreError> {
+        let (owner, slot) = (owner.to_vec(), slot.to_vec());
+        self.run("delete a skill", |shared| async move {
+            let client = shared.client().await?;
+            client
+                .execute(
+                    "DELETE FROM skills WHERE owner = $1 AND slot = $2",
+                    &[&owner, &slot],
+                )
+                .await
+                .map_err(|e| shared.classify("delete a skill", e))
         })
     }
 
