@@ -17,6 +17,7 @@ demo: build
 
 ## Runs the whole test suite (what CI runs).
 test: setup
+	./scripts/mcp-sdk-venv.sh
 	$(CARGO) test --workspace --locked
 
 ## Formatting and lints, warnings as errors.
