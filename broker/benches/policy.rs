@@ -33,6 +33,7 @@ fn request() -> FlowRequest<'static> {
         arg_path: "email",
         email_domain: Some("example.com"),
         phone_country: None,
+        ..FlowRequest::default()
     }
 }
 

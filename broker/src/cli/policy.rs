@@ -283,6 +283,7 @@ fn explain(args: ExplainArgs) -> Result<u8, CliError> {
             agent: &args.agent,
             server,
             tool,
+            ..CallRequest::default()
         })
     } else {
         let (Some(kind), Some(source)) = (kind.as_deref(), source.as_deref()) else {
@@ -300,6 +301,7 @@ fn explain(args: ExplainArgs) -> Result<u8, CliError> {
             arg_path: &args.arg_path,
             email_domain: email_domain.as_deref(),
             phone_country: phone_country.as_deref(),
+            ..FlowRequest::default()
         })
     };
     let (kind, source) = match &request {

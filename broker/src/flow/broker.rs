@@ -536,17 +536,20 @@ impl Broker {
         catalog
     }
 
-    /// Adds the listed tools to the policy entity model (so policies can name them).
+    /// Adds the listed tools and their input schemas to the policy entity model (so
+    /// policies can name them, and argument rules are typed by them).
     fn teach_policy_tools(&self, lists: &[(String, Arc<Vec<rmcp::model::Tool>>)]) {
         let policy = &self.pipeline.policy;
-        let mut model = policy.engine().model().clone();
-        let mut changed = false;
-        for (server, tools) in lists {
-            for tool in tools.iter() {
-                changed |= model.add_tool(server, &tool.name);
-            }
-        }
-        if changed && let Err(e) = policy.set_model(model) {
+        let tools = lists.iter().flat_map(|(server, tools)| {
+            tools.iter().map(move |tool| {
+                (
+                    server.as_str(),
+                    tool.name.as_ref(),
+                    serde_json::Value::Object((*tool.input_schema).clone()),
+                )
+            })
+        });
+        if let Err(e) = policy.learn_tools(tools) {
             tracing::warn!(error = %e, "the catalog's tools could not be added to the policy model");
         }
     }

@@ -17,7 +17,7 @@ use detectors::{Detectors, Finding};
 use serde_json::Value;
 
 use super::known::KnownValues;
-use crate::vault::{Vault, VaultError, neutralize};
+use crate::vault::{Origin, Vault, VaultError, neutralize};
 
 /// Detects and tokenizes values for one vault.
 #[derive(Clone)]
@@ -82,10 +82,22 @@ impl Tokenizer {
         &self,
         session: &str,
         source: &str,
+        value: Value,
+    ) -> Result<Value, VaultError> {
+        self.ingest_json_from(session, source, None, value)
+    }
+
+    /// [`Tokenizer::ingest_json`] of the result of `source`'s `tool`: each new value's
+    /// provenance records the tool and the field path it was read from.
+    pub fn ingest_json_from(
+        &self,
+        session: &str,
+        source: &str,
+        tool: Option<&str>,
         mut value: Value,
     ) -> Result<Value, VaultError> {
         neutralize_json(&mut value);
-        self.tokenize_json(session, source, value)
+        self.tokenize_json_from(session, source, tool, value)
     }
 
     /// Ingress of a backend's text (e.g. an error message); see [`Tokenizer::ingest_json`].
@@ -106,6 +118,16 @@ impl Tokenizer {
         &self,
         session: &str,
         source: &str,
+        value: Value,
+    ) -> Result<Value, VaultError> {
+        self.tokenize_json_from(session, source, None, value)
+    }
+
+    fn tokenize_json_from(
+        &self,
+        session: &str,
+        source: &str,
+        tool: Option<&str>,
         mut value: Value,
     ) -> Result<Value, VaultError> {
         self.replace_known_json(session, &mut value);
@@ -113,7 +135,24 @@ impl Tokenizer {
         if findings.is_empty() {
             return Ok(value);
         }
-        let map = self.mint(session, source, findings.iter().map(|f| &f.finding))?;
+        // A value's provenance is where it was first seen: its first finding's field path
+        // (`rows[0].email`, `.` for a bare string).
+        let origin = Origin {
+            server: source,
+            tool,
+        };
+        let map = self.mint(
+            session,
+            origin,
+            findings.iter().map(|f| {
+                let path = if f.path.is_empty() {
+                    "."
+                } else {
+                    f.path.as_str()
+                };
+                (&f.finding, Some(path))
+            }),
+        )?;
         self.detectors.redact_json_in_place(&mut value, |f| {
             map.get(&(f.kind.as_str(), vault_value(f)))
                 .cloned()
@@ -135,7 +174,11 @@ impl Tokenizer {
         if findings.is_empty() {
             return Ok(text.to_owned());
         }
-        let map = self.mint(session, source, findings.iter())?;
+        let origin = Origin {
+            server: source,
+            tool: None,
+        };
+        let map = self.mint(session, origin, findings.iter().map(|f| (f, None)))?;
         Ok(self
             .detectors
             .redact(text, |f| {
@@ -201,15 +244,16 @@ impl Tokenizer {
     fn mint<'f>(
         &self,
         session: &str,
-        source: &str,
-        findings: impl Iterator<Item = &'f Finding>,
+        origin: Origin<'_>,
+        findings: impl Iterator<Item = (&'f Finding, Option<&'f str>)>,
     ) -> Result<HashMap<(&'f str, &'f str), String>, VaultError> {
-        let items: Vec<(&'f str, &'f str)> = findings
-            .map(|f| (f.kind.as_str(), vault_value(f)))
+        let items: Vec<(&'f str, &'f str, Option<&'f str>)> = findings
+            .map(|(f, path)| (f.kind.as_str(), vault_value(f), path))
             .collect();
         let placeholders = self
             .vault
-            .mint_all(session, source, items.iter().copied())?;
+            .mint_all_from(session, origin, items.iter().copied())?;
+        let items: Vec<(&'f str, &'f str)> = items.into_iter().map(|(k, v, _)| (k, v)).collect();
         for (kind, _) in &items {
             crate::metrics::METRICS.tokenized.add(&[("kind", kind)], 1);
         }
