@@ -7,6 +7,7 @@ mod support;
 mod audit_cli;
 mod backend_faults;
 mod backends;
+mod call_policies;
 mod demo;
 mod echoes;
 mod exec_cli;

@@ -422,6 +422,8 @@ impl Broker {
                         kind,
                         source: r.source,
                         facts,
+                        source_tool: r.source_tool,
+                        source_path: r.source_path,
                     }
                 })
             })
@@ -534,6 +536,24 @@ impl Broker {
         cache.built_from = lists;
         cache.catalog = Some(Arc::clone(&catalog));
         catalog
+    }
+
+    /// The policy entity model with every reachable backend's tools and input schemas
+    /// (for `sluice policy schema|explain`), whether or not the policies in force
+    /// validate against them.
+    pub async fn live_policy_model(&self) -> crate::policy::EntityModel {
+        let lists = self.pipeline.backends.all_tools().await;
+        let mut model = self.pipeline.policy.engine().model().clone();
+        for (server, tools) in &lists {
+            for tool in tools.iter() {
+                model.set_tool_input(
+                    server,
+                    &tool.name,
+                    serde_json::Value::Object((*tool.input_schema).clone()),
+                );
+            }
+        }
+        model
     }
 
     /// Adds the listed tools and their input schemas to the policy entity model (so

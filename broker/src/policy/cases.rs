@@ -220,10 +220,6 @@ impl ModelSpec {
     }
 }
 
-/// The detectors test cases derive facts with (the defaults).
-static FACT_DETECTORS: std::sync::LazyLock<detectors::Detectors> =
-    std::sync::LazyLock::new(detectors::Detectors::new);
-
 fn run_case(engine: &PolicyEngine, file: &Path, case: &Case) -> Result<CaseResult, PolicyError> {
     let bad = |message: String| PolicyError::TestCases {
         file: file.to_path_buf(),
@@ -254,7 +250,7 @@ fn run_case(engine: &PolicyEngine, file: &Path, case: &Case) -> Result<CaseResul
     let facts = case
         .args
         .as_ref()
-        .map(|args| super::CallFacts::gather(&FACT_DETECTORS, args, &restored));
+        .map(|args| super::CallFacts::gather_default(args, &restored));
     let request = match case.action {
         Action::Call => PolicyRequest::Call(CallRequest {
             agent: &case.agent,

@@ -190,6 +190,13 @@ impl CallFacts {
         facts
     }
 
+    /// [`CallFacts::gather`] with the default detectors (for test cases and `explain`,
+    /// which have no configured ones).
+    pub fn gather_default(args: &Value, restored: &HashMap<String, Restored<'_>>) -> CallFacts {
+        static DEFAULT: LazyLock<Detectors> = LazyLock::new(Detectors::new);
+        CallFacts::gather(&DEFAULT, args, restored)
+    }
+
     fn text(
         &mut self,
         detectors: &Detectors,
