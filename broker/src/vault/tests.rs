@@ -814,12 +814,11 @@ fn format_1_records_still_open_and_a_format_2_record_cannot_be_downgraded() {
         plaintext.extend_from_slice(&3u16.to_be_bytes());
         plaintext.extend_from_slice(b"crm");
         plaintext.extend_from_slice(b"a@example.com");
-        let v1 = vault
+        vault
             .inner
             .crypto
             .seal(&record_aad("s1", &p), plaintext)
-            .unwrap();
-        v1
+            .unwrap()
     };
     let db = sled::open(dir.path().join("db")).unwrap();
     let records = db.open_tree("records").unwrap();
