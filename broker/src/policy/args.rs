@@ -58,6 +58,11 @@ pub fn fragment(model: &EntityModel) -> String {
          namespace Sluice {\n",
     );
     for (id, schema) in &model.tool_inputs {
+        // A tool name a Cedar string cannot hold unescaped gets no argument types (a rule
+        // naming it waits, and the tool is refused) instead of breaking the whole schema.
+        if !declarable(id) {
+            continue;
+        }
         let args = match schema {
             Value::Object(o) => record_type(o, 0).unwrap_or_else(|| "{}".to_owned()),
             _ => "{}".to_owned(),
@@ -80,7 +85,7 @@ fn quote(s: &str) -> String {
 /// Whether a property name can be declared (quoted) in a Cedar schema without escapes.
 fn declarable(name: &str) -> bool {
     !name.is_empty()
-        && name.len() <= 128
+        && name.len() <= 512
         && !name
             .chars()
             .any(|c| c == '"' || c == '\\' || c.is_control())

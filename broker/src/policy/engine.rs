@@ -335,9 +335,13 @@ impl PolicyEngine {
             PolicyRequest::Call(_) => (None, None),
             PolicyRequest::Flow(f) => (Some(f.kind), Some(f.source)),
         };
+        // Call facts enter the context only when some policy reads them: building the
+        // record costs on every decision.
+        let facts = self.compiled.value_fields.call_facts;
         let context = match request {
+            PolicyRequest::Call(_) if !facts => Context::empty(),
             PolicyRequest::Call(c) => call_context(c.call, None)?,
-            PolicyRequest::Flow(f) => flow_context(f)?,
+            PolicyRequest::Flow(f) => flow_context(f, facts)?,
         };
         let cedar_request = Request::new(
             uid(model::AGENT, agent),
@@ -562,7 +566,7 @@ impl PolicyEngine {
     }
 }
 
-fn flow_context(f: &FlowRequest<'_>) -> Result<Context, String> {
+fn flow_context(f: &FlowRequest<'_>, with_call_facts: bool) -> Result<Context, String> {
     let string = |s: &str| RestrictedExpression::new_string(s.to_owned());
     let mut pairs = vec![
         (
@@ -588,7 +592,9 @@ fn flow_context(f: &FlowRequest<'_>) -> Result<Context, String> {
     if let Some(p) = f.source_path {
         pairs.push(("source_path".to_owned(), string(p)));
     }
-    pairs.push(("call".to_owned(), call_facts(f.call)?));
+    if with_call_facts {
+        pairs.push(("call".to_owned(), call_facts(f.call)?));
+    }
     Context::from_pairs(pairs).map_err(|e| e.to_string())
 }
 
