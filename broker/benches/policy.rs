@@ -1,4 +1,7 @@
-//! Cedar flow-decision cost: uncached (default set, and with 1,000 unrelated policies) and cached.
+//! Cedar flow-decision cost: uncached (default set, and with 1,000 unrelated policies) and cached;
+//! and with call contexts (issue 18): a `flow` with whole-call facts and provenance, and a
+//! `call` held against an argument rule typed from the tool's input schema, both with the
+//! example policies of `policies/examples/`.
 //!
 //! `CARGO_TARGET_DIR=/work/target-policy cargo bench -p sluice --bench policy`
 //! Criterion reports means; each case also prints p50/p99 of 20,000 individually timed calls.
@@ -8,7 +11,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sluice::policy::{EntityModel, FlowRequest, PolicyEngine, PolicyRequest};
+use sluice::policy::{
+    CallFacts, CallRequest, EntityModel, FlowRequest, PolicyEngine, PolicyRequest, Restored,
+};
 
 fn model() -> EntityModel {
     EntityModel::builder()
@@ -33,6 +38,7 @@ fn request() -> FlowRequest<'static> {
         arg_path: "email",
         email_domain: Some("example.com"),
         phone_country: None,
+        ..FlowRequest::default()
     }
 }
 
@@ -86,7 +92,92 @@ fn bench(c: &mut Criterion) {
         black_box(defaults.decide(black_box(&req)));
     });
 
+    // Call contexts: the example policies (whole-call, payees, URL hosts, directory).
+    let mail = {
+        let mut m = EntityModel::builder()
+            .server("mail", "internal", Vec::<String>::new())
+            .tools("mail", ["send_email", "search_contacts", "search_emails"])
+            .agent("demo-agent", ["sync-bots"])
+            .build();
+        let _ = m.set_tool_input(
+            "mail",
+            "send_money",
+            serde_json::json!({"type": "object", "properties": {
+                "iban": {"type": "string"}, "amount": {"type": "integer"},
+                "note": {"type": ["string", "null"]}}, "required": ["iban", "amount"]}),
+        );
+        m
+    };
+    let examples = PolicyEngine::load(Some(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/examples"),
+    ))
+    .and_then(|e| e.with_model(mail))
+    .unwrap_or_else(|e| panic!("examples: {e}"));
+    let mail_args = serde_json::json!({
+        "to": ["boss@example.com", "[EMAIL_2]"],
+        "subject": "Q4",
+        "body": "Ann: [EMAIL_1], see https://docs.example.com/q4",
+    });
+    let restored = std::collections::HashMap::from([
+        (
+            "[EMAIL_1]".to_owned(),
+            Restored {
+                kind: "EMAIL",
+                value: "ann.lee@example.com",
+            },
+        ),
+        (
+            "[EMAIL_2]".to_owned(),
+            Restored {
+                kind: "EMAIL",
+                value: "sam@example.com",
+            },
+        ),
+    ]);
+    let facts = CallFacts::gather_default(&mail_args, &restored);
+    let flow_call = PolicyRequest::Flow(FlowRequest {
+        agent: "demo-agent",
+        server: "mail",
+        tool: "send_email",
+        kind: "EMAIL",
+        source: "mail",
+        placeholder: "[EMAIL_2]",
+        arg_path: "to[1]",
+        email_domain: Some("example.com"),
+        source_tool: Some("mail/search_contacts"),
+        source_path: Some("contacts[1].email"),
+        call: Some(&facts),
+        ..FlowRequest::default()
+    });
+    let pay_args =
+        serde_json::json!({"iban": "DE89370400440532013000", "amount": 5000, "note": "invoice 7"});
+    let pay_facts = CallFacts::gather_default(&pay_args, &std::collections::HashMap::new());
+    let pay = PolicyRequest::Call(CallRequest {
+        agent: "demo-agent",
+        server: "mail",
+        tool: "send_money",
+        args: Some(&pay_args),
+        call: Some(&pay_facts),
+    });
+    assert!(examples.decide_uncached(&flow_call).allowed);
+    assert!(examples.decide_uncached(&pay).allowed);
+    percentiles("uncached/flow-with-call-context", || {
+        black_box(examples.decide_uncached(black_box(&flow_call)));
+    });
+    percentiles("uncached/call-with-argument-rule", || {
+        black_box(examples.decide_uncached(black_box(&pay)));
+    });
+    percentiles("call-facts/gather-mail-args", || {
+        black_box(CallFacts::gather_default(black_box(&mail_args), &restored));
+    });
+
     c.bench_function("flow/uncached/defaults", |b| b.iter(|| uncached(&defaults)));
+    c.bench_function("flow/uncached/call-context", |b| {
+        b.iter(|| black_box(examples.decide_uncached(black_box(&flow_call))))
+    });
+    c.bench_function("call/uncached/argument-rule", |b| {
+        b.iter(|| black_box(examples.decide_uncached(black_box(&pay))))
+    });
     c.bench_function("flow/uncached/defaults+1000-unrelated", |b| {
         b.iter(|| uncached(&big))
     });

@@ -194,6 +194,7 @@ async fn scenario(config: &Config, chat_log: &Path) -> anyhow::Result<DemoReport
         arg_path: "text",
         email_domain: None,
         phone_country: None,
+        ..FlowRequest::default()
     }));
 
     let key = sluice::vault::MasterKey::load(&config.data_dir())?;

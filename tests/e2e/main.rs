@@ -8,6 +8,7 @@ mod approval;
 mod audit_cli;
 mod backend_faults;
 mod backends;
+mod call_policies;
 mod demo;
 mod detection_config;
 mod echoes;

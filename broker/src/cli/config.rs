@@ -102,7 +102,12 @@ fn check(args: CheckArgs) -> Result<u8, CliError> {
         let mut model = sluice::setup::entity_model(&config);
         for (name, _, tools, _) in &results {
             for tool in tools.iter().flat_map(|tools| tools.iter()) {
-                model.add_tool(name, &tool.name);
+                // With its input schema: argument rules are validated against it.
+                model.set_tool_input(
+                    name,
+                    &tool.name,
+                    serde_json::Value::Object((*tool.input_schema).clone()),
+                );
             }
         }
         let literal_warnings = match engine.with_model_checked(model) {

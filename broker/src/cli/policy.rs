@@ -29,6 +29,9 @@ enum PolicyCommand {
     /// Format the *.cedar files of DIR with Cedar's formatter (in place; --check only
     /// lists the files that would change and exits 1 if any would).
     Format(FormatArgs),
+    /// Print the Cedar schema in force: the policy directory's schema plus the argument
+    /// types generated from the configured backends' tool input schemas.
+    Schema(DirArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -93,6 +96,16 @@ struct ExplainArgs {
     /// Flow: the phone number's ISO region, e.g. DE.
     #[arg(long, value_name = "REGION")]
     phone_country: Option<String>,
+    /// Flow: the tool the value was first read from, `server/tool`.
+    #[arg(long, value_name = "SERVER/TOOL")]
+    source_tool: Option<String>,
+    /// Flow: where in that tool's result, e.g. `contacts[0].email`.
+    #[arg(long, value_name = "PATH")]
+    source_path: Option<String>,
+    /// The call's arguments as JSON (`context.args` of argument rules; the call facts are
+    /// derived from them). Tool input schemas come from the configured backends.
+    #[arg(long, value_name = "JSON")]
+    args: Option<String>,
 }
 
 /// Runs `sluice policy …`.
@@ -100,6 +113,7 @@ pub(super) fn run(args: PolicyArgs) -> Result<u8, CliError> {
     match args.command {
         PolicyCommand::Validate(a) => validate(a),
         PolicyCommand::Test(a) => test(a),
+        PolicyCommand::Schema(a) => schema(a),
         PolicyCommand::Explain(a) => explain(*a),
         PolicyCommand::Format(a) => format(a),
     }
@@ -139,6 +153,13 @@ fn validate(args: DirArgs) -> Result<u8, CliError> {
         ids.len(),
         ids.join(", ")
     );
+    for (tool, waiting) in engine.pending_rules() {
+        // Typed by the tool's input schema, which only its backend knows.
+        println!(
+            "argument rules waiting for the input schema of {tool}: {} (validated when its server lists it: `sluice config check` or `sluice policy schema --config …`; until then its calls are refused)",
+            waiting.join(", ")
+        );
+    }
     println!("policy set hash: {}", engine.policy_set_hash());
     Ok(exit::OK)
 }
@@ -235,12 +256,54 @@ fn test(args: DirArgs) -> Result<u8, CliError> {
     })
 }
 
-fn explain(args: ExplainArgs) -> Result<u8, CliError> {
+/// `sluice policy schema`: the directory's schema and the argument types generated from
+/// the configured backends' tools (listed live).
+fn schema(args: DirArgs) -> Result<u8, CliError> {
     let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
-    let dir = args.dir.clone().or_else(|| config.policy.dir.clone());
+    let dir = args.dir.or_else(|| config.policy.dir.clone());
     let engine = PolicyEngine::load(dir.as_deref())
         .and_then(|e| e.with_model(EntityModel::from_config(&config)))
         .map_err(CliError::usage)?;
+    let model = if config.servers.is_empty() {
+        engine.model().clone()
+    } else {
+        let broker = Broker::from_config_without_sandbox(&config).map_err(CliError::usage)?;
+        runtime()?.block_on(broker.live_policy_model())
+    };
+    let fragment = policy::args::fragment(&model);
+    let mut text = engine.schema_text();
+    if !fragment.is_empty() {
+        text.push('\n');
+        text.push_str(&fragment);
+    }
+    print!("{text}");
+    // The policies must validate against it, as at load.
+    engine.with_model(model).map_err(CliError::usage)?;
+    Ok(exit::OK)
+}
+
+fn explain(args: ExplainArgs) -> Result<u8, CliError> {
+    let (config, _) = Config::discover(args.config.config.as_deref()).map_err(CliError::usage)?;
+    let dir = args.dir.clone().or_else(|| config.policy.dir.clone());
+    let mut engine = PolicyEngine::load(dir.as_deref())
+        .and_then(|e| e.with_model(EntityModel::from_config(&config)))
+        .map_err(CliError::usage)?;
+    let call_args: Option<serde_json::Value> = args
+        .args
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| CliError::usage(anyhow!("--args is not JSON: {e}")))?;
+    if engine.pending_rules().next().is_some() && !config.servers.is_empty() {
+        // Argument rules are typed by the real tools: ask the backends.
+        let broker = Broker::from_config_without_sandbox(&config).map_err(CliError::usage)?;
+        let model = runtime()?.block_on(broker.live_policy_model());
+        engine = engine.with_model(model).map_err(CliError::usage)?;
+    }
+    // Placeholders in --args are text here: their values stay in the vault.
+    let facts = call_args
+        .as_ref()
+        .map(|a| policy::CallFacts::gather_default(a, &std::collections::HashMap::new()));
     let tool_ref = ToolRef::parse(&args.tool, "tool").map_err(CliError::usage)?;
     let (server, tool) = (tool_ref.server.as_str(), tool_ref.tool.as_str());
     // Facts of a real placeholder come from the broker (its value never reaches here).
@@ -248,6 +311,8 @@ fn explain(args: ExplainArgs) -> Result<u8, CliError> {
     let mut source = args.source.clone();
     let mut email_domain = args.email_domain.clone();
     let mut phone_country = args.phone_country.clone();
+    let mut source_tool = args.source_tool.clone();
+    let mut source_path = args.source_path.clone();
     if let (Some(text), Some(session)) = (&args.placeholder, &args.session) {
         let session = SessionId::parse(session).map_err(CliError::usage)?;
         let broker = Broker::from_config_without_sandbox(&config).map_err(CliError::usage)?;
@@ -262,6 +327,8 @@ fn explain(args: ExplainArgs) -> Result<u8, CliError> {
             .or(phone_country);
         kind = Some(facts.kind.to_string());
         source = Some(facts.source);
+        source_tool = facts.source_tool.or(source_tool);
+        source_path = facts.source_path.or(source_path);
     }
     let action = match args.action.as_deref() {
         Some("call") => "call",
@@ -283,6 +350,8 @@ fn explain(args: ExplainArgs) -> Result<u8, CliError> {
             agent: &args.agent,
             server,
             tool,
+            args: call_args.as_ref(),
+            call: facts.as_ref(),
         })
     } else {
         let (Some(kind), Some(source)) = (kind.as_deref(), source.as_deref()) else {
@@ -300,6 +369,9 @@ fn explain(args: ExplainArgs) -> Result<u8, CliError> {
             arg_path: &args.arg_path,
             email_domain: email_domain.as_deref(),
             phone_country: phone_country.as_deref(),
+            source_tool: source_tool.as_deref(),
+            source_path: source_path.as_deref(),
+            call: facts.as_ref(),
         })
     };
     let (kind, source) = match &request {
@@ -343,7 +415,21 @@ fn print_explanation(request: &PolicyRequest<'_>, e: &Explanation) {
             if let Some(c) = f.phone_country {
                 println!("         phone_country = {c:?}");
             }
+            if let Some(t) = f.source_tool {
+                println!("         source_tool = {t:?}");
+            }
+            if let Some(p) = f.source_path {
+                println!("         source_path = {p:?}");
+            }
         }
+    }
+    let call = match request {
+        PolicyRequest::Call(c) => c.call,
+        PolicyRequest::Flow(f) => f.call,
+    };
+    if let Some(call) = call {
+        // Facts only: domains, hosts, countries and argument names, never a value.
+        println!("         call = {call:?}");
     }
     println!(
         "decision: {} — {}",

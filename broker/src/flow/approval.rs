@@ -465,18 +465,24 @@ pub(crate) async fn release(
     pipeline: &Pipeline,
     context: &CallContext,
     dest: Destination<'_>,
+    prepared: Option<egress::Prepared>,
     input: Value,
 ) -> Result<Value, BrokerError> {
     let tokenizer = &pipeline.tokenizer;
     let policy = &pipeline.policy;
-    let mut egress = egress::check(
-        tokenizer.vault(),
-        tokenizer.detectors(),
-        policy,
-        &context.session,
-        dest,
-        &input,
-    )?;
+    // Placeholders already resolved for the call decision (policies over call facts) are
+    // not resolved twice.
+    let mut egress = match prepared {
+        Some(prepared) => egress::check_prepared(tokenizer.detectors(), policy, dest, prepared),
+        None => egress::check(
+            tokenizer.vault(),
+            tokenizer.detectors(),
+            policy,
+            &context.session,
+            dest,
+            &input,
+        )?,
+    };
     record::flows(
         pipeline.audit.as_deref(),
         policy,

@@ -461,6 +461,8 @@ impl Broker {
                         kind,
                         source: r.source,
                         facts,
+                        source_tool: r.source_tool,
+                        source_path: r.source_path,
                     }
                 })
             })
@@ -632,17 +634,38 @@ impl Broker {
         catalog
     }
 
-    /// Adds the listed tools to the policy entity model (so policies can name them).
-    fn teach_policy_tools(&self, lists: &[(String, Arc<Vec<rmcp::model::Tool>>)]) {
-        let policy = &self.pipeline.policy;
-        let mut model = policy.engine().model().clone();
-        let mut changed = false;
-        for (server, tools) in lists {
+    /// The policy entity model with every reachable backend's tools and input schemas
+    /// (for `sluice policy schema|explain`), whether or not the policies in force
+    /// validate against them.
+    pub async fn live_policy_model(&self) -> crate::policy::EntityModel {
+        let lists = self.pipeline.backends.all_tools().await;
+        let mut model = self.pipeline.policy.engine().model().clone();
+        for (server, tools) in &lists {
             for tool in tools.iter() {
-                changed |= model.add_tool(server, &tool.name);
+                model.set_tool_input(
+                    server,
+                    &tool.name,
+                    serde_json::Value::Object((*tool.input_schema).clone()),
+                );
             }
         }
-        if changed && let Err(e) = policy.set_model(model) {
+        model
+    }
+
+    /// Adds the listed tools and their input schemas to the policy entity model (so
+    /// policies can name them, and argument rules are typed by them).
+    fn teach_policy_tools(&self, lists: &[(String, Arc<Vec<rmcp::model::Tool>>)]) {
+        let policy = &self.pipeline.policy;
+        let tools = lists.iter().flat_map(|(server, tools)| {
+            tools.iter().map(move |tool| {
+                (
+                    server.as_str(),
+                    tool.name.as_ref(),
+                    serde_json::Value::Object((*tool.input_schema).clone()),
+                )
+            })
+        });
+        if let Err(e) = policy.learn_tools(tools) {
             tracing::warn!(error = %e, "the catalog's tools could not be added to the policy model");
         }
     }

@@ -16,7 +16,8 @@ use detectors::{Detectors, Kind};
 use serde_json::{Map, Value};
 
 use super::error::{DeniedFlow, FlowDenial};
-use crate::policy::{Decision, FlowRequest, PolicyStore};
+pub use crate::policy::ValueFacts;
+use crate::policy::{CallFacts, Decision, FlowRequest, PolicyStore, Restored};
 use crate::vault::{Placeholder, Resolved, Vault, VaultError, find_placeholders};
 
 /// A minted placeholder found in a call's arguments. `Debug` never shows the value.
@@ -30,6 +31,10 @@ pub struct Outbound {
     pub kind: String,
     /// The server its value came from.
     pub source: String,
+    /// The tool its value was first read from (`server/tool`), if recorded.
+    pub source_tool: Option<String>,
+    /// Where in that tool's result, e.g. `contacts[0].email`, if recorded.
+    pub source_path: Option<String>,
     /// The raw value (never logged, never returned to the sandbox).
     value: String,
 }
@@ -41,6 +46,8 @@ impl fmt::Debug for Outbound {
             .field("arg_path", &self.arg_path)
             .field("kind", &self.kind)
             .field("source", &self.source)
+            .field("source_tool", &self.source_tool)
+            .field("source_path", &self.source_path)
             .finish_non_exhaustive()
     }
 }
@@ -82,23 +89,76 @@ fn collect(
     found: &mut Vec<Outbound>,
 ) -> Result<(), VaultError> {
     for (_, placeholder) in find_placeholders(text) {
-        if let Some(Resolved {
-            value,
-            kind,
-            source,
-            ..
-        }) = vault.resolve_placeholder(session, &placeholder)?
-        {
-            found.push(Outbound {
-                placeholder,
-                arg_path: path.to_string(),
-                kind,
-                source,
-                value,
-            });
+        if let Some(resolved) = vault.resolve_placeholder(session, &placeholder)? {
+            found.push(Outbound::new(placeholder, path.to_string(), resolved));
         }
     }
     Ok(())
+}
+
+impl Outbound {
+    fn new(placeholder: Placeholder, arg_path: String, resolved: Resolved) -> Outbound {
+        let Resolved {
+            value,
+            kind,
+            source,
+            source_tool,
+            source_path,
+            ..
+        } = resolved;
+        Outbound {
+            placeholder,
+            arg_path,
+            kind,
+            source,
+            source_tool,
+            source_path,
+            value,
+        }
+    }
+}
+
+/// A call's minted placeholders, resolved, and the facts about the whole call (gathered
+/// only when some policy reads them).
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// Every minted placeholder of the arguments.
+    pub outbound: Vec<Outbound>,
+    /// The call's facts (`context.call`), if some policy reads them.
+    pub facts: Option<CallFacts>,
+}
+
+/// Resolves the placeholders of `args` and, if the policies read them, the call's facts.
+pub fn prepare(
+    vault: &Vault,
+    detectors: &Detectors,
+    policy: &PolicyStore,
+    session: &str,
+    dest: Destination<'_>,
+    args: &Value,
+) -> Result<Prepared, VaultError> {
+    let outbound = outbound(vault, session, args)?;
+    let facts = policy
+        .needs_call_facts(dest.server, dest.tool)
+        .then(|| call_facts(detectors, args, &outbound));
+    Ok(Prepared { outbound, facts })
+}
+
+/// The facts of a call whose minted placeholders are `outbound`.
+pub fn call_facts(detectors: &Detectors, args: &Value, outbound: &[Outbound]) -> CallFacts {
+    let restored: HashMap<String, Restored<'_>> = outbound
+        .iter()
+        .map(|o| {
+            (
+                o.placeholder.to_string(),
+                Restored {
+                    kind: &o.kind,
+                    value: &o.value,
+                },
+            )
+        })
+        .collect();
+    CallFacts::gather(detectors, args, &restored)
 }
 
 /// One placeholder's flow decision.
@@ -182,12 +242,26 @@ pub fn check(
     dest: Destination<'_>,
     args: &Value,
 ) -> Result<Egress, VaultError> {
-    let mut checks = Vec::new();
-    for outbound in outbound(vault, session, args)? {
-        let decision = decide(detectors, policy, dest, &outbound);
-        checks.push(FlowCheck { outbound, decision });
-    }
-    Ok(Egress { checks })
+    let prepared = prepare(vault, detectors, policy, session, dest, args)?;
+    Ok(check_prepared(detectors, policy, dest, prepared))
+}
+
+/// Decides the flow of every placeholder of a [`Prepared`] call toward `dest`.
+pub fn check_prepared(
+    detectors: &Detectors,
+    policy: &PolicyStore,
+    dest: Destination<'_>,
+    prepared: Prepared,
+) -> Egress {
+    let Prepared { outbound, facts } = prepared;
+    let checks = outbound
+        .into_iter()
+        .map(|outbound| {
+            let decision = decide(detectors, policy, dest, &outbound, facts.as_ref());
+            FlowCheck { outbound, decision }
+        })
+        .collect();
+    Egress { checks }
 }
 
 /// The flow decision for one placeholder of `session` toward `dest`, as if it sat at
@@ -202,32 +276,29 @@ pub fn check_placeholder(
     placeholder: &Placeholder,
     arg_path: &str,
 ) -> Result<Option<FlowCheck>, VaultError> {
-    let Some(Resolved {
-        value,
-        kind,
-        source,
-        ..
-    }) = vault.resolve_placeholder(session, placeholder)?
-    else {
+    let Some(resolved) = vault.resolve_placeholder(session, placeholder)? else {
         return Ok(None);
     };
-    let outbound = Outbound {
-        placeholder: placeholder.clone(),
-        arg_path: arg_path.to_owned(),
-        kind,
-        source,
-        value,
-    };
-    let decision = decide(detectors, policy, dest, &outbound);
+    let outbound = Outbound::new(placeholder.clone(), arg_path.to_owned(), resolved);
+    // A what-if for one placeholder: the call it would be part of is just this value.
+    let facts = policy.needs_call_facts(dest.server, dest.tool).then(|| {
+        let mut args = Value::String(placeholder.to_string());
+        if let Some(key) = arg_path.split(['.', '[']).next().filter(|k| !k.is_empty()) {
+            args = Value::Object(Map::from_iter([(key.to_owned(), args)]));
+        }
+        call_facts(detectors, &args, std::slice::from_ref(&outbound))
+    });
+    let decision = decide(detectors, policy, dest, &outbound, facts.as_ref());
     Ok(Some(FlowCheck { outbound, decision }))
 }
 
-/// One `flow` decision, with the safe facts about the value in the context.
+/// One `flow` decision, with the safe facts about the value and the call in the context.
 pub fn decide(
     detectors: &Detectors,
     policy: &PolicyStore,
     dest: Destination<'_>,
     outbound: &Outbound,
+    call: Option<&CallFacts>,
 ) -> Decision {
     let kind = Kind::from_name(&outbound.kind);
     let facts = ValueFacts::of(detectors, &kind, &outbound.value);
@@ -242,49 +313,10 @@ pub fn decide(
         arg_path: &outbound.arg_path,
         email_domain: facts.email_domain.as_deref(),
         phone_country: facts.phone_country,
+        source_tool: outbound.source_tool.as_deref(),
+        source_path: outbound.source_path.as_deref(),
+        call,
     })
-}
-
-/// Safe facts about a value that flow policy may see (never the value itself): the
-/// domain of an email address, the region of a phone number. The one place that derives
-/// them, for egress and for `sluice policy explain` alike.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ValueFacts {
-    /// An email's domain, lowercased (`context.email_domain`).
-    pub email_domain: Option<String>,
-    /// A phone number's ISO region (`context.phone_country`).
-    pub phone_country: Option<&'static str>,
-}
-
-impl ValueFacts {
-    /// The facts of `value` of `kind`.
-    pub fn of(detectors: &Detectors, kind: &Kind, value: &str) -> ValueFacts {
-        match kind {
-            Kind::Email => ValueFacts {
-                email_domain: email_domain(value),
-                phone_country: None,
-            },
-            Kind::Phone => ValueFacts {
-                email_domain: None,
-                phone_country: phone_country(detectors, value),
-            },
-            _ => ValueFacts::default(),
-        }
-    }
-}
-
-fn email_domain(value: &str) -> Option<String> {
-    let (_, domain) = value.trim().rsplit_once('@')?;
-    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
-    (!domain.is_empty()).then_some(domain)
-}
-
-fn phone_country(detectors: &Detectors, value: &str) -> Option<&'static str> {
-    detectors
-        .find(value)
-        .into_iter()
-        .find(|f| f.kind == Kind::Phone)
-        .and_then(|f| f.region)
 }
 
 /// The refusal for `denied` checks toward `server/tool`: one [`DeniedFlow`] per group of
@@ -372,16 +404,6 @@ pub(crate) fn substitute_text(text: String, values: &HashMap<String, &str>) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn email_domain_is_bare_and_lowercase() {
-        assert_eq!(
-            email_domain("Bob@Example.COM").as_deref(),
-            Some("example.com")
-        );
-        assert_eq!(email_domain("no-at-sign"), None);
-        assert_eq!(email_domain("x@"), None);
-    }
 
     #[test]
     fn substitution_replaces_only_known_placeholders_inside_longer_text() {

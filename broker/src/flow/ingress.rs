@@ -17,7 +17,7 @@ use detectors::{Detectors, FieldHints, Finding};
 use serde_json::Value;
 
 use super::known::KnownValues;
-use crate::vault::{Vault, VaultError, neutralize};
+use crate::vault::{Origin, Vault, VaultError, neutralize};
 
 /// Detects and tokenizes values for one vault.
 #[derive(Clone)]
@@ -96,10 +96,35 @@ impl Tokenizer {
         &self,
         session: &str,
         source: &str,
+        value: Value,
+    ) -> Result<Value, VaultError> {
+        self.ingest_json_from(session, source, None, value)
+    }
+
+    /// [`Tokenizer::ingest_json`] of the result of `source`'s `tool`: each new value's
+    /// provenance records the tool and the field path it was read from.
+    pub fn ingest_json_from(
+        &self,
+        session: &str,
+        source: &str,
+        tool: Option<&str>,
+        value: Value,
+    ) -> Result<Value, VaultError> {
+        self.ingest_tool_json(session, source, tool, &FieldHints::new(), value)
+    }
+
+    /// Ingress of the result of `source`'s `tool` with that tool's field hints: what every
+    /// tool call's result goes through.
+    pub fn ingest_tool_json(
+        &self,
+        session: &str,
+        source: &str,
+        tool: Option<&str>,
+        hints: &FieldHints,
         mut value: Value,
     ) -> Result<Value, VaultError> {
         neutralize_json(&mut value);
-        self.tokenize_json(session, source, value)
+        self.tokenize_tool_json(session, source, tool, hints, value)
     }
 
     /// [`Tokenizer::ingest_json`] of one tool's result, with that tool's field hints.
@@ -108,10 +133,9 @@ impl Tokenizer {
         session: &str,
         source: &str,
         hints: &FieldHints,
-        mut value: Value,
+        value: Value,
     ) -> Result<Value, VaultError> {
-        neutralize_json(&mut value);
-        self.tokenize_json_with(session, source, hints, value)
+        self.ingest_tool_json(session, source, None, hints, value)
     }
 
     /// Ingress of a backend's text (e.g. an error message); see [`Tokenizer::ingest_json`].
@@ -134,7 +158,7 @@ impl Tokenizer {
         source: &str,
         value: Value,
     ) -> Result<Value, VaultError> {
-        self.tokenize_json_with(session, source, &FieldHints::new(), value)
+        self.tokenize_tool_json(session, source, None, &FieldHints::new(), value)
     }
 
     /// [`Tokenizer::tokenize_json`] with field hints (a tool's schema and declarations).
@@ -143,6 +167,19 @@ impl Tokenizer {
         session: &str,
         source: &str,
         hints: &FieldHints,
+        value: Value,
+    ) -> Result<Value, VaultError> {
+        self.tokenize_tool_json(session, source, None, hints, value)
+    }
+
+    /// Tokenizes the result of `source`'s `tool` with its field hints; each new value's
+    /// provenance records the tool and the field path it was first read from.
+    fn tokenize_tool_json(
+        &self,
+        session: &str,
+        source: &str,
+        tool: Option<&str>,
+        hints: &FieldHints,
         mut value: Value,
     ) -> Result<Value, VaultError> {
         self.replace_known_json(session, &mut value);
@@ -150,7 +187,24 @@ impl Tokenizer {
         if findings.is_empty() {
             return Ok(value);
         }
-        let map = self.mint(session, source, findings.iter().map(|f| &f.finding))?;
+        // A value's provenance is where it was first seen: its first finding's field path
+        // (`rows[0].email`, `.` for a bare string).
+        let origin = Origin {
+            server: source,
+            tool,
+        };
+        let map = self.mint(
+            session,
+            origin,
+            findings.iter().map(|f| {
+                let path = if f.path.is_empty() {
+                    "."
+                } else {
+                    f.path.as_str()
+                };
+                (&f.finding, Some(path))
+            }),
+        )?;
         self.detectors
             .redact_json_in_place_with(&mut value, hints, |f| {
                 map.get(&(f.kind.as_str(), vault_value(f)))
@@ -173,7 +227,11 @@ impl Tokenizer {
         if findings.is_empty() {
             return Ok(text.to_owned());
         }
-        let map = self.mint(session, source, findings.iter())?;
+        let origin = Origin {
+            server: source,
+            tool: None,
+        };
+        let map = self.mint(session, origin, findings.iter().map(|f| (f, None)))?;
         Ok(self
             .detectors
             .redact(text, |f| {
@@ -239,15 +297,16 @@ impl Tokenizer {
     fn mint<'f>(
         &self,
         session: &str,
-        source: &str,
-        findings: impl Iterator<Item = &'f Finding>,
+        origin: Origin<'_>,
+        findings: impl Iterator<Item = (&'f Finding, Option<&'f str>)>,
     ) -> Result<HashMap<(&'f str, &'f str), String>, VaultError> {
-        let items: Vec<(&'f str, &'f str)> = findings
-            .map(|f| (f.kind.as_str(), vault_value(f)))
+        let items: Vec<(&'f str, &'f str, Option<&'f str>)> = findings
+            .map(|(f, path)| (f.kind.as_str(), vault_value(f), path))
             .collect();
         let placeholders = self
             .vault
-            .mint_all(session, source, items.iter().copied())?;
+            .mint_all_from(session, origin, items.iter().copied())?;
+        let items: Vec<(&'f str, &'f str)> = items.into_iter().map(|(k, v, _)| (k, v)).collect();
         for (kind, _) in &items {
             crate::metrics::METRICS.tokenized.add(&[("kind", kind)], 1);
         }

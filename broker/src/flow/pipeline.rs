@@ -23,7 +23,7 @@ use super::request::CallContext;
 use crate::audit::{AuditEvent, AuditLog};
 use crate::backends::Backends;
 use crate::metrics::METRICS;
-use crate::policy::PolicyStore;
+use crate::policy::{CallRequest, PolicyStore};
 
 /// The parts every tool call goes through, shared by all executes.
 pub(crate) struct Pipeline {
@@ -70,7 +70,50 @@ impl Pipeline {
     ) -> Result<Value, BrokerError> {
         tracing::debug!(server, tool, "tool call");
         self.backends.check(server)?;
-        let decision = self.policy.authorize_call(&context.agent, server, tool);
+        if self.policy.waits_for_tool(server, tool) {
+            // Argument rules wait for this tool's input schema: list the server's tools
+            // (once; the pool caches them). If that fails the rules keep waiting and the
+            // call is refused below.
+            if let Ok(tools) = self.backends.tools(server).await {
+                let learned = self.policy.learn_tools(tools.iter().map(|t| {
+                    (
+                        server,
+                        t.name.as_ref(),
+                        Value::Object((*t.input_schema).clone()),
+                    )
+                }));
+                if let Err(e) = learned {
+                    tracing::warn!(server, error = %e, "argument rules do not validate against the server's tools; its calls stay refused");
+                }
+            }
+        }
+        let dest = Destination {
+            agent: &context.agent,
+            server,
+            tool,
+        };
+        // Rules over the arguments or the whole call need the placeholders resolved (for
+        // their facts) before `call` is decided; otherwise `call` is decided first and a
+        // refused call never touches the vault.
+        let prepared = if self.policy.needs_call_facts(server, tool) {
+            Some(egress::prepare(
+                self.tokenizer.vault(),
+                self.tokenizer.detectors(),
+                &self.policy,
+                &context.session,
+                dest,
+                &args,
+            )?)
+        } else {
+            None
+        };
+        let decision = self.policy.authorize_call_with(&CallRequest {
+            agent: &context.agent,
+            server,
+            tool,
+            args: Some(&args),
+            call: prepared.as_ref().and_then(|p| p.facts.as_ref()),
+        });
         record::call(
             self.audit.as_deref(),
             &self.policy,
@@ -90,12 +133,8 @@ impl Pipeline {
             };
             super::approval::call_denied(self, context, denial).await?;
         }
-        let dest = Destination {
-            agent: &context.agent,
-            server,
-            tool,
-        };
-        let args = super::approval::release(self, context, dest, args).await?;
+        // Egress, with an askable refusal put to the execute's approver.
+        let args = super::approval::release(self, context, dest, prepared, args).await?;
         let result = self.backends.call(server, tool, args).await;
         // After the call, so a backend that cannot be reached reports that, not a
         // second connection attempt; a result whose hints cannot be resolved is withheld.
@@ -150,10 +189,12 @@ impl Pipeline {
         result: Result<Value, ToolError>,
     ) -> Result<Value, BrokerError> {
         let tokenizer = self.tokenizer.clone();
-        let (session, source) = (session.to_owned(), server.to_owned());
+        let (session, source, name) = (session.to_owned(), server.to_owned(), tool.to_owned());
         let hints = Arc::clone(hints);
         let tokenized = blocking(move || match result {
-            Ok(value) => Ok(tokenizer.ingest_json_with(&session, &source, &hints, value)),
+            Ok(value) => {
+                Ok(tokenizer.ingest_tool_json(&session, &source, Some(&name), &hints, value))
+            }
             Err(error) => Err(tokenizer
                 .ingest_text(&session, &source, &error.message)
                 .map(|message| ToolError { message, ..error })),
@@ -192,7 +233,7 @@ pub fn release(
     dest: Destination<'_>,
     input: Value,
 ) -> Result<Value, BrokerError> {
-    let egress = egress::check(
+    let prepared = egress::prepare(
         tokenizer.vault(),
         tokenizer.detectors(),
         policy,
@@ -200,6 +241,24 @@ pub fn release(
         dest,
         &input,
     )?;
+    release_prepared(
+        tokenizer, policy, audit, event, context, dest, prepared, input,
+    )
+}
+
+/// [`release`] of a call whose placeholders are already resolved.
+#[allow(clippy::too_many_arguments)]
+fn release_prepared(
+    tokenizer: &Tokenizer,
+    policy: &PolicyStore,
+    audit: Option<&AuditLog>,
+    event: AuditEvent,
+    context: &CallContext,
+    dest: Destination<'_>,
+    prepared: egress::Prepared,
+    input: Value,
+) -> Result<Value, BrokerError> {
+    let egress = egress::check_prepared(tokenizer.detectors(), policy, dest, prepared);
     record::flows(audit, policy, event, context, dest, &egress)?;
     if egress.allowed() {
         // An echo of a restored value must come back as its placeholder.

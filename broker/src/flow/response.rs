@@ -77,6 +77,10 @@ pub struct PlaceholderFacts {
     pub source: String,
     /// Safe facts about the value (an email's domain, a phone's region).
     pub facts: ValueFacts,
+    /// The tool it was first read from, `server/tool`, if recorded.
+    pub source_tool: Option<String>,
+    /// Where in that tool's result, if recorded.
+    pub source_path: Option<String>,
 }
 
 /// A configured server as fronts list it.

@@ -130,8 +130,7 @@ forbid (principal, action == Sluice::Action::"call", resource == Sluice::Tool::"
             source: "s",
             placeholder: "[EMAIL_1]",
             arg_path: "to",
-            email_domain: None,
-            phone_country: None,
+            ..crate::policy::FlowRequest::default()
         });
         assert!(!flow.allowed && flow.policy_ids.is_empty());
         assert!(!engine.askable(&flow));

@@ -40,8 +40,22 @@ struct ServerSpec {
     trust: String,
     #[serde(default)]
     tags: Vec<String>,
+    /// Tool names, or tool names with their MCP `inputSchema` (for argument rules).
     #[serde(default)]
-    tools: Vec<String>,
+    tools: ToolsSpec,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ToolsSpec {
+    Names(Vec<String>),
+    Schemas(BTreeMap<String, serde_json::Value>),
+}
+
+impl Default for ToolsSpec {
+    fn default() -> Self {
+        ToolsSpec::Names(Vec::new())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,6 +81,16 @@ struct Case {
     arg_path: Option<String>,
     email_domain: Option<String>,
     phone_country: Option<String>,
+    /// Provenance of the flowing value: `server/tool` and field path.
+    source_tool: Option<String>,
+    source_path: Option<String>,
+    /// The call's arguments as the agent wrote them (`context.args`; call facts are
+    /// derived from them).
+    args: Option<serde_json::Value>,
+    /// Sample values of the placeholders in `args`, e.g. `{"[EMAIL_1]": "a@b.example"}`:
+    /// facts are derived from them as the broker would from the vault.
+    #[serde(default)]
+    placeholders: BTreeMap<String, String>,
     expect: Expect,
     /// When present, the deciding policy ids must be exactly these (order ignored).
     policy_ids: Option<Vec<String>>,
@@ -169,8 +193,20 @@ fn read_case_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, PolicyError> {
 impl ModelSpec {
     fn into_model(self) -> EntityModel {
         let mut b = EntityModel::builder();
+        let mut inputs = Vec::new();
         for (name, s) in self.servers {
-            b = b.server(&name, &s.trust, s.tags).tools(&name, s.tools);
+            b = b.server(&name, &s.trust, s.tags);
+            match s.tools {
+                ToolsSpec::Names(tools) => b = b.tools(&name, tools),
+                ToolsSpec::Schemas(tools) => {
+                    b = b.tools(&name, tools.keys().cloned());
+                    inputs.extend(
+                        tools
+                            .into_iter()
+                            .map(|(t, schema)| (name.clone(), t, schema)),
+                    );
+                }
+            }
         }
         for (name, groups) in self.agents {
             b = b.agent(&name, groups);
@@ -178,7 +214,11 @@ impl ModelSpec {
         for (name, groups) in self.kinds {
             b = b.kind(&name, groups);
         }
-        b.build()
+        let mut model = b.build();
+        for (server, tool, schema) in inputs {
+            model.set_tool_input(&server, &tool, schema);
+        }
+        model
     }
 }
 
@@ -193,11 +233,33 @@ fn run_case(engine: &PolicyEngine, file: &Path, case: &Case) -> Result<CaseResul
             case.tool
         )));
     };
+    let mut restored = std::collections::HashMap::new();
+    for (text, value) in &case.placeholders {
+        let placeholder = crate::vault::Placeholder::parse(text).map_err(|_| {
+            bad(format!(
+                "\"{text}\" in \"placeholders\" is not a placeholder like [EMAIL_1]"
+            ))
+        })?;
+        restored.insert(
+            placeholder.to_string(),
+            (placeholder.kind().to_owned(), value.as_str()),
+        );
+    }
+    let restored: std::collections::HashMap<String, super::Restored<'_>> = restored
+        .iter()
+        .map(|(p, (kind, value))| (p.clone(), super::Restored { kind, value }))
+        .collect();
+    let facts = case
+        .args
+        .as_ref()
+        .map(|args| super::CallFacts::gather_default(args, &restored));
     let request = match case.action {
         Action::Call => PolicyRequest::Call(CallRequest {
             agent: &case.agent,
             server,
             tool,
+            args: case.args.as_ref(),
+            call: facts.as_ref(),
         }),
         Action::Flow => {
             let (Some(kind), Some(source)) = (&case.kind, &case.source) else {
@@ -213,6 +275,9 @@ fn run_case(engine: &PolicyEngine, file: &Path, case: &Case) -> Result<CaseResul
                 arg_path: case.arg_path.as_deref().unwrap_or(""),
                 email_domain: case.email_domain.as_deref(),
                 phone_country: case.phone_country.as_deref(),
+                source_tool: case.source_tool.as_deref(),
+                source_path: case.source_path.as_deref(),
+                call: facts.as_ref(),
             })
         }
     };

@@ -14,7 +14,8 @@ use cedar_policy::{
 use super::load::{self, LoadedPolicy, LoadedSet};
 use super::model::{self, EntityModel, uid};
 use super::{
-    Action, CallRequest, Decision, FlowRequest, PolicyError, PolicyRequest, SourceLocation,
+    Action, CallFacts, CallRequest, Decision, FlowRequest, PolicyError, PolicyRequest,
+    SourceLocation,
 };
 
 /// Most decisions kept before the cache is cleared (agent code chooses tool names).
@@ -66,12 +67,18 @@ struct ValueFields {
     arg_path: bool,
     email_domain: bool,
     phone_country: bool,
+    source_tool: bool,
+    source_path: bool,
+    /// Some policy reads call facts (`context.call.*`): they join `call` and `flow` keys.
+    call_facts: bool,
 }
 
 /// The validated, indexed policies, shared between engines with different models.
 struct Compiled {
     set: LoadedSet,
     index: [ActionIndex; 2],
+    /// Argument rules by tool id (`server/tool`), each evaluated as `call:server/tool`.
+    tool_rules: HashMap<String, (EntityUid, Slice)>,
     value_fields: ValueFields,
 }
 
@@ -98,14 +105,59 @@ impl PolicyEngine {
     /// Loads `schema.cedarschema` + every `*.cedar` of `dir` (or the embedded defaults), strictly validated.
     pub fn load(dir: Option<&Path>) -> Result<PolicyEngine, PolicyError> {
         let (schema, files) = load::read_sources(dir)?;
-        let set = load::compile(&schema, &files)?;
+        let set = load::compile(&schema, &files, "")?;
         let compiled = Arc::new(Compiled::new(set));
         Self::with_compiled(compiled, EntityModel::default())
     }
 
-    /// The same policies over another entity model (with an empty cache).
+    /// The same policies over another entity model (with an empty cache). When the model's
+    /// tools bring other input schemas, the generated argument types are regenerated and
+    /// the policies validated again against them.
     pub fn with_model(&self, model: EntityModel) -> Result<PolicyEngine, PolicyError> {
-        Self::with_compiled(Arc::clone(&self.compiled), model)
+        let fragment = super::args::fragment(&model);
+        if fragment == self.compiled.set.fragment {
+            return Self::with_compiled(Arc::clone(&self.compiled), model);
+        }
+        let (schema, files) = &self.compiled.set.sources;
+        let set = load::compile(schema, files, &fragment)?;
+        Self::with_compiled(Arc::new(Compiled::new(set)), model)
+    }
+
+    /// The Cedar schema in force: the policy directory's schema plus the argument types
+    /// generated from the model's tools (`sluice policy schema`).
+    pub fn schema_text(&self) -> String {
+        let set = &self.compiled.set;
+        let mut text = set.sources.0.text.clone();
+        if !set.fragment.is_empty() {
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push('\n');
+            text.push_str(&set.fragment);
+        }
+        text
+    }
+
+    /// Argument rules waiting for their tool's input schema: (tool id, policy ids). Calls
+    /// to these tools are refused until the tool is listed.
+    pub fn pending_rules(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.compiled
+            .set
+            .pending
+            .iter()
+            .map(|(t, ids)| (t.as_str(), ids.as_slice()))
+    }
+
+    /// Whether some policy reads call facts (`context.call`), so callers must gather them.
+    pub fn needs_call_facts(&self) -> bool {
+        self.compiled.value_fields.call_facts
+    }
+
+    /// Whether `server/tool` has argument rules (or rules waiting for its input schema),
+    /// so its calls must be decided with their arguments.
+    pub fn has_argument_rules(&self, server: &str, tool: &str) -> bool {
+        let id = model::tool_id(server, tool);
+        self.compiled.tool_rules.contains_key(&id) || self.compiled.set.pending.contains_key(&id)
     }
 
     fn with_compiled(
@@ -177,6 +229,7 @@ impl PolicyEngine {
             agent,
             server,
             tool,
+            ..CallRequest::default()
         }))
     }
 
@@ -187,6 +240,12 @@ impl PolicyEngine {
 
     /// Decides a request, from the cache when possible.
     pub fn decide(&self, request: &PolicyRequest<'_>) -> Decision {
+        // Argument rules see values the key does not hold: decided afresh every time.
+        if let PolicyRequest::Call(c) = request
+            && self.has_argument_rules(c.server, c.tool)
+        {
+            return self.evaluate(request).0;
+        }
         let key = self.cache_key(request);
         if let Ok(cache) = self.cache.read()
             && let Some(d) = cache.get(&key)
@@ -212,6 +271,15 @@ impl PolicyEngine {
     pub fn explain(&self, request: &PolicyRequest<'_>) -> Explanation {
         let (decision, slice) = self.evaluate(request);
         let policies = &self.compiled.set.policies;
+        let mut members = slice.members.clone();
+        if let PolicyRequest::Call(c) = request
+            && let Some((_, rules)) = self
+                .compiled
+                .tool_rules
+                .get(&model::tool_id(c.server, c.tool))
+        {
+            members.extend(rules.members.iter().copied());
+        }
         let show = |p: &LoadedPolicy| ConsideredPolicy {
             id: p.id.clone(),
             effect: p.effect_name(),
@@ -219,7 +287,7 @@ impl PolicyEngine {
             text: p.text.clone(),
         };
         let considered: Vec<ConsideredPolicy> =
-            slice.members.iter().map(|&i| show(&policies[i])).collect();
+            members.iter().map(|&i| show(&policies[i])).collect();
         let deciding = decision
             .policy_ids
             .iter()
@@ -240,7 +308,13 @@ impl PolicyEngine {
             PolicyRequest::Flow(f) => (f.agent, f.server, f.tool),
         };
         let slice = self.compiled.slice(action, server, tool);
-        match self.evaluate_in(request, slice, agent, server, tool) {
+        let decided = self
+            .evaluate_in(request, slice, agent, server, tool)
+            .and_then(|d| match request {
+                PolicyRequest::Call(c) if d.allowed => self.argument_rules(c, d),
+                _ => Ok(d),
+            });
+        match decided {
             Ok(d) => (d, slice),
             Err(e) => (
                 Decision {
@@ -266,9 +340,13 @@ impl PolicyEngine {
             PolicyRequest::Call(_) => (None, None),
             PolicyRequest::Flow(f) => (Some(f.kind), Some(f.source)),
         };
+        // Call facts enter the context only when some policy reads them: building the
+        // record costs on every decision.
+        let facts = self.compiled.value_fields.call_facts;
         let context = match request {
-            PolicyRequest::Call(_) => Context::empty(),
-            PolicyRequest::Flow(f) => flow_context(f)?,
+            PolicyRequest::Call(_) if !facts => Context::empty(),
+            PolicyRequest::Call(c) => call_context(c.call, None)?,
+            PolicyRequest::Flow(f) => flow_context(f, facts)?,
         };
         let cedar_request = Request::new(
             uid(model::AGENT, agent),
@@ -290,7 +368,37 @@ impl PolicyEngine {
         let response = self
             .authorizer
             .is_authorized(&cedar_request, &slice.set, &entities);
-        let allowed = response.decision() == cedar_policy::Decision::Allow;
+        let mut allowed = response.decision() == cedar_policy::Decision::Allow;
+        // Fail closed: a forbid that could not be evaluated is not a forbid that did not
+        // apply (Cedar skips erroring policies).
+        let broken_forbids: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(|e| match e {
+                cedar_policy::AuthorizationError::PolicyEvaluationError(e) => {
+                    e.policy_id().to_string()
+                }
+            })
+            .filter(|id| self.is_forbid(id))
+            .collect();
+        if allowed && !broken_forbids.is_empty() {
+            allowed = false;
+            let mut ids = broken_forbids;
+            ids.sort_unstable();
+            return Ok(Decision {
+                allowed,
+                reason: format!(
+                    "denied: forbid policy {} could not be evaluated on this request",
+                    ids.join(", ")
+                ),
+                policy_ids: ids,
+                errors: response
+                    .diagnostics()
+                    .errors()
+                    .map(ToString::to_string)
+                    .collect(),
+            });
+        }
         let mut policy_ids: Vec<String> = response
             .diagnostics()
             .reason()
@@ -317,6 +425,96 @@ impl PolicyEngine {
         })
     }
 
+    fn is_forbid(&self, id: &str) -> bool {
+        self.compiled
+            .set
+            .policies
+            .iter()
+            .any(|p| p.id == id && p.effect_name() == "forbid")
+    }
+
+    /// A call `base` allowed, held against the tool's argument rules: refused if one
+    /// forbids, if one cannot be evaluated on these arguments, or if rules wait for the
+    /// tool's input schema. Argument values never enter the reason or the errors.
+    fn argument_rules(&self, c: &CallRequest<'_>, base: Decision) -> Result<Decision, String> {
+        let id = model::tool_id(c.server, c.tool);
+        if let Some(ids) = self.compiled.set.pending.get(&id) {
+            return Ok(Decision {
+                allowed: false,
+                policy_ids: ids.clone(),
+                reason: format!(
+                    "denied: argument rule {} waits for the input schema of {id} (its server has not listed it yet)",
+                    ids.join(", ")
+                ),
+                errors: Vec::new(),
+            });
+        }
+        let Some((action, rules)) = self.compiled.tool_rules.get(&id) else {
+            return Ok(base);
+        };
+        let context = call_context(c.call, Some(c.args))?;
+        let request = Request::new(
+            uid(model::AGENT, c.agent),
+            action.clone(),
+            uid(model::TOOL, &id),
+            context,
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+        let entities = if self.model.knows(c.agent, c.server, c.tool, None, None) {
+            Cow::Borrowed(&self.entities)
+        } else {
+            Cow::Owned(
+                self.model
+                    .with_missing(&self.entities, c.agent, c.server, c.tool, None, None)
+                    .map_err(|e| e.to_string())?,
+            )
+        };
+        let response = self
+            .authorizer
+            .is_authorized(&request, &rules.set, &entities);
+        let mut forbids: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(ToString::to_string)
+            .collect();
+        forbids.sort_unstable();
+        if !forbids.is_empty() {
+            return Ok(Decision {
+                allowed: false,
+                reason: match forbids.as_slice() {
+                    [one] => format!("denied by forbid policy {one}"),
+                    many => format!("denied by forbid policies {}", many.join(", ")),
+                },
+                policy_ids: forbids,
+                errors: Vec::new(),
+            });
+        }
+        let mut broken: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(|e| match e {
+                cedar_policy::AuthorizationError::PolicyEvaluationError(e) => {
+                    e.policy_id().to_string()
+                }
+            })
+            .collect();
+        if !broken.is_empty() {
+            broken.sort_unstable();
+            broken.dedup();
+            return Ok(Decision {
+                allowed: false,
+                reason: format!(
+                    "denied: argument rule {} could not be evaluated on these arguments (one is missing or not of the type the tool's input schema declares)",
+                    broken.join(", ")
+                ),
+                errors: broken.clone(),
+                policy_ids: broken,
+            });
+        }
+        Ok(base)
+    }
+
     /// Length-prefixed fields, so no two requests share a key.
     fn cache_key(&self, request: &PolicyRequest<'_>) -> String {
         let mut key = String::with_capacity(96);
@@ -330,6 +528,11 @@ impl PolicyEngine {
                 push(c.agent);
                 push(c.server);
                 push(c.tool);
+                if self.compiled.value_fields.call_facts
+                    && let Some(facts) = c.call
+                {
+                    facts.cache_key(&mut key);
+                }
             }
             PolicyRequest::Flow(f) => {
                 let v = self.compiled.value_fields;
@@ -351,13 +554,24 @@ impl PolicyEngine {
                 if v.phone_country {
                     push(f.phone_country.unwrap_or("\u{0}none"));
                 }
+                if v.source_tool {
+                    push(f.source_tool.unwrap_or("\u{0}none"));
+                }
+                if v.source_path {
+                    push(f.source_path.unwrap_or("\u{0}none"));
+                }
+                if v.call_facts
+                    && let Some(facts) = f.call
+                {
+                    facts.cache_key(&mut key);
+                }
             }
         }
         key
     }
 }
 
-fn flow_context(f: &FlowRequest<'_>) -> Result<Context, String> {
+fn flow_context(f: &FlowRequest<'_>, with_call_facts: bool) -> Result<Context, String> {
     let string = |s: &str| RestrictedExpression::new_string(s.to_owned());
     let mut pairs = vec![
         (
@@ -376,6 +590,37 @@ fn flow_context(f: &FlowRequest<'_>) -> Result<Context, String> {
     }
     if let Some(c) = f.phone_country {
         pairs.push(("phone_country".to_owned(), string(c)));
+    }
+    if let Some(t) = f.source_tool {
+        pairs.push(("source_tool".to_owned(), string(t)));
+    }
+    if let Some(p) = f.source_path {
+        pairs.push(("source_path".to_owned(), string(p)));
+    }
+    if with_call_facts {
+        pairs.push(("call".to_owned(), call_facts(f.call)?));
+    }
+    Context::from_pairs(pairs).map_err(|e| e.to_string())
+}
+
+static NO_FACTS: std::sync::LazyLock<CallFacts> = std::sync::LazyLock::new(CallFacts::default);
+
+fn call_facts(facts: Option<&CallFacts>) -> Result<RestrictedExpression, String> {
+    facts.unwrap_or(&NO_FACTS).to_cedar()
+}
+
+/// `{call}` for the `call` action, `{args, call}` for a tool's argument rules.
+fn call_context(
+    facts: Option<&CallFacts>,
+    args: Option<Option<&serde_json::Value>>,
+) -> Result<Context, String> {
+    let mut pairs = vec![("call".to_owned(), call_facts(facts)?)];
+    if let Some(args) = args {
+        let value = match args {
+            Some(a) => super::args::args_value(a),
+            None => super::args::args_value(&serde_json::Value::Null),
+        };
+        pairs.push(("args".to_owned(), value));
     }
     Context::from_pairs(pairs).map_err(|e| e.to_string())
 }
@@ -432,11 +677,42 @@ impl Compiled {
             value_fields.arg_path |= p.text.contains("arg_path");
             value_fields.email_domain |= p.text.contains("email_domain");
             value_fields.phone_country |= p.text.contains("phone_country");
+            value_fields.source_tool |= p.text.contains("source_tool");
+            value_fields.source_path |= p.text.contains("source_path");
+            value_fields.call_facts |= super::facts::CALL_FACT_FIELDS
+                .iter()
+                .any(|f| p.text.contains(f));
         }
         let index = [0, 1].map(|a| Self::index_action(&set, a));
+        let tool_rules = set
+            .tool_rules
+            .iter()
+            .map(|(tool, members)| {
+                let mut ps = PolicySet::new();
+                for &i in members {
+                    // Ids are unique in a loaded set, so adding cannot clash.
+                    let _ = ps.add(set.policies[i].policy.clone());
+                }
+                let action = uid(
+                    model::ACTION,
+                    &format!("{}{tool}", super::args::TOOL_ACTION_PREFIX),
+                );
+                (
+                    tool.clone(),
+                    (
+                        action,
+                        Slice {
+                            set: ps,
+                            members: members.clone(),
+                        },
+                    ),
+                )
+            })
+            .collect();
         Compiled {
             set,
             index,
+            tool_rules,
             value_fields,
         }
     }

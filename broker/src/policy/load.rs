@@ -3,7 +3,7 @@
 //! Files are split into statements here (on top-level `;`, outside strings and comments) and
 //! each statement is parsed on its own, so every policy keeps its file, its line and its text.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use cedar_policy::{Effect, Policy, PolicyId, PolicySet, Schema, ValidationMode, Validator};
@@ -18,6 +18,7 @@ const EMBEDDED_POLICIES: &[(&str, &str)] = &[(
 const SCHEMA_FILE: &str = "schema.cedarschema";
 
 /// One policy file's name and text.
+#[derive(Clone)]
 pub(crate) struct SourceFile {
     pub(crate) name: PathBuf,
     pub(crate) text: String,
@@ -47,6 +48,37 @@ pub(crate) struct LoadedSet {
     pub(crate) hash: String,
     /// The ids of the forbids marked `@on_deny("ask")` (see [`super::ask`]).
     pub(crate) askable: std::collections::HashSet<String>,
+    /// The sources, kept to recompile against another generated fragment.
+    pub(crate) sources: (SourceFile, Vec<SourceFile>),
+    /// The generated argument-type fragment this set was validated with.
+    pub(crate) fragment: String,
+    /// Argument rules (policies scoped to `call:server/tool` actions) by tool id; indexes
+    /// into `policies`.
+    pub(crate) tool_rules: BTreeMap<String, Vec<usize>>,
+    /// Argument rules whose tool's input schema is not known yet, by tool id: their ids.
+    /// Not validated and not in `policies`; calls to such a tool are refused until the
+    /// tool is listed (fail closed).
+    pub(crate) pending: BTreeMap<String, Vec<String>>,
+}
+
+/// The tool ids of the `call:server/tool` actions a policy's action scope names.
+pub(crate) fn tool_actions(policy: &Policy) -> Vec<String> {
+    use cedar_policy::ActionConstraint;
+    let of = |u: &cedar_policy::EntityUid| {
+        (u.type_name().to_string() == super::model::ACTION)
+            .then(|| {
+                u.id()
+                    .unescaped()
+                    .strip_prefix(super::args::TOOL_ACTION_PREFIX)
+                    .map(str::to_owned)
+            })
+            .flatten()
+    };
+    match policy.action_constraint() {
+        ActionConstraint::Any => Vec::new(),
+        ActionConstraint::Eq(u) => of(&u).into_iter().collect(),
+        ActionConstraint::In(us) => us.iter().filter_map(of).collect(),
+    }
 }
 
 /// Reads the schema and policy files of `dir`, or the embedded defaults.
@@ -108,24 +140,25 @@ fn read_file(path: &Path) -> Result<SourceFile, PolicyError> {
     })
 }
 
-/// Parses, checks ids and strictly validates the given files.
+/// Parses, checks ids and strictly validates the given files against the schema plus the
+/// generated argument-type `fragment` (see [`super::args::fragment`]).
 pub(crate) fn compile(
     schema_file: &SourceFile,
     files: &[SourceFile],
+    fragment: &str,
 ) -> Result<LoadedSet, PolicyError> {
-    let schema = match Schema::from_cedarschema_str(&schema_file.text) {
-        Ok((schema, warnings)) => {
-            for w in warnings {
-                tracing::warn!(file = %schema_file.name.display(), "policy schema warning: {w}");
-            }
-            schema
-        }
-        Err(e) => {
-            return Err(PolicyError::Schema {
-                file: schema_file.name.clone(),
-                message: e.to_string(),
-            });
-        }
+    let schema = if fragment.is_empty() {
+        parse_schema(schema_file)?
+    } else {
+        // The user's schema and the generated one are two fragments of one namespace.
+        let fragments = [
+            fragment_of(&schema_file.name, &schema_file.text)?,
+            fragment_of(Path::new("<generated from the backends' tools>"), fragment)?,
+        ];
+        Schema::from_schema_fragments(fragments).map_err(|e| PolicyError::Schema {
+            file: schema_file.name.clone(),
+            message: e.to_string(),
+        })?
     };
 
     let mut policies: Vec<LoadedPolicy> = Vec::new();
@@ -170,6 +203,45 @@ pub(crate) fn compile(
                 location,
                 text: text.to_owned(),
             });
+        }
+    }
+
+    // Argument rules: only `forbid`; those of tools whose input schema is not known yet
+    // wait (and their tools are refused meanwhile).
+    let declared: BTreeSet<String> = schema
+        .actions()
+        .filter_map(|a| {
+            a.id()
+                .unescaped()
+                .strip_prefix(super::args::TOOL_ACTION_PREFIX)
+                .map(str::to_owned)
+        })
+        .collect();
+    let mut pending: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut kept = Vec::with_capacity(policies.len());
+    for p in policies {
+        let tools = tool_actions(&p.policy);
+        if !tools.is_empty() && p.policy.effect() == Effect::Permit {
+            return Err(PolicyError::Validation {
+                id: p.id.clone(),
+                location: p.location.clone(),
+                message: "argument rules (actions `call:server/tool`) can only forbid; grant calls with `action == Sluice::Action::\"call\"` and refuse with a `forbid` on the tool's action".to_owned(),
+            });
+        }
+        let missing: Vec<&String> = tools.iter().filter(|t| !declared.contains(*t)).collect();
+        if missing.is_empty() {
+            kept.push(p);
+        } else {
+            for t in missing {
+                pending.entry(t.clone()).or_default().push(p.id.clone());
+            }
+        }
+    }
+    let policies = kept;
+    let mut tool_rules: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, p) in policies.iter().enumerate() {
+        for t in tool_actions(&p.policy) {
+            tool_rules.entry(t).or_default().push(i);
         }
     }
 
@@ -219,18 +291,59 @@ pub(crate) fn compile(
     }
 
     let askable = super::ask::askable_ids(&policies)?;
-    let hash = hash_sources(schema_file, files);
+    let hash = hash_sources(schema_file, files, fragment);
     Ok(LoadedSet {
         schema,
         policies,
         hash,
         askable,
+        sources: (schema_file.clone(), files.to_vec()),
+        fragment: fragment.to_owned(),
+        tool_rules,
+        pending,
     })
 }
 
+fn parse_schema(schema_file: &SourceFile) -> Result<Schema, PolicyError> {
+    match Schema::from_cedarschema_str(&schema_file.text) {
+        Ok((schema, warnings)) => {
+            for w in warnings {
+                tracing::warn!(file = %schema_file.name.display(), "policy schema warning: {w}");
+            }
+            Ok(schema)
+        }
+        Err(e) => Err(PolicyError::Schema {
+            file: schema_file.name.clone(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+fn fragment_of(name: &Path, text: &str) -> Result<cedar_policy::SchemaFragment, PolicyError> {
+    match cedar_policy::SchemaFragment::from_cedarschema_str(text) {
+        Ok((fragment, warnings)) => {
+            for w in warnings {
+                tracing::warn!(file = %name.display(), "policy schema warning: {w}");
+            }
+            Ok(fragment)
+        }
+        Err(e) => Err(PolicyError::Schema {
+            file: name.to_path_buf(),
+            message: e.to_string(),
+        }),
+    }
+}
+
 /// SHA-256 over the schema and every file's name and text, hex encoded.
-fn hash_sources(schema: &SourceFile, files: &[SourceFile]) -> String {
+fn hash_sources(schema: &SourceFile, files: &[SourceFile], fragment: &str) -> String {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    // The generated argument types are part of what was validated; without any, the
+    // hash is what it always was.
+    if !fragment.is_empty() {
+        ctx.update(b"generated\0");
+        ctx.update(&(fragment.len() as u64).to_le_bytes());
+        ctx.update(fragment.as_bytes());
+    }
     for f in std::iter::once(schema).chain(files) {
         let name = f
             .name

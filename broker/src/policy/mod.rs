@@ -42,9 +42,11 @@
 //! reload fails) and an optional shadow candidate whose disagreements are counted, never
 //! enforced. [`run_tests`] and [`PolicyEngine::explain`] back `sluice policy test|explain`.
 
+pub mod args;
 pub mod ask;
 mod cases;
 mod engine;
+pub mod facts;
 mod literals;
 mod load;
 mod model;
@@ -57,6 +59,7 @@ use std::path::PathBuf;
 
 pub use cases::{CaseResult, TestReport, run_tests};
 pub use engine::{ConsideredPolicy, Explanation, PolicyEngine};
+pub use facts::{CallFacts, Restored, ValueFacts};
 pub use literals::{Severity, UnknownEntity};
 pub use model::{EntityModel, EntityModelBuilder};
 pub use store::PolicyStore;
@@ -82,7 +85,7 @@ impl Action {
 }
 
 /// Asks whether `agent` may call `server/tool`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CallRequest<'a> {
     /// The principal's agent name.
     pub agent: &'a str,
@@ -90,10 +93,15 @@ pub struct CallRequest<'a> {
     pub server: &'a str,
     /// The destination tool (without the server prefix).
     pub tool: &'a str,
+    /// The arguments as the agent wrote them (placeholders stay placeholders): the
+    /// `context.args` of the tool's argument rules. `None`: an empty object.
+    pub args: Option<&'a serde_json::Value>,
+    /// Facts about the whole call (`context.call`). `None`: no facts (empty sets).
+    pub call: Option<&'a CallFacts>,
 }
 
 /// Asks whether a placeholder's value may flow into the arguments of `server/tool`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FlowRequest<'a> {
     /// The principal's agent name.
     pub agent: &'a str,
@@ -113,6 +121,13 @@ pub struct FlowRequest<'a> {
     pub email_domain: Option<&'a str>,
     /// For PHONE values: the ISO 3166 region of the number, e.g. `DE`.
     pub phone_country: Option<&'a str>,
+    /// The tool the value was first read from, `server/tool` (`context.source_tool`).
+    pub source_tool: Option<&'a str>,
+    /// Where in that tool's result it was first read, e.g. `emails[3].body`
+    /// (`context.source_path`).
+    pub source_path: Option<&'a str>,
+    /// Facts about the whole call (`context.call`). `None`: no facts (empty sets).
+    pub call: Option<&'a CallFacts>,
 }
 
 /// Either kind of request; what [`PolicyEngine::decide`] and [`PolicyEngine::explain`] take.

@@ -27,6 +27,9 @@ pub struct EntityModel {
     pub(crate) servers: BTreeMap<String, ServerInfo>,
     pub(crate) agents: BTreeMap<String, BTreeSet<String>>,
     pub(crate) kinds: BTreeMap<String, BTreeSet<String>>,
+    /// Each known tool's MCP `inputSchema`, by tool id `server/tool` (the source of the
+    /// generated argument types, see [`super::args`]).
+    pub(crate) tool_inputs: BTreeMap<String, serde_json::Value>,
 }
 
 impl Default for EntityModel {
@@ -49,6 +52,21 @@ impl EntityModel {
             Some(info) => info.tools.insert(tool.to_owned()),
             None => false,
         }
+    }
+
+    /// Records the input schema of a known server's tool (adding the tool); returns whether
+    /// anything changed. Argument types are generated from it.
+    pub fn set_tool_input(&mut self, server: &str, tool: &str, schema: serde_json::Value) -> bool {
+        let added = self.add_tool(server, tool);
+        if !self.servers.contains_key(server) {
+            return false;
+        }
+        let id = tool_id(server, tool);
+        if self.tool_inputs.get(&id) == Some(&schema) {
+            return added;
+        }
+        self.tool_inputs.insert(id, schema);
+        true
     }
 
     /// Whether the model knows this server.
@@ -251,6 +269,7 @@ impl EntityModelBuilder {
                 servers: BTreeMap::new(),
                 agents: BTreeMap::new(),
                 kinds,
+                tool_inputs: BTreeMap::new(),
             },
         }
     }

@@ -154,7 +154,49 @@ impl PolicyStore {
             agent,
             server,
             tool,
+            ..CallRequest::default()
         }))
+    }
+
+    /// May this call, with these arguments and call facts, go ahead? (live decision,
+    /// shadow compared)
+    pub fn authorize_call_with(&self, request: &CallRequest<'_>) -> Decision {
+        self.decide_with_shadow(&PolicyRequest::Call(*request))
+    }
+
+    /// Whether the live or the shadow set has argument rules waiting for the input
+    /// schema of `server/tool` (then the caller lists the server's tools first).
+    pub fn waits_for_tool(&self, server: &str, tool: &str) -> bool {
+        let id = format!("{server}/{tool}");
+        let waits = |e: &PolicyEngine| e.pending_rules().any(|(t, _)| t == id);
+        waits(&self.engine()) || self.shadow_engine().is_some_and(|s| waits(&s))
+    }
+
+    /// Learns a server's tools and their input schemas (the argument types of argument
+    /// rules are generated from them); the live and shadow engines are rebuilt when
+    /// anything changed. On error the engines in force stay (and so do their waiting
+    /// rules, whose tools stay refused).
+    pub fn learn_tools<'t>(
+        &self,
+        tools: impl IntoIterator<Item = (&'t str, &'t str, serde_json::Value)>,
+    ) -> Result<(), PolicyError> {
+        let mut model = self.engine().model().clone();
+        let mut changed = false;
+        for (server, tool, schema) in tools {
+            changed |= model.set_tool_input(server, tool, schema);
+        }
+        if changed {
+            self.set_model(model)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the live or the shadow set reads call facts or has argument rules for
+    /// `server/tool`: then the caller resolves the arguments' placeholders before
+    /// deciding `call`, and gathers the call's facts.
+    pub fn needs_call_facts(&self, server: &str, tool: &str) -> bool {
+        let needs = |e: &PolicyEngine| e.needs_call_facts() || e.has_argument_rules(server, tool);
+        needs(&self.engine()) || self.shadow_engine().is_some_and(|s| needs(&s))
     }
 
     /// May this value flow into the destination? (live decision, shadow compared)

@@ -53,6 +53,7 @@ fn flow<'a>(server: &'a str, tool: &'a str, kind: &'a str, source: &'a str) -> F
         arg_path: "email",
         email_domain: None,
         phone_country: None,
+        ..FlowRequest::default()
     }
 }
 
@@ -457,4 +458,213 @@ fn policies_over_the_financial_and_secret_kind_groups_validate_and_decide() {
     assert_eq!(d.policy_ids, ["no-secrets"]);
     let d = engine.authorize_flow(&flow("crm", "updateLead", "EMAIL", "sheets"));
     assert!(!d.allowed, "contact info is not financial: {d:?}");
+}
+
+fn payments_model() -> EntityModel {
+    let mut model = demo_model();
+    model.set_tool_input(
+        "mail",
+        "send_money",
+        serde_json::json!({
+            "type": "object",
+            "properties": {
+                "iban": {"type": "string"},
+                "amount": {"type": "integer"},
+                "note": {"type": ["string", "null"]}
+            },
+            "required": ["iban", "amount"]
+        }),
+    );
+    model
+}
+
+const KNOWN_PAYEES: &str = r#"
+@id("call-any-tool")
+permit (principal, action == Sluice::Action::"call", resource);
+
+@id("payees-only")
+forbid (principal, action == Sluice::Action::"call:mail/send_money", resource)
+unless { ["DE89370400440532013000"].contains(context.args.iban) };
+"#;
+
+fn pay<'a>(args: &'a serde_json::Value) -> PolicyRequest<'a> {
+    PolicyRequest::Call(CallRequest {
+        agent: "demo-agent",
+        server: "mail",
+        tool: "send_money",
+        args: Some(args),
+        call: None,
+    })
+}
+
+#[test]
+fn an_argument_rule_refuses_a_payment_to_an_unknown_iban_and_allows_a_known_one() {
+    let dir = dir_with(&[("pay.cedar", KNOWN_PAYEES)]);
+    let engine = PolicyEngine::load(Some(dir.path()))
+        .and_then(|e| e.with_model(payments_model()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let unknown = serde_json::json!({"iban": "GB33BUKB20201555555555", "amount": 100});
+    let d = engine.decide(&pay(&unknown));
+    assert!(!d.allowed, "{d:?}");
+    assert_eq!(d.policy_ids, ["payees-only"]);
+    assert!(!d.reason.contains("GB33"), "{}", d.reason);
+    let known = serde_json::json!({"iban": "DE89370400440532013000", "amount": 100});
+    assert!(engine.decide(&pay(&known)).allowed);
+    // Asked again with other arguments: never answered from the cache.
+    assert!(!engine.decide(&pay(&unknown)).allowed);
+    // A missing required argument cannot slip past the rule.
+    let missing = serde_json::json!({"amount": 100});
+    let d = engine.decide(&pay(&missing));
+    assert!(!d.allowed, "{d:?}");
+    assert!(d.reason.contains("could not be evaluated"), "{}", d.reason);
+    // Other tools are not affected.
+    assert!(
+        engine
+            .authorize_call("demo-agent", "crm", "updateLead")
+            .allowed
+    );
+}
+
+#[test]
+fn a_typo_in_an_argument_name_is_a_validation_error_once_the_tool_is_known() {
+    let dir = dir_with(&[(
+        "pay.cedar",
+        &KNOWN_PAYEES.replace("context.args.iban", "context.args.ibna"),
+    )]);
+    let engine = PolicyEngine::load(Some(dir.path())).unwrap_or_else(|e| panic!("{e}"));
+    // Before the tool's input schema is known the rule waits, and the tool is refused.
+    assert_eq!(
+        engine.pending_rules().collect::<Vec<_>>(),
+        [("mail/send_money", &["payees-only".to_owned()][..])]
+    );
+    let args = serde_json::json!({"iban": "DE89370400440532013000", "amount": 1});
+    let waiting = engine.decide(&pay(&args));
+    assert!(!waiting.allowed);
+    assert!(
+        waiting.reason.contains("waits for the input schema"),
+        "{}",
+        waiting.reason
+    );
+    let err = engine
+        .with_model(payments_model())
+        .expect_err("typo must not validate");
+    let text = err.to_string();
+    assert!(
+        text.contains("payees-only") && text.contains("ibna"),
+        "{text}"
+    );
+}
+
+#[test]
+fn argument_rules_can_only_forbid() {
+    let dir = dir_with(&[(
+        "pay.cedar",
+        r#"@id("grant-pay")
+permit (principal, action == Sluice::Action::"call:mail/send_money", resource);"#,
+    )]);
+    let err = PolicyEngine::load(Some(dir.path())).expect_err("a permit on a tool action");
+    assert!(err.to_string().contains("can only forbid"), "{err}");
+}
+
+#[test]
+fn the_schema_in_force_includes_the_generated_argument_types() {
+    let engine = defaults()
+        .with_model(payments_model())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let schema = engine.schema_text();
+    assert!(schema.contains("action call appliesTo"), "{schema}");
+    assert!(
+        schema.contains("action \"call:mail/send_money\"")
+            && schema.contains("\"iban\": String, \"amount\": Long, \"note\"?: String"),
+        "{schema}"
+    );
+}
+
+const WHOLE_CALL: &str = r#"
+@id("mail-contact-info")
+permit (principal, action == Sluice::Action::"flow", resource == Sluice::Tool::"mail/send_email")
+when { context.kind in Sluice::KindGroup::"contact_info" };
+
+@id("contact-info-in-body-only-to-internal-recipients")
+forbid (principal, action == Sluice::Action::"flow", resource == Sluice::Tool::"mail/send_email")
+when {
+  context.arg_path == "body" &&
+  !(["example.com"].containsAll(context.call.recipient_domains))
+};
+
+@id("recipients-from-the-directory")
+forbid (principal, action == Sluice::Action::"flow", resource == Sluice::Tool::"mail/send_email")
+when { context.arg_path like "to*" }
+unless { context has source_tool && context.source_tool == "mail/search_contacts" };
+"#;
+
+#[test]
+fn a_flow_rule_sees_every_recipient_of_the_call_literal_or_placeholder() {
+    let dir = dir_with(&[("mail.cedar", WHOLE_CALL)]);
+    let engine = load_dir(dir.path());
+    let detectors = detectors::Detectors::new();
+    let restored = std::collections::HashMap::from([(
+        "[PHONE_1]".to_owned(),
+        Restored {
+            kind: "PHONE",
+            value: "+44 20 7946 0958",
+        },
+    )]);
+    let body_flow = |facts: &CallFacts| {
+        engine.decide(&PolicyRequest::Flow(FlowRequest {
+            agent: "demo-agent",
+            server: "mail",
+            tool: "send_email",
+            kind: "PHONE",
+            source: "mail",
+            placeholder: "[PHONE_1]",
+            arg_path: "body",
+            call: Some(facts),
+            ..FlowRequest::default()
+        }))
+    };
+    let outside = CallFacts::gather(
+        &detectors,
+        &serde_json::json!({"to": ["evil@attacker.example"], "body": "call [PHONE_1]"}),
+        &restored,
+    );
+    let d = body_flow(&outside);
+    assert!(!d.allowed);
+    assert_eq!(
+        d.policy_ids,
+        ["contact-info-in-body-only-to-internal-recipients"]
+    );
+    let inside = CallFacts::gather(
+        &detectors,
+        &serde_json::json!({"to": ["ann@example.com"], "body": "call [PHONE_1]"}),
+        &restored,
+    );
+    assert!(body_flow(&inside).allowed, "{:?}", body_flow(&inside));
+    // The cache keeps the two calls apart.
+    assert!(!body_flow(&outside).allowed);
+}
+
+#[test]
+fn a_recipient_must_come_from_the_directory_tool() {
+    let dir = dir_with(&[("mail.cedar", WHOLE_CALL)]);
+    let engine = load_dir(dir.path());
+    let to = |source_tool: Option<&'static str>| {
+        engine.decide(&PolicyRequest::Flow(FlowRequest {
+            agent: "demo-agent",
+            server: "mail",
+            tool: "send_email",
+            kind: "EMAIL",
+            source: "mail",
+            placeholder: "[EMAIL_1]",
+            arg_path: "to[0]",
+            source_tool,
+            source_path: Some("x"),
+            ..FlowRequest::default()
+        }))
+    };
+    assert!(to(Some("mail/search_contacts")).allowed);
+    let d = to(Some("mail/search_emails"));
+    assert!(!d.allowed);
+    assert_eq!(d.policy_ids, ["recipients-from-the-directory"]);
+    assert!(!to(None).allowed, "no recorded tool is not the directory");
 }

@@ -17,11 +17,16 @@
 //! database in `<data_dir>/db/` (one process), or PostgreSQL shared by replicas
 //! (`[store] postgres`). Either way the store holds exactly this, and nothing else:
 //!
-//! * records: `(sid, kind, n)` → `0x01 ‖ nonce ‖ AES-256-GCM(created ‖ source ‖ value)`. The 96-bit nonce is fresh
+//! * records: `(sid, kind, n)` → `0x02 ‖ nonce ‖ AES-256-GCM(created ‖ source ‖ tool ‖ path ‖ value)`
+//!   (format 2; records of format 1, `0x01 ‖ nonce ‖ AES-256-GCM(created ‖ source ‖ value)`,
+//!   are still read, with no tool or path). The 96-bit nonce is fresh
 //!   from the OS CSPRNG per seal. The associated data is the record's identity (session
 //!   id and placeholder), so a sealed value moved to another record or session fails to
-//!   open. The source server and creation time are sealed too: they are provenance that
-//!   flow policy trusts, so they must not be editable on disk.
+//!   open; format 2's associated data also names the format, so a record cannot be
+//!   downgraded. The source server, tool, field path and creation time are sealed too:
+//!   they are provenance that flow policy trusts, so they must not be editable on disk.
+//!   Provenance is the value's *first sighting* in the session: minting a value again
+//!   returns its placeholder and does not rewrite the record.
 //! * index: `(sid, HMAC(index key, session ‖ kind ‖ value))` → `n`. The
 //!   value→placeholder lookup therefore needs the index key; without it the index is 32
 //!   random-looking bytes per value and cannot be tested against guesses.
@@ -119,8 +124,15 @@ pub const MAX_VALUE_LEN: usize = 16 * 1024;
 /// Longest accepted agent name, in bytes.
 pub const MAX_AGENT_LEN: usize = 128;
 
-/// Format version byte in front of every sealed blob.
+/// Format version byte in front of the check record and of value records written before
+/// provenance held a tool and a path.
 const SEALED_V1: u8 = 1;
+/// Format version byte of value records with tool and field path.
+const SEALED_V2: u8 = 2;
+/// Longest recorded source tool name, in bytes (longer ones are cut).
+pub const MAX_SOURCE_TOOL_LEN: usize = 256;
+/// Longest recorded field path, in bytes (longer ones are cut, ending in `…`).
+pub const MAX_SOURCE_PATH_LEN: usize = 512;
 /// The plaintext of the check record.
 const CHECK_PLAINTEXT: &[u8] = b"sluice vault check v1";
 
@@ -133,6 +145,10 @@ pub struct Resolved {
     pub kind: String,
     /// The backend server the value was first seen in (flow policy checks this).
     pub source: String,
+    /// The tool of that server it was first read from, `server/tool`, if recorded.
+    pub source_tool: Option<String>,
+    /// Where in that tool's result, e.g. `contacts[0].email`, if recorded.
+    pub source_path: Option<String>,
     /// When it was minted, in unix seconds.
     pub created: u64,
 }
@@ -146,6 +162,8 @@ impl fmt::Debug for Resolved {
             )
             .field("kind", &self.kind)
             .field("source", &self.source)
+            .field("source_tool", &self.source_tool)
+            .field("source_path", &self.source_path)
             .field("created", &self.created)
             .finish()
     }
@@ -255,15 +273,41 @@ impl Vault {
         source: &str,
         items: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Vec<Placeholder>, VaultError> {
+        self.mint_all_from(
+            session,
+            Origin {
+                server: source,
+                tool: None,
+            },
+            items.into_iter().map(|(k, v)| (k, v, None)),
+        )
+    }
+
+    /// [`Vault::mint_all`] with full provenance: the tool the values were read from and,
+    /// per `(kind, value, path)`, the field path in its result. Recorded on first mint only.
+    pub fn mint_all_from<'a>(
+        &self,
+        session: &str,
+        origin: Origin<'_>,
+        items: impl IntoIterator<Item = (&'a str, &'a str, Option<&'a str>)>,
+    ) -> Result<Vec<Placeholder>, VaultError> {
+        let source = origin.server;
         validate_session(session)?;
         validate_source(source)?;
         let inner = &*self.inner;
         let sid = inner.crypto.session_id(session);
         let mut kinds = Vec::new();
         let mut batch = Vec::new();
-        for (kind, value) in items {
+        let tool = origin
+            .tool
+            .map(|t| cut(&format!("{source}/{t}"), MAX_SOURCE_TOOL_LEN));
+        for (kind, value, path) in items {
             placeholder::validate_kind(kind)?;
             validate_value(value)?;
+            let provenance = Provenance {
+                tool: tool.clone(),
+                path: path.map(|p| cut(p, MAX_SOURCE_PATH_LEN)),
+            };
             let tag = inner.crypto.index_tag(session, kind, value);
             let crypto = Arc::clone(&inner.crypto);
             let (owned_session, owned_kind, owned_source, owned_value) = (
@@ -284,6 +328,7 @@ impl Vault {
                         &placeholder,
                         created,
                         &owned_source,
+                        &provenance,
                         &owned_value,
                     )
                 }),
@@ -406,23 +451,45 @@ impl Inner {
         placeholder: &Placeholder,
         sealed: &[u8],
     ) -> Result<Resolved, VaultError> {
+        let version = sealed.first().copied();
+        let aad = match version {
+            Some(SEALED_V2) => record_aad_v2(session, placeholder),
+            _ => record_aad(session, placeholder),
+        };
         let plaintext = self
             .crypto
-            .open(&record_aad(session, placeholder), sealed)
+            .open(&aad, sealed)
             .ok_or_else(|| VaultError::Tampered {
                 store: self.store.describe().to_owned(),
                 placeholder: placeholder.to_string(),
             })?;
+        // A length-prefixed (u16) UTF-8 field.
+        fn field(rest: &[u8]) -> Option<(&str, &[u8])> {
+            let (len, rest) = rest.split_first_chunk::<2>()?;
+            let len = usize::from(u16::from_be_bytes(*len));
+            Some((
+                std::str::from_utf8(rest.get(..len)?).ok()?,
+                rest.get(len..)?,
+            ))
+        }
         let decoded = (|| {
             let (created, rest) = plaintext.split_first_chunk::<8>()?;
-            let (source_len, rest) = rest.split_first_chunk::<2>()?;
-            let source_len = usize::from(u16::from_be_bytes(*source_len));
-            let source = std::str::from_utf8(rest.get(..source_len)?).ok()?;
-            let value = std::str::from_utf8(rest.get(source_len..)?).ok()?;
+            let (source, rest) = field(rest)?;
+            let (source_tool, source_path, rest) = if version == Some(SEALED_V2) {
+                let (tool, rest) = field(rest)?;
+                let (path, rest) = field(rest)?;
+                let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+                (some(tool), some(path), rest)
+            } else {
+                (None, None, rest)
+            };
+            let value = std::str::from_utf8(rest).ok()?;
             Some(Resolved {
                 value: value.to_owned(),
                 kind: placeholder.kind().to_owned(),
                 source: source.to_owned(),
+                source_tool,
+                source_path,
                 created: u64::from_be_bytes(*created),
             })
         })();
@@ -474,6 +541,10 @@ impl Crypto {
     }
 
     fn seal(&self, aad: &[u8], plaintext: Vec<u8>) -> Result<Vec<u8>, SealFailed> {
+        self.seal_as(SEALED_V1, aad, plaintext)
+    }
+
+    fn seal_as(&self, version: u8, aad: &[u8], plaintext: Vec<u8>) -> Result<Vec<u8>, SealFailed> {
         let mut nonce = [0u8; NONCE_LEN];
         self.rng
             .fill(&mut nonce)
@@ -488,7 +559,7 @@ impl Crypto {
             )
             .map_err(|_| SealFailed("sealing"))?;
         let mut sealed = Vec::with_capacity(1 + NONCE_LEN + in_out.len());
-        sealed.push(SEALED_V1);
+        sealed.push(version);
         sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(&in_out);
         Ok(sealed)
@@ -497,7 +568,7 @@ impl Crypto {
     /// Opens a sealed blob; `None` if it is malformed or fails authentication.
     fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
         let (&version, rest) = sealed.split_first()?;
-        if version != SEALED_V1 || rest.len() < NONCE_LEN {
+        if !matches!(version, SEALED_V1 | SEALED_V2) || rest.len() < NONCE_LEN {
             return None;
         }
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
@@ -519,17 +590,22 @@ impl Crypto {
         placeholder: &Placeholder,
         created: u64,
         source: &str,
+        provenance: &Provenance,
         value: &str,
     ) -> Result<Vec<u8>, SealFailed> {
-        let mut plaintext = Vec::with_capacity(8 + 2 + source.len() + value.len());
+        let tool = provenance.tool.as_deref().unwrap_or("");
+        let path = provenance.path.as_deref().unwrap_or("");
+        let mut plaintext =
+            Vec::with_capacity(8 + 6 + source.len() + tool.len() + path.len() + value.len());
         plaintext.extend_from_slice(&created.to_be_bytes());
-        // MAX_SOURCE_LEN keeps this in range; validate_source ran before.
-        let source_len =
-            u16::try_from(source.len()).map_err(|_| SealFailed("encoding the source"))?;
-        plaintext.extend_from_slice(&source_len.to_be_bytes());
-        plaintext.extend_from_slice(source.as_bytes());
+        // MAX_SOURCE_LEN, MAX_SOURCE_TOOL_LEN and MAX_SOURCE_PATH_LEN keep these in range.
+        for f in [source, tool, path] {
+            let len = u16::try_from(f.len()).map_err(|_| SealFailed("encoding provenance"))?;
+            plaintext.extend_from_slice(&len.to_be_bytes());
+            plaintext.extend_from_slice(f.as_bytes());
+        }
         plaintext.extend_from_slice(value.as_bytes());
-        self.seal(&record_aad(session, placeholder), plaintext)
+        self.seal_as(SEALED_V2, &record_aad_v2(session, placeholder), plaintext)
     }
 }
 
@@ -540,6 +616,44 @@ fn record_aad(session: &str, placeholder: &Placeholder) -> Vec<u8> {
         session.as_bytes(),
         placeholder.to_string().as_bytes(),
     ])
+}
+
+/// The associated data of a format-2 record: it names the format, so a record cannot be
+/// presented as format 1 (whose layout has no tool and path).
+fn record_aad_v2(session: &str, placeholder: &Placeholder) -> Vec<u8> {
+    framed(&[
+        b"sluice/vault/v2/record",
+        session.as_bytes(),
+        placeholder.to_string().as_bytes(),
+    ])
+}
+
+/// Where a batch of values was read: the server and, when known, its tool.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    /// The backend server (or a pseudo-source such as `sandbox`).
+    pub server: &'a str,
+    /// The tool of that server, recorded as `server/tool`.
+    pub tool: Option<&'a str>,
+}
+
+/// The tool and field path sealed with a value.
+#[derive(Debug, Clone, Default)]
+struct Provenance {
+    tool: Option<String>,
+    path: Option<String>,
+}
+
+/// `s` cut to at most `max` bytes at a character boundary, marked with `…` when cut.
+fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max - '…'.len_utf8();
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
 }
 
 /// Length-prefixed concatenation, so distinct field tuples never encode alike.

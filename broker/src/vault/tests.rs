@@ -745,3 +745,107 @@ fn two_vaults_on_one_store_agree_like_replicas(store: Store) {
     }
     assert!(a.resolve("shared", "[PHONE_2]").unwrap().is_some());
 }
+
+#[test]
+fn provenance_records_tool_and_path_of_the_first_sighting() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = open(dir.path());
+    let origin = |tool| Origin {
+        server: "workspace",
+        tool: Some(tool),
+    };
+    let first = vault
+        .mint_all_from(
+            "s1",
+            origin("search_emails"),
+            [("EMAIL", "eve@attacker.example", Some("emails[3].body"))],
+        )
+        .unwrap();
+    // Seen again in the directory: same placeholder, provenance stays the first sighting.
+    let again = vault
+        .mint_all_from(
+            "s1",
+            origin("search_contacts"),
+            [("EMAIL", "eve@attacker.example", Some("contacts[0].email"))],
+        )
+        .unwrap();
+    assert_eq!(first, again);
+    let r = vault.resolve_placeholder("s1", &first[0]).unwrap().unwrap();
+    assert_eq!(r.source, "workspace");
+    assert_eq!(r.source_tool.as_deref(), Some("workspace/search_emails"));
+    assert_eq!(r.source_path.as_deref(), Some("emails[3].body"));
+    // Without a tool (e.g. `sluice tokenize`), none is recorded.
+    let p = vault
+        .mint("s1", "EMAIL", "a@example.com", "sandbox")
+        .unwrap();
+    let r = vault.resolve_placeholder("s1", &p).unwrap().unwrap();
+    assert_eq!((r.source_tool, r.source_path), (None, None));
+    // A very long path is cut, never refused.
+    let long = "x".repeat(MAX_SOURCE_PATH_LEN * 2);
+    let p = vault
+        .mint_all_from(
+            "s1",
+            origin("t"),
+            [("EMAIL", "b@example.com", Some(long.as_str()))],
+        )
+        .unwrap();
+    let r = vault.resolve_placeholder("s1", &p[0]).unwrap().unwrap();
+    assert!(r.source_path.unwrap().len() <= MAX_SOURCE_PATH_LEN);
+}
+
+#[test]
+fn format_1_records_still_open_and_a_format_2_record_cannot_be_downgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = {
+        let vault = open(dir.path());
+        let p = vault
+            .mint_all_from(
+                "s1",
+                Origin {
+                    server: "crm",
+                    tool: Some("getLead"),
+                },
+                [("EMAIL", "a@example.com", Some("lead.email"))],
+            )
+            .unwrap()
+            .remove(0);
+        // A record as format 1 wrote it: created ‖ source ‖ value, v1 associated data.
+        let mut plaintext = 7u64.to_be_bytes().to_vec();
+        plaintext.extend_from_slice(&3u16.to_be_bytes());
+        plaintext.extend_from_slice(b"crm");
+        plaintext.extend_from_slice(b"a@example.com");
+        vault
+            .inner
+            .crypto
+            .seal(&record_aad("s1", &p), plaintext)
+            .unwrap()
+    };
+    let db = sled::open(dir.path().join("db")).unwrap();
+    let records = db.open_tree("records").unwrap();
+    let (key, v2) = records.iter().next().unwrap().unwrap();
+    let mut downgraded = v2.to_vec();
+    downgraded[0] = SEALED_V1;
+    records.insert(&key, downgraded).unwrap();
+    db.flush().unwrap();
+    drop(records);
+    drop(db);
+    {
+        let vault = open(dir.path());
+        assert!(matches!(
+            vault.resolve("s1", "[EMAIL_1]"),
+            Err(VaultError::Tampered { .. })
+        ));
+    }
+    let db = sled::open(dir.path().join("db")).unwrap();
+    let records = db.open_tree("records").unwrap();
+    records.insert(&key, v1).unwrap();
+    db.flush().unwrap();
+    drop(records);
+    drop(db);
+    let vault = open(dir.path());
+    let r = vault.resolve("s1", "[EMAIL_1]").unwrap().unwrap();
+    assert_eq!(r.value, "a@example.com");
+    assert_eq!(r.source, "crm");
+    assert_eq!(r.created, 7);
+    assert_eq!((r.source_tool, r.source_path), (None, None));
+}

@@ -1,5 +1,6 @@
 //! Example MCP servers for the Sluice demo: `sheets` (CSV files read as spreadsheets),
-//! `crm` (leads in an embedded `sled` database) and `chat` (a message sink).
+//! `crm` (leads in an embedded `sled` database), `chat` (a message sink) and `mail` (an
+//! inbox, a contacts directory and payments on one server).
 //!
 //! Each server is a plain struct whose tools are methods marked `#[tool]` inside a
 //! `#[tool_router]` impl. Arguments are typed structs (`Parameters<T>`) and results are
@@ -17,6 +18,7 @@
 
 pub mod chat;
 pub mod crm;
+pub mod mail;
 pub mod serve;
 pub mod sheets;
 
