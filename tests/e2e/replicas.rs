@@ -332,7 +332,12 @@ fn database_down_fails_closed_with_a_clear_error_and_service_resumes() {
     // An instance of its own: stopping it must not disturb other tests.
     let dir = tempfile::tempdir().expect("dir");
     let pg_dir = dir.path().join("pg");
-    let port = 56000 + (std::process::id() % 1000) as u16;
+    // A port the OS says is free (a fixed pid-based port can collide with a leftover
+    // instance of an earlier run).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/pg-test.sh");
     let pg = |action: &str| {
         let out = Command::new(&script)
