@@ -526,11 +526,9 @@ pub(crate) async fn release(
             check.decision.allowed = true;
         }
     }
-    // An echo of a restored value must come back as its placeholder.
-    for (placeholder, kind, value) in egress.restored() {
-        tokenizer.remember(&context.session, kind, value, &placeholder.to_string());
-    }
-    Ok(egress.substitute(input))
+    Ok(super::pipeline::substitute(
+        tokenizer, context, &egress, input,
+    ))
 }
 
 #[cfg(test)]

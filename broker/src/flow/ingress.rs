@@ -98,19 +98,7 @@ impl Tokenizer {
         source: &str,
         value: Value,
     ) -> Result<Value, VaultError> {
-        self.ingest_json_from(session, source, None, value)
-    }
-
-    /// [`Tokenizer::ingest_json`] of the result of `source`'s `tool`: each new value's
-    /// provenance records the tool and the field path it was read from.
-    pub fn ingest_json_from(
-        &self,
-        session: &str,
-        source: &str,
-        tool: Option<&str>,
-        value: Value,
-    ) -> Result<Value, VaultError> {
-        self.ingest_tool_json(session, source, tool, &FieldHints::new(), value)
+        self.ingest_tool_json(session, source, None, &FieldHints::new(), value)
     }
 
     /// Ingress of the result of `source`'s `tool` with that tool's field hints: what every
@@ -125,17 +113,6 @@ impl Tokenizer {
     ) -> Result<Value, VaultError> {
         neutralize_json(&mut value);
         self.tokenize_tool_json(session, source, tool, hints, value)
-    }
-
-    /// [`Tokenizer::ingest_json`] of one tool's result, with that tool's field hints.
-    pub fn ingest_json_with(
-        &self,
-        session: &str,
-        source: &str,
-        hints: &FieldHints,
-        value: Value,
-    ) -> Result<Value, VaultError> {
-        self.ingest_tool_json(session, source, None, hints, value)
     }
 
     /// Ingress of a backend's text (e.g. an error message); see [`Tokenizer::ingest_json`].
@@ -159,17 +136,6 @@ impl Tokenizer {
         value: Value,
     ) -> Result<Value, VaultError> {
         self.tokenize_tool_json(session, source, None, &FieldHints::new(), value)
-    }
-
-    /// [`Tokenizer::tokenize_json`] with field hints (a tool's schema and declarations).
-    pub fn tokenize_json_with(
-        &self,
-        session: &str,
-        source: &str,
-        hints: &FieldHints,
-        value: Value,
-    ) -> Result<Value, VaultError> {
-        self.tokenize_tool_json(session, source, None, hints, value)
     }
 
     /// Tokenizes the result of `source`'s `tool` with its field hints; each new value's

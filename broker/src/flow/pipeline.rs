@@ -233,7 +233,7 @@ pub fn release(
     dest: Destination<'_>,
     input: Value,
 ) -> Result<Value, BrokerError> {
-    let prepared = egress::prepare(
+    let egress = egress::check(
         tokenizer.vault(),
         tokenizer.detectors(),
         policy,
@@ -241,31 +241,9 @@ pub fn release(
         dest,
         &input,
     )?;
-    release_prepared(
-        tokenizer, policy, audit, event, context, dest, prepared, input,
-    )
-}
-
-/// [`release`] of a call whose placeholders are already resolved.
-#[allow(clippy::too_many_arguments)]
-fn release_prepared(
-    tokenizer: &Tokenizer,
-    policy: &PolicyStore,
-    audit: Option<&AuditLog>,
-    event: AuditEvent,
-    context: &CallContext,
-    dest: Destination<'_>,
-    prepared: egress::Prepared,
-    input: Value,
-) -> Result<Value, BrokerError> {
-    let egress = egress::check_prepared(tokenizer.detectors(), policy, dest, prepared);
     record::flows(audit, policy, event, context, dest, &egress)?;
     if egress.allowed() {
-        // An echo of a restored value must come back as its placeholder.
-        for (placeholder, kind, value) in egress.restored() {
-            tokenizer.remember(&context.session, kind, value, &placeholder.to_string());
-        }
-        Ok(egress.substitute(input))
+        Ok(substitute(tokenizer, context, &egress, input))
     } else {
         Err(BrokerError::FlowDenied(egress::denial(
             &egress.denied(),
@@ -273,4 +251,18 @@ fn release_prepared(
             dest.tool,
         )))
     }
+}
+
+/// `input` with the values of an allowed egress put in, each restored value remembered for
+/// the session, so an echo of it comes back as its placeholder.
+pub(crate) fn substitute(
+    tokenizer: &Tokenizer,
+    context: &CallContext,
+    egress: &egress::Egress,
+    input: Value,
+) -> Value {
+    for (placeholder, kind, value) in egress.restored() {
+        tokenizer.remember(&context.session, kind, value, &placeholder.to_string());
+    }
+    egress.substitute(input)
 }
