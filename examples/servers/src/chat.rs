@@ -92,21 +92,7 @@ impl ChatServer {
 
     /// A server that also appends every posted message to `path` as a JSON line.
     pub fn with_log(path: &Path) -> Result<Self, Error> {
-        // The log's directory is created like the CRM's database directory is.
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::File {
-                path: path.to_owned(),
-                source,
-            })?;
-        }
-        let file = File::options()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|source| Error::File {
-                path: path.to_owned(),
-                source,
-            })?;
+        let file = crate::open_log(path)?;
         let server = Self::new();
         server.lock().log = Some((path.to_owned(), file));
         Ok(server)

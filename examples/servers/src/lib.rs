@@ -94,3 +94,20 @@ pub enum Error {
     #[error("MCP session on stdio ended abnormally: {0}")]
     Session(#[from] tokio::task::JoinError),
 }
+
+/// Opens `path` for appending JSON lines (the chat and mail servers' logs), creating it
+/// and its directory as the CRM creates its database directory.
+pub fn open_log(path: &std::path::Path) -> Result<std::fs::File, Error> {
+    let failed = |source| Error::File {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(failed)?;
+    }
+    std::fs::File::options()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(failed)
+}

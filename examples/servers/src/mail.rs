@@ -163,14 +163,7 @@ impl MailServer {
 
     /// A server that also appends every sent mail and payment to `path` as a JSON line.
     pub fn with_log(path: &Path) -> Result<Self, Error> {
-        let file = File::options()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|source| Error::File {
-                path: path.to_owned(),
-                source,
-            })?;
+        let file = crate::open_log(path)?;
         let server = Self::new();
         server.lock().log = Some((path.to_owned(), file));
         Ok(server)
