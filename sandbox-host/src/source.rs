@@ -54,31 +54,7 @@ pub fn prepare(code: &str) -> Result<Cow<'_, str>, SyntaxError> {
         return Ok(Cow::Borrowed(code));
     }
     drop(js);
-    let allocator = Allocator::default();
-    let ts = Parser::new(&allocator, code, SourceType::ts())
-        .with_options(options())
-        .parse();
-    if let Some(first) = ts.diagnostics.first() {
-        return Err(locate(code, first));
-    }
-    let mut program = ts.program;
-    let scoping = SemanticBuilder::new()
-        .build(&program)
-        .semantic
-        .into_scoping();
-    let transformed = Transformer::new(
-        &allocator,
-        Path::new("agent.ts"),
-        &TransformOptions::default(),
-    )
-    .build_with_scoping(scoping, &mut program);
-    if let Some(first) = transformed.diagnostics.first() {
-        return Err(locate(code, first));
-    }
-    let printed = Codegen::new()
-        .with_options(CodegenOptions::default())
-        .build(&program);
-    Ok(Cow::Owned(printed.code))
+    transpile(code, options(), "agent.ts").map(Cow::Owned)
 }
 
 /// A skill module made runnable: the body of a function that returns the module's default
@@ -272,22 +248,26 @@ pub fn prepare_module(code: &str) -> Result<PreparedModule, SyntaxError> {
 
 /// Strips TypeScript from a module (JavaScript passes through re-printed).
 fn strip_types(code: &str) -> Result<String, SyntaxError> {
+    transpile(code, ParseOptions::default(), "skill.ts")
+}
+
+/// Parses `code` as TypeScript with `parse` options and prints it back as JavaScript, its
+/// types stripped (`name` is the file name the transformer is told).
+fn transpile(code: &str, parse: ParseOptions, name: &str) -> Result<String, SyntaxError> {
     let allocator = Allocator::default();
-    let parsed = Parser::new(&allocator, code, SourceType::ts()).parse();
-    if let Some(first) = parsed.diagnostics.first() {
+    let ts = Parser::new(&allocator, code, SourceType::ts())
+        .with_options(parse)
+        .parse();
+    if let Some(first) = ts.diagnostics.first() {
         return Err(locate(code, first));
     }
-    let mut program = parsed.program;
+    let mut program = ts.program;
     let scoping = SemanticBuilder::new()
         .build(&program)
         .semantic
         .into_scoping();
-    let transformed = Transformer::new(
-        &allocator,
-        Path::new("skill.ts"),
-        &TransformOptions::default(),
-    )
-    .build_with_scoping(scoping, &mut program);
+    let transformed = Transformer::new(&allocator, Path::new(name), &TransformOptions::default())
+        .build_with_scoping(scoping, &mut program);
     if let Some(first) = transformed.diagnostics.first() {
         return Err(locate(code, first));
     }
