@@ -472,11 +472,14 @@ fn bad_store_settings_get_clear_errors_naming_what_to_do() {
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["store", "--config", &config, "migrate"])
         .current_dir(dir.path())
+        .env_remove("SLUICE_MASTER_KEY")
         .output()
         .expect("run sluice");
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.status.success() && said.contains("from version 0 to"),
+        out.status.success()
+            && said.contains("from version 0 to")
+            && said.contains("no master key given"),
         "{out:?}"
     );
     let (code, err) = stats(dir.path(), &config);
@@ -520,4 +523,82 @@ fn bad_store_settings_get_clear_errors_naming_what_to_do() {
         !out.status.success() && err.contains("SLUICE_MASTER_KEY"),
         "{err}"
     );
+}
+
+/// The key cut-over of docs/operations.md ("Rotating the master key"): a database
+/// migrated with the new key accepts only that key, so a replica still holding the old
+/// key is refused instead of claiming it, and the old database keeps working with its own key.
+#[test]
+fn a_database_migrated_with_a_new_key_refuses_replicas_with_the_old_one() {
+    let Some(base) = pg_url("a_database_migrated_with_a_new_key_refuses_replicas_with_the_old_one")
+    else {
+        return;
+    };
+    const NEW_KEY: &str = "3q2+796tvu/erb7v3q2+796tvu/erb7v3q2+796tvu8=";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |config: &str, key: &str, args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args([args[0], "--config", config])
+            .args(&args[1..])
+            .current_dir(dir.path())
+            .env("SLUICE_MASTER_KEY", key)
+            .output()
+            .expect("run sluice");
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let old = write_config(dir.path(), "old", &fresh_schema(&base));
+    let new = write_config(dir.path(), "new", &fresh_schema(&base));
+    // The old database is in use under the old key.
+    let (ok, said) = run(&old, MASTER_KEY, &["store", "migrate"]);
+    assert!(ok && said.contains("bound to the given master key"), "{said}");
+
+    // Step 1 of the cut-over: migrate the new database with the new key, which binds it.
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["store", "--config", &new, "migrate"])
+        .current_dir(dir.path())
+        .env("SLUICE_MASTER_KEY", NEW_KEY)
+        .output()
+        .expect("run sluice");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("bound to the given master key"),
+        "{out:?}"
+    );
+
+    // A replica rolled to the new database but still holding the old key is refused…
+    let (ok, said) = run(&new, MASTER_KEY, &["vault", "stats"]);
+    assert!(!ok && said.contains("different master key"), "{said}");
+    assert!(
+        !said.contains(MASTER_KEY) && !said.contains(NEW_KEY),
+        "a key in a message: {said}"
+    );
+    // …as is the new key on the old database, while each key opens its own.
+    let (ok, said) = run(&old, NEW_KEY, &["vault", "stats"]);
+    assert!(!ok && said.contains("different master key"), "{said}");
+    let (ok, said) = run(&new, NEW_KEY, &["vault", "stats"]);
+    assert!(ok, "{said}");
+    let (ok, said) = run(&old, MASTER_KEY, &["vault", "stats"]);
+    assert!(ok, "{said}");
+
+    // Migrating again with the wrong key says so and changes nothing.
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["store", "--config", &new, "migrate"])
+        .current_dir(dir.path())
+        .env("SLUICE_MASTER_KEY", MASTER_KEY)
+        .output()
+        .expect("run sluice");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("different master key"),
+        "{out:?}"
+    );
+    let (ok, said) = run(&new, NEW_KEY, &["vault", "stats"]);
+    assert!(ok, "{said}");
 }

@@ -1,4 +1,5 @@
-//! `sluice store migrate`: create or upgrade the shared PostgreSQL schema.
+//! `sluice store migrate`: create or upgrade the shared PostgreSQL schema, and bind the
+//! database to the master key when one is given.
 
 use anyhow::anyhow;
 use clap::Subcommand;
@@ -7,6 +8,7 @@ use super::{CliError, ConfigArg, exit};
 use sluice::config::Config;
 use sluice::setup;
 use sluice::store::postgres::{Migrate, SCHEMA_VERSION};
+use sluice::vault::{MasterKey, Vault};
 
 /// Arguments of `sluice store`.
 #[derive(Debug, clap::Args)]
@@ -20,7 +22,8 @@ pub struct StoreArgs {
 /// The store subcommands.
 #[derive(Debug, Subcommand)]
 enum StoreCommand {
-    /// Create or upgrade the schema of `[store] postgres` (replicas also do this at start).
+    /// Create or upgrade the schema of `[store] postgres` (replicas also do this at start);
+    /// with a master key given (`SLUICE_MASTER_KEY`), also bind the database to that key.
     Migrate,
 }
 
@@ -36,20 +39,46 @@ pub(super) fn run(args: StoreArgs) -> Result<u8, CliError> {
                     ))
                 })?;
             let migrated = store.migrate().map_err(CliError::runtime)?;
+            let target = store.target().to_owned();
             if migrated.from == migrated.to {
-                println!(
-                    "PostgreSQL at {}: schema already at version {SCHEMA_VERSION}",
-                    store.target()
-                );
+                println!("PostgreSQL at {target}: schema already at version {SCHEMA_VERSION}");
             } else {
                 println!(
-                    "PostgreSQL at {}: schema migrated from version {} to {}",
-                    store.target(),
-                    migrated.from,
-                    migrated.to
+                    "PostgreSQL at {target}: schema migrated from version {} to {}",
+                    migrated.from, migrated.to
                 );
             }
+            bind_key(&config, store, &target)?;
         }
     }
     Ok(exit::OK)
+}
+
+/// Binds the database to the master key when the operator gave one: the first key a
+/// database sees is the only one it accepts, so binding it here (rather than at the first
+/// replica's start) means a replica started with an old key during a key cut-over is
+/// refused instead of claiming the new database. Migrating needs no key (a schema owner
+/// need not hold it); then the first replica to start binds its key.
+fn bind_key(
+    config: &Config,
+    store: sluice::store::postgres::PgStore,
+    target: &str,
+) -> Result<(), CliError> {
+    let given = MasterKey::from_env().map_err(CliError::usage)?.is_some()
+        || config.data_dir().join(MasterKey::FILE_NAME).exists();
+    if !given {
+        println!(
+            "no master key given ({} unset): the first replica to start binds the database to its key; set {} here to bind it now",
+            MasterKey::ENV,
+            MasterKey::ENV
+        );
+        return Ok(());
+    }
+    let key = setup::master_key(config).map_err(CliError::usage)?;
+    Vault::with_store(std::sync::Arc::new(store), &key)
+        .map_err(|e| CliError::runtime(anyhow!(e)))?;
+    println!(
+        "PostgreSQL at {target}: bound to the given master key (replicas must use the same key)"
+    );
+    Ok(())
 }
