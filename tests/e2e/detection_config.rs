@@ -90,6 +90,69 @@ fn declared_field_tokenizes_a_name_the_detectors_miss() {
     assert!(!out.to_string().contains("quispe"), "{out}");
 }
 
+/// `sluice tokenize --source S --tool T --json` treats the input as that tool's result:
+/// the same declarations apply as when a program calls the tool.
+#[test]
+fn tokenize_with_a_tool_applies_its_field_declarations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = sheet(dir.path(), "x");
+    let declared = config(
+        dir.path(),
+        &csv,
+        "[servers.sheets.fields.getRows]\n\"rows[].notes\" = \"NAME\"\n",
+    );
+    let input = format!(r#"{{"rows":[{{"id":"T-9","notes":"{MISSED_NAME}"}}]}}"#);
+    let tokenize = |extra: &[&str]| {
+        let mut args = vec![
+            "tokenize", "--config", &declared, "--source", "sheets", "--json",
+        ];
+        args.extend_from_slice(extra);
+        run_in(dir.path(), &args, input.as_bytes())
+    };
+
+    // Without the tool the input is anonymous JSON: the name is missed.
+    let out = tokenize(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(MISSED_NAME));
+
+    // As getRows' result, the declaration makes it a NAME.
+    let out = tokenize(&["--tool", "getRows"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value: Value = serde_json::from_slice(&out.stdout).expect("JSON out");
+    let notes = value["rows"][0]["notes"].as_str().expect("notes");
+    assert!(notes.starts_with("[NAME_"), "{value}");
+    assert_eq!(value["rows"][0]["id"], "T-9", "{value}");
+
+    // A tool of a server that is not configured, and a tool on text input, are refused
+    // before anything is minted.
+    let out = run_in(
+        dir.path(),
+        &[
+            "tokenize", "--config", &declared, "--source", "nowhere", "--json", "--tool", "getRows",
+        ],
+        input.as_bytes(),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("nowhere"), "{err}");
+    assert!(!err.contains(MISSED_NAME), "{err}");
+    let out = run_in(
+        dir.path(),
+        &[
+            "tokenize", "--config", &declared, "--source", "sheets", "--tool", "getRows",
+        ],
+        MISSED_NAME.as_bytes(),
+    );
+    assert!(!out.status.success(), "text input with --tool was accepted");
+}
+
 #[test]
 fn declaration_the_output_schema_lacks_fails_the_call_and_config_check() {
     let dir = tempfile::tempdir().expect("tempdir");

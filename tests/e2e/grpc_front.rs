@@ -267,6 +267,7 @@ fn detokenize_follows_flow_policy_and_bad_requests_get_the_right_status() {
                 input: Some(pb::tokenize_request::Input::Text(format!(
                     "Contact {AMELIA_EMAIL} today"
                 ))),
+                tool: String::new(),
             })
             .await
             .expect("Tokenize")
@@ -387,6 +388,7 @@ fn detokenize_follows_flow_policy_and_bad_requests_get_the_right_status() {
                 session: session.clone(),
                 source: "sheets".into(),
                 input: Some(pb::tokenize_request::Input::Text("x".repeat(5 << 20))),
+                tool: String::new(),
             })
             .await
             .expect_err("too large");
@@ -586,6 +588,7 @@ fn every_returned_placeholder_survives_kill_9_of_serve() {
                         session: "s-crash".into(),
                         source: "sheets".into(),
                         input: Some(pb::tokenize_request::Input::Text(value.clone())),
+                        tool: String::new(),
                     })
                     .await
                 else {
@@ -928,7 +931,7 @@ fn a_session_belongs_to_its_agent_on_every_rpc() {
             if !unknown {
                 let exec = intruder.execute(pb::ExecuteRequest { code: "return 1;".into(), session: target.into(), timeout_ms: None }).await.expect_err("execute refused");
                 refusals.push(("Execute", exec));
-                let tokenize = intruder.tokenize(pb::TokenizeRequest { session: target.into(), source: String::new(), input: Some(pb::tokenize_request::Input::Text("x".into())) }).await.expect_err("tokenize refused");
+                let tokenize = intruder.tokenize(pb::TokenizeRequest { session: target.into(), source: String::new(), input: Some(pb::tokenize_request::Input::Text("x".into())), tool: String::new() }).await.expect_err("tokenize refused");
                 refusals.push(("Tokenize", tokenize));
                 let call = intruder.call_tool(pb::CallToolRequest { session: target.into(), server: "sheets".into(), tool: "listSheets".into(), arguments_json: "{}".into() }).await.expect_err("call refused");
                 refusals.push(("CallTool", call));

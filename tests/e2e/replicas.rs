@@ -133,6 +133,7 @@ async fn tokenize(client: &mut Client, session: &str, text: &str) -> Result<Stri
             session: session.into(),
             source: "sheets".into(),
             input: Some(pb::tokenize_request::Input::Text(text.into())),
+            tool: String::new(),
         })
         .await?
         .into_inner();
@@ -557,7 +558,10 @@ fn a_database_migrated_with_a_new_key_refuses_replicas_with_the_old_one() {
     let new = write_config(dir.path(), "new", &fresh_schema(&base));
     // The old database is in use under the old key.
     let (ok, said) = run(&old, MASTER_KEY, &["store", "migrate"]);
-    assert!(ok && said.contains("bound to the given master key"), "{said}");
+    assert!(
+        ok && said.contains("bound to the given master key"),
+        "{said}"
+    );
 
     // Step 1 of the cut-over: migrate the new database with the new key, which binds it.
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))

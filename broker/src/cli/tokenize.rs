@@ -20,6 +20,11 @@ pub struct TokenizeArgs {
     /// The server the data came from (its provenance for flow policy).
     #[arg(long, value_name = "SERVER", default_value = "stdin")]
     source: String,
+    /// The tool of `--source` whose result the input is (with `--json`): the
+    /// `[servers.SOURCE.fields]` declarations and the tool's `outputSchema` apply, as when
+    /// a program calls it (the server is started to read its tool list).
+    #[arg(long, value_name = "TOOL", requires = "json")]
+    tool: Option<String>,
     /// Treat the input as JSON and keep its structure (keys, order, types).
     #[arg(long)]
     json: bool,
@@ -55,6 +60,7 @@ pub(super) fn run(args: TokenizeArgs) -> Result<u8, CliError> {
         agent: args.agent,
         session,
         source: Some(args.source),
+        tool: args.tool,
         input,
     };
     let tokenized = runtime()?

@@ -21,7 +21,7 @@ use super::ingress::Tokenizer;
 use super::pipeline::Pipeline;
 use super::request::{
     self, CallContext, CallToolRequest, CheckFlowRequest, DetokenizeRequest, ExecuteRequest,
-    Payload, SearchRequest, SessionId, TokenizeRequest,
+    Payload, SearchRequest, SessionId, TokenizeRequest, ToolRef,
 };
 pub use super::response::{
     CalledTool, Executed, FlowVerdict, PlaceholderFacts, ServerSummary, Tokenized,
@@ -357,12 +357,37 @@ impl Broker {
             .unwrap_or_else(|| DEFAULT_TOKENIZE_SOURCE.to_owned());
         crate::vault::validate_source(&source)
             .map_err(|e| InvalidRequest::new("source", e.to_string()))?;
+        // A tool names a result shape: validated (a configured server, JSON input) and
+        // its hints resolved before the session is touched.
+        let hints = match (&request.tool, &request.input) {
+            (None, _) => None,
+            (Some(_), Payload::Text(_)) => {
+                return Err(InvalidRequest::new(
+                    "tool",
+                    "a tool applies only to JSON input: its field declarations are paths in a JSON result",
+                )
+                .into());
+            }
+            (Some(tool), Payload::Json(_)) => {
+                ToolRef::new(&source, tool)?;
+                self.pipeline.backends.check(&source)?;
+                Some(self.pipeline.field_hints(&source, tool).await?)
+            }
+        };
         let session = self.session_for(&request.agent, request.session.as_ref())?;
         let tokenizer = self.pipeline.tokenizer.clone();
         let s = session.as_str().to_owned();
-        let output = blocking(move || match request.input {
-            Payload::Text(text) => tokenizer.ingest_text(&s, &source, &text).map(Payload::Text),
-            Payload::Json(value) => tokenizer.ingest_json(&s, &source, value).map(Payload::Json),
+        let tool = request.tool;
+        let output = blocking(move || match (request.input, hints) {
+            (Payload::Text(text), _) => {
+                tokenizer.ingest_text(&s, &source, &text).map(Payload::Text)
+            }
+            (Payload::Json(value), Some(hints)) => tokenizer
+                .ingest_tool_json(&s, &source, tool.as_deref(), &hints, value)
+                .map(Payload::Json),
+            (Payload::Json(value), None) => {
+                tokenizer.ingest_json(&s, &source, value).map(Payload::Json)
+            }
         })
         .await
         .map_err(|_| BrokerError::Internal("tokenization failed inside Sluice".into()))??;

@@ -148,7 +148,7 @@ impl Pipeline {
 
     /// The field hints for `server`/`tool` results (see [`super::fields`]). When the tool
     /// list cannot be had, the declarations apply unchecked (the call will report why).
-    async fn field_hints(
+    pub(crate) async fn field_hints(
         &self,
         server: &str,
         tool: &str,

@@ -162,6 +162,9 @@ pub struct TokenizeRequest {
     pub session: Option<SessionId>,
     /// The provenance recorded for the values (`None`: the front's default).
     pub source: Option<String>,
+    /// The tool of `source` the input is a result of (JSON input only): its field
+    /// declarations and `outputSchema` apply, and it is recorded as provenance, as at ingress.
+    pub tool: Option<String>,
     /// The input.
     pub input: Payload,
 }

@@ -69,6 +69,7 @@ async fn main() -> anyhow::Result<()> {
             session: session.clone(),
             source: "sheets".into(),
             input: Some(pb::tokenize_request::Input::Text(TEXT.into())),
+            tool: String::new(),
         })
         .await?
         .into_inner();

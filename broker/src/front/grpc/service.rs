@@ -327,6 +327,7 @@ impl pb::broker_server::Broker for Service {
             session,
             source,
             input,
+            tool,
         } = call.message;
         let input = match input {
             None => payload(None, None)?,
@@ -341,6 +342,7 @@ impl pb::broker_server::Broker for Service {
             } else {
                 source
             }),
+            tool: (!tool.is_empty()).then_some(tool),
             input,
         };
         let call = Call {
