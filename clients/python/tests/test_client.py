@@ -9,6 +9,7 @@ from sluice_client import (
     Broker,
     CallDenied,
     FlowDenied,
+    InvalidArgument,
     LogLine,
     NotFound,
     ProgramError,
@@ -146,6 +147,20 @@ def test_sessions_can_be_purged(broker):
     assert broker.purge_session(tokenized.session) == 1
     after = broker.detokenize("[EMAIL_1]", session=tokenized.session, destination="crm/updateLead")
     assert after == "[EMAIL_1]"
+
+
+def test_tokenize_as_a_tools_result_checks_the_tool_before_minting(broker):
+    # JSON as the result of sheets/getRows: accepted, tokenized as at ingress.
+    tokenized = broker.tokenize(json={"rows": [{"email": AMELIA_EMAIL}]}, source="sheets", tool="getRows")
+    assert tokenized.value == {"rows": [{"email": "[EMAIL_1]"}]}
+    # A tool names a JSON result shape: on text, or of a server that is not configured, it
+    # is refused with the field named.
+    with pytest.raises(InvalidArgument) as refused:
+        broker.tokenize(f"Contact {AMELIA_EMAIL}", source="sheets", tool="getRows")
+    assert "tool" in str(refused.value) and AMELIA_EMAIL not in str(refused.value)
+    with pytest.raises(Exception) as unknown:
+        broker.tokenize(json={"email": AMELIA_EMAIL}, source="nowhere", tool="getRows")
+    assert "nowhere" in str(unknown.value) and AMELIA_EMAIL not in str(unknown.value)
 
 
 def test_a_wrong_api_key_raises_authentication_error(sluice):

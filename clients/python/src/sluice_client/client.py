@@ -297,11 +297,13 @@ class Broker:
         json: Any = None,
         session: Optional[str] = None,
         source: str = "",
+        tool: str = "",
         timeout: Optional[float] = None,
     ) -> Tokenized:
         """Replaces detected values in `text` (or the JSON value `json`) with placeholders
-        of `session` (new if None), recording `source` as their provenance."""
-        request = pb.TokenizeRequest(session=session or "", source=source)
+        of `session` (new if None), recording `source` as their provenance. With `json`,
+        `tool` names the tool of `source` whose result it is: its field declarations apply."""
+        request = pb.TokenizeRequest(session=session or "", source=source, tool=tool)
         if (text is None) == (json is None):
             raise ValueError("give exactly one of text or json")
         if text is not None:
