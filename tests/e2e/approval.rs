@@ -304,6 +304,111 @@ fn sluice_exec_approves_nothing_by_default_or_with_never() {
     }
 }
 
+/// Runs `sluice exec --approve prompt` on a real pseudo-terminal (util-linux `script`,
+/// since the prompt reads `/dev/tty`), answers `answer` once the question is shown, and
+/// returns the outcome and everything the terminal showed.
+fn exec_prompt(dir: &Path, config: &Path, answer: &str) -> (Value, String) {
+    use std::io::{Read, Write};
+    let program = dir.join("post-lead.js");
+    std::fs::write(&program, POST_LEAD).expect("write program");
+    let outcome = dir.join("outcome.json");
+    let command = format!(
+        "exec {sluice:?} exec --config {config:?} --approve prompt {program:?} > {outcome:?}",
+        sluice = env!("CARGO_BIN_EXE_sluice"),
+    );
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs a command on a pseudo-terminal (Debian: bsdutils)");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut shown = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !String::from_utf8_lossy(&shown).contains("Approve?") {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(chunk) => shown.extend(chunk),
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "no approval prompt; the terminal showed: {}",
+                    String::from_utf8_lossy(&shown)
+                );
+            }
+        }
+    }
+    stdin
+        .write_all(format!("{answer}\n").as_bytes())
+        .expect("answer");
+    let status = child.wait().expect("script exits");
+    drop(stdin);
+    reader.join().expect("reader");
+    shown.extend(rx.try_iter().flatten());
+    assert!(
+        status.success(),
+        "{status:?}: {}",
+        String::from_utf8_lossy(&shown)
+    );
+    let outcome = std::fs::read(&outcome).expect("outcome written");
+    (
+        serde_json::from_slice(&outcome).expect("outcome JSON"),
+        String::from_utf8_lossy(&shown).into_owned(),
+    )
+}
+
+#[test]
+fn sluice_exec_approve_prompt_asks_on_the_terminal_and_follows_the_answer() {
+    // Yes: the call proceeds with the real value, the operator is audited.
+    let dir = tempfile::tempdir().expect("dir");
+    let config = ask_config(dir.path());
+    let (out, shown) = exec_prompt(dir.path(), &config, "y");
+    assert_eq!(out["result"], "posted", "{out}");
+    assert!(chat_log(dir.path()).contains(AMELIA_EMAIL));
+    // The question names the call, the data's kind and source and the deciding policy,
+    // and shows the placeholder, not the value.
+    for part in [
+        "chat/postMessage",
+        "EMAIL from server 'sheets'",
+        "ask-before-contact-info-leaves",
+    ] {
+        assert!(
+            shown.contains(part),
+            "{part:?} missing from the prompt: {shown}"
+        );
+    }
+    assert!(
+        !shown.contains(AMELIA_EMAIL),
+        "raw value on the terminal: {shown}"
+    );
+    let records = approval_records(dir.path(), &config);
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["decision"], "allow", "{records:?}");
+
+    // No (anything but y/s): refused, the backend never called, the refusal audited.
+    let dir = tempfile::tempdir().expect("dir");
+    let config = ask_config(dir.path());
+    let (out, _) = exec_prompt(dir.path(), &config, "n");
+    let result = out["result"].as_str().expect("result");
+    assert!(result.starts_with("refused: flow denied"), "{out}");
+    assert_eq!(chat_log(dir.path()), "", "backend called after a no");
+    let records = approval_records(dir.path(), &config);
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["decision"], "deny", "{records:?}");
+}
+
 #[test]
 fn sluice_exec_rejects_an_unknown_approve_mode() {
     let dir = tempfile::tempdir().expect("dir");
