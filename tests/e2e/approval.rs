@@ -15,7 +15,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Request};
 use tonic_types::StatusExt;
 
-use crate::support::{Server, example_bin, run_in};
+use crate::support::{Server, bearer, channel, example_bin, run_in, serve_grpc};
 
 const AMELIA_EMAIL: &str = "amelia.hartley@northwind-logistics.co.uk";
 
@@ -433,44 +433,22 @@ const AGENTS: &str = "[agents.platform]\napi_key_env = \"SLUICE_E2E_ASK_KEY\"\n\
 
 /// Starts `sluice serve --grpc 127.0.0.1:0`; returns it with its `http://` address.
 fn start_grpc(dir: &Path, config: &Path) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["serve", "--config", config.to_str().expect("path")])
-        .args(["--grpc", "127.0.0.1:0"])
-        .current_dir(dir)
-        .env("SLUICE_E2E_ASK_KEY", "platform-key")
-        .env("SLUICE_E2E_ASK_OTHER", "intruder-key")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sluice serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("address line").expect("line");
-        if let Some(addr) = line.strip_prefix("grpc listening on ") {
-            break addr.to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), format!("http://{addr}"))
-}
-
-async fn connect(addr: &str) -> BrokerClient<Channel> {
-    BrokerClient::new(
-        Channel::from_shared(addr.to_owned())
-            .expect("uri")
-            .connect()
-            .await
-            .expect("connect"),
+    serve_grpc(
+        dir,
+        config.to_str().expect("path"),
+        &[
+            ("SLUICE_E2E_ASK_KEY", "platform-key"),
+            ("SLUICE_E2E_ASK_OTHER", "intruder-key"),
+        ],
     )
 }
 
+async fn connect(addr: &str) -> BrokerClient<Channel> {
+    BrokerClient::new(channel(addr).await)
+}
+
 fn as_agent<T>(message: T, key: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    let value = format!("Bearer {key}").parse().expect("header");
-    request.metadata_mut().insert("authorization", value);
-    request
+    bearer(message, key)
 }
 
 fn program(code: &str) -> pb::ExecuteRequest {

@@ -3,9 +3,7 @@
 //! holding personal data comes back tokenized from every front, and the same bad search
 //! limit or timeout is refused with the same words everywhere.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;
@@ -13,10 +11,8 @@ use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use sluice::front::grpc::pb;
-use sluice::front::grpc::pb::broker_client::BrokerClient;
-use tonic::Request;
 
-use crate::support::{Server, example_bin, run_in};
+use crate::support::{KeyedClient, Server, example_bin, keyed_client, run_in, serve};
 
 pub(crate) const KEY_VAR: &str = "SLUICE_E2E_FRONTS_KEY";
 const KEY: &str = "e2e-fronts-key";
@@ -41,58 +37,23 @@ fn write_config(dir: &Path) -> String {
 
 /// `sluice serve` with both network fronts: (process, MCP URL, gRPC URL).
 pub(crate) fn start_serve(dir: &Path, config: &str) -> (Server, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["serve", "--config", config])
-        .args(["--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0"])
-        .current_dir(dir)
-        .env(KEY_VAR, KEY)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sluice serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let (mut mcp, mut grpc) = (None, None);
-    while mcp.is_none() || grpc.is_none() {
-        let line = lines
-            .next()
-            .expect("sluice serve printed both addresses")
-            .expect("line");
-        if let Some(addr) = line.strip_prefix("grpc listening on ") {
-            grpc = Some(format!("http://{addr}"));
-        } else if let Some(url) = line.strip_prefix("listening on ") {
-            mcp = Some(url.to_owned());
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
+    let started = serve(
+        dir,
+        config,
+        &["--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0"],
+        &[(KEY_VAR, KEY)],
+    );
     (
-        Server(child),
-        mcp.expect("mcp url"),
-        grpc.expect("grpc url"),
+        started.server,
+        started.mcp.expect("mcp url"),
+        started.grpc.expect("grpc url"),
     )
 }
 
-pub(crate) type Grpc = BrokerClient<
-    tonic::service::interceptor::InterceptedService<
-        tonic::transport::Channel,
-        fn(Request<()>) -> Result<Request<()>, tonic::Status>,
-    >,
->;
-
-fn with_key(mut request: Request<()>) -> Result<Request<()>, tonic::Status> {
-    let value = format!("Bearer {KEY}").parse().expect("header value");
-    request.metadata_mut().insert("authorization", value);
-    Ok(request)
-}
+pub(crate) type Grpc = KeyedClient;
 
 pub(crate) async fn grpc_client(url: &str) -> Grpc {
-    let channel = tonic::transport::Channel::from_shared(url.to_owned())
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-    BrokerClient::with_interceptor(channel, with_key as fn(_) -> _)
+    keyed_client(url, KEY).await
 }
 
 pub(crate) async fn mcp_client(url: &str) -> rmcp::service::RunningService<RoleClient, ()> {

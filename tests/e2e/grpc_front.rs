@@ -2,9 +2,8 @@
 //! example servers as backends (sheets stdio internal, crm HTTP internal, chat stdio
 //! external), and a tonic client built from the same proto.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use sluice::front::grpc::pb;
@@ -13,7 +12,9 @@ use tonic::transport::Channel;
 use tonic::{Code, Request};
 use tonic_types::StatusExt;
 
-use crate::support::{Server, example_bin, start_http};
+use crate::support::{
+    KeyedClient, Server, example_bin, keyed_client, runtime, serve_grpc, start_http,
+};
 
 const AMELIA_EMAIL: &str = "amelia.hartley@northwind-logistics.co.uk";
 const KEY_VAR: &str = "SLUICE_E2E_GRPC_KEY";
@@ -40,54 +41,13 @@ fn write_config(dir: &Path, crm_url: &str) -> String {
 
 /// Starts `sluice serve --grpc 127.0.0.1:0` and returns it with its `http://` address.
 fn start_sluice(dir: &Path, config: &str) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["serve", "--config", config, "--grpc", "127.0.0.1:0"])
-        .current_dir(dir)
-        .env(KEY_VAR, KEY)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sluice serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("sluice serve printed its address")
-            .expect("line");
-        if let Some(addr) = line.strip_prefix("grpc listening on ") {
-            break addr.to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), format!("http://{addr}"))
+    serve_grpc(dir, config, &[(KEY_VAR, KEY)])
 }
 
-type Client = BrokerClient<
-    tonic::service::interceptor::InterceptedService<
-        Channel,
-        fn(Request<()>) -> Result<Request<()>, tonic::Status>,
-    >,
->;
-
-fn with_key(mut request: Request<()>) -> Result<Request<()>, tonic::Status> {
-    let value = format!("Bearer {KEY}").parse().expect("header value");
-    request.metadata_mut().insert("authorization", value);
-    Ok(request)
-}
+type Client = KeyedClient;
 
 async fn client(addr: &str) -> Client {
-    let channel = Channel::from_shared(addr.to_owned())
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-    BrokerClient::with_interceptor(channel, with_key as fn(_) -> _)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Runtime::new().expect("runtime")
+    keyed_client(addr, KEY).await
 }
 
 async fn execute(client: &mut Client, session: &str, code: &str) -> pb::ExecuteResponse {
@@ -871,12 +831,6 @@ fn a_huge_thrown_error_is_held_to_the_output_limit_and_the_outcome_arrives() {
 const OTHER_KEY_VAR: &str = "SLUICE_E2E_GRPC_OTHER_KEY";
 const OTHER_KEY: &str = "e2e-intruder-key";
 
-fn with_other_key(mut request: Request<()>) -> Result<Request<()>, tonic::Status> {
-    let value = format!("Bearer {OTHER_KEY}").parse().expect("header value");
-    request.metadata_mut().insert("authorization", value);
-    Ok(request)
-}
-
 #[test]
 fn a_session_belongs_to_its_agent_on_every_rpc() {
     let dir = tempfile::tempdir().expect("dir");
@@ -888,29 +842,14 @@ fn a_session_belongs_to_its_agent_on_every_rpc() {
     let text = std::fs::read_to_string(&config).expect("config")
         + &format!("\n[agents.intruder]\napi_key_env = {OTHER_KEY_VAR:?}\n");
     std::fs::write(&config, text).expect("config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["serve", "--config", &config, "--grpc", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env(KEY_VAR, KEY)
-        .env(OTHER_KEY_VAR, OTHER_KEY)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sluice serve");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let addr = loop {
-        let line = lines.next().expect("address").expect("line");
-        if let Some(addr) = line.strip_prefix("grpc listening on ") {
-            break format!("http://{addr}");
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    let _server = Server(child);
+    let (_server, addr) = serve_grpc(
+        dir.path(),
+        &config,
+        &[(KEY_VAR, KEY), (OTHER_KEY_VAR, OTHER_KEY)],
+    );
     runtime().block_on(async {
         let mut owner = client(&addr).await;
-        let channel = Channel::from_shared(addr.clone()).expect("uri").connect().await.expect("connect");
-        let mut intruder: Client = BrokerClient::with_interceptor(channel, with_other_key as fn(_) -> _);
+        let mut intruder = keyed_client(&addr, OTHER_KEY).await;
         let read = r#"const r = await tools.sheets.getRow({ sheet: "q4-leads", id: "L-001" }); return r.email;"#;
         let first = execute(&mut owner, "", read).await;
         let session = first.session.clone();

@@ -4,17 +4,13 @@
 //! Needs a PostgreSQL (`eval "$(scripts/pg-test.sh start)"` sets `SLUICE_TEST_PG_URL`);
 //! without it each test says SKIPPED, except in CI where it fails.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sluice::front::grpc::pb;
-use sluice::front::grpc::pb::broker_client::BrokerClient;
-use tonic::Request;
-use tonic::transport::Channel;
 
-use crate::support::Server;
+use crate::support::{KeyedClient, Server, keyed_client, runtime, serve_grpc};
 
 const KEY_VAR: &str = "SLUICE_E2E_REPLICA_KEY";
 const KEY: &str = "e2e-replica-key";
@@ -75,56 +71,17 @@ fn write_config(dir: &Path, name: &str, store_url: &str) -> String {
 }
 
 fn start_replica(dir: &Path, config: &str) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["serve", "--config", config, "--grpc", "127.0.0.1:0"])
-        .current_dir(dir)
-        .env(KEY_VAR, KEY)
-        .env("SLUICE_MASTER_KEY", MASTER_KEY)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sluice serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let mut seen = Vec::new();
-    let addr = loop {
-        let Some(Ok(line)) = lines.next() else {
-            panic!("sluice serve exited before listening: {seen:#?}");
-        };
-        if let Some(addr) = line.strip_prefix("grpc listening on ") {
-            break addr.to_owned();
-        }
-        seen.push(line);
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), format!("http://{addr}"))
+    serve_grpc(
+        dir,
+        config,
+        &[(KEY_VAR, KEY), ("SLUICE_MASTER_KEY", MASTER_KEY)],
+    )
 }
 
-type Client = BrokerClient<
-    tonic::service::interceptor::InterceptedService<
-        Channel,
-        fn(Request<()>) -> Result<Request<()>, tonic::Status>,
-    >,
->;
-
-fn with_key(mut request: Request<()>) -> Result<Request<()>, tonic::Status> {
-    let value = format!("Bearer {KEY}").parse().expect("header value");
-    request.metadata_mut().insert("authorization", value);
-    Ok(request)
-}
+type Client = KeyedClient;
 
 async fn client(addr: &str) -> Client {
-    let channel = Channel::from_shared(addr.to_owned())
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-    BrokerClient::with_interceptor(channel, with_key as fn(_) -> _)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Runtime::new().expect("runtime")
+    keyed_client(addr, KEY).await
 }
 
 async fn tokenize(client: &mut Client, session: &str, text: &str) -> Result<String, tonic::Status> {

@@ -1,5 +1,5 @@
-//! Shared plumbing for end-to-end tests: the example server binaries and running
-//! `sluice exec` with a config.
+//! Shared plumbing for end-to-end tests: the example server binaries, running `sluice
+//! exec` with a config, starting `sluice serve`, and gRPC clients that send an agent key.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -7,6 +7,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Once;
 
 use serde_json::Value;
+use sluice::front::grpc::pb::broker_client::BrokerClient;
+use tonic::Request;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
 
 /// The example server binaries, built on demand (cargo only builds this package's bins for
 /// its own tests).
@@ -128,4 +132,100 @@ pub fn assert_no_raw_values_under(dir: &Path, raws: &[&str]) {
         }
     }
     assert!(files > 0, "no files were written under {}", dir.display());
+}
+
+/// A `sluice serve` started by [`serve`], with the addresses its fronts printed.
+pub struct Serve {
+    /// The process (killed on drop).
+    pub server: Server,
+    /// The gRPC front as `http://host:port`, if `--grpc` was given.
+    pub grpc: Option<String>,
+    /// The MCP front's URL as printed (`http://host:port/mcp`), if `--http` was given.
+    pub mcp: Option<String>,
+}
+
+/// Starts `sluice serve --config CONFIG ARGS…` in `dir` with `env` added, and waits until
+/// every front `args` asks for (`--grpc`, `--http`) printed its address. Panics with what
+/// the process printed if it exits first.
+pub fn serve(dir: &Path, config: &str, args: &[&str], env: &[(&str, &str)]) -> Serve {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["serve", "--config", config])
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sluice serve");
+    let want_grpc = args.contains(&"--grpc");
+    let want_mcp = args.contains(&"--http");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let (mut grpc, mut mcp, mut seen) = (None, None, Vec::new());
+    while (want_grpc && grpc.is_none()) || (want_mcp && mcp.is_none()) {
+        let Some(Ok(line)) = lines.next() else {
+            panic!("sluice serve exited before listening: {seen:#?}");
+        };
+        if let Some(addr) = line.strip_prefix("grpc listening on ") {
+            grpc = Some(format!("http://{addr}"));
+        } else if let Some(url) = line.strip_prefix("listening on ") {
+            mcp = Some(url.to_owned());
+        } else {
+            seen.push(line);
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    Serve {
+        server: Server(child),
+        grpc,
+        mcp,
+    }
+}
+
+/// [`serve`] with only the gRPC front on a free port: the process and `http://host:port`.
+pub fn serve_grpc(dir: &Path, config: &str, env: &[(&str, &str)]) -> (Server, String) {
+    let started = serve(dir, config, &["--grpc", "127.0.0.1:0"], env);
+    (started.server, started.grpc.expect("grpc address"))
+}
+
+/// A gRPC interceptor that sends `Authorization: Bearer KEY` on every request.
+#[derive(Clone, Copy)]
+pub struct Bearer(pub &'static str);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, tonic::Status> {
+        let value = format!("Bearer {}", self.0).parse().expect("header value");
+        request.metadata_mut().insert("authorization", value);
+        Ok(request)
+    }
+}
+
+/// A Broker client that authenticates every call with one agent key.
+pub type KeyedClient = BrokerClient<InterceptedService<Channel, Bearer>>;
+
+/// A connected channel to a gRPC URL.
+pub async fn channel(url: &str) -> Channel {
+    Channel::from_shared(url.to_owned())
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect")
+}
+
+/// A Broker client at `url` sending agent key `key`.
+pub async fn keyed_client(url: &str, key: &'static str) -> KeyedClient {
+    BrokerClient::with_interceptor(channel(url).await, Bearer(key))
+}
+
+/// `message` as a request carrying agent key `key` (for clients without an interceptor).
+pub fn bearer<T>(message: T, key: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    let value = format!("Bearer {key}").parse().expect("header value");
+    request.metadata_mut().insert("authorization", value);
+    request
+}
+
+/// A multi-threaded runtime for a test's async part.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().expect("runtime")
 }

@@ -2,8 +2,6 @@
 //! pointing at an OTLP/HTTP receiver in this test, a real tonic client sending a W3C
 //! `traceparent`, and the exported protobuf decoded with the OpenTelemetry proto types.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,7 +12,7 @@ use sluice::front::grpc::pb;
 use sluice::front::grpc::pb::broker_client::BrokerClient;
 use tonic::transport::Channel;
 
-use crate::support::example_bin;
+use crate::support::{example_bin, serve_grpc};
 
 const KEY_VAR: &str = "SLUICE_E2E_OTEL_KEY";
 const KEY: &str = "e2e-otel-key";
@@ -68,23 +66,11 @@ fn an_execute_is_one_trace_of_spans_under_the_callers_traceparent_and_carries_no
         ),
     )
     .expect("config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["serve", "--grpc", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .env(KEY_VAR, KEY)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start sluice serve");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let addr = loop {
-        let line = lines.next().expect("an address line").expect("line");
-        if let Some(addr) = line.strip_prefix("grpc listening on ") {
-            break format!("http://{addr}");
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let (mut child, addr) = serve_grpc(
+        dir.path(),
+        config.to_str().expect("path"),
+        &[(KEY_VAR, KEY)],
+    );
 
     let session = runtime.block_on(async {
         let channel = Channel::from_shared(addr)
@@ -123,11 +109,11 @@ fn an_execute_is_one_trace_of_spans_under_the_callers_traceparent_and_carries_no
     });
 
     // A graceful stop sends what is left.
-    let pid = i32::try_from(child.id()).expect("pid");
+    let pid = i32::try_from(child.0.id()).expect("pid");
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(pid, libc::SIGTERM) };
     let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().expect("wait").is_none() {
+    while child.0.try_wait().expect("wait").is_none() {
         assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
