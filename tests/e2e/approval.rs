@@ -119,8 +119,23 @@ fn mcp_python() -> Option<PathBuf> {
 
 /// Runs the Python MCP client answering `answer` to every elicitation.
 fn mcp_client(python: &Path, answer: &str, config: &Path, programs: &[&str]) -> Value {
+    mcp_client_in(python, None, answer, config, programs)
+}
+
+/// [`mcp_client`] speaking protocol revision `mode` session-less when given.
+fn mcp_client_in(
+    python: &Path,
+    mode: Option<&str>,
+    answer: &str,
+    config: &Path,
+    programs: &[&str],
+) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/clients/mcp_elicit.py");
-    let output = Command::new(python)
+    let mut command = Command::new(python);
+    if let Some(mode) = mode {
+        command.env("SLUICE_MCP_MODE", mode);
+    }
+    let output = command
         .arg(script)
         .arg(answer)
         .arg(config)
@@ -254,6 +269,65 @@ fn an_ask_refusal_is_elicited_over_streamable_http_too() {
     let out = mcp_client(&python, "accept", url, &[POST_LEAD]);
     assert_eq!(out["results"][0]["result"], "posted", "{out}");
     assert!(chat_log(dir.path()).contains(AMELIA_EMAIL));
+}
+
+/// Session-less (2026-07-28): no server-initiated request exists, so the question comes back
+/// as an InputRequiredResult with an elicitation form, the official SDK answers it and
+/// retries with the answer, and the suspended program goes on (accept) or is refused
+/// (decline) — the backend never called.
+#[test]
+fn a_session_less_ask_is_a_multi_round_trip_answered_by_a_real_mcp_client() {
+    let Some(python) = mcp_python() else { return };
+    let dir = tempfile::tempdir().expect("dir");
+    let config = ask_config_with(dir.path(), "[auth]\nanonymous = \"guest\"\n");
+    let started = crate::support::serve(
+        dir.path(),
+        config.to_str().expect("path"),
+        &["--http", "127.0.0.1:0"],
+        &[],
+    );
+    let url = started.mcp.clone().expect("mcp url");
+    let url = Path::new(&url);
+    let mode = Some("2026-07-28");
+
+    let out = mcp_client_in(&python, mode, "decline", url, &[POST_LEAD]);
+    let asked = out["elicitations"].as_array().expect("elicitations");
+    assert_eq!(asked.len(), 1, "{out}");
+    let message = asked[0]["message"].as_str().expect("message");
+    assert!(
+        message.contains("chat/postMessage") && message.contains("ask-before-contact-info-leaves"),
+        "{out}"
+    );
+    assert!(
+        !message.contains(AMELIA_EMAIL),
+        "raw value in the question: {out}"
+    );
+    let result = out["results"][0]["result"].as_str().expect("result");
+    assert!(result.starts_with("refused: flow denied"), "{out}");
+    assert!(result.contains("multi round-trip"), "{out}");
+    assert_eq!(
+        chat_log(dir.path()),
+        "",
+        "declined, yet the backend was called"
+    );
+
+    let out = mcp_client_in(&python, mode, "accept", url, &[POST_LEAD]);
+    assert_eq!(out["results"][0]["result"], "posted", "{out}");
+    assert!(chat_log(dir.path()).contains(AMELIA_EMAIL));
+
+    // A client that cannot answer a form is refused as when nobody can be asked.
+    std::fs::write(dir.path().join("chat.jsonl"), "").expect("reset log");
+    let out = mcp_client_in(&python, mode, "none", url, &[POST_LEAD]);
+    let result = out["results"][0]["result"].as_str().expect("result");
+    assert!(result.starts_with("refused: flow denied"), "{out}");
+    assert_eq!(chat_log(dir.path()), "");
+
+    let records = approval_records(dir.path(), &config);
+    let decisions: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r["decision"].as_str())
+        .collect();
+    assert_eq!(decisions, ["deny", "allow", "deny"], "{records:?}");
 }
 
 fn exec_approve(dir: &Path, config: &Path, approve: Option<&str>) -> Value {

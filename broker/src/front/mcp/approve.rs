@@ -6,9 +6,8 @@
 //! `remember_for_session`. Accept → the call goes ahead (once, or for the session);
 //! decline, cancel or a failed request → refused.
 //!
-//! Session-less requests (2026-07-28) are never asked: that revision replaces
-//! server-initiated requests with a multi round-trip pattern, which is not built, so an
-//! askable refusal there is refused as when no one can be asked.
+//! Session-less requests (2026-07-28) are asked the same question through that
+//! revision's multi round-trip pattern instead (see [`super::mrtr`]).
 //!
 //! This module decides nothing: it relays the question and the answer.
 
@@ -68,14 +67,8 @@ impl Approver for Elicitor {
 
 impl Elicitor {
     async fn elicit(&self, request: &ApprovalRequest) -> Result<Answer, String> {
-        let schema = ElicitationSchema::builder()
-            .optional_bool(REMEMBER_FIELD, false)
-            .description("Accept to let this call go ahead; decline to refuse it.")
-            .build()
-            .map_err(str::to_owned)?;
-        let message = format!(
-            "{request}\nAccept to allow it (set {REMEMBER_FIELD} to allow the same for the rest of this session), or decline."
-        );
+        let schema = form().map_err(str::to_owned)?;
+        let message = question(request);
         let result = self
             .peer
             .create_elicitation(ElicitRequestParams::FormElicitationParams {
@@ -102,4 +95,19 @@ impl Elicitor {
             _ => Answer::Decline,
         })
     }
+}
+
+/// The form of an approval: one optional boolean, [`REMEMBER_FIELD`].
+pub(super) fn form() -> Result<ElicitationSchema, &'static str> {
+    ElicitationSchema::builder()
+        .optional_bool(REMEMBER_FIELD, false)
+        .description("Accept to let this call go ahead; decline to refuse it.")
+        .build()
+}
+
+/// The question shown to the human: the broker's request text and how to answer.
+pub(super) fn question(request: &ApprovalRequest) -> String {
+    format!(
+        "{request}\nAccept to allow it (set {REMEMBER_FIELD} to allow the same for the rest of this session), or decline."
+    )
 }

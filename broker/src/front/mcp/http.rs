@@ -56,8 +56,15 @@ impl McpHttp {
         let config = StreamableHttpServerConfig::default().with_allowed_hosts(hosts);
         let manager = Arc::new(LocalSessionManager::default());
         let owners = Arc::new(SessionOwners::new(Arc::clone(&manager)));
+        // One table of suspended session-less programs for every handler of this front.
+        let suspended = Arc::new(super::mrtr::Suspended::default());
         let service = StreamableHttpService::new(
-            move || Ok(McpSession::remote(Arc::clone(&broker))),
+            move || {
+                Ok(McpSession::remote(
+                    Arc::clone(&broker),
+                    Arc::clone(&suspended),
+                ))
+            },
             manager,
             config.clone(),
         );

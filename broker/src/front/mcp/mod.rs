@@ -25,6 +25,7 @@
 
 mod approve;
 mod http;
+mod mrtr;
 mod owners;
 mod render;
 mod session;

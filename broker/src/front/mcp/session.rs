@@ -19,6 +19,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::approve::Elicitor;
+use super::mrtr::{self, Abort, MrtrApprover, Step, Suspended};
 use super::render::{execute_result, relay_logs};
 use super::{Authenticated, PROTOCOL_VERSIONS, instructions, tools};
 use crate::auth::ANONYMOUS;
@@ -41,25 +42,29 @@ pub struct McpSession {
     broker: Arc<Broker>,
     owner: Owner,
     session: OnceLock<SessionId>,
+    /// Session-less programs waiting for an approval (shared by the front's handlers).
+    suspended: Arc<Suspended>,
 }
 
 impl McpSession {
     /// A session for the single trusted local client (stdio), running as `anonymous`.
     pub fn local(broker: Arc<Broker>) -> Self {
-        Self::new(broker, Owner::Fixed(ANONYMOUS.to_owned()))
+        Self::new(broker, Owner::Fixed(ANONYMOUS.to_owned()), Arc::default())
     }
 
     /// A session for an authenticated network client, owned by the agent that sends
-    /// `initialize`.
-    pub fn remote(broker: Arc<Broker>) -> Self {
-        Self::new(broker, Owner::Initializer(OnceLock::new()))
+    /// `initialize`; `suspended` is the front's table of session-less programs waiting
+    /// for an approval.
+    pub fn remote(broker: Arc<Broker>, suspended: Arc<Suspended>) -> Self {
+        Self::new(broker, Owner::Initializer(OnceLock::new()), suspended)
     }
 
-    fn new(broker: Arc<Broker>, owner: Owner) -> Self {
+    fn new(broker: Arc<Broker>, owner: Owner, suspended: Arc<Suspended>) -> Self {
         McpSession {
             broker,
             owner,
             session: OnceLock::new(),
+            suspended,
         }
     }
 
@@ -104,24 +109,7 @@ impl McpSession {
         &self,
         context: &RequestContext<RoleServer>,
     ) -> Result<(String, SessionId), ErrorData> {
-        let agent = match &self.owner {
-            Owner::Fixed(agent) => agent.clone(),
-            Owner::Initializer(owner) => {
-                let presented = Self::presented(context).ok_or_else(|| {
-                    ErrorData::invalid_request("the request is not authenticated", None)
-                })?;
-                match owner.get() {
-                    Some(owner) if *owner == presented => presented,
-                    // No `initialize` reached this handler: a session-less request,
-                    // served by a handler of its own.
-                    None if self.session.get().is_none() => presented,
-                    _ => {
-                        tracing::warn!(agent = %presented, "an agent presented an MCP session it does not own");
-                        return Err(unknown_session());
-                    }
-                }
-            }
-        };
+        let agent = self.agent(context)?;
         if let Some(named) = context.meta.0.0.get(SESSION_META_KEY) {
             let named = named.as_str().ok_or_else(|| {
                 ErrorData::invalid_params(
@@ -144,6 +132,71 @@ impl McpSession {
         Ok((agent, session))
     }
 
+    /// The agent a request comes from: the session's owner, or (session-less) whoever
+    /// authenticated; another agent presenting this MCP session is refused.
+    fn agent(&self, context: &RequestContext<RoleServer>) -> Result<String, ErrorData> {
+        let agent = match &self.owner {
+            Owner::Fixed(agent) => agent.clone(),
+            Owner::Initializer(owner) => {
+                let presented = Self::presented(context).ok_or_else(|| {
+                    ErrorData::invalid_request("the request is not authenticated", None)
+                })?;
+                match owner.get() {
+                    Some(owner) if *owner == presented => presented,
+                    // No `initialize` reached this handler: a session-less request,
+                    // served by a handler of its own.
+                    None if self.session.get().is_none() => presented,
+                    _ => {
+                        tracing::warn!(agent = %presented, "an agent presented an MCP session it does not own");
+                        return Err(unknown_session());
+                    }
+                }
+            }
+        };
+        Ok(agent)
+    }
+
+    /// A session-less execute whose client can answer a form: it runs in a task of its
+    /// own, so that a question can suspend it across this request's end (see
+    /// [`super::mrtr`]); the answer is the outcome or the first question.
+    async fn execute_suspendable(
+        &self,
+        args: ExecuteArgs,
+        agent: String,
+        session: SessionId,
+        client: &str,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let (tx, steps) = mrtr::steps();
+        let approver = ApproverSlot::new(Arc::new(MrtrApprover {
+            steps: tx.clone(),
+            who: format!("MCP client '{client}' of agent '{agent}' (multi round-trip)"),
+        }));
+        let request = ExecuteRequest {
+            agent: agent.clone(),
+            session: Some(session.clone()),
+            code: args.code,
+            timeout_ms: args.timeout_ms,
+            deadline: None,
+        };
+        let broker = Arc::clone(&self.broker);
+        let task = tokio::spawn(
+            async move {
+                let result = broker
+                    .execute_approved(request, None, approver)
+                    .await
+                    .map(|executed| execute_result(&executed.outcome))
+                    .map_err(refusal);
+                let _ = tx.send(Step::Done(result)).await;
+            }
+            .in_current_span(),
+        );
+        let (response, session) = self
+            .suspended
+            .drive(agent, session.as_str().to_owned(), steps, Abort(task))
+            .await?;
+        Ok(name_session(response, &session))
+    }
+
     async fn execute(
         &self,
         args: ExecuteArgs,
@@ -152,9 +205,9 @@ impl McpSession {
         progress: Option<(ProgressToken, Peer<RoleServer>)>,
         peer: &Peer<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        // Only an MCP session can be asked: a session-less (2026-07-28) request has no
-        // channel for a server-initiated elicitation (that revision's multi round-trip
-        // pattern is not built), so an askable refusal there is a refusal.
+        // Within an MCP session the client is asked by a server-initiated elicitation; a
+        // session-less request that can be asked goes through `execute_suspendable`, one
+        // that cannot is refused as when no one can be asked.
         let in_mcp_session = self.session.get().is_some();
         let approver = ApproverSlot::from_option(
             Elicitor::for_peer(peer, &agent)
@@ -224,6 +277,33 @@ impl McpSession {
         }
     }
 
+    /// A retry of a session-less `execute` that was asked a question: the answer in
+    /// `inputResponses` goes to the program waiting under `state` (only the agent's own).
+    async fn resume(
+        &self,
+        request: &CallToolRequestParams,
+        state: &str,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        if request.name != "execute" {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "a requestState answers an approval of `execute`; `{}` never asks one",
+                    request.name
+                ),
+                None,
+            ));
+        }
+        let agent = self.agent(context)?;
+        let span = tracing::info_span!("mcp", agent = %agent, tool = "execute");
+        let (response, session) = self
+            .suspended
+            .resume(&agent, state, request.input_responses.as_ref())
+            .instrument(span)
+            .await?;
+        Ok(name_session(response, &session))
+    }
+
     /// The caller's saved skills as `(name, description, SKILL.md)`, scanned by the broker.
     async fn skill_manifests(
         &self,
@@ -262,6 +342,33 @@ pub const SESSION_META_KEY: &str = "sluice/session";
 
 /// `result` carrying the session it worked in, so a client can continue that session
 /// after a reconnect, on another replica, or in session-less requests.
+/// Whether this request's client declared form elicitation (in its `_meta`, session-less).
+fn can_answer_a_form(context: &RequestContext<RoleServer>) -> bool {
+    context
+        .client_capabilities()
+        .and_then(|caps| caps.elicitation)
+        .is_some_and(|e| e.form.is_some() || e.url.is_none())
+}
+
+/// Names the vault session in a response: the result's `_meta`, or the question's.
+fn name_session(response: CallToolResponse, session: &str) -> CallToolResponse {
+    match response {
+        CallToolResponse::Complete(result) => {
+            CallToolResponse::Complete(with_session(result, session))
+        }
+        CallToolResponse::InputRequired(mut asked) => {
+            let mut meta = asked.meta.take().unwrap_or_default();
+            meta.0.insert(
+                SESSION_META_KEY.to_owned(),
+                Value::String(session.to_owned()),
+            );
+            asked.meta = Some(meta);
+            CallToolResponse::InputRequired(asked)
+        }
+        other => other,
+    }
+}
+
 fn with_session(mut result: CallToolResult, session: &str) -> CallToolResult {
     let mut meta = result.meta.take().unwrap_or_default();
     meta.0.insert(
@@ -366,6 +473,9 @@ impl ServerHandler for McpSession {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        if let Some(state) = request.request_state.as_deref() {
+            return self.resume(&request, state, &context).await;
+        }
         let (agent, session) = self.caller(&context)?;
         let session_id = session.as_str().to_owned();
         let span = tracing::info_span!("mcp", agent = %agent, tool = %request.name);
@@ -374,6 +484,22 @@ impl ServerHandler for McpSession {
         }
         async move {
             let result = match request.name.as_ref() {
+                "execute" if self.session.get().is_none() && can_answer_a_form(&context) => {
+                    let args = parse_args("execute", request.arguments)?;
+                    let client = context
+                        .meta
+                        .client_info()
+                        .map_or_else(|| "unnamed".to_owned(), |i| i.name.chars().take(64).collect());
+                    // Cancelling the first request stops the program; once it waits for
+                    // an answer, only that answer or its execute timeout ends it.
+                    return tokio::select! {
+                        response = self.execute_suspendable(args, agent, session, &client) => response,
+                        () = context.ct.cancelled() => Err(ErrorData::invalid_request(
+                            "the execute was cancelled by the client",
+                            None,
+                        )),
+                    };
+                }
                 "execute" => {
                     let args = parse_args("execute", request.arguments)?;
                     let progress = context
