@@ -286,26 +286,20 @@ impl SkillBook {
             .map_err(|_| ToolError::tool("skills.save: the check failed inside the broker"))?
             .map_err(ToolError::tool)?;
         let owner = self.owner(agent);
-        let existing = self
-            .list(agent)
-            .await
-            .map_err(|e| ToolError::unavailable(e.to_string()))?;
-        if existing.len() >= self.settings.max_skills
-            && !existing.iter().any(|s| s.name == skill.name)
-        {
-            return Err(ToolError::tool(format!(
-                "skills.save: {} skills are saved already, the limit ([skills] max_skills); delete one with `sluice skills delete` or save under an existing name",
-                existing.len()
-            )));
-        }
         let record = serde_json::to_vec(&skill)
             .map_err(|_| ToolError::tool("skills.save: the skill could not be encoded"))?;
         let (vault, name) = (self.tokenizer.vault().clone(), skill.name.clone());
-        let version = blocking(move || vault.skill_save(&owner, &name, &record))
+        let max = self.settings.max_skills;
+        let version = blocking(move || vault.skill_save(&owner, &name, &record, max))
             .await
             .map_err(|_| ToolError::tool("skills.save failed inside the broker"))?
             .map_err(|e| {
                 ToolError::unavailable(format!("skills.save: the skill store failed: {e}"))
+            })?
+            .ok_or_else(|| {
+                ToolError::tool(format!(
+                    "skills.save: {max} skills are saved already, the limit ([skills] max_skills); delete one with `sluice skills delete` or save under an existing name"
+                ))
             })?;
         // Not `name`: the outcome scan would take a value under that key for a person's name.
         Ok(json!({ "skill": format!("skills.{}", skill.name), "version": version }))

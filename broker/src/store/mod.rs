@@ -147,8 +147,16 @@ pub trait VaultStore: Send + Sync + fmt::Debug {
     fn workspace_delete(&self, sid: &Sid, agent: &Owner, slot: &Slot) -> Result<bool, StoreError>;
 
     /// Saves a new version of skill `slot` of `owner`; `seal` seals the record for the
-    /// version number it gets (the previous version + 1). Durable before it returns.
-    fn skill_save(&self, owner: &Owner, slot: &Slot, seal: Sealer) -> Result<u64, StoreError>;
+    /// version number it gets (the previous version + 1). A new skill is refused
+    /// (`Ok(None)`, nothing written) when `owner` already has `max_skills`; the count and
+    /// the write are one atomic step, also across replicas. Durable before it returns.
+    fn skill_save(
+        &self,
+        owner: &Owner,
+        slot: &Slot,
+        seal: Sealer,
+        max_skills: usize,
+    ) -> Result<Option<u64>, StoreError>;
 
     /// The newest version of every skill of `owner`.
     fn skills(&self, owner: &Owner) -> Result<Vec<SkillVersion>, StoreError>;

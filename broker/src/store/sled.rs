@@ -342,8 +342,14 @@ impl VaultStore for SledStore {
         self.ws_delete(sid, agent, slot)
     }
 
-    fn skill_save(&self, owner: &Owner, slot: &Slot, seal: Sealer) -> Result<u64, StoreError> {
-        self.save_skill(owner, slot, seal)
+    fn skill_save(
+        &self,
+        owner: &Owner,
+        slot: &Slot,
+        seal: Sealer,
+        max_skills: usize,
+    ) -> Result<Option<u64>, StoreError> {
+        self.save_skill(owner, slot, seal, max_skills)
     }
 
     fn skills(&self, owner: &Owner) -> Result<Vec<SkillVersion>, StoreError> {
@@ -458,11 +464,28 @@ impl SledStore {
         })
     }
 
-    fn save_skill(&self, owner: &Owner, slot: &Slot, seal: Sealer) -> Result<u64, StoreError> {
+    fn save_skill(
+        &self,
+        owner: &Owner,
+        slot: &Slot,
+        seal: Sealer,
+        max_skills: usize,
+    ) -> Result<Option<u64>, StoreError> {
         let _write = self
             .write_lock
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        // Under the write lock, so the count cannot change before the insert.
+        let mut slots = std::collections::BTreeSet::new();
+        for key in self.skills.scan_prefix(owner).keys() {
+            let key = key.map_err(|e| self.storage(e))?;
+            if let Some(other) = key.get(OWNER_LEN..OWNER_LEN + TAG_LEN) {
+                slots.insert(other.to_vec());
+            }
+        }
+        if !slots.contains(&slot[..]) && slots.len() >= max_skills {
+            return Ok(None);
+        }
         let prefix = [&owner[..], &slot[..]].concat();
         let last = match self
             .skills
@@ -483,7 +506,7 @@ impl SledStore {
         self.write(|| {
             self.skills
                 .insert(key, sealed)
-                .map(|_| version)
+                .map(|_| Some(version))
                 .map_err(|e| self.storage(e))
         })
     }

@@ -105,7 +105,13 @@ impl Vault {
 
     /// Saves `record` as the next version of skill `name` of `owner` (`agent:NAME` or
     /// `group:NAME`); returns the version.
-    pub fn skill_save(&self, owner: &str, name: &str, record: &[u8]) -> Result<u64, VaultError> {
+    pub fn skill_save(
+        &self,
+        owner: &str,
+        name: &str,
+        record: &[u8],
+        max_skills: usize,
+    ) -> Result<Option<u64>, VaultError> {
         validate_owner(owner)?;
         let tag = self.inner.agent_tag(b"sluice/vault/v1/skill-owner", owner);
         let slot = self.inner.skill_slot(owner, name);
@@ -121,6 +127,7 @@ impl Vault {
             Box::new(move |version| {
                 crypto.seal(&skill_aad(&owner_name, &slot, version), plaintext.clone())
             }),
+            max_skills,
         )?)
     }
 
@@ -321,10 +328,19 @@ mod tests {
             return;
         };
         let vault = fixture.open();
-        assert_eq!(vault.skill_save("bot", "syncLead", b"v1").unwrap(), 1);
-        assert_eq!(vault.skill_save("bot", "syncLead", b"v2").unwrap(), 2);
-        assert_eq!(vault.skill_save("bot", "other", b"o").unwrap(), 1);
-        assert_eq!(vault.skill_save("eve", "syncLead", b"e").unwrap(), 1);
+        assert_eq!(
+            vault.skill_save("bot", "syncLead", b"v1", 8).unwrap(),
+            Some(1)
+        );
+        assert_eq!(
+            vault.skill_save("bot", "syncLead", b"v2", 8).unwrap(),
+            Some(2)
+        );
+        assert_eq!(vault.skill_save("bot", "other", b"o", 8).unwrap(), Some(1));
+        assert_eq!(
+            vault.skill_save("eve", "syncLead", b"e", 8).unwrap(),
+            Some(1)
+        );
         assert_eq!(
             vault.skills("bot").unwrap(),
             vec![
@@ -336,7 +352,40 @@ mod tests {
         assert_eq!(vault.skills("bot").unwrap().len(), 1);
         assert_eq!(vault.skills("eve").unwrap().len(), 1);
         // Numbering restarts only after a delete (a fresh skill of the same name).
-        assert_eq!(vault.skill_save("bot", "syncLead", b"again").unwrap(), 1);
+        assert_eq!(
+            vault.skill_save("bot", "syncLead", b"again", 8).unwrap(),
+            Some(1)
+        );
+    }
+
+    fn the_skill_limit_holds_under_concurrent_saves(store: Store) {
+        let Some(fixture) = Fixture::new(store, "the_skill_limit_holds_under_concurrent_saves")
+        else {
+            return;
+        };
+        let vault = fixture.open();
+        // Twelve savers of distinct new skills at once, a limit of three: exactly three win.
+        let saved: Vec<Option<u64>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..12)
+                .map(|i| {
+                    let vault = vault.clone();
+                    scope.spawn(move || {
+                        vault
+                            .skill_save("bot", &format!("skill{i}"), b"code", 3)
+                            .unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(saved.iter().filter(|s| s.is_some()).count(), 3, "{saved:?}");
+        assert_eq!(vault.skills("bot").unwrap().len(), 3);
+        // At the limit, a saved skill still takes new versions; a new one is refused.
+        let (name, _, _) = vault.skills("bot").unwrap().remove(0);
+        assert_eq!(vault.skill_save("bot", &name, b"v2", 3).unwrap(), Some(2));
+        assert_eq!(vault.skill_save("bot", "fresh", b"x", 3).unwrap(), None);
+        // The limit is per owner.
+        assert_eq!(vault.skill_save("eve", "fresh", b"x", 3).unwrap(), Some(1));
     }
 
     #[test]
@@ -357,5 +406,15 @@ mod tests {
     #[test]
     fn skills_on_postgres() {
         skills_are_versioned_per_owner_and_deleted(Store::Postgres);
+    }
+
+    #[test]
+    fn skill_limit_on_sled() {
+        the_skill_limit_holds_under_concurrent_saves(Store::Sled);
+    }
+
+    #[test]
+    fn skill_limit_on_postgres() {
+        the_skill_limit_holds_under_concurrent_saves(Store::Postgres);
     }
 }

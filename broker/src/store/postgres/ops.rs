@@ -380,19 +380,38 @@ impl VaultStore for PgStore {
         })
     }
 
-    fn skill_save(&self, owner: &Owner, slot: &Slot, seal: Sealer) -> Result<u64, StoreError> {
+    fn skill_save(
+        &self,
+        owner: &Owner,
+        slot: &Slot,
+        seal: Sealer,
+        max_skills: usize,
+    ) -> Result<Option<u64>, StoreError> {
         let (owner, slot) = (owner.to_vec(), slot.to_vec());
+        let max = i64::try_from(max_skills).unwrap_or(i64::MAX);
         self.run("save a skill", |shared| async move {
             let err = |e| shared.classify("save a skill", e);
             let mut client = shared.client().await?;
             let tx = client.transaction().await.map_err(err)?;
-            // One saver per (owner, skill) at a time, across replicas: the version is max + 1.
+            // One saver per owner at a time, across replicas: the version is max + 1 and
+            // the skill count cannot change between the check and the insert.
             tx.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(encode($1::bytea || $2::bytea, 'hex'), 0))",
-                &[&owner, &slot],
+                "SELECT pg_advisory_xact_lock(hashtextextended('skills:' || encode($1::bytea, 'hex'), 0))",
+                &[&owner],
             )
             .await
             .map_err(err)?;
+            let row = tx
+                .query_one(
+                    "SELECT count(DISTINCT slot), COALESCE(bool_or(slot = $2), false) FROM skills WHERE owner = $1",
+                    &[&owner, &slot],
+                )
+                .await
+                .map_err(err)?;
+            let (count, exists): (i64, bool) = (row.get(0), row.get(1));
+            if !exists && count >= max {
+                return Ok(None);
+            }
             let last: i64 = tx
                 .query_one(
                     "SELECT COALESCE(max(version), 0) FROM skills WHERE owner = $1 AND slot = $2",
@@ -419,7 +438,7 @@ impl VaultStore for PgStore {
             .await
             .map_err(err)?;
             tx.commit().await.map_err(err)?;
-            Ok(version)
+            Ok(Some(version))
         })
     }
 
