@@ -226,6 +226,13 @@ const PERSON_ROLES: &[&str] = &[
     "addressee",
     "signer",
     "witness",
+    "attention",
+    "vorgesetzter",
+    "vorgesetzte",
+    "sachbearbeiter",
+    "sachbearbeiterin",
+    "betreuer",
+    "betreuerin",
     "kontakt",
     "kontaktperson",
     "ansprechpartner",
@@ -513,6 +520,18 @@ const COMPANY_KEYS: &[&str] = &[
     "project",
     "campaign",
     "product",
+    // Things, not people: `"items": [{"name": "Echo Dot"}]`, `"Abteilung": "Vertrieb Nord"`.
+    "item",
+    "article",
+    "course",
+    "skill",
+    "position",
+    "abteilung",
+    "bereich",
+    "departamento",
+    "département",
+    "afdeling",
+    "reparto",
     // Address lines ("shipping_address": {"line1": "Kolonie Panke Grund 17"}).
     "line1",
     "line2",
@@ -728,7 +747,12 @@ fn classify_key_words(key: &str) -> KeyClass {
         return KeyClass::NEUTRAL;
     }
     let table = &*KEY_WORDS;
-    let flags = |&(s, e): &(usize, usize)| table.get(&buf[s..e]).copied().unwrap_or(0);
+    // A plural key word takes its singular's roles ("passengers", "products",
+    // "categories") when the plural itself is not listed.
+    let flags = |&(s, e): &(usize, usize)| {
+        let w = &buf[s..e];
+        table.get(w).copied().unwrap_or_else(|| singular_flags(table, w))
+    };
     let whole = table.get(&buf[..len]).copied().unwrap_or(0);
     let mut any = 0u8;
     let mut all_generic = true;
@@ -768,6 +792,30 @@ fn classify_key_words(key: &str) -> KeyClass {
         class.phone = PhoneHint::NotPhone;
     }
     class
+}
+
+/// The roles of a plural key word's singular (`teams` → `team`, `categories` →
+/// `category`, `addresses` → `address`); 0 when it is no plural of a listed word.
+fn singular_flags(table: &HashMap<&'static [u8], u8, crate::Fnv>, w: &[u8]) -> u8 {
+    let Some(stem) = w.strip_suffix(b"s").filter(|s| s.len() >= 3) else {
+        return 0;
+    };
+    if let Some(&f) = table.get(stem) {
+        return f;
+    }
+    if let Some(ies) = w.strip_suffix(b"ies") {
+        let mut y = [0u8; 64];
+        if ies.len() < y.len() {
+            y[..ies.len()].copy_from_slice(ies);
+            y[ies.len()] = b'y';
+            if let Some(&f) = table.get(&y[..=ies.len()]) {
+                return f;
+            }
+        }
+    }
+    w.strip_suffix(b"es")
+        .and_then(|es| table.get(es).copied())
+        .unwrap_or(0)
 }
 
 /// Per-call memo of what a key says and whether the key text itself holds
@@ -867,7 +915,13 @@ fn child_ctx(class: KeyClass, ctx: Ctx) -> Ctx {
     } else if class.not_person {
         Ctx::Company
     } else if class.generic_name {
-        ctx
+        // `"name": {"family": …, "given": […]}` (FHIR, vCard-like): the parts of a
+        // bare `name` object are a person's unless an enclosing key said otherwise.
+        if ctx == Ctx::Neutral && class.person {
+            Ctx::Person
+        } else {
+            ctx
+        }
     } else {
         Ctx::Neutral
     }

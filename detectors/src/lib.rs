@@ -689,6 +689,10 @@ impl Detectors {
             match class {
                 C_AT => match email::at_sign(text, i, 1) {
                     Some(m) => i = push_email(text, m, out),
+                    // "@Darren can you check": a mention names a person.
+                    None if names_on && mention_at(text, i) => {
+                        i = self.found_name(text, i + 1, name::scan_mention(text, i + 1), out);
+                    }
                     None => i += 1,
                 },
                 C_ESCAPE => {
@@ -732,7 +736,10 @@ impl Detectors {
                 }
                 C_UPPER => {
                     if names_on && name_boundary(text, i) {
-                        i = self.name_at(text, i, out);
+                        i = match name::slash_name_at(text, i) {
+                            Some((s, e)) => self.found_name(text, i, name::Scanned::hit(s, e), out),
+                            None => self.name_at(text, i, base, out),
+                        };
                     } else {
                         i += 1;
                     }
@@ -754,7 +761,7 @@ impl Detectors {
                             i = self.found_name(text, i, name::scan_foreign(text, i), out);
                         }
                         Some(c) if names_on && c.is_uppercase() && name_boundary(text, i) => {
-                            i = self.name_at(text, i, out);
+                            i = self.name_at(text, i, base, out);
                         }
                         Some(c) => i += c.len_utf8(),
                         None => i += 1,
@@ -762,6 +769,22 @@ impl Detectors {
                 }
                 _ => i += 1,
             }
+        }
+        // "my name is irina azarova": the one lower-case cue worth a second look.
+        if names_on
+            && n > 12
+            && let Some((s, e)) = name::lower_name_after_name_is(text)
+            && !out[base..].iter().any(|f| f.start < e && s < f.end)
+            && let Some(t) = text.get(s..e)
+        {
+            out.push(Finding {
+                start: s,
+                end: e,
+                kind: Kind::Name,
+                text: t.to_string(),
+                normalized: t.to_string(),
+                region: None,
+            });
         }
         if self.ibans || self.cards || self.secrets.is_some() {
             self.scan_optional(text, out);
@@ -846,8 +869,14 @@ impl Detectors {
         s.next.max(i + 1)
     }
 
-    fn name_at(&self, text: &str, i: usize, out: &mut Vec<Finding>) -> usize {
-        self.found_name(text, i, name::scan_at(text, i), out)
+    /// A name run at `i`; findings of this text start at `out[base]`.
+    fn name_at(&self, text: &str, i: usize, base: usize, out: &mut Vec<Finding>) -> usize {
+        let scanned = if continues_name_list(text, i, out.get(base..).unwrap_or(&[])) {
+            name::scan_listed(text, i)
+        } else {
+            name::scan_at(text, i)
+        };
+        self.found_name(text, i, scanned, out)
     }
 
     fn found_name(&self, text: &str, i: usize, s: name::Scanned, out: &mut Vec<Finding>) -> usize {
@@ -885,6 +914,32 @@ fn push_email(text: &str, m: email::EmailMatch, out: &mut Vec<Finding>) -> usize
         });
     }
     end
+}
+
+/// Whether the run at `i` follows a name found just before it in a list
+/// ("Ana Souza, Costică Gheorghiu", "Yamazaki, Keiko; Bae, Su", "… and Tess Lokker").
+fn continues_name_list(text: &str, i: usize, found: &[Finding]) -> bool {
+    let Some(prev) = found.last() else {
+        return false;
+    };
+    if prev.kind != Kind::Name || prev.end > i || i - prev.end > 6 {
+        return false;
+    }
+    matches!(
+        text.get(prev.end..i),
+        Some(", " | "; " | " and " | ", and " | " und " | " et " | " y " | " e " | " en ")
+    )
+}
+
+/// An `@` that starts a mention: at the start or after a space or bracket, an upper-case letter next.
+fn mention_at(text: &str, i: usize) -> bool {
+    let bytes = text.as_bytes();
+    let before_ok = i == 0 || matches!(bytes[i - 1], b' ' | b'\n' | b'(' | b'\t');
+    before_ok
+        && text
+            .get(i + 1..)
+            .and_then(|s| s.chars().next())
+            .is_some_and(char::is_uppercase)
 }
 
 /// A capitalized word may start a name only at a word boundary.

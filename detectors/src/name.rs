@@ -72,6 +72,9 @@ const CUES_WEAK: &str = "from with by to for ask asked call called met meet meet
     loop looping include including";
 
 const CUES_COLON: &str = "from to cc bcc contact attn owner assignee author name manager rep sender \
+    caller witness applicant passenger passengers participants participant present required \
+    optional invited invitees reviewers approvers requester requestor submitter presenter \
+    speakers panelists chair beneficiary \
     recipient customer client lead host organizer organiser attendee attendees speaker reporter \
     reviewer approver signatory guest patient employee tenant buyer seller driver user member \
     nombre nom name vorname nachname nome cliente kunde";
@@ -165,7 +168,12 @@ const STOP_WORDS: &str = "the a an and or but if in on at to for of with by from
     windows linux macos chrome firefox safari edge aws azure gcp docker kubernetes python \
     java javascript typescript rust golang ruby php sql json xml html css http https url \
     dial-in dial dialin host organizer pin agenda welcome roadmap q&a subject date cc re fw \
-    attendees organiser passcode webinar zoom-link ship bill billing shipping attn callback";
+    attendees organiser passcode webinar zoom-link ship bill billing shipping attn callback \
+    passenger passengers caller witness applicant participants participant required optional \
+    invited invitees reviewers \
+    direttore direttrice gerente jefe jefa directeur directrice leiter leiterin geschäftsführer \
+    geschäftsführerin diretor diretora dyrektor kierownik inkoper vendite compras comercial \
+    einkauf vertrieb achats ventas vendas";
 
 /// Place names that are also given names or surnames; treated as ambiguous.
 const PLACES: &str = "paris london florence victoria sydney austin dallas houston jackson charlotte \
@@ -199,6 +207,7 @@ const DATA_GIVEN: &str = include_str!("../data/given.txt");
 const DATA_SURNAMES: &str = include_str!("../data/surnames.txt");
 const DATA_AMBIGUOUS: &str = include_str!("../data/ambiguous.txt");
 const DATA_COMMON: &str = include_str!("../data/common_words.txt");
+const DATA_ENGLISH: &str = include_str!("../data/english_words.txt");
 
 /// The name dictionary: one anchored automaton and the role flags of each pattern.
 struct Dict {
@@ -837,6 +846,21 @@ fn is_name_flag(f: u16) -> bool {
 
 /// Examines the run of capitalized words starting at `start`.
 pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
+    scan_at_cued(text, start, Cue::None)
+}
+
+/// A run that continues a list of names ("Ana Souza, Costică Gheorghiu and …"):
+/// the list is the cue, as a weak one (all-plain words of at most three, or one known name).
+pub(crate) fn scan_listed(text: &str, start: usize) -> Scanned {
+    scan_at_cued(text, start, Cue::Weak)
+}
+
+/// A run right after an `@` that is no e-mail ("@Darren", "cc @Jacques"): a mention.
+pub(crate) fn scan_mention(text: &str, start: usize) -> Scanned {
+    scan_at_cued(text, start, Cue::Strong)
+}
+
+fn scan_at_cued(text: &str, start: usize, forced: Cue) -> Scanned {
     let bytes = text.as_bytes();
     let mut tokens = Run::default();
     let mut pos = start;
@@ -1028,6 +1052,13 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
     if company || place || tokens.is_empty() {
         return Scanned { found: None, next };
     }
+    // "Dear guzi broe,", "Hi bilal!": a greeting, then lower-case words up to the punctuation.
+    if let Some(last) = tokens.last()
+        && tokens.iter().all(|t| t.flags & CUE_STRONG != 0 && is_lead(t.flags))
+        && let Some((s, e)) = lower_name_after(text, last.end)
+    {
+        return Scanned::hit(s, e);
+    }
     // "Yasushi Onishiさん", "Antonelo Flozillo님": an honorific makes the run a name.
     if let (Some(first), Some(last)) = (tokens.first(), tokens.last())
         && !company
@@ -1069,9 +1100,9 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
         } else {
             Cue::None
         };
-        decide(text, &tokens[1..], false, cue).or_else(|| decide(text, &tokens, title, Cue::None))
+        decide(text, &tokens[1..], false, cue).or_else(|| decide(text, &tokens, title, forced))
     } else {
-        decide(text, &tokens, title, Cue::None)
+        decide(text, &tokens, title, forced)
     };
     // "Call Ngozi Okafor", "Will Maria come": retry without a weak first word.
     if found.is_none()
@@ -1095,6 +1126,7 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
 
 /// Words before a street name ("Via Giuseppe Parini", "ul. Fryderyka Chopina", "Rue Victor Hugo").
 const STREET_WORDS: &[&str] = &[
+    "kolonie",
     "via",
     "viale",
     "vicolo",
@@ -1303,6 +1335,50 @@ fn in_set(set: &HashSet<&'static [u8], crate::Fnv>, w: &str) -> bool {
         return set.contains(&*b);
     }
     set.contains(w.to_lowercase().as_bytes())
+}
+
+/// Common English words of five letters or more that no name list holds
+/// (`data/english_words.txt`): "Sensor", "Relay", "Dashboard". Kept apart from
+/// the name automaton and built on first use: only words the dictionary does
+/// not know, in runs without a cue, are looked up here.
+static ENGLISH_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> = LazyLock::new(|| {
+    DATA_ENGLISH
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::as_bytes)
+        .collect()
+});
+
+/// Whether an ASCII word is a common English word (or its plural, -ed, -ing or
+/// -ly form): a product or a thing ("Vega Sensor", "Orion Dashboard"), not a surname.
+fn is_english_word(w: &str) -> bool {
+    let n = w.len();
+    if !(5..=24).contains(&n) || !w.is_ascii() {
+        return false;
+    }
+    let mut buf = [0u8; 25];
+    buf[..n].copy_from_slice(w.as_bytes());
+    buf[..n].make_ascii_lowercase();
+    let set = &*ENGLISH_SET;
+    let has = |b: &[u8]| b.len() >= 5 && set.contains(b);
+    let b = &buf[..n];
+    if has(b) {
+        return true;
+    }
+    for suffix in [&b"s"[..], b"es", b"ed", b"d", b"ly", b"ing"] {
+        if let Some(stem) = b.strip_suffix(suffix)
+            && has(stem)
+        {
+            return true;
+        }
+    }
+    // "scheduling" → "schedule".
+    if n > 3 && b.ends_with(b"ing") {
+        let stem = n - 3;
+        buf[stem] = b'e';
+        return has(&buf[..=stem]);
+    }
+    false
 }
 
 fn is_street_word(w: &str) -> bool {
@@ -1999,11 +2075,20 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
                 .is_some_and(|p| p > 0)
             && no_stop;
         let possessive_pair = to.possessive && core.len() <= 3 && all_plain;
-        a || b
+        // "Vega Sensor", "Kindle Paperwhite Reader": a word the name lists do not
+        // know but an English dictionary does names a thing, unless a cue says person.
+        let thing = cue == Cue::None
+            && core.iter().any(|t| {
+                !is_name_flag(t.flags)
+                    && t.shape == Shape::Capitalized
+                    && text.get(t.start..t.end).is_some_and(is_english_word)
+            });
+        !thing
+            && (a || b
+                || possessive_pair
+                || (no_stop && core.len() <= 3 && tail())
+                || c)
             || middle_initial
-            || possessive_pair
-            || (no_stop && core.len() <= 3 && tail())
-            || c
             || (cue == Cue::Strong && all_plain)
             || (cue == Cue::Weak && all_plain && core.len() <= 3 && initials == 0)
     };
@@ -2044,6 +2129,10 @@ const PERSON_VERBS: &[&str] = &[
     "agreed",
     "approved",
     "viewed",
+    "joined",
+    "reacted",
+    "commented",
+    "attended",
     "will",
     "wants",
     "needs",
@@ -2170,6 +2259,126 @@ fn extend_particles(text: &str, start: usize) -> usize {
 }
 
 /// Whether a whole JSON value under a person-ish key looks like a person's name.
+/// Lower-case name words after a greeting ending at `end` ("Dear guzi broe,"):
+/// one to three words, each two letters or more and none a common or company
+/// word, closed by `,`, `!`, `.`, `:` or the end of the line.
+fn lower_name_after(text: &str, end: usize) -> Option<(usize, usize)> {
+    let rest = text.get(end..)?;
+    let body = rest.strip_prefix(' ')?;
+    if !body.starts_with(|c: char| c.is_lowercase()) {
+        return None;
+    }
+    let start = end + 1;
+    let mut words = 0;
+    let mut close = None;
+    let mut word_start = 0;
+    let check = |w: &str| -> bool {
+        let f = lookup(w);
+        w.chars().count() >= 2
+            && f & (STOP | COMMON | COMPANY | TITLE | CUE_STRONG | CUE_WEAK | PLACE_SUFFIX) == 0
+    };
+    for (i, c) in body.char_indices() {
+        if c.is_alphabetic() || c == '-' || c == '\'' || c == '’' {
+            if !c.is_lowercase() && c.is_alphabetic() {
+                return None;
+            }
+            continue;
+        }
+        let w = &body[word_start..i];
+        if w.is_empty() || !check(w) {
+            return None;
+        }
+        words += 1;
+        match c {
+            ' ' if words < 3 => word_start = i + 1,
+            ',' | '!' | '.' | ':' | '\n' | '\r' => {
+                close = Some(i);
+                break;
+            }
+            _ => return None,
+        }
+    }
+    let close = match close {
+        Some(c) => c,
+        // The line ends with the name.
+        None => {
+            let w = &body[word_start..];
+            if w.is_empty() || !check(w) {
+                return None;
+            }
+            body.len()
+        }
+    };
+    Some((start, start + close))
+}
+
+/// A lower-case name after "name is" ("my name is irina azarova and I …"): one
+/// to three words up to punctuation or a common word, the first a known name or
+/// two words neither of them a common or English word ("the name is invalid" is not).
+pub(crate) fn lower_name_after_name_is(text: &str) -> Option<(usize, usize)> {
+    const CUE: &str = "name is ";
+    let at = text.find(CUE)?;
+    let start = at + CUE.len();
+    let body = text.get(start..)?;
+    if !body.starts_with(|c: char| c.is_lowercase()) {
+        return None;
+    }
+    let mut end = start;
+    let mut words = 0;
+    let mut first_known = false;
+    let mut all_unknown = true;
+    for w in body.split(' ').take(3) {
+        let core = w.trim_end_matches([',', '.', '!', '?', ';', ':']);
+        let clean = core.chars().all(|c| c.is_lowercase() || c == '-' || c == '\'');
+        let f = lookup(core);
+        if core.chars().count() < 2
+            || !clean
+            || f & (STOP | COMMON | COMPANY | TITLE | CUE_WEAK | CUE_STRONG) != 0
+        {
+            break;
+        }
+        if words == 0 {
+            first_known = f & (GIVEN | SURNAME) != 0 && f & AMBIG == 0;
+        }
+        all_unknown &= f & (GIVEN | SURNAME) == 0 && !is_english_word(core);
+        words += 1;
+        end = start + (w.as_ptr() as usize - body.as_ptr() as usize) + core.len();
+        if core.len() != w.len() || core.contains('\n') {
+            break;
+        }
+    }
+    (words > 0 && (first_known || (words >= 2 && all_unknown))).then_some((start, end))
+}
+
+/// An airline-style "SURNAME/GIVEN" at `start` ("SHIELDS/ALEJANDRO MR"): two
+/// capital-letter words around one `/`, one of them a known name and neither a
+/// common word ("AND/OR", "CEO/CFO" are not; "TCP/IP" knows no name).
+pub(crate) fn slash_name_at(text: &str, start: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let caps = |from: usize| {
+        bytes[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_uppercase() || **b == b'-')
+            .count()
+    };
+    let a = caps(start);
+    if a < 2 || bytes.get(start + a) != Some(&b'/') {
+        return None;
+    }
+    let g = start + a + 1;
+    let b = caps(g);
+    let end = g + b;
+    if b < 2 || bytes.get(end).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'/') {
+        return None;
+    }
+    let (fa, fb) = (lookup(&text[start..start + a]), lookup(&text[g..end]));
+    let bad = STOP | COMMON | COMPANY | TITLE;
+    if fa & bad != 0 || fb & bad != 0 || (fa | fb) & (GIVEN | SURNAME) == 0 {
+        return None;
+    }
+    Some((start, end))
+}
+
 pub(crate) fn plausible_person_value(value: &str) -> bool {
     let v = value.trim();
     if v.is_empty() || v.len() > 80 {
@@ -2196,10 +2405,11 @@ pub(crate) fn plausible_person_value(value: &str) -> bool {
             }
             continue;
         }
-        if !(c == ' ' || c == '.' || c == '-' || c == '\'' || c == '’' || c == ',') {
+        // "SHIELDS/ALEJANDRO": airline passenger names.
+        if !(c == ' ' || c == '.' || c == '-' || c == '\'' || c == '’' || c == ',' || c == '/') {
             return false;
         }
-        if (c == ' ' || c == ',')
+        if (c == ' ' || c == ',' || c == '/')
             && let Some(s) = word_start.take()
         {
             check_word(s, i);
