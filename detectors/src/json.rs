@@ -751,7 +751,10 @@ fn classify_key_words(key: &str) -> KeyClass {
     // "categories") when the plural itself is not listed.
     let flags = |&(s, e): &(usize, usize)| {
         let w = &buf[s..e];
-        table.get(w).copied().unwrap_or_else(|| singular_flags(table, w))
+        table
+            .get(w)
+            .copied()
+            .unwrap_or_else(|| singular_flags(table, w))
     };
     let whole = table.get(&buf[..len]).copied().unwrap_or(0);
     let mut any = 0u8;

@@ -1384,6 +1384,86 @@ mod tests {
     }
 
     #[test]
+    fn mentions_passenger_names_lists_and_lower_case_names_after_cues_are_names() {
+        let det = Detectors::new();
+        let cases: &[(&str, &[&str])] = &[
+            ("Reviewers: @Jacques @Bob", &["Jacques", "Bob"]),
+            (
+                "Passenger SHIELDS/ALEJANDRO MR, seat 14C",
+                &["SHIELDS/ALEJANDRO"],
+            ),
+            ("Dear guzi broe,\nyour password was reset.", &["guzi broe"]),
+            (
+                "my name is irina azarova and I need help",
+                &["irina azarova"],
+            ),
+            (
+                "Participants (3): Bukola Uzor, Costică Gheorghiu, Jung-Ja Jang",
+                &["Bukola Uzor", "Costică Gheorghiu", "Jung-Ja Jang"],
+            ),
+            (
+                "Caller: Sássia Bjerke, callback at five",
+                &["Sássia Bjerke"],
+            ),
+            ("Idriss Maillé joined the channel", &["Idriss Maillé"]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(names_in(&det, text), *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn products_job_titles_slashed_acronyms_and_lower_case_phrases_are_not_names() {
+        let det = Detectors::new();
+        for text in [
+            "Product update: Vega Sensor v1.2 is now available.",
+            "Migration to the Orion Dashboard completed.",
+            "Use TCP/IP, AND/OR and CEO/CFO here.",
+            "Dear all,\nthe office is closed.",
+            "Hi there, thanks so much!",
+            "the file name is invalid",
+            "the name is missing, please fix",
+            "Jefa de Compras wanted in Madrid.",
+            "email me @ home",
+        ] {
+            assert_eq!(names_in(&det, text), Vec::<String>::new(), "{text}");
+        }
+    }
+
+    #[test]
+    fn name_keys_under_things_are_not_people_and_name_parts_are() {
+        let det = Detectors::new();
+        let v = json!({
+            "products": [{"name": "Vega Sensor"}, {"name": "Grace Period Plan"}],
+            "teams": [{"name": "Site Reliability", "lead": "Ana Souza"}],
+            "categories": [{"name": "Victoria Sponge Mix"}],
+            "mitarbeiter": {"Abteilung": "Vertrieb Nord", "Vorgesetzter": "Hanno Kaljulaid"},
+            "patient": {"name": [{"family": "Okafor", "given": ["Chidi"]}]},
+            "resource": {"name": [{"family": "Xyzzyx", "given": ["Qwopa"]}]},
+            "passengers": [{"name": "SHIELDS/ALEJANDRO", "title": "MR"}]
+        });
+        let mut found: Vec<String> = det
+            .find_json(&v)
+            .into_iter()
+            .filter(|f| f.finding.kind == Kind::Name)
+            .map(|f| format!("{}={}", f.path, f.finding.text))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "mitarbeiter.Vorgesetzter=Hanno Kaljulaid",
+                "passengers[0].name=SHIELDS/ALEJANDRO",
+                "patient.name[0].family=Okafor",
+                "patient.name[0].given[0]=Chidi",
+                "resource.name[0].family=Xyzzyx",
+                "resource.name[0].given[0]=Qwopa",
+                "teams[0].lead=Ana Souza",
+            ]
+        );
+    }
+
+    #[test]
     fn names_in_other_scripts_are_found_after_cues_honorifics_and_script_changes() {
         let det = Detectors::new();
         let cases: &[(&str, &[&str])] = &[

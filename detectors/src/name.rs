@@ -1054,7 +1054,9 @@ fn scan_at_cued(text: &str, start: usize, forced: Cue) -> Scanned {
     }
     // "Dear guzi broe,", "Hi bilal!": a greeting, then lower-case words up to the punctuation.
     if let Some(last) = tokens.last()
-        && tokens.iter().all(|t| t.flags & CUE_STRONG != 0 && is_lead(t.flags))
+        && tokens
+            .iter()
+            .all(|t| t.flags & CUE_STRONG != 0 && is_lead(t.flags))
         && let Some((s, e)) = lower_name_after(text, last.end)
     {
         return Scanned::hit(s, e);
@@ -2083,11 +2085,7 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
                     && t.shape == Shape::Capitalized
                     && text.get(t.start..t.end).is_some_and(is_english_word)
             });
-        !thing
-            && (a || b
-                || possessive_pair
-                || (no_stop && core.len() <= 3 && tail())
-                || c)
+        !thing && (a || b || possessive_pair || (no_stop && core.len() <= 3 && tail()) || c)
             || middle_initial
             || (cue == Cue::Strong && all_plain)
             || (cue == Cue::Weak && all_plain && core.len() <= 3 && initials == 0)
@@ -2278,6 +2276,9 @@ fn lower_name_after(text: &str, end: usize) -> Option<(usize, usize)> {
             && f & (STOP | COMMON | COMPANY | TITLE | CUE_STRONG | CUE_WEAK | PLACE_SUFFIX) == 0
     };
     for (i, c) in body.char_indices() {
+        if i > 3 * MAX_TOKEN {
+            return None;
+        }
         if c.is_alphabetic() || c == '-' || c == '\'' || c == '’' {
             if !c.is_lowercase() && c.is_alphabetic() {
                 return None;
@@ -2328,8 +2329,13 @@ pub(crate) fn lower_name_after_name_is(text: &str) -> Option<(usize, usize)> {
     let mut first_known = false;
     let mut all_unknown = true;
     for w in body.split(' ').take(3) {
+        if w.len() > MAX_TOKEN {
+            break;
+        }
         let core = w.trim_end_matches([',', '.', '!', '?', ';', ':']);
-        let clean = core.chars().all(|c| c.is_lowercase() || c == '-' || c == '\'');
+        let clean = core
+            .chars()
+            .all(|c| c.is_lowercase() || c == '-' || c == '\'');
         let f = lookup(core);
         if core.chars().count() < 2
             || !clean
@@ -2358,17 +2364,22 @@ pub(crate) fn slash_name_at(text: &str, start: usize) -> Option<(usize, usize)> 
     let caps = |from: usize| {
         bytes[from..]
             .iter()
+            .take(MAX_TOKEN + 1)
             .take_while(|b| b.is_ascii_uppercase() || **b == b'-')
             .count()
     };
     let a = caps(start);
-    if a < 2 || bytes.get(start + a) != Some(&b'/') {
+    if !(2..=MAX_TOKEN).contains(&a) || bytes.get(start + a) != Some(&b'/') {
         return None;
     }
     let g = start + a + 1;
     let b = caps(g);
     let end = g + b;
-    if b < 2 || bytes.get(end).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'/') {
+    if !(2..=MAX_TOKEN).contains(&b)
+        || bytes
+            .get(end)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'/')
+    {
         return None;
     }
     let (fa, fb) = (lookup(&text[start..start + a]), lookup(&text[g..end]));

@@ -40,11 +40,7 @@ const DEV_FLOORS: Floors = [
     ("NAME", 0.976, 0.951),
 ];
 /// dev2: the second tuning split (`scripts/heldout/dev2_templates.py`, dev's name pool).
-const DEV2_FLOORS: Floors = [
-    ("EMAIL", 0.0, 0.0),
-    ("PHONE", 0.0, 0.0),
-    ("NAME", 0.0, 0.0),
-];
+const DEV2_FLOORS: Floors = [("EMAIL", 0.0, 0.0), ("PHONE", 0.0, 0.0), ("NAME", 0.0, 0.0)];
 const FINAL_FLOORS: Floors = [
     ("EMAIL", 0.980, 0.980),
     ("PHONE", 0.979, 0.976),
