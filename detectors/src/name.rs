@@ -112,7 +112,7 @@ const PLACE_SUFFIXES: &str = "street st road rd avenue ave lane ln drive blvd bo
     stadium arena mall market district province state region republic kingdom coast canyon \
     falls springs forest desert peninsula strasse straße platz weg gasse allee calle avenida \
     rua praça via viale corso piazza rue boulevard chemin quai freeway expressway motorway \
-    turnpike";
+    turnpike väg vag stig gränd gata vej gade katu tie utca ulica sokak cadde weg pfad";
 
 /// Place suffixes that are also common surnames ("Eunji Park", "Maria Hall").
 const SURNAME_PLACE_WORDS: &str = "park hall hill lane wood ford bay brook field green church \
@@ -1049,6 +1049,13 @@ fn scan_at_cued(text: &str, start: usize, forced: Cue) -> Scanned {
         // Skip the rest of the company or place name ("& Spencer", "Clara").
         next = skip_capitalized(text, next);
     }
+    // "Henriks Väg 65,", "De Kiel 191\n": a house number closes a street, not a person.
+    if let Some(last) = tokens.last()
+        && !title
+        && house_number_after(bytes, last.end)
+    {
+        place = true;
+    }
     if company || place || tokens.is_empty() {
         return Scanned { found: None, next };
     }
@@ -1183,6 +1190,11 @@ const STREET_WORDS: &[&str] = &[
     "ulitsa",
     "prospekt",
     "venelle",
+    "prom",
+    "promenade",
+    "chemin",
+    "quai",
+    "cours",
     "impasse",
     "ruelle",
     "sentier",
@@ -2311,6 +2323,28 @@ fn lower_name_after(text: &str, end: usize) -> Option<(usize, usize)> {
         }
     };
     Some((start, start + close))
+}
+
+/// Whether a house number follows a run ending at `end`: a space, one to four
+/// digits (and maybe one letter: "12b"), then the end of the text, a line or a clause.
+fn house_number_after(bytes: &[u8], end: usize) -> bool {
+    let Some(rest) = bytes.get(end..).and_then(|r| r.strip_prefix(b" ")) else {
+        return false;
+    };
+    let digits = rest.iter().take(5).take_while(|b| b.is_ascii_digit()).count();
+    if !(1..=4).contains(&digits) {
+        return false;
+    }
+    let mut after = &rest[digits..];
+    if after.first().is_some_and(u8::is_ascii_lowercase)
+        && !after.get(1).is_some_and(u8::is_ascii_alphabetic)
+    {
+        after = &after[1..];
+    }
+    matches!(
+        after.first(),
+        None | Some(b',' | b'\n' | b'\r' | b';' | b')' | b'|')
+    ) || (after.first() == Some(&b'.') && !after.get(1).is_some_and(u8::is_ascii_digit))
 }
 
 /// A lower-case name after "name is" ("my name is irina azarova and I …"): one
