@@ -101,7 +101,7 @@ const COMPANY_WORDS: &str = "inc incorporated llc l.l.c llp lp ltd limited gmbh 
     beverages brewing brewery winery outfitters apparel aerospace aviation maritime renewables \
     utilities staffing recruitment hospitality entertainment publishing broadcasting";
 
-const PARTICLES: &str = "van von der den de del della dei di da das dos du la le bin binti ibn bint al el \
+const PARTICLES: &str = "van von der den de del della dei di da das dos du la le bin binti ibn bint al el aen uit op \
     ter ten te zu af ap mac st y e vander";
 
 const PLACE_SUFFIXES: &str = "street st road rd avenue ave lane ln drive blvd boulevard way court ct \
@@ -760,6 +760,12 @@ enum Cue {
 /// The cue word right before `start` ("Dear", "cc:", "with"), if any.
 fn cue_before(text: &str, start: usize) -> Cue {
     let bytes = text.as_bytes();
+    // "Approved — Egemen Ayverdi": a dash before a name signs it.
+    if let Some(t) = text.get(..start)
+        && (t.ends_with(" — ") || t.ends_with(" – ") || t.ends_with("\n— ") || t == "— ")
+    {
+        return Cue::Weak;
+    }
     let mut e = start;
     let mut colon = false;
     let mut comma = false;
@@ -1515,7 +1521,21 @@ fn firm_at(text: &str, start: usize) -> Option<usize> {
             Some(t) if t.shape != Shape::Lower || t.flags & PARTICLE != 0 => {
                 let last_given = t.flags & GIVEN != 0 && t.flags & SURNAME == 0;
                 // "Smith & Sons" is caught elsewhere; two people joined by "and" need 2+ commas to be a firm.
-                let firm = (items >= 2 || w == b"&") && !(all_given && last_given);
+                // "Magbanua, Maricel and Harjit Bhatia": a last partner of two plain
+                // capitalized words is a person at the end of a list, not a firm.
+                let two_word_last = w != b"&"
+                    && t.shape == Shape::Capitalized
+                    && t.flags & PARTICLE == 0
+                    && bytes.get(t.end) == Some(&b' ')
+                    && read_token(text, t.end + 1).is_some_and(|u| {
+                        u.shape == Shape::Capitalized
+                            && u.flags & (STOP | COMPANY | PLACE_SUFFIX | COMMON) == 0
+                            && !(bytes.get(u.end) == Some(&b' ')
+                                && read_token(text, u.end + 1)
+                                    .is_some_and(|v| v.flags & COMPANY != 0))
+                    });
+                let firm =
+                    (items >= 2 || w == b"&") && !(all_given && last_given) && !two_word_last;
                 // The firm runs on over a particle to the last partner ("and van Maurik").
                 let end = if t.shape == Shape::Lower {
                     read_token(text, t.end + 1).map_or(t.end, |n| n.end)
@@ -1605,8 +1625,25 @@ fn surname_comma_given(text: &str, tokens: &[Token]) -> Option<NameMatch> {
     } else if bytes.get(k) == Some(&b' ') {
         let w_end = word_end(bytes, k + 1);
         let w = bytes[k + 1..w_end].to_ascii_lowercase();
+        // "Arnold, Moore and Harrison" is a firm; "Mannerheim, Risto and approved" and
+        // "Magbanua, Maricel and Harjit Bhatia" (a given name and a surname) are people.
         if is_conjunction(&w) && char_at(text, w_end + 1).is_some_and(char::is_alphabetic) {
-            return None;
+            let next = read_token(text, w_end + 1);
+            // A lower-case word that is no particle goes on with the sentence.
+            let prose = next.is_some_and(|t| t.shape == Shape::Lower && t.flags & PARTICLE == 0);
+            // Two capitalized words, the second no company or common word: a person.
+            let person_follows = next.is_some_and(|t| {
+                t.shape == Shape::Capitalized
+                    && t.flags & (STOP | COMPANY) == 0
+                    && bytes.get(t.end) == Some(&b' ')
+                    && read_token(text, t.end + 1).is_some_and(|u| {
+                        u.shape == Shape::Capitalized
+                            && u.flags & (STOP | COMPANY | PLACE_SUFFIX | COMMON) == 0
+                    })
+            });
+            if !prose && !person_follows {
+                return None;
+            }
         }
     }
     let (f1, f2) = (first.flags, second.flags);
@@ -1944,7 +1981,7 @@ pub(crate) fn scan_foreign(text: &str, start: usize) -> Scanned {
     // Scripts without spaces abut Latin text anyway ("电话+44…", "Marcoさん"):
     // there the run must stand between spaces, with no same-script word beside it.
     let embedded = if cjk {
-        let spaced_before = text[..start].ends_with(' ');
+        let spaced_before = start == 0 || text[..start].ends_with([' ', '\n', '(', '\t']);
         let spaced_after = text[end..].starts_with([' ', ',', '.', ';', ')']) || end == text.len();
         let (b, a) = (script_before(text, start), script_after(text, end));
         spaced_before
@@ -2143,6 +2180,8 @@ const PERSON_VERBS: &[&str] = &[
     "reacted",
     "commented",
     "attended",
+    "prefers",
+    "thinks",
     "will",
     "wants",
     "needs",
@@ -2169,6 +2208,29 @@ const PERSON_VERBS: &[&str] = &[
     "написала",
     "who",
     "whose",
+];
+
+/// Words that open a request addressed to a person ("Dagmár, could you …").
+const VOCATIVE_NEXT: &[&str] = &[
+    "could",
+    "can",
+    "would",
+    "will",
+    "please",
+    "pls",
+    "thanks",
+    "thank",
+    "do",
+    "did",
+    "are",
+    "have",
+    "when",
+    "let",
+    "any",
+    "quick",
+    "welcome",
+    "congrats",
+    "congratulations",
 ];
 
 /// States after "is" that only people are in ("Ertürk is out until Monday").
@@ -2204,9 +2266,41 @@ fn tail_evidence(text: &str, end: usize) -> bool {
     {
         return r[..close].contains(&b'@');
     }
+    // "Dagmár, could you check this?": a name addressed at the start of a request.
+    if let Some(r) = rest.strip_prefix(b", ") {
+        let w_end = r
+            .iter()
+            .take(12)
+            .position(|&b| !b.is_ascii_alphabetic())
+            .unwrap_or_else(|| r.len().min(12));
+        return std::str::from_utf8(&r[..w_end]).is_ok_and(|w| VOCATIVE_NEXT.contains(&w));
+    }
     let Some(r) = rest.strip_prefix(b" ") else {
         return false;
     };
+    // "Azur Velling and Herman Dittmar": a known given name after "and" makes a pair of people.
+    for conj in [&b"and "[..], b"und ", b"et ", b"y ", b"e "] {
+        if let Some(r2) = r.strip_prefix(conj)
+            && r2.first().is_some_and(u8::is_ascii_uppercase)
+        {
+            let e = r2
+                .iter()
+                .take(MAX_TOKEN)
+                .position(|&b| !(b.is_ascii_alphabetic() || b >= 0x80))
+                .unwrap_or_else(|| r2.len().min(MAX_TOKEN));
+            let f = std::str::from_utf8(&r2[..e]).map_or(0, lookup);
+            return f & GIVEN != 0 && f & (AMBIG | STOP | COMMON) == 0;
+        }
+    }
+    // "… can't make it", "… won't join".
+    if r.starts_with(b"can't")
+        || r.starts_with("can’t".as_bytes())
+        || r.starts_with(b"cannot ")
+        || r.starts_with(b"won't")
+        || r.starts_with("won’t".as_bytes())
+    {
+        return true;
+    }
     let w_end = r
         .iter()
         .take(24)
@@ -2331,7 +2425,11 @@ fn house_number_after(bytes: &[u8], end: usize) -> bool {
     let Some(rest) = bytes.get(end..).and_then(|r| r.strip_prefix(b" ")) else {
         return false;
     };
-    let digits = rest.iter().take(5).take_while(|b| b.is_ascii_digit()).count();
+    let digits = rest
+        .iter()
+        .take(5)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     if !(1..=4).contains(&digits) {
         return false;
     }
