@@ -1128,6 +1128,36 @@ fn root(hints: &FieldHints) -> Slot {
     }
 }
 
+/// Label keys of name/value pairs (`{"label": "Full name", "value": …}`).
+const PAIR_LABELS: &[&str] = &[
+    "label",
+    "name",
+    "key",
+    "field",
+    "title",
+    "property",
+    "displayName",
+];
+
+/// Whether `map` is a name/value pair whose label names a person
+/// (`{"label": "Full name", "value": "Ana Souza"}`, `{"field": "Owner", "value": …}`):
+/// then its `value` is read like a value under that label.
+fn pair_names_person(map: &Map<String, Value>) -> bool {
+    map.contains_key("value")
+        && PAIR_LABELS.iter().any(|l| {
+            map.get(*l)
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.len() <= 40 && is_person_key(s))
+        })
+}
+
+/// The slot of the `value` of a person pair (see [`pair_names_person`]).
+fn pair_value_slot(mut slot: Slot) -> Slot {
+    slot.person = true;
+    slot.hint.name = NameHint::None;
+    slot
+}
+
 /// The slot of the value under key `key` (with key info `info`) of an object in `parent`.
 #[inline]
 fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot {
@@ -1405,6 +1435,7 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
             }
             Value::Object(map) => {
                 let first_child = stack.len();
+                let pair = pair_names_person(map);
                 for (k, item) in map {
                     let info = keys.info(det, hints, k, &mut buf);
                     if !info.1 {
@@ -1412,7 +1443,10 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
                         det.scan(k, Hint::NONE, &mut buf);
                         push_all(&mut results, &mut path, true, &mut buf);
                     }
-                    let child = key_slot(hints, info, &slot, k);
+                    let mut child = key_slot(hints, info, &slot, k);
+                    if pair && k == "value" {
+                        child = pair_value_slot(child);
+                    }
                     stack.push((item, depth + 1, Seg::Key(k.as_str()), child));
                 }
                 // Pop in document order.
@@ -1456,6 +1490,8 @@ enum Frame<'a> {
         out: Map<String, Value>,
         slot: Slot,
         key: Option<String>,
+        /// A name/value pair whose label names a person.
+        pair: bool,
     },
 }
 
@@ -1503,6 +1539,7 @@ pub(crate) fn redact(
                         out: Map::new(),
                         slot,
                         key: key.take(),
+                        pair: pair_names_person(map),
                     });
                     None
                 }
@@ -1532,7 +1569,12 @@ pub(crate) fn redact(
                     continue;
                 }
             }
-            Frame::Object { entries, slot, .. } => {
+            Frame::Object {
+                entries,
+                slot,
+                pair,
+                ..
+            } => {
                 if let Some((k, item)) = entries.next() {
                     let info = keys.info(det, hints, k, &mut kbuf);
                     let new_key = if info.1 {
@@ -1542,7 +1584,10 @@ pub(crate) fn redact(
                         det.scan(k, Hint::NONE, &mut kbuf);
                         crate::replace_spans(k, &kbuf, replace).into_owned()
                     };
-                    let child = key_slot(hints, info, slot, k);
+                    let mut child = key_slot(hints, info, slot, k);
+                    if *pair && k == "value" {
+                        child = pair_value_slot(child);
+                    }
                     pending = Some((item, child, Some(new_key)));
                     continue;
                 }
@@ -1633,11 +1678,15 @@ pub(crate) fn redact_in_place(
                     }
                 }
                 let first_child = stack.len();
+                let pair = pair_names_person(map);
                 for (k, item) in map.iter_mut() {
-                    let child = match renamed.as_ref().and_then(|c| c.get(k)) {
+                    let mut child = match renamed.as_ref().and_then(|c| c.get(k)) {
                         Some((info, original)) => key_slot(hints, *info, &slot, original),
                         None => key_slot(hints, keys.info(det, hints, k, &mut buf), &slot, k),
                     };
+                    if pair && k == "value" {
+                        child = pair_value_slot(child);
+                    }
                     stack.push((item, child));
                 }
                 stack[first_child..].reverse();

@@ -1440,8 +1440,15 @@ mod tests {
             "mitarbeiter": {"Abteilung": "Vertrieb Nord", "Vorgesetzter": "Hanno Kaljulaid"},
             "patient": {"name": [{"family": "Okafor", "given": ["Chidi"]}]},
             "resource": {"name": [{"family": "Xyzzyx", "given": ["Qwopa"]}]},
-            "passengers": [{"name": "SHIELDS/ALEJANDRO", "title": "MR"}]
+            "passengers": [{"name": "SHIELDS/ALEJANDRO", "title": "MR"}],
+            "fields": [{"label": "Full name", "value": "qwopa xyzzyx"}, {"label": "Topic", "value": "Vega Sensor"}]
         });
+        // The copying and the in-place redaction read name/value pairs alike.
+        let label = |f: &Finding| format!("[{}]", f.kind);
+        let mut in_place = v.clone();
+        det.redact_json_in_place(&mut in_place, label);
+        assert_eq!(det.redact_json(&v, label), in_place);
+        assert_eq!(in_place["fields"][0]["value"], json!("[NAME]"));
         let mut found: Vec<String> = det
             .find_json(&v)
             .into_iter()
@@ -1452,6 +1459,7 @@ mod tests {
         assert_eq!(
             found,
             [
+                "fields[0].value=qwopa xyzzyx",
                 "mitarbeiter.Vorgesetzter=Hanno Kaljulaid",
                 "passengers[0].name=SHIELDS/ALEJANDRO",
                 "patient.name[0].family=Okafor",
