@@ -1115,6 +1115,8 @@ struct Slot {
     whole: Option<u16>,
     /// Under a credential key: a random-looking whole value is a SECRET.
     secret: bool,
+    /// An array element or the root: only there are name/value pairs looked for.
+    element: bool,
 }
 
 fn root(hints: &FieldHints) -> Slot {
@@ -1125,6 +1127,7 @@ fn root(hints: &FieldHints) -> Slot {
         field: hints.root(),
         whole: None,
         secret: false,
+        element: true,
     }
 }
 
@@ -1143,7 +1146,10 @@ const PAIR_LABELS: &[&str] = &[
 /// (`{"label": "Full name", "value": "Ana Souza"}`, `{"field": "Owner", "value": …}`):
 /// then its `value` is read like a value under that label.
 fn pair_names_person(map: &Map<String, Value>) -> bool {
-    map.contains_key("value")
+    // Pairs are small objects; a record with many fields is no pair (and is not hashed twice).
+    // (Comparing up to eight keys costs less than hashing one with SipHash.)
+    map.len() <= 8
+        && map.keys().any(|k| k == "value")
         && PAIR_LABELS.iter().any(|l| {
             map.get(*l)
                 .and_then(Value::as_str)
@@ -1171,6 +1177,7 @@ fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot
             field: 0,
             whole: None,
             secret: class.secret,
+            element: false,
         };
     }
     let (field, path_hint) = hints.step(parent.field, At::Key(key));
@@ -1181,6 +1188,7 @@ fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot
         field,
         whole: None,
         secret: class.secret,
+        element: false,
     };
     apply_hint(hints, slot, path_hint.or(key_hint))
 }
@@ -1189,10 +1197,21 @@ fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot
 #[inline]
 fn index_slot(hints: &FieldHints, parent: &Slot, i: usize) -> Slot {
     if parent.field == 0 {
-        return *parent;
+        return Slot {
+            element: true,
+            ..*parent
+        };
     }
     let (field, path_hint) = hints.step(parent.field, At::Index(i));
-    apply_hint(hints, Slot { field, ..*parent }, path_hint)
+    apply_hint(
+        hints,
+        Slot {
+            field,
+            element: true,
+            ..*parent
+        },
+        path_hint,
+    )
 }
 
 #[inline]
@@ -1435,7 +1454,7 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
             }
             Value::Object(map) => {
                 let first_child = stack.len();
-                let pair = pair_names_person(map);
+                let pair = slot.element && pair_names_person(map);
                 for (k, item) in map {
                     let info = keys.info(det, hints, k, &mut buf);
                     if !info.1 {
@@ -1539,7 +1558,7 @@ pub(crate) fn redact(
                         out: Map::new(),
                         slot,
                         key: key.take(),
-                        pair: pair_names_person(map),
+                        pair: slot.element && pair_names_person(map),
                     });
                     None
                 }
@@ -1678,7 +1697,7 @@ pub(crate) fn redact_in_place(
                     }
                 }
                 let first_child = stack.len();
-                let pair = pair_names_person(map);
+                let pair = slot.element && pair_names_person(map);
                 for (k, item) in map.iter_mut() {
                     let mut child = match renamed.as_ref().and_then(|c| c.get(k)) {
                         Some((info, original)) => key_slot(hints, *info, &slot, original),

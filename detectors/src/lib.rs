@@ -771,8 +771,10 @@ impl Detectors {
             }
         }
         // "my name is irina azarova": the one lower-case cue worth a second look.
+        // Only in prose-length strings: a substring search per short field (IDs, dates,
+        // e-mails) costs more than it finds there.
         if names_on
-            && n > 12
+            && n >= 32
             && let Some((s, e)) = name::lower_name_after_name_is(text)
             && !out[base..].iter().any(|f| f.start < e && s < f.end)
             && let Some(t) = text.get(s..e)
@@ -918,6 +920,7 @@ fn push_email(text: &str, m: email::EmailMatch, out: &mut Vec<Finding>) -> usize
 
 /// Whether the run at `i` follows a name found just before it in a list
 /// ("Ana Souza, Costică Gheorghiu", "Yamazaki, Keiko; Bae, Su", "… and Tess Lokker").
+#[inline]
 fn continues_name_list(text: &str, i: usize, found: &[Finding]) -> bool {
     let Some(prev) = found.last() else {
         return false;

@@ -2450,7 +2450,10 @@ fn house_number_after(bytes: &[u8], end: usize) -> bool {
 /// two words neither of them a common or English word ("the name is invalid" is not).
 pub(crate) fn lower_name_after_name_is(text: &str) -> Option<(usize, usize)> {
     const CUE: &str = "name is ";
-    let at = text.find(CUE)?;
+    // One SIMD substring search per string (aho-corasick's single-pattern prefilter):
+    // `str::find` builds a searcher per call, which cost ~7 % on CRM records.
+    static FINDER: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| AhoCorasick::new([CUE]).ok());
+    let at = FINDER.as_ref()?.find(text)?.start();
     let start = at + CUE.len();
     let body = text.get(start..)?;
     if !body.starts_with(|c: char| c.is_lowercase()) {
@@ -2491,14 +2494,27 @@ pub(crate) fn lower_name_after_name_is(text: &str) -> Option<(usize, usize)> {
 /// An airline-style "SURNAME/GIVEN" at `start` ("SHIELDS/ALEJANDRO MR"): two
 /// capital-letter words around one `/`, one of them a known name and neither a
 /// common word ("AND/OR", "CEO/CFO" are not; "TCP/IP" knows no name).
+#[inline]
 pub(crate) fn slash_name_at(text: &str, start: usize) -> Option<(usize, usize)> {
     let bytes = text.as_bytes();
+    // Most capitalized words go on in lower case: one byte settles them.
+    if !bytes.get(start + 1).is_some_and(u8::is_ascii_uppercase) {
+        return None;
+    }
+    slash_name_rest(text, start)
+}
+
+fn slash_name_rest(text: &str, start: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
     let caps = |from: usize| {
-        bytes[from..]
-            .iter()
-            .take(MAX_TOKEN + 1)
-            .take_while(|b| b.is_ascii_uppercase() || **b == b'-')
-            .count()
+        let mut j = from;
+        while j < bytes.len()
+            && j - from <= MAX_TOKEN
+            && (bytes[j].is_ascii_uppercase() || bytes[j] == b'-')
+        {
+            j += 1;
+        }
+        j - from
     };
     let a = caps(start);
     if !(2..=MAX_TOKEN).contains(&a) || bytes.get(start + a) != Some(&b'/') {
