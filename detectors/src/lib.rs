@@ -1442,7 +1442,7 @@ mod tests {
             "categories": [{"name": "Victoria Sponge Mix"}],
             "mitarbeiter": {"Abteilung": "Vertrieb Nord", "Vorgesetzter": "Hanno Kaljulaid"},
             "patient": {"name": [{"family": "Okafor", "given": ["Chidi"]}]},
-            "resource": {"name": [{"family": "Xyzzyx", "given": ["Qwopa"]}]},
+            "record": {"name": [{"family": "Xyzzyx", "given": ["Qwopa"]}]},
             "passengers": [{"name": "SHIELDS/ALEJANDRO", "title": "MR"}],
             "fields": [{"label": "Full name", "value": "qwopa xyzzyx"}, {"label": "Topic", "value": "Vega Sensor"}]
         });
@@ -1467,11 +1467,33 @@ mod tests {
                 "passengers[0].name=SHIELDS/ALEJANDRO",
                 "patient.name[0].family=Okafor",
                 "patient.name[0].given[0]=Chidi",
-                "resource.name[0].family=Xyzzyx",
-                "resource.name[0].given[0]=Qwopa",
+                "record.name[0].family=Xyzzyx",
+                "record.name[0].given[0]=Qwopa",
                 "teams[0].lead=Ana Souza",
             ]
         );
+    }
+
+    #[test]
+    fn person_keys_holding_teams_files_logins_roles_or_things_are_not_names() {
+        let det = Detectors::new();
+        let v = json!({
+            "owner": "Sales Team",
+            "assignee": {"name": "Support Queue"},
+            "files": [{"name": "report.pdf"}],
+            "user": "jdoe",
+            "reporter": "Head of Sales",
+            "labels": [{"name": "Bug"}],
+            "board": {"name": "Roadmap"},
+            "milestone": {"title": "Release Candidate"},
+            "author": "Ana Souza"
+        });
+        let found: Vec<String> = det
+            .find_json(&v)
+            .into_iter()
+            .map(|f| format!("{}={}", f.path, f.finding.text))
+            .collect();
+        assert_eq!(found, ["author=Ana Souza"]);
     }
 
     #[test]

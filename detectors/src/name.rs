@@ -1055,6 +1055,22 @@ fn scan_at_cued(text: &str, start: usize, forced: Cue) -> Scanned {
         // Skip the rest of the company or place name ("& Spencer", "Clara").
         next = skip_capitalized(text, next);
     }
+    // "Silverline plc", "Nordlicht A/S": a legal form after the run, in any case.
+    if let Some(last) = tokens.last()
+        && legal_form_after(text, last.end)
+    {
+        company = true;
+    }
+    // "Head of Procurement", "Bank of Montreal": "of" and a capitalized word make a title or a body.
+    if let Some(last) = tokens.last()
+        && !title
+        && text.get(last.end..).is_some_and(|r| {
+            r.strip_prefix(" of ")
+                .is_some_and(|r| r.starts_with(|c: char| c.is_uppercase()))
+        })
+    {
+        place = true;
+    }
     // "Henriks Väg 65,", "De Kiel 191\n": a house number closes a street, not a person.
     if let Some(last) = tokens.last()
         && !title
@@ -1526,6 +1542,8 @@ fn firm_at(text: &str, start: usize) -> Option<usize> {
                 let two_word_last = w != b"&"
                     && t.shape == Shape::Capitalized
                     && t.flags & PARTICLE == 0
+                    // "… and Klein Gelkink" is a two-word surname, a partner of the firm.
+                    && !(t.flags & SURNAME != 0 && t.flags & GIVEN == 0)
                     && bytes.get(t.end) == Some(&b' ')
                     && read_token(text, t.end + 1).is_some_and(|u| {
                         u.shape == Shape::Capitalized
@@ -2093,6 +2111,7 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
             || (initials == 0
                 && t.shape == Shape::Capitalized
                 && t.flags & (STOP | COMMON | COMPANY) == 0
+                && (is_name_flag(t.flags) || !text.get(t.start..t.end).is_some_and(is_english_word))
                 // "from Oakridge called": after a preposition the word is a place or firm;
                 // "Project Apollo is out": after a capitalized word it ends a title.
                 && tail()
@@ -2128,16 +2147,21 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
         let possessive_pair = to.possessive && core.len() <= 3 && all_plain;
         // "Vega Sensor", "Kindle Paperwhite Reader": a word the name lists do not
         // know but an English dictionary does names a thing, unless a cue says person.
-        let thing = cue == Cue::None
+        let thing = cue != Cue::Strong
             && core.iter().any(|t| {
                 !is_name_flag(t.flags)
                     && t.shape == Shape::Capitalized
                     && text.get(t.start..t.end).is_some_and(is_english_word)
             });
-        !thing && (a || b || possessive_pair || (no_stop && core.len() <= 3 && tail()) || c)
+        !thing
+            && (a
+                || b
+                || possessive_pair
+                || (no_stop && core.len() <= 3 && tail())
+                || c
+                || (cue == Cue::Weak && all_plain && core.len() <= 3 && initials == 0))
             || middle_initial
             || (cue == Cue::Strong && all_plain)
-            || (cue == Cue::Weak && all_plain && core.len() <= 3 && initials == 0)
     };
     if accepted { span(from, to) } else { None }
 }
@@ -2332,7 +2356,12 @@ fn lazy_cue(text: &str, start: usize, t: &Token, initials: usize, cue: Cue) -> b
         cue
     };
     match cue {
-        Cue::Strong => is_name_flag(t.flags) || t.flags & (STOP | AMBIG) == 0,
+        // "Owner: Halcyon", "Contact: Verdant": an English word is a firm or a thing.
+        Cue::Strong => {
+            is_name_flag(t.flags)
+                || (t.flags & (STOP | AMBIG) == 0
+                    && !text.get(t.start..t.end).is_some_and(is_english_word))
+        }
         Cue::Weak => is_name_flag(t.flags) && t.flags & AMBIG == 0,
         Cue::None => false,
     }
@@ -2417,6 +2446,43 @@ fn lower_name_after(text: &str, end: usize) -> Option<(usize, usize)> {
         }
     };
     Some((start, start + close))
+}
+
+/// Legal forms of companies: any case for these, capitalized only for the short
+/// ones that are also words ("AS", "AB", "SE", "AG").
+const LEGAL_FORMS_ANY_CASE: &[&str] = &[
+    "plc", "ltd", "llc", "inc", "gmbh", "bv", "b.v", "nv", "n.v", "spa", "s.p.a", "srl", "s.r.l",
+    "sarl", "aps", "kft", "sro", "s.r.o", "pty", "llp", "a/s", "s.a", "sas", "s.a.s", "ltda",
+    "k.k", "oü", "oyj", "kgaa", "mbh", "s.l",
+];
+const LEGAL_FORMS_CAPITALIZED: &[&str] = &["as", "ab", "se", "ag", "kg", "oy", "sa", "nv", "bv"];
+
+/// Whether a company's legal form follows a run ending at `end` ("Silverline plc").
+fn legal_form_after(text: &str, end: usize) -> bool {
+    let Some(rest) = text.get(end..).and_then(|r| r.strip_prefix(' ')) else {
+        return false;
+    };
+    let w_len = rest
+        .bytes()
+        .take(8)
+        .take_while(|b| b.is_ascii_alphabetic() || matches!(b, b'.' | b'/'))
+        .count();
+    if w_len < 2
+        || rest
+            .as_bytes()
+            .get(w_len)
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+    {
+        return false;
+    }
+    let w = rest[..w_len].trim_end_matches('.');
+    let any = LEGAL_FORMS_ANY_CASE
+        .iter()
+        .any(|f| f.eq_ignore_ascii_case(w));
+    any || (w.starts_with(|c: char| c.is_ascii_uppercase())
+        && LEGAL_FORMS_CAPITALIZED
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(w)))
 }
 
 /// Whether a house number follows a run ending at `end`: a space, one to four
@@ -2622,8 +2688,90 @@ pub(crate) fn plausible_person_value(value: &str) -> bool {
         "service",
         "root",
     ];
-    words > 1 || !NOT_PEOPLE.iter().any(|w| w.eq_ignore_ascii_case(v))
+    if words == 1 && NOT_PEOPLE.iter().any(|w| w.eq_ignore_ascii_case(v)) {
+        return false;
+    }
+    // "report.pdf", "acme.io": a dot inside a word, then lower case, is a file or a host.
+    let vb = v.as_bytes();
+    if vb
+        .windows(3)
+        .any(|w| w[0].is_ascii_alphanumeric() && w[1] == b'.' && w[2].is_ascii_lowercase())
+    {
+        return false;
+    }
+    // "jdoe", "mlopez": a lone lower-case ASCII word the dictionary does not know is a
+    // login ("brzęczyszczykiewicz" under `nazwisko` is still a surname).
+    if words == 1
+        && v.is_ascii()
+        && v.starts_with(|c: char| c.is_ascii_lowercase())
+        && lookup(v) & (GIVEN | SURNAME) == 0
+    {
+        return false;
+    }
+    // "Sales Team", "Head of Sales", "Release Candidate", "Roadmap": a team, a role or
+    // words that are all English and no name.
+    let mut english_only = true;
+    for w in v.split([' ', ',', '/']) {
+        let w = w.trim_matches(['.', '\'', '’', '-']);
+        if w.is_empty() {
+            continue;
+        }
+        let f = lookup(w);
+        let name = f & (GIVEN | SURNAME) != 0;
+        if (!name && in_set(&TEAM_SET, w)) || (words > 1 && w == "of") {
+            return false;
+        }
+        english_only &= !name && (f & STOP != 0 || is_english_word(w));
+    }
+    !english_only
 }
+
+/// Words that make a person-key value a team, a queue or a system, not a person.
+const TEAM_WORDS: &[&str] = &[
+    "team",
+    "teams",
+    "queue",
+    "desk",
+    "helpdesk",
+    "support",
+    "billing",
+    "portal",
+    "automation",
+    "integration",
+    "workflow",
+    "calendar",
+    "bot",
+    "system",
+    "department",
+    "dept",
+    "office",
+    "service",
+    "services",
+    "sales",
+    "marketing",
+    "finance",
+    "operations",
+    "ops",
+    "admin",
+    "administrator",
+    "notifications",
+    "noreply",
+    "no-reply",
+    "alerts",
+    "inbox",
+    "mailbox",
+    "group",
+    "channel",
+    "committee",
+    "board",
+    "crew",
+    "staff",
+    "squad",
+    "unit",
+];
+
+static TEAM_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
+    LazyLock::new(|| TEAM_WORDS.iter().map(|w| w.as_bytes()).collect());
 
 static COMPANY_SET: LazyLock<HashSet<&'static str, crate::Fnv>> =
     LazyLock::new(|| COMPANY_WORDS.split_whitespace().collect());
