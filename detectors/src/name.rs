@@ -1055,29 +1055,6 @@ fn scan_at_cued(text: &str, start: usize, forced: Cue) -> Scanned {
         // Skip the rest of the company or place name ("& Spencer", "Clara").
         next = skip_capitalized(text, next);
     }
-    // "Silverline plc", "Nordlicht A/S": a legal form after the run, in any case.
-    if let Some(last) = tokens.last()
-        && legal_form_after(text, last.end)
-    {
-        company = true;
-    }
-    // "Head of Procurement", "Bank of Montreal": "of" and a capitalized word make a title or a body.
-    if let Some(last) = tokens.last()
-        && !title
-        && text.get(last.end..).is_some_and(|r| {
-            r.strip_prefix(" of ")
-                .is_some_and(|r| r.starts_with(|c: char| c.is_uppercase()))
-        })
-    {
-        place = true;
-    }
-    // "Henriks Väg 65,", "De Kiel 191\n": a house number closes a street, not a person.
-    if let Some(last) = tokens.last()
-        && !title
-        && house_number_after(bytes, last.end)
-    {
-        place = true;
-    }
     if company || place || tokens.is_empty() {
         return Scanned { found: None, next };
     }
@@ -1152,7 +1129,31 @@ fn scan_at_cued(text: &str, start: usize, forced: Cue) -> Scanned {
         };
         found = decide(text, &tokens[1..], false, cue);
     }
+    // What follows the run can still make it a company, a title or a street (checked
+    // only for runs that would be names: most runs are not).
+    let found = found.filter(|_| {
+        !tokens
+            .last()
+            .is_some_and(|last| closed_as_no_person(text, last.end, title))
+    });
     Scanned { found, next }
+}
+
+/// Whether what follows a run ending at `end` shows it is no person: a legal form
+/// ("Silverline plc", "Nordlicht A/S"), "of" and a capitalized word ("Head of
+/// Procurement", "Bank of Montreal"), or a house number ("Henriks Väg 65,").
+fn closed_as_no_person(text: &str, end: usize, title: bool) -> bool {
+    if legal_form_after(text, end) {
+        return true;
+    }
+    if title {
+        return false;
+    }
+    let of_title = text.get(end..).is_some_and(|r| {
+        r.strip_prefix(" of ")
+            .is_some_and(|r| r.starts_with(|c: char| c.is_uppercase()))
+    });
+    of_title || house_number_after(text.as_bytes(), end)
 }
 
 /// Words before a street name ("Via Giuseppe Parini", "ul. Fryderyka Chopina", "Rue Victor Hugo").
@@ -2693,9 +2694,10 @@ pub(crate) fn plausible_person_value(value: &str) -> bool {
     }
     // "report.pdf", "acme.io": a dot inside a word, then lower case, is a file or a host.
     let vb = v.as_bytes();
-    if vb
-        .windows(3)
-        .any(|w| w[0].is_ascii_alphanumeric() && w[1] == b'.' && w[2].is_ascii_lowercase())
+    if vb.contains(&b'.')
+        && vb
+            .windows(3)
+            .any(|w| w[0].is_ascii_alphanumeric() && w[1] == b'.' && w[2].is_ascii_lowercase())
     {
         return false;
     }
@@ -2709,21 +2711,26 @@ pub(crate) fn plausible_person_value(value: &str) -> bool {
         return false;
     }
     // "Sales Team", "Head of Sales", "Release Candidate", "Roadmap": a team, a role or
-    // words that are all English and no name.
+    // words that are all English and no name (the English list holds no names).
+    // Team names are head-final ("Sales Team", "Front Desk", "Zapier Integration"):
+    // only the first and the last word are looked up for that.
+    let team = |w: &str| in_set(&TEAM_SET, w) && lookup(w) & (GIVEN | SURNAME) == 0;
     let mut english_only = true;
+    let mut first = None;
+    let mut last = "";
     for w in v.split([' ', ',', '/']) {
-        let w = w.trim_matches(['.', '\'', '’', '-']);
+        let w = w.trim_matches(|c| matches!(c, '.' | '\'' | '’' | '-'));
         if w.is_empty() {
             continue;
         }
-        let f = lookup(w);
-        let name = f & (GIVEN | SURNAME) != 0;
-        if (!name && in_set(&TEAM_SET, w)) || (words > 1 && w == "of") {
+        if words > 1 && w == "of" {
             return false;
         }
-        english_only &= !name && (f & STOP != 0 || is_english_word(w));
+        first.get_or_insert(w);
+        last = w;
+        english_only = english_only && is_english_word(w);
     }
-    !english_only
+    !english_only && !team(last) && !first.is_some_and(|f| f != last && team(f))
 }
 
 /// Words that make a person-key value a team, a queue or a system, not a person.
