@@ -32,19 +32,23 @@ const TARGETS: Floors = [
 ];
 
 /// Regression floors: the figures measured after the issue 19 detector work
-/// (docs/BENCHMARKS.md, "Detection quality: held-out vs in-sample") minus 0.02.
+/// (docs/BENCHMARKS.md, "NAME on final: new evidence from dev2") minus 0.02.
 /// Raise them when the detectors improve; never lower them to make a change pass.
 const DEV_FLOORS: Floors = [
     ("EMAIL", 0.980, 0.980),
     ("PHONE", 0.980, 0.977),
-    ("NAME", 0.976, 0.951),
+    ("NAME", 0.978, 0.955),
 ];
 /// dev2: the second tuning split (`scripts/heldout/dev2_templates.py`, dev's name pool).
-const DEV2_FLOORS: Floors = [("EMAIL", 0.0, 0.0), ("PHONE", 0.0, 0.0), ("NAME", 0.0, 0.0)];
+const DEV2_FLOORS: Floors = [
+    ("EMAIL", 0.980, 0.980),
+    ("PHONE", 0.966, 0.978),
+    ("NAME", 0.970, 0.940),
+];
 const FINAL_FLOORS: Floors = [
     ("EMAIL", 0.980, 0.980),
     ("PHONE", 0.979, 0.976),
-    ("NAME", 0.916, 0.851),
+    ("NAME", 0.943, 0.868),
 ];
 
 fn split_path(split: &str) -> PathBuf {
