@@ -18,8 +18,16 @@
 //! rejects it, as does a place suffix ("Maria Street") or prefix ("San Jose").
 //! Possessives count as evidence for single known tokens ("Okafor's").
 //!
-//! Trade-offs: lowercase names in free text are not found (key hints catch
-//! them in JSON); a name that is also a common word and stands alone
+//! Structure counts too: `@` mentions, airline "SURNAME/GIVEN", a run that
+//! continues a list of found names, a vocative ("Dagmár, could you …"), and
+//! lower-case names right after a greeting ("Dear guzi broe,") or "name is".
+//! A capitalized word that the name lists do not know but an English word
+//! list does (`data/english_words.txt`) marks a thing ("Vega Sensor"); a legal
+//! form, "of" + a capitalized word, or a house number after a run make it a
+//! company, a title or a street.
+//!
+//! Trade-offs: other lowercase names in free text are not found (key hints
+//! catch them in JSON); a name that is also a common word and stands alone
 //! ("Will said") is skipped; two ambiguous dictionary words in a row ("Grant
 //! Power") can be a false positive.
 
