@@ -226,6 +226,13 @@ const PERSON_ROLES: &[&str] = &[
     "addressee",
     "signer",
     "witness",
+    "attention",
+    "vorgesetzter",
+    "vorgesetzte",
+    "sachbearbeiter",
+    "sachbearbeiterin",
+    "betreuer",
+    "betreuerin",
     "kontakt",
     "kontaktperson",
     "ansprechpartner",
@@ -258,6 +265,179 @@ const PERSON_ROLES: &[&str] = &[
     "收件人",
     "담당자",
     "수신자",
+    // Roles in more tools and languages (issue 19: keys nobody here wrote).
+    "caller",
+    "callee",
+    "interviewer",
+    "interviewee",
+    "invitee",
+    "invitees",
+    "moderator",
+    "presenter",
+    "coordinator",
+    "consultant",
+    "advisor",
+    "adviser",
+    "technician",
+    "lawyer",
+    "attorney",
+    "notary",
+    "occupant",
+    "resident",
+    "visitor",
+    "subscriber",
+    "payer",
+    "payee",
+    "shipper",
+    "consignee",
+    "receiver",
+    "authorizer",
+    "verifier",
+    "inspector",
+    "auditor",
+    "examiner",
+    "husband",
+    "wife",
+    "father",
+    "mother",
+    "son",
+    "daughter",
+    "sibling",
+    "relative",
+    "dependent",
+    "caregiver",
+    "guarantor",
+    "cosigner",
+    "borrower",
+    "proprietor",
+    "mitarbeiter",
+    "mitarbeiterin",
+    "bearbeiter",
+    "bearbeiterin",
+    "verantwortlich",
+    "verantwortlicher",
+    "teilnehmer",
+    "teilnehmerin",
+    "autor",
+    "verfasser",
+    "kundin",
+    "gast",
+    "fahrer",
+    "fahrerin",
+    "interlocuteur",
+    "auteur",
+    "invité",
+    "conseiller",
+    "conseillère",
+    "gestionnaire",
+    "demandeur",
+    "locataire",
+    "propriétaire",
+    "employé",
+    "salarié",
+    "solicitante",
+    "remitente",
+    "participante",
+    "invitado",
+    "empleado",
+    "asesor",
+    "gestor",
+    "encargado",
+    "titular",
+    "conductor",
+    "paciente",
+    "huésped",
+    "vendedor",
+    "comprador",
+    "responsável",
+    "remetente",
+    "convidado",
+    "funcionário",
+    "consultor",
+    "proprietário",
+    "motorista",
+    "hóspede",
+    "richiedente",
+    "partecipante",
+    "invitato",
+    "dipendente",
+    "consulente",
+    "proprietario",
+    "autista",
+    "paziente",
+    "ospite",
+    "venditore",
+    "acquirente",
+    "autore",
+    "contactpersoon",
+    "klant",
+    "eigenaar",
+    "medewerker",
+    "afzender",
+    "ontvanger",
+    "deelnemer",
+    "aanvrager",
+    "behandelaar",
+    "klient",
+    "właściciel",
+    "pracownik",
+    "nadawca",
+    "odbiorca",
+    "uczestnik",
+    "kund",
+    "ägare",
+    "ejer",
+    "eier",
+    "handläggare",
+    "saksbehandler",
+    "deltagare",
+    "deltager",
+    "avsändare",
+    "mottagare",
+    "modtager",
+    "mottaker",
+    "müşteri",
+    "yetkili",
+    "gönderen",
+    "alıcı",
+    "katılımcı",
+    "автор",
+    "ответственный",
+    "исполнитель",
+    "менеджер",
+    "сотрудник",
+    "участник",
+    "заказчик",
+    "пациент",
+    "顧客",
+    "送信者",
+    "差出人",
+    "受信者",
+    "作成者",
+    "参加者",
+    "申請者",
+    "お客様",
+    "客户",
+    "发件人",
+    "作者",
+    "创建人",
+    "参与者",
+    "申请人",
+    "经办人",
+    "고객",
+    "작성자",
+    "보낸사람",
+    "받는사람",
+    "참석자",
+    "신청자",
+    "العميل",
+    "المرسل",
+    "المستلم",
+    "المسؤول",
+    "πελάτης",
+    "υπεύθυνος",
+    "αποστολέας",
+    "παραλήπτης",
 ];
 /// Words that make a "…name" key or a role key about a non-person.
 const NON_PERSON: &[&str] = &[
@@ -513,6 +693,18 @@ const COMPANY_KEYS: &[&str] = &[
     "project",
     "campaign",
     "product",
+    // Things, not people: `"items": [{"name": "Echo Dot"}]`, `"Abteilung": "Vertrieb Nord"`.
+    "item",
+    "article",
+    "course",
+    "skill",
+    "position",
+    "abteilung",
+    "bereich",
+    "departamento",
+    "département",
+    "afdeling",
+    "reparto",
     // Address lines ("shipping_address": {"line1": "Kolonie Panke Grund 17"}).
     "line1",
     "line2",
@@ -526,6 +718,50 @@ const COMPANY_KEYS: &[&str] = &[
     "street2",
     "suburb",
     "locality",
+    // Things with names of their own: `{"labels": [{"name": "Bug"}]}`, `{"board": {"name": …}}`.
+    "label",
+    "tag",
+    "file",
+    "attachment",
+    "board",
+    "milestone",
+    "sprint",
+    "component",
+    "epic",
+    "room",
+    "resource",
+    "workflow",
+    "integration",
+    "webhook",
+    "asset",
+    "environment",
+    "segment",
+    "dashboard",
+    "playlist",
+    "repo",
+    "repository",
+    "folder",
+    "bucket",
+    "device",
+    "model",
+    "package",
+    "module",
+    "queue",
+    "database",
+    "schema",
+    "sheet",
+    "column",
+    "template",
+    "feature",
+    "branch",
+    "image",
+    "container",
+    "cluster",
+    "namespace",
+    "app",
+    "application",
+    "tool",
+    "sku",
 ];
 const PHONE_KEYS: &[&str] = &[
     "phone",
@@ -728,7 +964,15 @@ fn classify_key_words(key: &str) -> KeyClass {
         return KeyClass::NEUTRAL;
     }
     let table = &*KEY_WORDS;
-    let flags = |&(s, e): &(usize, usize)| table.get(&buf[s..e]).copied().unwrap_or(0);
+    // A plural key word takes its singular's roles ("passengers", "products",
+    // "categories") when the plural itself is not listed.
+    let flags = |&(s, e): &(usize, usize)| {
+        let w = &buf[s..e];
+        table
+            .get(w)
+            .copied()
+            .unwrap_or_else(|| singular_flags(table, w))
+    };
     let whole = table.get(&buf[..len]).copied().unwrap_or(0);
     let mut any = 0u8;
     let mut all_generic = true;
@@ -768,6 +1012,30 @@ fn classify_key_words(key: &str) -> KeyClass {
         class.phone = PhoneHint::NotPhone;
     }
     class
+}
+
+/// The roles of a plural key word's singular (`teams` → `team`, `categories` →
+/// `category`, `addresses` → `address`); 0 when it is no plural of a listed word.
+fn singular_flags(table: &HashMap<&'static [u8], u8, crate::Fnv>, w: &[u8]) -> u8 {
+    let Some(stem) = w.strip_suffix(b"s").filter(|s| s.len() >= 3) else {
+        return 0;
+    };
+    if let Some(&f) = table.get(stem) {
+        return f;
+    }
+    if let Some(ies) = w.strip_suffix(b"ies") {
+        let mut y = [0u8; 64];
+        if ies.len() < y.len() {
+            y[..ies.len()].copy_from_slice(ies);
+            y[ies.len()] = b'y';
+            if let Some(&f) = table.get(&y[..=ies.len()]) {
+                return f;
+            }
+        }
+    }
+    w.strip_suffix(b"es")
+        .and_then(|es| table.get(es).copied())
+        .unwrap_or(0)
 }
 
 /// Per-call memo of what a key says and whether the key text itself holds
@@ -867,7 +1135,13 @@ fn child_ctx(class: KeyClass, ctx: Ctx) -> Ctx {
     } else if class.not_person {
         Ctx::Company
     } else if class.generic_name {
-        ctx
+        // `"name": {"family": …, "given": […]}` (FHIR, vCard-like): the parts of a
+        // bare `name` object are a person's unless an enclosing key said otherwise.
+        if ctx == Ctx::Neutral && class.person {
+            Ctx::Person
+        } else {
+            ctx
+        }
     } else {
         Ctx::Neutral
     }
@@ -885,6 +1159,8 @@ struct Slot {
     whole: Option<u16>,
     /// Under a credential key: a random-looking whole value is a SECRET.
     secret: bool,
+    /// An array element or the root: only there are name/value pairs looked for.
+    element: bool,
 }
 
 fn root(hints: &FieldHints) -> Slot {
@@ -895,7 +1171,41 @@ fn root(hints: &FieldHints) -> Slot {
         field: hints.root(),
         whole: None,
         secret: false,
+        element: true,
     }
+}
+
+/// Label keys of name/value pairs (`{"label": "Full name", "value": …}`).
+const PAIR_LABELS: &[&str] = &[
+    "label",
+    "name",
+    "key",
+    "field",
+    "title",
+    "property",
+    "displayName",
+];
+
+/// Whether `map` is a name/value pair whose label names a person
+/// (`{"label": "Full name", "value": "Ana Souza"}`, `{"field": "Owner", "value": …}`):
+/// then its `value` is read like a value under that label.
+fn pair_names_person(map: &Map<String, Value>) -> bool {
+    // Pairs are small objects; a record with many fields is no pair (and is not hashed twice).
+    // (Comparing up to eight keys costs less than hashing one with SipHash.)
+    map.len() <= 8
+        && map.keys().any(|k| k == "value")
+        && PAIR_LABELS.iter().any(|l| {
+            map.get(*l)
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.len() <= 40 && is_person_key(s))
+        })
+}
+
+/// The slot of the `value` of a person pair (see [`pair_names_person`]).
+fn pair_value_slot(mut slot: Slot) -> Slot {
+    slot.person = true;
+    slot.hint.name = NameHint::None;
+    slot
 }
 
 /// The slot of the value under key `key` (with key info `info`) of an object in `parent`.
@@ -911,6 +1221,7 @@ fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot
             field: 0,
             whole: None,
             secret: class.secret,
+            element: false,
         };
     }
     let (field, path_hint) = hints.step(parent.field, At::Key(key));
@@ -921,6 +1232,7 @@ fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot
         field,
         whole: None,
         secret: class.secret,
+        element: false,
     };
     apply_hint(hints, slot, path_hint.or(key_hint))
 }
@@ -929,10 +1241,21 @@ fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot
 #[inline]
 fn index_slot(hints: &FieldHints, parent: &Slot, i: usize) -> Slot {
     if parent.field == 0 {
-        return *parent;
+        return Slot {
+            element: true,
+            ..*parent
+        };
     }
     let (field, path_hint) = hints.step(parent.field, At::Index(i));
-    apply_hint(hints, Slot { field, ..*parent }, path_hint)
+    apply_hint(
+        hints,
+        Slot {
+            field,
+            element: true,
+            ..*parent
+        },
+        path_hint,
+    )
 }
 
 #[inline]
@@ -1175,6 +1498,7 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
             }
             Value::Object(map) => {
                 let first_child = stack.len();
+                let pair = slot.element && pair_names_person(map);
                 for (k, item) in map {
                     let info = keys.info(det, hints, k, &mut buf);
                     if !info.1 {
@@ -1182,7 +1506,10 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
                         det.scan(k, Hint::NONE, &mut buf);
                         push_all(&mut results, &mut path, true, &mut buf);
                     }
-                    let child = key_slot(hints, info, &slot, k);
+                    let mut child = key_slot(hints, info, &slot, k);
+                    if pair && k == "value" {
+                        child = pair_value_slot(child);
+                    }
                     stack.push((item, depth + 1, Seg::Key(k.as_str()), child));
                 }
                 // Pop in document order.
@@ -1226,6 +1553,8 @@ enum Frame<'a> {
         out: Map<String, Value>,
         slot: Slot,
         key: Option<String>,
+        /// A name/value pair whose label names a person.
+        pair: bool,
     },
 }
 
@@ -1273,6 +1602,7 @@ pub(crate) fn redact(
                         out: Map::new(),
                         slot,
                         key: key.take(),
+                        pair: slot.element && pair_names_person(map),
                     });
                     None
                 }
@@ -1302,7 +1632,12 @@ pub(crate) fn redact(
                     continue;
                 }
             }
-            Frame::Object { entries, slot, .. } => {
+            Frame::Object {
+                entries,
+                slot,
+                pair,
+                ..
+            } => {
                 if let Some((k, item)) = entries.next() {
                     let info = keys.info(det, hints, k, &mut kbuf);
                     let new_key = if info.1 {
@@ -1312,7 +1647,10 @@ pub(crate) fn redact(
                         det.scan(k, Hint::NONE, &mut kbuf);
                         crate::replace_spans(k, &kbuf, replace).into_owned()
                     };
-                    let child = key_slot(hints, info, slot, k);
+                    let mut child = key_slot(hints, info, slot, k);
+                    if *pair && k == "value" {
+                        child = pair_value_slot(child);
+                    }
                     pending = Some((item, child, Some(new_key)));
                     continue;
                 }
@@ -1403,11 +1741,15 @@ pub(crate) fn redact_in_place(
                     }
                 }
                 let first_child = stack.len();
+                let pair = slot.element && pair_names_person(map);
                 for (k, item) in map.iter_mut() {
-                    let child = match renamed.as_ref().and_then(|c| c.get(k)) {
+                    let mut child = match renamed.as_ref().and_then(|c| c.get(k)) {
                         Some((info, original)) => key_slot(hints, *info, &slot, original),
                         None => key_slot(hints, keys.info(det, hints, k, &mut buf), &slot, k),
                     };
+                    if pair && k == "value" {
+                        child = pair_value_slot(child);
+                    }
                     stack.push((item, child));
                 }
                 stack[first_child..].reverse();

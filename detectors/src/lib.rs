@@ -689,6 +689,10 @@ impl Detectors {
             match class {
                 C_AT => match email::at_sign(text, i, 1) {
                     Some(m) => i = push_email(text, m, out),
+                    // "@Darren can you check": a mention names a person.
+                    None if names_on && mention_at(text, i) => {
+                        i = self.found_name(text, i + 1, name::scan_mention(text, i + 1), out);
+                    }
                     None => i += 1,
                 },
                 C_ESCAPE => {
@@ -732,7 +736,10 @@ impl Detectors {
                 }
                 C_UPPER => {
                     if names_on && name_boundary(text, i) {
-                        i = self.name_at(text, i, out);
+                        i = match name::slash_name_at(text, i) {
+                            Some((s, e)) => self.found_name(text, i, name::Scanned::hit(s, e), out),
+                            None => self.name_at(text, i, base, out),
+                        };
                     } else {
                         i += 1;
                     }
@@ -754,7 +761,7 @@ impl Detectors {
                             i = self.found_name(text, i, name::scan_foreign(text, i), out);
                         }
                         Some(c) if names_on && c.is_uppercase() && name_boundary(text, i) => {
-                            i = self.name_at(text, i, out);
+                            i = self.name_at(text, i, base, out);
                         }
                         Some(c) => i += c.len_utf8(),
                         None => i += 1,
@@ -762,6 +769,24 @@ impl Detectors {
                 }
                 _ => i += 1,
             }
+        }
+        // "my name is irina azarova": the one lower-case cue worth a second look.
+        // Only in prose-length strings: a substring search per short field (IDs, dates,
+        // e-mails) costs more than it finds there.
+        if names_on
+            && n >= 32
+            && let Some((s, e)) = name::lower_name_after_name_is(text)
+            && !out[base..].iter().any(|f| f.start < e && s < f.end)
+            && let Some(t) = text.get(s..e)
+        {
+            out.push(Finding {
+                start: s,
+                end: e,
+                kind: Kind::Name,
+                text: t.to_string(),
+                normalized: t.to_string(),
+                region: None,
+            });
         }
         if self.ibans || self.cards || self.secrets.is_some() {
             self.scan_optional(text, out);
@@ -846,8 +871,14 @@ impl Detectors {
         s.next.max(i + 1)
     }
 
-    fn name_at(&self, text: &str, i: usize, out: &mut Vec<Finding>) -> usize {
-        self.found_name(text, i, name::scan_at(text, i), out)
+    /// A name run at `i`; findings of this text start at `out[base]`.
+    fn name_at(&self, text: &str, i: usize, base: usize, out: &mut Vec<Finding>) -> usize {
+        let scanned = if continues_name_list(text, i, out.get(base..).unwrap_or(&[])) {
+            name::scan_listed(text, i)
+        } else {
+            name::scan_at(text, i)
+        };
+        self.found_name(text, i, scanned, out)
     }
 
     fn found_name(&self, text: &str, i: usize, s: name::Scanned, out: &mut Vec<Finding>) -> usize {
@@ -885,6 +916,33 @@ fn push_email(text: &str, m: email::EmailMatch, out: &mut Vec<Finding>) -> usize
         });
     }
     end
+}
+
+/// Whether the run at `i` follows a name found just before it in a list
+/// ("Ana Souza, Costică Gheorghiu", "Yamazaki, Keiko; Bae, Su", "… and Tess Lokker").
+#[inline]
+fn continues_name_list(text: &str, i: usize, found: &[Finding]) -> bool {
+    let Some(prev) = found.last() else {
+        return false;
+    };
+    if prev.kind != Kind::Name || prev.end > i || i - prev.end > 6 {
+        return false;
+    }
+    matches!(
+        text.get(prev.end..i),
+        Some(", " | "; " | " and " | ", and " | " und " | " et " | " y " | " e " | " en ")
+    )
+}
+
+/// An `@` that starts a mention: at the start or after a space or bracket, an upper-case letter next.
+fn mention_at(text: &str, i: usize) -> bool {
+    let bytes = text.as_bytes();
+    let before_ok = i == 0 || matches!(bytes[i - 1], b' ' | b'\n' | b'(' | b'\t');
+    before_ok
+        && text
+            .get(i + 1..)
+            .and_then(|s| s.chars().next())
+            .is_some_and(char::is_uppercase)
 }
 
 /// A capitalized word may start a name only at a word boundary.
@@ -1326,6 +1384,116 @@ mod tests {
             .filter(|f| f.kind == Kind::Name)
             .map(|f| f.text)
             .collect()
+    }
+
+    #[test]
+    fn mentions_passenger_names_lists_and_lower_case_names_after_cues_are_names() {
+        let det = Detectors::new();
+        let cases: &[(&str, &[&str])] = &[
+            ("Reviewers: @Jacques @Bob", &["Jacques", "Bob"]),
+            (
+                "Passenger SHIELDS/ALEJANDRO MR, seat 14C",
+                &["SHIELDS/ALEJANDRO"],
+            ),
+            ("Dear guzi broe,\nyour password was reset.", &["guzi broe"]),
+            (
+                "my name is irina azarova and I need help",
+                &["irina azarova"],
+            ),
+            (
+                "Participants (3): Bukola Uzor, Costică Gheorghiu, Jung-Ja Jang",
+                &["Bukola Uzor", "Costică Gheorghiu", "Jung-Ja Jang"],
+            ),
+            (
+                "Caller: Sássia Bjerke, callback at five",
+                &["Sássia Bjerke"],
+            ),
+            ("Idriss Maillé joined the channel", &["Idriss Maillé"]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(names_in(&det, text), *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn products_job_titles_slashed_acronyms_and_lower_case_phrases_are_not_names() {
+        let det = Detectors::new();
+        for text in [
+            "Product update: Vega Sensor v1.2 is now available.",
+            "Migration to the Orion Dashboard completed.",
+            "Use TCP/IP, AND/OR and CEO/CFO here.",
+            "Dear all,\nthe office is closed.",
+            "Hi there, thanks so much!",
+            "the file name is invalid",
+            "the name is missing, please fix",
+            "Jefa de Compras wanted in Madrid.",
+            "email me @ home",
+        ] {
+            assert_eq!(names_in(&det, text), Vec::<String>::new(), "{text}");
+        }
+    }
+
+    #[test]
+    fn name_keys_under_things_are_not_people_and_name_parts_are() {
+        let det = Detectors::new();
+        let v = json!({
+            "products": [{"name": "Vega Sensor"}, {"name": "Grace Period Plan"}],
+            "teams": [{"name": "Site Reliability", "lead": "Ana Souza"}],
+            "categories": [{"name": "Victoria Sponge Mix"}],
+            "mitarbeiter": {"Abteilung": "Vertrieb Nord", "Vorgesetzter": "Hanno Kaljulaid"},
+            "patient": {"name": [{"family": "Okafor", "given": ["Chidi"]}]},
+            "record": {"name": [{"family": "Xyzzyx", "given": ["Qwopa"]}]},
+            "passengers": [{"name": "SHIELDS/ALEJANDRO", "title": "MR"}],
+            "fields": [{"label": "Full name", "value": "qwopa xyzzyx"}, {"label": "Topic", "value": "Vega Sensor"}]
+        });
+        // The copying and the in-place redaction read name/value pairs alike.
+        let label = |f: &Finding| format!("[{}]", f.kind);
+        let mut in_place = v.clone();
+        det.redact_json_in_place(&mut in_place, label);
+        assert_eq!(det.redact_json(&v, label), in_place);
+        assert_eq!(in_place["fields"][0]["value"], json!("[NAME]"));
+        let mut found: Vec<String> = det
+            .find_json(&v)
+            .into_iter()
+            .filter(|f| f.finding.kind == Kind::Name)
+            .map(|f| format!("{}={}", f.path, f.finding.text))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "fields[0].value=qwopa xyzzyx",
+                "mitarbeiter.Vorgesetzter=Hanno Kaljulaid",
+                "passengers[0].name=SHIELDS/ALEJANDRO",
+                "patient.name[0].family=Okafor",
+                "patient.name[0].given[0]=Chidi",
+                "record.name[0].family=Xyzzyx",
+                "record.name[0].given[0]=Qwopa",
+                "teams[0].lead=Ana Souza",
+            ]
+        );
+    }
+
+    #[test]
+    fn person_keys_holding_teams_files_logins_roles_or_things_are_not_names() {
+        let det = Detectors::new();
+        let v = json!({
+            "owner": "Sales Team",
+            "assignee": {"name": "Support Queue"},
+            "files": [{"name": "report.pdf"}],
+            "user": "jdoe",
+            "reporter": "Head of Sales",
+            "labels": [{"name": "Bug"}],
+            "board": {"name": "Roadmap"},
+            "milestone": {"title": "Release Candidate"},
+            "author": "Ana Souza"
+        });
+        let found: Vec<String> = det
+            .find_json(&v)
+            .into_iter()
+            .map(|f| format!("{}={}", f.path, f.finding.text))
+            .collect();
+        assert_eq!(found, ["author=Ana Souza"]);
     }
 
     #[test]

@@ -18,8 +18,16 @@
 //! rejects it, as does a place suffix ("Maria Street") or prefix ("San Jose").
 //! Possessives count as evidence for single known tokens ("Okafor's").
 //!
-//! Trade-offs: lowercase names in free text are not found (key hints catch
-//! them in JSON); a name that is also a common word and stands alone
+//! Structure counts too: `@` mentions, airline "SURNAME/GIVEN", a run that
+//! continues a list of found names, a vocative ("Dagmár, could you …"), and
+//! lower-case names right after a greeting ("Dear guzi broe,") or "name is".
+//! A capitalized word that the name lists do not know but an English word
+//! list does (`data/english_words.txt`) marks a thing ("Vega Sensor"); a legal
+//! form, "of" + a capitalized word, or a house number after a run make it a
+//! company, a title or a street.
+//!
+//! Trade-offs: other lowercase names in free text are not found (key hints
+//! catch them in JSON); a name that is also a common word and stands alone
 //! ("Will said") is skipped; two ambiguous dictionary words in a row ("Grant
 //! Power") can be a false positive.
 
@@ -72,6 +80,9 @@ const CUES_WEAK: &str = "from with by to for ask asked call called met meet meet
     loop looping include including";
 
 const CUES_COLON: &str = "from to cc bcc contact attn owner assignee author name manager rep sender \
+    caller witness applicant passenger passengers participants participant present required \
+    optional invited invitees reviewers approvers requester requestor submitter presenter \
+    speakers panelists chair beneficiary \
     recipient customer client lead host organizer organiser attendee attendees speaker reporter \
     reviewer approver signatory guest patient employee tenant buyer seller driver user member \
     nombre nom name vorname nachname nome cliente kunde";
@@ -98,7 +109,7 @@ const COMPANY_WORDS: &str = "inc incorporated llc l.l.c llp lp ltd limited gmbh 
     beverages brewing brewery winery outfitters apparel aerospace aviation maritime renewables \
     utilities staffing recruitment hospitality entertainment publishing broadcasting";
 
-const PARTICLES: &str = "van von der den de del della dei di da das dos du la le bin binti ibn bint al el \
+const PARTICLES: &str = "van von der den de del della dei di da das dos du la le bin binti ibn bint al el aen uit op \
     ter ten te zu af ap mac st y e vander";
 
 const PLACE_SUFFIXES: &str = "street st road rd avenue ave lane ln drive blvd boulevard way court ct \
@@ -109,7 +120,7 @@ const PLACE_SUFFIXES: &str = "street st road rd avenue ave lane ln drive blvd bo
     stadium arena mall market district province state region republic kingdom coast canyon \
     falls springs forest desert peninsula strasse straße platz weg gasse allee calle avenida \
     rua praça via viale corso piazza rue boulevard chemin quai freeway expressway motorway \
-    turnpike";
+    turnpike väg vag stig gränd gata vej gade katu tie utca ulica sokak cadde weg pfad";
 
 /// Place suffixes that are also common surnames ("Eunji Park", "Maria Hall").
 const SURNAME_PLACE_WORDS: &str = "park hall hill lane wood ford bay brook field green church \
@@ -165,7 +176,12 @@ const STOP_WORDS: &str = "the a an and or but if in on at to for of with by from
     windows linux macos chrome firefox safari edge aws azure gcp docker kubernetes python \
     java javascript typescript rust golang ruby php sql json xml html css http https url \
     dial-in dial dialin host organizer pin agenda welcome roadmap q&a subject date cc re fw \
-    attendees organiser passcode webinar zoom-link ship bill billing shipping attn callback";
+    attendees organiser passcode webinar zoom-link ship bill billing shipping attn callback \
+    passenger passengers caller witness applicant participants participant required optional \
+    invited invitees reviewers \
+    direttore direttrice gerente jefe jefa directeur directrice leiter leiterin geschäftsführer \
+    geschäftsführerin diretor diretora dyrektor kierownik inkoper vendite compras comercial \
+    einkauf vertrieb achats ventas vendas";
 
 /// Place names that are also given names or surnames; treated as ambiguous.
 const PLACES: &str = "paris london florence victoria sydney austin dallas houston jackson charlotte \
@@ -199,6 +215,7 @@ const DATA_GIVEN: &str = include_str!("../data/given.txt");
 const DATA_SURNAMES: &str = include_str!("../data/surnames.txt");
 const DATA_AMBIGUOUS: &str = include_str!("../data/ambiguous.txt");
 const DATA_COMMON: &str = include_str!("../data/common_words.txt");
+const DATA_ENGLISH: &str = include_str!("../data/english_words.txt");
 
 /// The name dictionary: one anchored automaton and the role flags of each pattern.
 struct Dict {
@@ -751,6 +768,12 @@ enum Cue {
 /// The cue word right before `start` ("Dear", "cc:", "with"), if any.
 fn cue_before(text: &str, start: usize) -> Cue {
     let bytes = text.as_bytes();
+    // "Approved — Egemen Ayverdi": a dash before a name signs it.
+    if let Some(t) = text.get(..start)
+        && (t.ends_with(" — ") || t.ends_with(" – ") || t.ends_with("\n— ") || t == "— ")
+    {
+        return Cue::Weak;
+    }
     let mut e = start;
     let mut colon = false;
     let mut comma = false;
@@ -837,6 +860,21 @@ fn is_name_flag(f: u16) -> bool {
 
 /// Examines the run of capitalized words starting at `start`.
 pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
+    scan_at_cued(text, start, Cue::None)
+}
+
+/// A run that continues a list of names ("Ana Souza, Costică Gheorghiu and …"):
+/// the list is the cue, as a weak one (all-plain words of at most three, or one known name).
+pub(crate) fn scan_listed(text: &str, start: usize) -> Scanned {
+    scan_at_cued(text, start, Cue::Weak)
+}
+
+/// A run right after an `@` that is no e-mail ("@Darren", "cc @Jacques"): a mention.
+pub(crate) fn scan_mention(text: &str, start: usize) -> Scanned {
+    scan_at_cued(text, start, Cue::Strong)
+}
+
+fn scan_at_cued(text: &str, start: usize, forced: Cue) -> Scanned {
     let bytes = text.as_bytes();
     let mut tokens = Run::default();
     let mut pos = start;
@@ -1028,6 +1066,15 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
     if company || place || tokens.is_empty() {
         return Scanned { found: None, next };
     }
+    // "Dear guzi broe,", "Hi bilal!": a greeting, then lower-case words up to the punctuation.
+    if let Some(last) = tokens.last()
+        && tokens
+            .iter()
+            .all(|t| t.flags & CUE_STRONG != 0 && is_lead(t.flags))
+        && let Some((s, e)) = lower_name_after(text, last.end)
+    {
+        return Scanned::hit(s, e);
+    }
     // "Yasushi Onishiさん", "Antonelo Flozillo님": an honorific makes the run a name.
     if let (Some(first), Some(last)) = (tokens.first(), tokens.last())
         && !company
@@ -1069,9 +1116,9 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
         } else {
             Cue::None
         };
-        decide(text, &tokens[1..], false, cue).or_else(|| decide(text, &tokens, title, Cue::None))
+        decide(text, &tokens[1..], false, cue).or_else(|| decide(text, &tokens, title, forced))
     } else {
-        decide(text, &tokens, title, Cue::None)
+        decide(text, &tokens, title, forced)
     };
     // "Call Ngozi Okafor", "Will Maria come": retry without a weak first word.
     if found.is_none()
@@ -1090,11 +1137,36 @@ pub(crate) fn scan_at(text: &str, start: usize) -> Scanned {
         };
         found = decide(text, &tokens[1..], false, cue);
     }
+    // What follows the run can still make it a company, a title or a street (checked
+    // only for runs that would be names: most runs are not).
+    let found = found.filter(|_| {
+        !tokens
+            .last()
+            .is_some_and(|last| closed_as_no_person(text, last.end, title))
+    });
     Scanned { found, next }
+}
+
+/// Whether what follows a run ending at `end` shows it is no person: a legal form
+/// ("Silverline plc", "Nordlicht A/S"), "of" and a capitalized word ("Head of
+/// Procurement", "Bank of Montreal"), or a house number ("Henriks Väg 65,").
+fn closed_as_no_person(text: &str, end: usize, title: bool) -> bool {
+    if legal_form_after(text, end) {
+        return true;
+    }
+    if title {
+        return false;
+    }
+    let of_title = text.get(end..).is_some_and(|r| {
+        r.strip_prefix(" of ")
+            .is_some_and(|r| r.starts_with(|c: char| c.is_uppercase()))
+    });
+    of_title || house_number_after(text.as_bytes(), end)
 }
 
 /// Words before a street name ("Via Giuseppe Parini", "ul. Fryderyka Chopina", "Rue Victor Hugo").
 const STREET_WORDS: &[&str] = &[
+    "kolonie",
     "via",
     "viale",
     "vicolo",
@@ -1149,6 +1221,11 @@ const STREET_WORDS: &[&str] = &[
     "ulitsa",
     "prospekt",
     "venelle",
+    "prom",
+    "promenade",
+    "chemin",
+    "quai",
+    "cours",
     "impasse",
     "ruelle",
     "sentier",
@@ -1305,6 +1382,50 @@ fn in_set(set: &HashSet<&'static [u8], crate::Fnv>, w: &str) -> bool {
     set.contains(w.to_lowercase().as_bytes())
 }
 
+/// Common English words of five letters or more that no name list holds
+/// (`data/english_words.txt`): "Sensor", "Relay", "Dashboard". Kept apart from
+/// the name automaton and built on first use: only words the dictionary does
+/// not know, in runs without a cue, are looked up here.
+static ENGLISH_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> = LazyLock::new(|| {
+    DATA_ENGLISH
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::as_bytes)
+        .collect()
+});
+
+/// Whether an ASCII word is a common English word (or its plural, -ed, -ing or
+/// -ly form): a product or a thing ("Vega Sensor", "Orion Dashboard"), not a surname.
+fn is_english_word(w: &str) -> bool {
+    let n = w.len();
+    if !(5..=24).contains(&n) || !w.is_ascii() {
+        return false;
+    }
+    let mut buf = [0u8; 25];
+    buf[..n].copy_from_slice(w.as_bytes());
+    buf[..n].make_ascii_lowercase();
+    let set = &*ENGLISH_SET;
+    let has = |b: &[u8]| b.len() >= 5 && set.contains(b);
+    let b = &buf[..n];
+    if has(b) {
+        return true;
+    }
+    for suffix in [&b"s"[..], b"es", b"ed", b"d", b"ly", b"ing"] {
+        if let Some(stem) = b.strip_suffix(suffix)
+            && has(stem)
+        {
+            return true;
+        }
+    }
+    // "scheduling" → "schedule".
+    if n > 3 && b.ends_with(b"ing") {
+        let stem = n - 3;
+        buf[stem] = b'e';
+        return has(&buf[..=stem]);
+    }
+    false
+}
+
 fn is_street_word(w: &str) -> bool {
     in_set(&STREET_SET, w)
 }
@@ -1425,7 +1546,23 @@ fn firm_at(text: &str, start: usize) -> Option<usize> {
             Some(t) if t.shape != Shape::Lower || t.flags & PARTICLE != 0 => {
                 let last_given = t.flags & GIVEN != 0 && t.flags & SURNAME == 0;
                 // "Smith & Sons" is caught elsewhere; two people joined by "and" need 2+ commas to be a firm.
-                let firm = (items >= 2 || w == b"&") && !(all_given && last_given);
+                // "Magbanua, Maricel and Harjit Bhatia": a last partner of two plain
+                // capitalized words is a person at the end of a list, not a firm.
+                let two_word_last = w != b"&"
+                    && t.shape == Shape::Capitalized
+                    && t.flags & PARTICLE == 0
+                    // "… and Klein Gelkink" is a two-word surname, a partner of the firm.
+                    && !(t.flags & SURNAME != 0 && t.flags & GIVEN == 0)
+                    && bytes.get(t.end) == Some(&b' ')
+                    && read_token(text, t.end + 1).is_some_and(|u| {
+                        u.shape == Shape::Capitalized
+                            && u.flags & (STOP | COMPANY | PLACE_SUFFIX | COMMON) == 0
+                            && !(bytes.get(u.end) == Some(&b' ')
+                                && read_token(text, u.end + 1)
+                                    .is_some_and(|v| v.flags & COMPANY != 0))
+                    });
+                let firm =
+                    (items >= 2 || w == b"&") && !(all_given && last_given) && !two_word_last;
                 // The firm runs on over a particle to the last partner ("and van Maurik").
                 let end = if t.shape == Shape::Lower {
                     read_token(text, t.end + 1).map_or(t.end, |n| n.end)
@@ -1515,8 +1652,25 @@ fn surname_comma_given(text: &str, tokens: &[Token]) -> Option<NameMatch> {
     } else if bytes.get(k) == Some(&b' ') {
         let w_end = word_end(bytes, k + 1);
         let w = bytes[k + 1..w_end].to_ascii_lowercase();
+        // "Arnold, Moore and Harrison" is a firm; "Mannerheim, Risto and approved" and
+        // "Magbanua, Maricel and Harjit Bhatia" (a given name and a surname) are people.
         if is_conjunction(&w) && char_at(text, w_end + 1).is_some_and(char::is_alphabetic) {
-            return None;
+            let next = read_token(text, w_end + 1);
+            // A lower-case word that is no particle goes on with the sentence.
+            let prose = next.is_some_and(|t| t.shape == Shape::Lower && t.flags & PARTICLE == 0);
+            // Two capitalized words, the second no company or common word: a person.
+            let person_follows = next.is_some_and(|t| {
+                t.shape == Shape::Capitalized
+                    && t.flags & (STOP | COMPANY) == 0
+                    && bytes.get(t.end) == Some(&b' ')
+                    && read_token(text, t.end + 1).is_some_and(|u| {
+                        u.shape == Shape::Capitalized
+                            && u.flags & (STOP | COMPANY | PLACE_SUFFIX | COMMON) == 0
+                    })
+            });
+            if !prose && !person_follows {
+                return None;
+            }
         }
     }
     let (f1, f2) = (first.flags, second.flags);
@@ -1854,7 +2008,7 @@ pub(crate) fn scan_foreign(text: &str, start: usize) -> Scanned {
     // Scripts without spaces abut Latin text anyway ("电话+44…", "Marcoさん"):
     // there the run must stand between spaces, with no same-script word beside it.
     let embedded = if cjk {
-        let spaced_before = text[..start].ends_with(' ');
+        let spaced_before = start == 0 || text[..start].ends_with([' ', '\n', '(', '\t']);
         let spaced_after = text[end..].starts_with([' ', ',', '.', ';', ')']) || end == text.len();
         let (b, a) = (script_before(text, start), script_after(text, end));
         spaced_before
@@ -1966,6 +2120,7 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
             || (initials == 0
                 && t.shape == Shape::Capitalized
                 && t.flags & (STOP | COMMON | COMPANY) == 0
+                && (is_name_flag(t.flags) || !text.get(t.start..t.end).is_some_and(is_english_word))
                 // "from Oakridge called": after a preposition the word is a place or firm;
                 // "Project Apollo is out": after a capitalized word it ends a title.
                 && tail()
@@ -1999,13 +2154,23 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
                 .is_some_and(|p| p > 0)
             && no_stop;
         let possessive_pair = to.possessive && core.len() <= 3 && all_plain;
-        a || b
+        // "Vega Sensor", "Kindle Paperwhite Reader": a word the name lists do not
+        // know but an English dictionary does names a thing, unless a cue says person.
+        let thing = cue != Cue::Strong
+            && core.iter().any(|t| {
+                !is_name_flag(t.flags)
+                    && t.shape == Shape::Capitalized
+                    && text.get(t.start..t.end).is_some_and(is_english_word)
+            });
+        !thing
+            && (a
+                || b
+                || possessive_pair
+                || (no_stop && core.len() <= 3 && tail())
+                || c
+                || (cue == Cue::Weak && all_plain && core.len() <= 3 && initials == 0))
             || middle_initial
-            || possessive_pair
-            || (no_stop && core.len() <= 3 && tail())
-            || c
             || (cue == Cue::Strong && all_plain)
-            || (cue == Cue::Weak && all_plain && core.len() <= 3 && initials == 0)
     };
     if accepted { span(from, to) } else { None }
 }
@@ -2044,6 +2209,12 @@ const PERSON_VERBS: &[&str] = &[
     "agreed",
     "approved",
     "viewed",
+    "joined",
+    "reacted",
+    "commented",
+    "attended",
+    "prefers",
+    "thinks",
     "will",
     "wants",
     "needs",
@@ -2070,6 +2241,29 @@ const PERSON_VERBS: &[&str] = &[
     "написала",
     "who",
     "whose",
+];
+
+/// Words that open a request addressed to a person ("Dagmár, could you …").
+const VOCATIVE_NEXT: &[&str] = &[
+    "could",
+    "can",
+    "would",
+    "will",
+    "please",
+    "pls",
+    "thanks",
+    "thank",
+    "do",
+    "did",
+    "are",
+    "have",
+    "when",
+    "let",
+    "any",
+    "quick",
+    "welcome",
+    "congrats",
+    "congratulations",
 ];
 
 /// States after "is" that only people are in ("Ertürk is out until Monday").
@@ -2105,9 +2299,41 @@ fn tail_evidence(text: &str, end: usize) -> bool {
     {
         return r[..close].contains(&b'@');
     }
+    // "Dagmár, could you check this?": a name addressed at the start of a request.
+    if let Some(r) = rest.strip_prefix(b", ") {
+        let w_end = r
+            .iter()
+            .take(12)
+            .position(|&b| !b.is_ascii_alphabetic())
+            .unwrap_or_else(|| r.len().min(12));
+        return std::str::from_utf8(&r[..w_end]).is_ok_and(|w| VOCATIVE_NEXT.contains(&w));
+    }
     let Some(r) = rest.strip_prefix(b" ") else {
         return false;
     };
+    // "Azur Velling and Herman Dittmar": a known given name after "and" makes a pair of people.
+    for conj in [&b"and "[..], b"und ", b"et ", b"y ", b"e "] {
+        if let Some(r2) = r.strip_prefix(conj)
+            && r2.first().is_some_and(u8::is_ascii_uppercase)
+        {
+            let e = r2
+                .iter()
+                .take(MAX_TOKEN)
+                .position(|&b| !(b.is_ascii_alphabetic() || b >= 0x80))
+                .unwrap_or_else(|| r2.len().min(MAX_TOKEN));
+            let f = std::str::from_utf8(&r2[..e]).map_or(0, lookup);
+            return f & GIVEN != 0 && f & (AMBIG | STOP | COMMON) == 0;
+        }
+    }
+    // "… can't make it", "… won't join".
+    if r.starts_with(b"can't")
+        || r.starts_with("can’t".as_bytes())
+        || r.starts_with(b"cannot ")
+        || r.starts_with(b"won't")
+        || r.starts_with("won’t".as_bytes())
+    {
+        return true;
+    }
     let w_end = r
         .iter()
         .take(24)
@@ -2139,7 +2365,12 @@ fn lazy_cue(text: &str, start: usize, t: &Token, initials: usize, cue: Cue) -> b
         cue
     };
     match cue {
-        Cue::Strong => is_name_flag(t.flags) || t.flags & (STOP | AMBIG) == 0,
+        // "Owner: Halcyon", "Contact: Verdant": an English word is a firm or a thing.
+        Cue::Strong => {
+            is_name_flag(t.flags)
+                || (t.flags & (STOP | AMBIG) == 0
+                    && !text.get(t.start..t.end).is_some_and(is_english_word))
+        }
         Cue::Weak => is_name_flag(t.flags) && t.flags & AMBIG == 0,
         Cue::None => false,
     }
@@ -2170,6 +2401,218 @@ fn extend_particles(text: &str, start: usize) -> usize {
 }
 
 /// Whether a whole JSON value under a person-ish key looks like a person's name.
+/// Lower-case name words after a greeting ending at `end` ("Dear guzi broe,"):
+/// one to three words, each two letters or more and none a common or company
+/// word, closed by `,`, `!`, `.`, `:` or the end of the line.
+fn lower_name_after(text: &str, end: usize) -> Option<(usize, usize)> {
+    let rest = text.get(end..)?;
+    let body = rest.strip_prefix(' ')?;
+    if !body.starts_with(|c: char| c.is_lowercase()) {
+        return None;
+    }
+    let start = end + 1;
+    let mut words = 0;
+    let mut close = None;
+    let mut word_start = 0;
+    let check = |w: &str| -> bool {
+        let f = lookup(w);
+        w.chars().count() >= 2
+            && f & (STOP | COMMON | COMPANY | TITLE | CUE_STRONG | CUE_WEAK | PLACE_SUFFIX) == 0
+    };
+    for (i, c) in body.char_indices() {
+        if i > 3 * MAX_TOKEN {
+            return None;
+        }
+        if c.is_alphabetic() || c == '-' || c == '\'' || c == '’' {
+            if !c.is_lowercase() && c.is_alphabetic() {
+                return None;
+            }
+            continue;
+        }
+        let w = &body[word_start..i];
+        if w.is_empty() || !check(w) {
+            return None;
+        }
+        words += 1;
+        match c {
+            ' ' if words < 3 => word_start = i + 1,
+            ',' | '!' | '.' | ':' | '\n' | '\r' => {
+                close = Some(i);
+                break;
+            }
+            _ => return None,
+        }
+    }
+    let close = match close {
+        Some(c) => c,
+        // The line ends with the name.
+        None => {
+            let w = &body[word_start..];
+            if w.is_empty() || !check(w) {
+                return None;
+            }
+            body.len()
+        }
+    };
+    Some((start, start + close))
+}
+
+/// Legal forms of companies: any case for these, capitalized only for the short
+/// ones that are also words ("AS", "AB", "SE", "AG").
+const LEGAL_FORMS_ANY_CASE: &[&str] = &[
+    "plc", "ltd", "llc", "inc", "gmbh", "bv", "b.v", "nv", "n.v", "spa", "s.p.a", "srl", "s.r.l",
+    "sarl", "aps", "kft", "sro", "s.r.o", "pty", "llp", "a/s", "s.a", "sas", "s.a.s", "ltda",
+    "k.k", "oü", "oyj", "kgaa", "mbh", "s.l",
+];
+const LEGAL_FORMS_CAPITALIZED: &[&str] = &["as", "ab", "se", "ag", "kg", "oy", "sa", "nv", "bv"];
+
+/// Whether a company's legal form follows a run ending at `end` ("Silverline plc").
+fn legal_form_after(text: &str, end: usize) -> bool {
+    let Some(rest) = text.get(end..).and_then(|r| r.strip_prefix(' ')) else {
+        return false;
+    };
+    let w_len = rest
+        .bytes()
+        .take(8)
+        .take_while(|b| b.is_ascii_alphabetic() || matches!(b, b'.' | b'/'))
+        .count();
+    if w_len < 2
+        || rest
+            .as_bytes()
+            .get(w_len)
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+    {
+        return false;
+    }
+    let w = rest[..w_len].trim_end_matches('.');
+    let any = LEGAL_FORMS_ANY_CASE
+        .iter()
+        .any(|f| f.eq_ignore_ascii_case(w));
+    any || (w.starts_with(|c: char| c.is_ascii_uppercase())
+        && LEGAL_FORMS_CAPITALIZED
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(w)))
+}
+
+/// Whether a house number follows a run ending at `end`: a space, one to four
+/// digits (and maybe one letter: "12b"), then the end of the text, a line or a clause.
+fn house_number_after(bytes: &[u8], end: usize) -> bool {
+    let Some(rest) = bytes.get(end..).and_then(|r| r.strip_prefix(b" ")) else {
+        return false;
+    };
+    let digits = rest
+        .iter()
+        .take(5)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if !(1..=4).contains(&digits) {
+        return false;
+    }
+    let mut after = &rest[digits..];
+    if after.first().is_some_and(u8::is_ascii_lowercase)
+        && !after.get(1).is_some_and(u8::is_ascii_alphabetic)
+    {
+        after = &after[1..];
+    }
+    matches!(
+        after.first(),
+        None | Some(b',' | b'\n' | b'\r' | b';' | b')' | b'|')
+    ) || (after.first() == Some(&b'.') && !after.get(1).is_some_and(u8::is_ascii_digit))
+}
+
+/// A lower-case name after "name is" ("my name is irina azarova and I …"): one
+/// to three words up to punctuation or a common word, the first a known name or
+/// two words neither of them a common or English word ("the name is invalid" is not).
+pub(crate) fn lower_name_after_name_is(text: &str) -> Option<(usize, usize)> {
+    const CUE: &str = "name is ";
+    // One SIMD substring search per string (aho-corasick's single-pattern prefilter):
+    // `str::find` builds a searcher per call, which cost ~7 % on CRM records.
+    static FINDER: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| AhoCorasick::new([CUE]).ok());
+    let at = FINDER.as_ref()?.find(text)?.start();
+    let start = at + CUE.len();
+    let body = text.get(start..)?;
+    if !body.starts_with(|c: char| c.is_lowercase()) {
+        return None;
+    }
+    let mut end = start;
+    let mut words = 0;
+    let mut first_known = false;
+    let mut all_unknown = true;
+    for w in body.split(' ').take(3) {
+        if w.len() > MAX_TOKEN {
+            break;
+        }
+        let core = w.trim_end_matches([',', '.', '!', '?', ';', ':']);
+        let clean = core
+            .chars()
+            .all(|c| c.is_lowercase() || c == '-' || c == '\'');
+        let f = lookup(core);
+        if core.chars().count() < 2
+            || !clean
+            || f & (STOP | COMMON | COMPANY | TITLE | CUE_WEAK | CUE_STRONG) != 0
+        {
+            break;
+        }
+        if words == 0 {
+            first_known = f & (GIVEN | SURNAME) != 0 && f & AMBIG == 0;
+        }
+        all_unknown &= f & (GIVEN | SURNAME) == 0 && !is_english_word(core);
+        words += 1;
+        end = start + (w.as_ptr() as usize - body.as_ptr() as usize) + core.len();
+        if core.len() != w.len() || core.contains('\n') {
+            break;
+        }
+    }
+    (words > 0 && (first_known || (words >= 2 && all_unknown))).then_some((start, end))
+}
+
+/// An airline-style "SURNAME/GIVEN" at `start` ("SHIELDS/ALEJANDRO MR"): two
+/// capital-letter words around one `/`, one of them a known name and neither a
+/// common word ("AND/OR", "CEO/CFO" are not; "TCP/IP" knows no name).
+#[inline]
+pub(crate) fn slash_name_at(text: &str, start: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    // Most capitalized words go on in lower case: one byte settles them.
+    if !bytes.get(start + 1).is_some_and(u8::is_ascii_uppercase) {
+        return None;
+    }
+    slash_name_rest(text, start)
+}
+
+fn slash_name_rest(text: &str, start: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let caps = |from: usize| {
+        let mut j = from;
+        while j < bytes.len()
+            && j - from <= MAX_TOKEN
+            && (bytes[j].is_ascii_uppercase() || bytes[j] == b'-')
+        {
+            j += 1;
+        }
+        j - from
+    };
+    let a = caps(start);
+    if !(2..=MAX_TOKEN).contains(&a) || bytes.get(start + a) != Some(&b'/') {
+        return None;
+    }
+    let g = start + a + 1;
+    let b = caps(g);
+    let end = g + b;
+    if !(2..=MAX_TOKEN).contains(&b)
+        || bytes
+            .get(end)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'/')
+    {
+        return None;
+    }
+    let (fa, fb) = (lookup(&text[start..start + a]), lookup(&text[g..end]));
+    let bad = STOP | COMMON | COMPANY | TITLE;
+    if fa & bad != 0 || fb & bad != 0 || (fa | fb) & (GIVEN | SURNAME) == 0 {
+        return None;
+    }
+    Some((start, end))
+}
+
 pub(crate) fn plausible_person_value(value: &str) -> bool {
     let v = value.trim();
     if v.is_empty() || v.len() > 80 {
@@ -2196,10 +2639,11 @@ pub(crate) fn plausible_person_value(value: &str) -> bool {
             }
             continue;
         }
-        if !(c == ' ' || c == '.' || c == '-' || c == '\'' || c == '’' || c == ',') {
+        // "SHIELDS/ALEJANDRO": airline passenger names.
+        if !(c == ' ' || c == '.' || c == '-' || c == '\'' || c == '’' || c == ',' || c == '/') {
             return false;
         }
-        if (c == ' ' || c == ',')
+        if (c == ' ' || c == ',' || c == '/')
             && let Some(s) = word_start.take()
         {
             check_word(s, i);
@@ -2253,8 +2697,96 @@ pub(crate) fn plausible_person_value(value: &str) -> bool {
         "service",
         "root",
     ];
-    words > 1 || !NOT_PEOPLE.iter().any(|w| w.eq_ignore_ascii_case(v))
+    if words == 1 && NOT_PEOPLE.iter().any(|w| w.eq_ignore_ascii_case(v)) {
+        return false;
+    }
+    // "report.pdf", "acme.io": a dot inside a word, then lower case, is a file or a host.
+    let vb = v.as_bytes();
+    if vb.contains(&b'.')
+        && vb
+            .windows(3)
+            .any(|w| w[0].is_ascii_alphanumeric() && w[1] == b'.' && w[2].is_ascii_lowercase())
+    {
+        return false;
+    }
+    // "jdoe", "mlopez": a lone lower-case ASCII word the dictionary does not know is a
+    // login ("brzęczyszczykiewicz" under `nazwisko` is still a surname).
+    if words == 1
+        && v.is_ascii()
+        && v.starts_with(|c: char| c.is_ascii_lowercase())
+        && lookup(v) & (GIVEN | SURNAME) == 0
+    {
+        return false;
+    }
+    // "Sales Team", "Head of Sales", "Release Candidate", "Roadmap": a team, a role or
+    // words that are all English and no name (the English list holds no names).
+    // Team names are head-final ("Sales Team", "Front Desk", "Zapier Integration"):
+    // only the first and the last word are looked up for that.
+    let team = |w: &str| in_set(&TEAM_SET, w) && lookup(w) & (GIVEN | SURNAME) == 0;
+    let mut english_only = true;
+    let mut first = None;
+    let mut last = "";
+    for w in v.split([' ', ',', '/']) {
+        let w = w.trim_matches(|c| matches!(c, '.' | '\'' | '’' | '-'));
+        if w.is_empty() {
+            continue;
+        }
+        if words > 1 && w == "of" {
+            return false;
+        }
+        first.get_or_insert(w);
+        last = w;
+        english_only = english_only && is_english_word(w);
+    }
+    !english_only && !team(last) && !first.is_some_and(|f| f != last && team(f))
 }
+
+/// Words that make a person-key value a team, a queue or a system, not a person.
+const TEAM_WORDS: &[&str] = &[
+    "team",
+    "teams",
+    "queue",
+    "desk",
+    "helpdesk",
+    "support",
+    "billing",
+    "portal",
+    "automation",
+    "integration",
+    "workflow",
+    "calendar",
+    "bot",
+    "system",
+    "department",
+    "dept",
+    "office",
+    "service",
+    "services",
+    "sales",
+    "marketing",
+    "finance",
+    "operations",
+    "ops",
+    "admin",
+    "administrator",
+    "notifications",
+    "noreply",
+    "no-reply",
+    "alerts",
+    "inbox",
+    "mailbox",
+    "group",
+    "channel",
+    "committee",
+    "board",
+    "crew",
+    "staff",
+    "squad",
+    "unit",
+];
+
+static TEAM_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
+    LazyLock::new(|| TEAM_WORDS.iter().map(|w| w.as_bytes()).collect());
 
 static COMPANY_SET: LazyLock<HashSet<&'static str, crate::Fnv>> =
     LazyLock::new(|| COMPANY_WORDS.split_whitespace().collect());

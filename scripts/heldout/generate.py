@@ -399,6 +399,73 @@ class Ctx:
             t = t.lower()
         return pii("NAME", t)
 
+    def extra_name(self, p, style):
+        """dev2 renderings (see EXTRA_NAME_SLOTS); draws from this Ctx's own rng."""
+        rng = self.rng
+        if p.native or style == "native":
+            return pii("NAME", p.plain())
+        if style == "lower":
+            return pii("NAME", f"{p.given} {p.surname}".lower() if rng.random() < 0.7 else p.given.lower())
+        if style == "upper":
+            return pii("NAME", f"{p.surname.upper()} {p.given}")
+        if style == "fullmiddle":
+            if p.middle:
+                return pii("NAME", f"{p.given} {p.middle} {p.surname}")
+            return pii("NAME", f"{p.given} {p.surname}")
+        if style == "particle":
+            return pii("NAME", f"{p.given} {rng.choice(self.particle_surnames)}")
+        if style == "pnr":
+            return pii("NAME", f"{fold(p.surname).upper()}/{fold(p.given).upper()}")
+        raise KeyError(style)
+
+    # Particle surnames written for dev2 (CC0): the particle is part of the name.
+    particle_surnames = [
+        "van der Berg", "van den Broek", "van Dijk", "de Vries", "de la Cruz", "de la Fuente",
+        "del Río", "dos Santos", "da Silva", "von Weizsäcker", "zu Dohna", "di Stefano",
+        "De Luca", "Van Houten", "O'Brien", "O'Sullivan", "O'Neill", "Ó Súilleabháin", "MacLeod",
+        "McAllister", "bin Rahman", "bin Abdullah", "binti Ismail", "ibn Khaldun", "Abu Bakr",
+        "al-Farsi", "El-Sayed", "ter Horst", "ten Cate", "le Roux", "Le Goff", "du Plessis",
+        "St. Clair", "Fitzgerald", "Mac an tSaoir", "Ní Bhriain", "Ben-Haim", "Al Maktoum",
+    ]
+
+    def product(self):
+        return self.rng.choice([
+            "Acrobat Reader", "Surface Pro", "Galaxy Note", "Model Y", "Jira Service Management",
+            "Excel", "Teams", "PowerPoint", "Dynamics 365", "Sales Cloud", "Creative Cloud",
+            "Kindle Paperwhite", "Echo Dot", "Pixel Buds", "ThinkPad Carbon", "Apple Watch",
+            "Office Suite", "Nova Router", "Atlas Tracker", "Orion Dashboard", "Vega Sensor",
+            "Phoenix CRM", "Mercury Gateway", "Titan Backup", "Juno Scheduler", "Hermes Relay",
+            "Victoria Sponge Mix", "Grace Period Plan", "Ruby SDK", "Rose Gold Edition"])
+
+    def jobtitle(self):
+        return self.rng.choice([
+            "Chief Financial Officer", "Head of Procurement", "Senior Account Manager",
+            "Customer Success Lead", "Regional Sales Director", "Data Protection Officer",
+            "Office Manager", "Lead Engineer", "Product Owner", "General Counsel",
+            "Jefa de Compras", "Responsable Achats", "Leiterin Einkauf", "Direttore Vendite",
+            "Gerente Comercial", "Inkoper", "Key Account Manager", "Scrum Master"])
+
+    def heading(self):
+        return self.rng.choice([
+            "Executive Summary", "Open Questions", "Next Steps", "Key Risks", "Action Items",
+            "Budget Review", "Release Notes", "Known Issues", "Terms and Conditions",
+            "Payment Terms", "Service Level Agreement", "Change Log", "Lessons Learned",
+            "Customer Feedback", "Quarterly Business Review", "Onboarding Checklist"])
+
+    def month(self):
+        return self.rng.choice(["January", "February", "March", "April", "May", "June", "July",
+                                "August", "September", "October", "November", "December"])
+
+    def weekday(self):
+        return self.rng.choice(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                                "Saturday", "Sunday"])
+
+    def team(self):
+        return self.rng.choice([
+            "Platform Engineering", "Customer Success", "Field Sales", "Finance Operations",
+            "Legal Affairs", "Growth Marketing", "Site Reliability", "People Operations",
+            "Vertrieb Nord", "Soporte Técnico", "Service Client", "Quality Assurance"])
+
     def email(self, p=None, role=False):
         rng = self.rng
         if role or p is None:
@@ -576,6 +643,9 @@ class Ctx:
 # ---------------------------------------------------------------- templates
 
 SLOT = re.compile(r"\{([a-z_]+)(\d?)\}")
+# dev2-only name renderings (Ctx.extra_name): lower-cased, "SURNAME Given",
+# two given names, native script, a particle surname, "SURNAME/GIVEN" (airline).
+EXTRA_NAME_SLOTS = ("lower", "upper", "fullmiddle", "native", "particle", "pnr")
 
 
 def render(ctx, template, people=None):
@@ -599,6 +669,13 @@ def render(ctx, template, people=None):
             else:
                 style = {"name": "any", "cue": "any"}.get(slot, slot)
                 out = out + ctx.name(p, style, cue=(slot == "cue"))
+        elif slot in EXTRA_NAME_SLOTS:
+            # Slots added for dev2 (dev2_templates.py); dev and final never use them,
+            # so their output is unchanged.
+            p = people.get(idx)
+            if p is None:
+                p = people[idx] = ctx.person(native=True) if slot == "native" else ctx.person()
+            out = out + ctx.extra_name(p, slot)
         elif slot == "phone":
             out = out + ctx.phone()
         elif slot == "role_email":
@@ -614,8 +691,9 @@ def render(ctx, template, people=None):
     return out
 
 
-def build_split(split, module, seed, n_text, n_json):
-    ctx = Ctx(split, seed)
+def build_split(split, module, seed, n_text, n_json, pool=None):
+    """`pool` picks the name/city pools (default: the split's own); dev2 uses dev's."""
+    ctx = Ctx(pool or split, seed)
     rng = ctx.rng
     samples = []
     texts = module.TEXT_TEMPLATES
@@ -652,6 +730,11 @@ def write(split, samples):
 
 
 def main():
+    if "--dev2" in sys.argv:
+        # A second tuning split: new templates (dev2_templates.py), dev's name pool.
+        import dev2_templates
+        write("dev2", build_split("dev2", dev2_templates, 0xDE72, 1200, 600, pool="dev"))
+        return
     import dev_templates
     write("dev", build_split("dev", dev_templates, 0xDE7, 1300, 650))
     if "--dev-only" in sys.argv:
