@@ -15,8 +15,11 @@ fn name_dictionary_is_built_only_when_a_capitalized_word_is_looked_up() {
     // What a one-shot `sluice exec` of `return 1+1;` scans: its outcome, and log lines.
     let outcome = serde_json::json!({"result": 2, "logs": [], "calls": 0, "error": null});
     assert!(det.find_json(&outcome).is_empty());
-    assert!(det.find("return 1+1; sluice exec finished in 12 ms").is_empty());
-    assert!(det.find("write to bob@example.com or 2025-05-12").len() == 1);
+    assert!(
+        det.find("return 1+1; sluice exec finished in 12 ms")
+            .is_empty()
+    );
+    assert_eq!(det.find("write to bob@example.com or 2025-05-12").len(), 1);
     assert!(
         !Detectors::name_dictionary_built(),
         "text without a capitalized word built the name dictionary"
