@@ -38,8 +38,8 @@
 //! - a digit, `+` or `(` at a word boundary → the phone detector reads one
 //!   phone-shaped run, applies shape and context filters, and validates it;
 //! - an upper-case letter at a word boundary → the name detector reads the run
-//!   of capitalized words and looks each token up in one Aho–Corasick
-//!   automaton holding the whole dictionary and rule vocabulary;
+//!   of capitalized words and looks each token up in one hash map holding the
+//!   whole dictionary and rule vocabulary;
 //! - a letter of another script (Cyrillic, Greek, Arabic, Hebrew, Indic, CJK,
 //!   Hangul, Thai) at a word or script boundary → the foreign-script name rules;
 //! - `:` or `=` after a person label (`name=…`, `owner: …`) → the labelled-value
@@ -105,10 +105,13 @@
 //!
 //! **Cost model.** No allocation happens for a string in which nothing is
 //! found. Each finding costs two small `String`s (and, in JSON, its path). The
-//! dictionary automaton (~2.6 MB, ~130 ms to build) and the per-country phone
-//! rules are built once per process on first use
-//! ([`DetectorsBuilder::build`] forces the dictionary, so the first scan is
-//! not slow). In JSON, key classes are memoized per call (tool results repeat
+//! name dictionary and the per-country phone rules are built once per process
+//! on first use, not by [`DetectorsBuilder::build`]: the dictionary on the
+//! first capitalized word a name rule looks up, the phone rules (libphonenumber
+//! metadata, then two regexes per region) on the first phone-shaped run that
+//! needs validating. A short-lived process such as a one-shot `sluice exec`
+//! whose output holds no such text pays for neither; see
+//! [`Detectors::name_dictionary_built`] and `docs/BENCHMARKS.md`. In JSON, key classes are memoized per call (tool results repeat
 //! the same keys in every row) and paths are rendered incrementally.
 //! [`Detectors::redact_json`] must copy every string of its input to build
 //! the new value; [`Detectors::redact_json_in_place`] touches only the
@@ -145,7 +148,7 @@ pub use crate::fields::FieldHints;
 pub use crate::json::JsonFinding;
 
 use crate::name::NameHint;
-use crate::phone::{PhoneHint, RegionRules};
+use crate::phone::PhoneHint;
 
 /// The kind of a finding.
 ///
@@ -371,13 +374,11 @@ impl DetectorsBuilder {
 
     /// Validates the configuration and builds the detectors.
     pub fn build(&self) -> Result<Detectors, Error> {
-        let mut regions = Vec::with_capacity(self.regions.len());
+        let mut regions = phone::Regions::default();
         if self.phones {
             for r in &self.regions {
-                let rules = phone::region(r.trim())
-                    .ok_or_else(|| Error::UnknownRegion { region: r.clone() })?;
-                if !regions.iter().any(|x: &&RegionRules| x.id == rules.id) {
-                    regions.push(rules);
+                if !regions.push(r.trim()) {
+                    return Err(Error::UnknownRegion { region: r.clone() });
                 }
             }
             if regions.is_empty() {
@@ -394,9 +395,6 @@ impl DetectorsBuilder {
         } else {
             None
         };
-        if self.names {
-            name::warm_up();
-        }
         let mut table = [0u8; 256];
         if self.emails {
             table[usize::from(b'@')] = C_AT;
@@ -500,7 +498,7 @@ impl Hint {
 /// A configured set of detectors; cheap to share across threads (`Send + Sync`).
 #[derive(Debug)]
 pub struct Detectors {
-    regions: Vec<&'static RegionRules>,
+    regions: phone::Regions,
     customs: custom::Customs,
     table: [u8; 256],
     emails: bool,
@@ -511,9 +509,9 @@ pub struct Detectors {
     secrets: Option<secret::Secrets>,
 }
 
-impl fmt::Debug for RegionRules {
+impl fmt::Debug for phone::Regions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.id)
+        f.debug_list().entries(self.ids()).finish()
     }
 }
 
@@ -535,7 +533,7 @@ impl Detectors {
             Ok(d) => d,
             // The defaults are known-good regions; this arm only keeps `new` panic-free.
             Err(_) => Detectors {
-                regions: Vec::new(),
+                regions: phone::Regions::default(),
                 customs: custom::Customs::default(),
                 table: [0; 256],
                 emails: false,
@@ -548,9 +546,16 @@ impl Detectors {
         }
     }
 
+    /// Whether this process has built the name dictionary yet. It is built on the first
+    /// dictionary lookup, not with the detectors, so a process that never scans a
+    /// capitalized word never pays for it; for diagnostics and for tests of that.
+    pub fn name_dictionary_built() -> bool {
+        name::dictionary_built()
+    }
+
     /// The configured phone regions, in priority order.
     pub fn regions(&self) -> Vec<&'static str> {
-        self.regions.iter().map(|r| r.id).collect()
+        self.regions.ids().collect()
     }
 
     /// Finds all PII in `text`, sorted by position, without overlaps.

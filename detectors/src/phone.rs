@@ -106,14 +106,99 @@ fn build_region(meta: &'static Metadata) -> Option<RegionRules> {
     })
 }
 
-/// Looks a configured region up; `None` when libphonenumber does not know it.
-pub(crate) fn region(id: &str) -> Option<&'static RegionRules> {
-    let db: &'static phonenumber::metadata::Database = &DATABASE;
-    let meta = db.by_id(id)?;
-    rules_for_code(meta.country_code())
-        .iter()
-        .find(|r| r.id == id)
+/// Looks a region's compiled rules up; `None` when libphonenumber does not know it.
+fn region(id: &str, code: u16) -> Option<&'static RegionRules> {
+    rules_for_code(code).iter().find(|r| r.id == id)
 }
+
+/// The configured regions, in priority order. Their ids are checked when the detectors are
+/// built; their rules (the phonenumber metadata and two regexes per region: ~100 ms of CPU
+/// for the default regions) are compiled only when a candidate first needs national
+/// validation, so a process that never sees a phone-shaped run never pays for them.
+#[derive(Default)]
+pub(crate) struct Regions {
+    ids: Vec<(&'static str, u16)>,
+    rules: OnceLock<Box<[&'static RegionRules]>>,
+}
+
+impl Regions {
+    /// Adds a region by id (ignoring repeats); `false` when libphonenumber does not know it.
+    pub(crate) fn push(&mut self, id: &str) -> bool {
+        let Ok(i) = KNOWN_REGIONS.binary_search_by(|(known, _)| known.cmp(&id)) else {
+            return false;
+        };
+        let Some(&(id, code)) = KNOWN_REGIONS.get(i) else {
+            return false;
+        };
+        if !self.ids.iter().any(|(x, _)| *x == id) {
+            self.ids.push((id, code));
+        }
+        true
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The region ids, in priority order.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.ids.iter().map(|(id, _)| *id)
+    }
+
+    /// The compiled rules, built on first call.
+    fn rules(&self) -> &[&'static RegionRules] {
+        self.rules.get_or_init(|| {
+            self.ids
+                .iter()
+                .filter_map(|&(id, code)| region(id, code))
+                .collect()
+        })
+    }
+
+    /// Whether the rules have been compiled (they are on the first national validation).
+    #[cfg(test)]
+    fn compiled(&self) -> bool {
+        self.rules.get().is_some()
+    }
+}
+
+/// Every region id libphonenumber's metadata (as shipped in the `phonenumber` crate) has
+/// validation rules for, sorted, with its calling code. A unit test checks it against the
+/// metadata, so a `phonenumber` upgrade that changes the set fails the build's tests.
+#[rustfmt::skip]
+const KNOWN_REGIONS: &[(&str, u16)] = &[
+    ("001", 979), ("AC", 247), ("AD", 376), ("AE", 971), ("AF", 93), ("AG", 1), ("AI", 1), ("AL", 355),
+    ("AM", 374), ("AO", 244), ("AR", 54), ("AS", 1), ("AT", 43), ("AU", 61), ("AW", 297), ("AX", 358),
+    ("AZ", 994), ("BA", 387), ("BB", 1), ("BD", 880), ("BE", 32), ("BF", 226), ("BG", 359), ("BH", 973),
+    ("BI", 257), ("BJ", 229), ("BL", 590), ("BM", 1), ("BN", 673), ("BO", 591), ("BQ", 599), ("BR", 55),
+    ("BS", 1), ("BT", 975), ("BW", 267), ("BY", 375), ("BZ", 501), ("CA", 1), ("CC", 61), ("CD", 243),
+    ("CF", 236), ("CG", 242), ("CH", 41), ("CI", 225), ("CK", 682), ("CL", 56), ("CM", 237), ("CN", 86),
+    ("CO", 57), ("CR", 506), ("CU", 53), ("CV", 238), ("CW", 599), ("CX", 61), ("CY", 357), ("CZ", 420),
+    ("DE", 49), ("DJ", 253), ("DK", 45), ("DM", 1), ("DO", 1), ("DZ", 213), ("EC", 593), ("EE", 372),
+    ("EG", 20), ("EH", 212), ("ER", 291), ("ES", 34), ("ET", 251), ("FI", 358), ("FJ", 679), ("FK", 500),
+    ("FM", 691), ("FO", 298), ("FR", 33), ("GA", 241), ("GB", 44), ("GD", 1), ("GE", 995), ("GF", 594),
+    ("GG", 44), ("GH", 233), ("GI", 350), ("GL", 299), ("GM", 220), ("GN", 224), ("GP", 590), ("GQ", 240),
+    ("GR", 30), ("GT", 502), ("GU", 1), ("GW", 245), ("GY", 592), ("HK", 852), ("HN", 504), ("HR", 385),
+    ("HT", 509), ("HU", 36), ("ID", 62), ("IE", 353), ("IL", 972), ("IM", 44), ("IN", 91), ("IO", 246),
+    ("IQ", 964), ("IR", 98), ("IS", 354), ("IT", 39), ("JE", 44), ("JM", 1), ("JO", 962), ("JP", 81),
+    ("KE", 254), ("KG", 996), ("KH", 855), ("KI", 686), ("KM", 269), ("KN", 1), ("KP", 850), ("KR", 82),
+    ("KW", 965), ("KY", 1), ("KZ", 7), ("LA", 856), ("LB", 961), ("LC", 1), ("LI", 423), ("LK", 94),
+    ("LR", 231), ("LS", 266), ("LT", 370), ("LU", 352), ("LV", 371), ("LY", 218), ("MA", 212), ("MC", 377),
+    ("MD", 373), ("ME", 382), ("MF", 590), ("MG", 261), ("MH", 692), ("MK", 389), ("ML", 223), ("MM", 95),
+    ("MN", 976), ("MO", 853), ("MP", 1), ("MQ", 596), ("MR", 222), ("MS", 1), ("MT", 356), ("MU", 230),
+    ("MV", 960), ("MW", 265), ("MX", 52), ("MY", 60), ("MZ", 258), ("NA", 264), ("NC", 687), ("NE", 227),
+    ("NF", 672), ("NG", 234), ("NI", 505), ("NL", 31), ("NO", 47), ("NP", 977), ("NR", 674), ("NU", 683),
+    ("NZ", 64), ("OM", 968), ("PA", 507), ("PE", 51), ("PF", 689), ("PG", 675), ("PH", 63), ("PK", 92),
+    ("PL", 48), ("PM", 508), ("PR", 1), ("PS", 970), ("PT", 351), ("PW", 680), ("PY", 595), ("QA", 974),
+    ("RE", 262), ("RO", 40), ("RS", 381), ("RU", 7), ("RW", 250), ("SA", 966), ("SB", 677), ("SC", 248),
+    ("SD", 249), ("SE", 46), ("SG", 65), ("SH", 290), ("SI", 386), ("SJ", 47), ("SK", 421), ("SL", 232),
+    ("SM", 378), ("SN", 221), ("SO", 252), ("SR", 597), ("SS", 211), ("ST", 239), ("SV", 503), ("SX", 1),
+    ("SY", 963), ("SZ", 268), ("TA", 290), ("TC", 1), ("TD", 235), ("TG", 228), ("TH", 66), ("TJ", 992),
+    ("TK", 690), ("TL", 670), ("TM", 993), ("TN", 216), ("TO", 676), ("TR", 90), ("TT", 1), ("TV", 688),
+    ("TW", 886), ("TZ", 255), ("UA", 380), ("UG", 256), ("US", 1), ("UY", 598), ("UZ", 998), ("VA", 39),
+    ("VC", 1), ("VE", 58), ("VG", 1), ("VI", 1), ("VN", 84), ("VU", 678), ("WF", 681), ("WS", 685),
+    ("XK", 383), ("YE", 967), ("YT", 262), ("ZA", 27), ("ZM", 260), ("ZW", 263),
+];
 
 /// A validated phone number.
 pub(crate) struct Validated {
@@ -157,7 +242,8 @@ fn validate_international(digits: &str) -> Option<Validated> {
 }
 
 /// Validates a nationally written number against the configured regions, in order.
-fn validate_national(digits: &str, regions: &[&'static RegionRules]) -> Option<Validated> {
+fn validate_national(digits: &str, regions: &Regions) -> Option<Validated> {
+    let regions = regions.rules();
     for r in regions {
         if let Some(rest) = r.national_prefix.and_then(|p| digits.strip_prefix(p))
             && r.valid(rest)
@@ -280,12 +366,7 @@ fn sep_at(bytes: &[u8], k: usize) -> Option<(u8, usize)> {
 }
 
 /// Examines the phone-shaped run starting at `start` (a digit, `+` or `(`).
-pub(crate) fn scan_at(
-    bytes: &[u8],
-    start: usize,
-    regions: &[&'static RegionRules],
-    hint: PhoneHint,
-) -> Scanned {
+pub(crate) fn scan_at(bytes: &[u8], start: usize, regions: &Regions, hint: PhoneHint) -> Scanned {
     let n = bytes.len();
     if !left_boundary(bytes, start) {
         // Inside a word or code ("lead_0012", "T10:33"): skip the whole run at once.
@@ -935,7 +1016,7 @@ fn context_before(bytes: &[u8], start: usize) -> Context {
 }
 
 /// Validates a whole JSON number or string under a phone key (bare digits allowed).
-pub(crate) fn validate_bare(digits: &str, regions: &[&'static RegionRules]) -> Option<Validated> {
+pub(crate) fn validate_bare(digits: &str, regions: &Regions) -> Option<Validated> {
     if digits.len() < 7 || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -946,11 +1027,12 @@ pub(crate) fn validate_bare(digits: &str, regions: &[&'static RegionRules]) -> O
 mod tests {
     use super::*;
 
-    fn default_regions() -> Vec<&'static RegionRules> {
-        ["US", "GB", "DE", "FR", "ES", "IT", "IN", "CA", "AU", "BR"]
-            .iter()
-            .filter_map(|r| region(r))
-            .collect()
+    fn default_regions() -> Regions {
+        let mut regions = Regions::default();
+        for r in ["US", "GB", "DE", "FR", "ES", "IT", "IN", "CA", "AU", "BR"] {
+            assert!(regions.push(r), "{r} is unknown");
+        }
+        regions
     }
 
     fn find(text: &str) -> Option<String> {
@@ -974,7 +1056,7 @@ mod tests {
 
     #[test]
     fn all_default_regions_are_known() {
-        assert_eq!(default_regions().len(), 10);
+        assert_eq!(default_regions().rules().len(), 10);
     }
 
     #[test]
@@ -1081,7 +1163,6 @@ mod tests {
 
     #[test]
     fn fast_validation_agrees_with_phonenumber_crate() {
-        let regions = default_regions();
         let samples = [
             ("4155552671", "US"),
             ("2025550143", "US"),
@@ -1100,10 +1181,9 @@ mod tests {
             ("0000000000", "GB"),
         ];
         for (digits, r) in samples {
-            let Some(rules) = regions.iter().find(|x| x.id == r) else {
-                panic!("region {r} missing");
-            };
-            let ours = validate_national(digits, &[*rules]).map(|v| v.e164);
+            let mut one = Regions::default();
+            assert!(one.push(r), "region {r} missing");
+            let ours = validate_national(digits, &one).map(|v| v.e164);
             let id: Result<phonenumber::country::Id, _> = r.parse();
             let theirs = id
                 .ok()
@@ -1112,5 +1192,56 @@ mod tests {
                 .map(|p| p.format().mode(phonenumber::Mode::E164).to_string());
             assert_eq!(ours, theirs, "{digits} in {r}");
         }
+    }
+
+    #[test]
+    fn known_regions_are_the_regions_the_metadata_has_rules_for() {
+        let db: &'static phonenumber::metadata::Database = &DATABASE;
+        // As `region` resolved an id before: the metadata's entry for the id, then that
+        // calling code's rules ("001" has several codes; the metadata names one).
+        let mut expected: Vec<(&'static str, u16)> = (0..MAX_CODE as u16)
+            .flat_map(|code| rules_for_code(code).iter().map(|r| r.id))
+            .filter_map(|id| Some((id, db.by_id(id)?.country_code())))
+            .filter(|&(id, code)| region(id, code).is_some())
+            .collect();
+        expected.sort_unstable();
+        expected.dedup();
+        let listed: String = expected
+            .iter()
+            .map(|(id, code)| format!("(\"{id}\", {code}), "))
+            .collect();
+        assert_eq!(
+            KNOWN_REGIONS,
+            expected.as_slice(),
+            "KNOWN_REGIONS should be: {listed}"
+        );
+        // Every listed region resolves to its own rules, and nothing else does.
+        for &(id, code) in KNOWN_REGIONS {
+            assert_eq!(db.by_id(id).map(|m| m.country_code()), Some(code), "{id}");
+            assert!(region(id, code).is_some(), "{id}");
+        }
+        let mut regions = Regions::default();
+        assert!(!regions.push("XX") && !regions.push("us") && !regions.push(""));
+        assert!(regions.is_empty());
+    }
+
+    #[test]
+    fn region_rules_are_compiled_only_when_a_number_needs_validation() {
+        let regions = default_regions();
+        assert!(!regions.compiled());
+        // Not phone-shaped: rejected before validation.
+        assert!(scan_at(b"v2", 1, &regions, PhoneHint::None).found.is_none());
+        assert!(
+            scan_at(b"2025-05-12", 0, &regions, PhoneHint::None)
+                .found
+                .is_none()
+        );
+        assert!(!regions.compiled());
+        assert!(
+            scan_at(b"(415) 555-2671", 0, &regions, PhoneHint::None)
+                .found
+                .is_some()
+        );
+        assert!(regions.compiled());
     }
 }
