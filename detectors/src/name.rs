@@ -2513,7 +2513,8 @@ pub(crate) fn lower_name_after_name_is(text: &str) -> Option<(usize, usize)> {
     const CUE: &str = "name is ";
     // One SIMD substring search per string (aho-corasick's single-pattern prefilter):
     // `str::find` builds a searcher per call, which cost ~7 % on CRM records.
-    static FINDER: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| AhoCorasick::new([CUE]).ok());
+    static FINDER: LazyLock<Option<aho_corasick::AhoCorasick>> =
+        LazyLock::new(|| aho_corasick::AhoCorasick::new([CUE]).ok());
     let at = FINDER.as_ref()?.find(text)?.start();
     let start = at + CUE.len();
     let body = text.get(start..)?;
