@@ -66,6 +66,15 @@ fn engine_with_unrelated(n: usize, dir: &Path) -> PolicyEngine {
         .unwrap_or_else(|e| panic!("load: {e}"))
 }
 
+/// This process's involuntary context switches so far (Linux), if known.
+fn preempted() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("nonvoluntary_ctxt_switches:"))
+        .and_then(|n| n.trim().parse().ok())
+}
+
 /// The case `POLICY_BENCH_ONLY` selects, if any.
 fn only() -> Option<String> {
     std::env::var("POLICY_BENCH_ONLY").ok()
@@ -84,6 +93,7 @@ fn percentiles(name: &str, mut f: impl FnMut()) {
     for _ in 0..n / 20 {
         f();
     }
+    let switches = preempted();
     let mut samples: Vec<u128> = (0..n)
         .map(|_| {
             let t = Instant::now();
@@ -91,11 +101,17 @@ fn percentiles(name: &str, mut f: impl FnMut()) {
             t.elapsed().as_nanos()
         })
         .collect();
+    let switches = preempted()
+        .zip(switches)
+        .map(|(after, before)| after - before);
     samples.sort_unstable();
     let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
     let mean = samples.iter().sum::<u128>() / samples.len().max(1) as u128;
+    // How often another process took the CPU while the samples were timed: each such
+    // sample (and the cold-cache ones after it) lands in the tail.
+    let switches = switches.map_or("?".to_owned(), |n| n.to_string());
     eprintln!(
-        "{name}: p50 {} ns, p99 {} ns, p99.9 {} ns, mean {mean} ns",
+        "{name}: p50 {} ns, p99 {} ns, p99.9 {} ns, mean {mean} ns; {switches} involuntary context switches in {n} samples",
         at(0.50),
         at(0.99),
         at(0.999)
@@ -121,6 +137,10 @@ fn bench(c: &mut Criterion) {
     let uncached = |engine: &PolicyEngine| {
         black_box(engine.decide_uncached(black_box(&req)));
     };
+    // The timer alone: what every sample below includes besides the decision.
+    percentiles("timer/empty", || {
+        black_box(());
+    });
     percentiles("uncached/defaults", || uncached(&defaults));
     percentiles("uncached/defaults+1000-unrelated", || uncached(&big));
     percentiles("cached/defaults", || {
