@@ -708,37 +708,33 @@ impl PolicyEngine {
         facts: Option<u8>,
     ) -> Result<Context, String> {
         let string = |s: &str| RestrictedExpression::new_string(s.to_owned());
-        // Sized up front: growing a vector of expressions is a large reallocation.
-        let mut pairs = Vec::with_capacity(9);
-        pairs.push((
-            "kind".to_owned(),
-            RestrictedExpression::new_entity_uid(self.uids.kind(f.kind)),
-        ));
-        pairs.push((
-            "source".to_owned(),
-            RestrictedExpression::new_entity_uid(self.uids.server(f.source)),
-        ));
-        if reads.placeholder {
-            pairs.push(("placeholder".to_owned(), string(f.placeholder)));
-        }
-        if reads.arg_path {
-            pairs.push(("arg_path".to_owned(), string(f.arg_path)));
-        }
-        let optional = [
-            (reads.email_domain, "email_domain", f.email_domain),
-            (reads.phone_country, "phone_country", f.phone_country),
-            (reads.source_tool, "source_tool", f.source_tool),
-            (reads.source_path, "source_path", f.source_path),
+        let field = |read: bool, name: &str, value: Option<&str>| {
+            value.filter(|_| read).map(|v| (name.to_owned(), string(v)))
+        };
+        let call = match facts {
+            Some(mask) => Some(("call".to_owned(), call_facts(f.call, mask)?)),
+            None => None,
+        };
+        // On the stack: a vector of these pairs is a large allocation, and glibc
+        // consolidates its free lists before every large one.
+        let pairs = [
+            Some((
+                "kind".to_owned(),
+                RestrictedExpression::new_entity_uid(self.uids.kind(f.kind)),
+            )),
+            Some((
+                "source".to_owned(),
+                RestrictedExpression::new_entity_uid(self.uids.server(f.source)),
+            )),
+            field(reads.placeholder, "placeholder", Some(f.placeholder)),
+            field(reads.arg_path, "arg_path", Some(f.arg_path)),
+            field(reads.email_domain, "email_domain", f.email_domain),
+            field(reads.phone_country, "phone_country", f.phone_country),
+            field(reads.source_tool, "source_tool", f.source_tool),
+            field(reads.source_path, "source_path", f.source_path),
+            call,
         ];
-        for (read, name, value) in optional {
-            if read && let Some(v) = value {
-                pairs.push((name.to_owned(), string(v)));
-            }
-        }
-        if let Some(mask) = facts {
-            pairs.push(("call".to_owned(), call_facts(f.call, mask)?));
-        }
-        Context::from_pairs(pairs).map_err(|e| e.to_string())
+        Context::from_pairs(pairs.into_iter().flatten()).map_err(|e| e.to_string())
     }
 }
 
