@@ -5,6 +5,10 @@
 //!
 //! `CARGO_TARGET_DIR=/work/target-policy cargo bench -p sluice --bench policy`
 //! Criterion reports means; each case also prints p50/p99 of 20,000 individually timed calls.
+//!
+//! `POLICY_BENCH_ONLY=<case>` runs only that case's timed calls and skips criterion, so
+//! `valgrind --tool=callgrind --toggle-collect='*decide_uncached*'` counts the instructions
+//! of one case (`POLICY_BENCH_SAMPLES=<n>` sets the number of calls, default 20,000).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -62,17 +66,56 @@ fn engine_with_unrelated(n: usize, dir: &Path) -> PolicyEngine {
         .unwrap_or_else(|e| panic!("load: {e}"))
 }
 
+/// This process's involuntary context switches so far (Linux), if known.
+fn preempted() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("nonvoluntary_ctxt_switches:"))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// The case `POLICY_BENCH_ONLY` selects, if any.
+fn only() -> Option<String> {
+    std::env::var("POLICY_BENCH_ONLY").ok()
+}
+
 fn percentiles(name: &str, mut f: impl FnMut()) {
-    let mut samples: Vec<u128> = (0..20_000)
+    if only().is_some_and(|o| o != name) {
+        return;
+    }
+    let n = std::env::var("POLICY_BENCH_SAMPLES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
+    // Untimed warm-up, as criterion does: the first calls after set-up fault in pages
+    // and fill caches, which is not the steady state p99 speaks about.
+    for _ in 0..n / 20 {
+        f();
+    }
+    let switches = preempted();
+    let mut samples: Vec<u128> = (0..n)
         .map(|_| {
             let t = Instant::now();
             f();
             t.elapsed().as_nanos()
         })
         .collect();
+    let switches = preempted()
+        .zip(switches)
+        .map(|(after, before)| after - before);
     samples.sort_unstable();
     let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
-    eprintln!("{name}: p50 {} ns, p99 {} ns", at(0.50), at(0.99));
+    let mean = samples.iter().sum::<u128>() / samples.len().max(1) as u128;
+    // How often another process took the CPU while the samples were timed: each such
+    // sample (and the cold-cache ones after it) lands in the tail.
+    let switches = switches.map_or("?".to_owned(), |n| n.to_string());
+    eprintln!(
+        "{name}: p50 {} ns, p99 {} ns, p99.9 {} ns, mean {mean} ns; {switches} involuntary context switches in {n} samples",
+        at(0.50),
+        at(0.99),
+        at(0.999)
+    );
 }
 
 fn bench(c: &mut Criterion) {
@@ -81,11 +124,23 @@ fn bench(c: &mut Criterion) {
         .and_then(|e| e.with_model(model()))
         .unwrap_or_else(|e| panic!("{e}"));
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let big = engine_with_unrelated(1_000, tmp.path());
+    // 1,000 policies take long to validate under valgrind: only when measured.
+    let big = engine_with_unrelated(
+        if only().is_none_or(|o| o.contains("1000")) {
+            1_000
+        } else {
+            0
+        },
+        tmp.path(),
+    );
 
     let uncached = |engine: &PolicyEngine| {
         black_box(engine.decide_uncached(black_box(&req)));
     };
+    // The timer alone: what every sample below includes besides the decision.
+    percentiles("timer/empty", || {
+        black_box(());
+    });
     percentiles("uncached/defaults", || uncached(&defaults));
     percentiles("uncached/defaults+1000-unrelated", || uncached(&big));
     percentiles("cached/defaults", || {
@@ -170,6 +225,9 @@ fn bench(c: &mut Criterion) {
     percentiles("call-facts/gather-mail-args", || {
         black_box(CallFacts::gather_default(black_box(&mail_args), &restored));
     });
+    if only().is_some() {
+        return;
+    }
 
     c.bench_function("flow/uncached/defaults", |b| b.iter(|| uncached(&defaults)));
     c.bench_function("flow/uncached/call-context", |b| {

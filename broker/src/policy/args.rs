@@ -190,9 +190,19 @@ fn record_type(o: &Map<String, Value>, depth: usize) -> Option<String> {
 /// A call's JSON arguments as a Cedar record value (`context.args`): strings, integers,
 /// booleans, arrays as sets and objects as records; `null` and fractional numbers are
 /// left out (they have no Cedar value), as is anything nested deeper than the types.
-pub(crate) fn args_value(args: &Value) -> RestrictedExpression {
+/// Only the top-level arguments `read` accepts are converted: the engine passes the ones
+/// some argument rule names (an argument no rule names cannot change a decision).
+pub(crate) fn args_value(args: &Value, read: impl Fn(&str) -> bool) -> RestrictedExpression {
     match args {
-        Value::Object(map) => record_value(map, 0),
+        Value::Object(map) => {
+            let pairs: Vec<(String, RestrictedExpression)> = map
+                .iter()
+                .filter(|(k, _)| read(k))
+                .filter_map(|(k, v)| Some((k.clone(), value(v, 1)?)))
+                .collect();
+            // JSON object keys are unique, so the record cannot have duplicate keys.
+            RestrictedExpression::new_record(pairs).unwrap_or_else(|_| empty_record())
+        }
         _ => empty_record(),
     }
 }

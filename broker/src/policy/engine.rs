@@ -51,6 +51,8 @@ pub struct Explanation {
 struct Slice {
     set: PolicySet,
     members: Vec<usize>,
+    /// What its policies can read of the context: only that is built for a decision.
+    reads: Reads,
 }
 
 /// Slices of one action: wildcard, per server, per tool.
@@ -60,26 +62,147 @@ struct ActionIndex {
     by_tool: HashMap<String, HashMap<String, Slice>>,
 }
 
-/// Which per-value `flow` context fields some policy mentions (and so join the cache key).
-#[derive(Debug, Clone, Copy, Default)]
-struct ValueFields {
+/// What policies can read of a request's context. Cedar reads a record attribute only by
+/// its name (`context.email_domain`, `context has email_domain`, `context["email_domain"]`),
+/// so a field no policy's text names cannot change a decision: it stays out of the cache
+/// key (set-wide reads) and out of the context Cedar is given (a slice's reads), which is
+/// most of the cost of a decision with call facts. A policy with a backslash in its text
+/// (a string escape could spell a name) reads everything. The contract fields `kind` and
+/// `source` are always in the context.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Reads {
     placeholder: bool,
     arg_path: bool,
     email_domain: bool,
     phone_country: bool,
     source_tool: bool,
     source_path: bool,
-    /// Some policy reads call facts (`context.call.*`): they join `call` and `flow` keys.
-    call_facts: bool,
+    /// The call facts read: bit `i` for [`super::facts::CALL_FACT_FIELDS`]`[i]`.
+    facts: u8,
+}
+
+impl Reads {
+    const ALL: Reads = Reads {
+        placeholder: true,
+        arg_path: true,
+        email_domain: true,
+        phone_country: true,
+        source_tool: true,
+        source_path: true,
+        facts: u8::MAX,
+    };
+
+    /// What policies with these texts read.
+    fn of<'a>(texts: impl IntoIterator<Item = &'a str>) -> Reads {
+        let mut r = Reads::default();
+        for text in texts {
+            if text.contains('\\') {
+                return Reads::ALL;
+            }
+            r.placeholder |= text.contains("placeholder");
+            r.arg_path |= text.contains("arg_path");
+            r.email_domain |= text.contains("email_domain");
+            r.phone_country |= text.contains("phone_country");
+            r.source_tool |= text.contains("source_tool");
+            r.source_path |= text.contains("source_path");
+            for (i, field) in super::facts::CALL_FACT_FIELDS.iter().enumerate() {
+                if text.contains(field) {
+                    r.facts |= 1 << i;
+                }
+            }
+        }
+        r
+    }
+
+    /// Whether some call fact is read (`context.call.*`).
+    fn call_facts(self) -> bool {
+        self.facts != 0
+    }
+}
+
+/// A tool's argument rules, evaluated as `call:server/tool`.
+struct ToolRules {
+    action: EntityUid,
+    slice: Slice,
+    /// The rules' texts, one after the other: an argument no rule names stays out of
+    /// `context.args` (see [`Reads`]); `None`: a rule reads every argument.
+    text: Option<String>,
+}
+
+/// Entity uids of the model's names, made once: a decision clones them instead of
+/// building each from its type name and id.
+#[derive(Default)]
+struct Uids {
+    agents: HashMap<String, EntityUid>,
+    servers: HashMap<String, EntityUid>,
+    kinds: HashMap<String, EntityUid>,
+    /// By server, then tool.
+    tools: HashMap<String, HashMap<String, EntityUid>>,
+}
+
+impl Uids {
+    fn of(model: &EntityModel) -> Uids {
+        let mut uids = Uids::default();
+        for agent in model.agents.keys() {
+            uids.agents.insert(agent.clone(), uid(model::AGENT, agent));
+        }
+        for kind in model.kinds.keys() {
+            uids.kinds.insert(kind.clone(), uid(model::KIND, kind));
+        }
+        for (server, info) in &model.servers {
+            uids.servers
+                .insert(server.clone(), uid(model::SERVER, server));
+            let tools = uids.tools.entry(server.clone()).or_default();
+            for tool in &info.tools {
+                tools.insert(
+                    tool.clone(),
+                    uid(model::TOOL, &model::tool_id(server, tool)),
+                );
+            }
+        }
+        uids
+    }
+
+    fn agent(&self, agent: &str) -> EntityUid {
+        self.agents
+            .get(agent)
+            .cloned()
+            .unwrap_or_else(|| uid(model::AGENT, agent))
+    }
+
+    fn server(&self, server: &str) -> EntityUid {
+        self.servers
+            .get(server)
+            .cloned()
+            .unwrap_or_else(|| uid(model::SERVER, server))
+    }
+
+    fn kind(&self, kind: &str) -> EntityUid {
+        self.kinds
+            .get(kind)
+            .cloned()
+            .unwrap_or_else(|| uid(model::KIND, kind))
+    }
+
+    fn tool(&self, server: &str, tool: &str) -> EntityUid {
+        self.tools
+            .get(server)
+            .and_then(|t| t.get(tool))
+            .cloned()
+            .unwrap_or_else(|| uid(model::TOOL, &model::tool_id(server, tool)))
+    }
 }
 
 /// The validated, indexed policies, shared between engines with different models.
 struct Compiled {
     set: LoadedSet,
     index: [ActionIndex; 2],
-    /// Argument rules by tool id (`server/tool`), each evaluated as `call:server/tool`.
-    tool_rules: HashMap<String, (EntityUid, Slice)>,
-    value_fields: ValueFields,
+    /// Argument rules by server, then tool.
+    tool_rules: HashMap<String, HashMap<String, ToolRules>>,
+    /// What the whole set reads (the cache keys).
+    reads: Reads,
+    /// The ids of the forbid policies (a forbid that cannot be evaluated denies).
+    forbids: std::collections::HashSet<String>,
 }
 
 /// A validated policy set plus entity model that answers `call` and `flow` questions.
@@ -89,6 +212,7 @@ pub struct PolicyEngine {
     entities: Entities,
     authorizer: Authorizer,
     actions: [EntityUid; 2],
+    uids: Uids,
     cache: RwLock<HashMap<String, Decision>>,
 }
 
@@ -150,14 +274,15 @@ impl PolicyEngine {
 
     /// Whether some policy reads call facts (`context.call`), so callers must gather them.
     pub fn needs_call_facts(&self) -> bool {
-        self.compiled.value_fields.call_facts
+        self.compiled.reads.call_facts()
     }
 
     /// Whether `server/tool` has argument rules (or rules waiting for its input schema),
     /// so its calls must be decided with their arguments.
     pub fn has_argument_rules(&self, server: &str, tool: &str) -> bool {
-        let id = model::tool_id(server, tool);
-        self.compiled.tool_rules.contains_key(&id) || self.compiled.set.pending.contains_key(&id)
+        let pending = &self.compiled.set.pending;
+        self.compiled.tool_rules(server, tool).is_some()
+            || (!pending.is_empty() && pending.contains_key(&model::tool_id(server, tool)))
     }
 
     fn with_compiled(
@@ -167,6 +292,7 @@ impl PolicyEngine {
         let entities = model.entities(&compiled.set.schema)?;
         Ok(PolicyEngine {
             compiled,
+            uids: Uids::of(&model),
             model,
             entities,
             authorizer: Authorizer::new(),
@@ -240,26 +366,31 @@ impl PolicyEngine {
 
     /// Decides a request, from the cache when possible.
     pub fn decide(&self, request: &PolicyRequest<'_>) -> Decision {
-        // Argument rules see values the key does not hold: decided afresh every time.
-        if let PolicyRequest::Call(c) = request
-            && self.has_argument_rules(c.server, c.tool)
-        {
-            return self.evaluate(request).0;
-        }
         let key = self.cache_key(request);
-        if let Ok(cache) = self.cache.read()
-            && let Some(d) = cache.get(&key)
-        {
-            return d.clone();
-        }
-        let decision = self.evaluate(request).0;
-        if let Ok(mut cache) = self.cache.write() {
-            if cache.len() >= CACHE_CAPACITY {
-                cache.clear();
+        let cached = self
+            .cache
+            .read()
+            .ok()
+            .and_then(|cache| cache.get(&key).cloned());
+        let base = match cached {
+            Some(d) => d,
+            None => {
+                let decision = self.evaluate_base(request).0;
+                if let Ok(mut cache) = self.cache.write() {
+                    if cache.len() >= CACHE_CAPACITY {
+                        cache.clear();
+                    }
+                    cache.insert(key, decision.clone());
+                }
+                decision
             }
-            cache.insert(key, decision.clone());
+        };
+        // Argument rules see values the key does not hold: the `call` decision comes from
+        // the cache, its tool's argument rules are evaluated afresh every time.
+        match request {
+            PolicyRequest::Call(c) if base.allowed => self.argument_rules_or_deny(c, base),
+            _ => base,
         }
-        decision
     }
 
     /// Decides a request without reading or filling the cache.
@@ -273,12 +404,9 @@ impl PolicyEngine {
         let policies = &self.compiled.set.policies;
         let mut members = slice.members.clone();
         if let PolicyRequest::Call(c) = request
-            && let Some((_, rules)) = self
-                .compiled
-                .tool_rules
-                .get(&model::tool_id(c.server, c.tool))
+            && let Some(rules) = self.compiled.tool_rules(c.server, c.tool)
         {
-            members.extend(rules.members.iter().copied());
+            members.extend(rules.slice.members.iter().copied());
         }
         let show = |p: &LoadedPolicy| ConsideredPolicy {
             id: p.id.clone(),
@@ -301,31 +429,31 @@ impl PolicyEngine {
         }
     }
 
+    /// The full decision: the `call` or `flow` decision, then (for an allowed call) its
+    /// tool's argument rules.
     fn evaluate(&self, request: &PolicyRequest<'_>) -> (Decision, &Slice) {
+        let (base, slice) = self.evaluate_base(request);
+        let decision = match request {
+            PolicyRequest::Call(c) if base.allowed => self.argument_rules_or_deny(c, base),
+            _ => base,
+        };
+        (decision, slice)
+    }
+
+    /// The `call` or `flow` decision alone, over the request's destination slice.
+    fn evaluate_base(&self, request: &PolicyRequest<'_>) -> (Decision, &Slice) {
         let action = request.action();
         let (agent, server, tool) = match request {
             PolicyRequest::Call(c) => (c.agent, c.server, c.tool),
             PolicyRequest::Flow(f) => (f.agent, f.server, f.tool),
         };
         let slice = self.compiled.slice(action, server, tool);
-        let decided = self
-            .evaluate_in(request, slice, agent, server, tool)
-            .and_then(|d| match request {
-                PolicyRequest::Call(c) if d.allowed => self.argument_rules(c, d),
-                _ => Ok(d),
-            });
-        match decided {
-            Ok(d) => (d, slice),
-            Err(e) => (
-                Decision {
-                    allowed: false,
-                    policy_ids: Vec::new(),
-                    reason: format!("denied: the request could not be evaluated ({e})"),
-                    errors: vec![e],
-                },
-                slice,
-            ),
-        }
+        let decided = self.evaluate_in(request, slice, agent, server, tool);
+        (decided.unwrap_or_else(unevaluable), slice)
+    }
+
+    fn argument_rules_or_deny(&self, c: &CallRequest<'_>, base: Decision) -> Decision {
+        self.argument_rules(c, base).unwrap_or_else(unevaluable)
     }
 
     fn evaluate_in(
@@ -340,18 +468,25 @@ impl PolicyEngine {
             PolicyRequest::Call(_) => (None, None),
             PolicyRequest::Flow(f) => (Some(f.kind), Some(f.source)),
         };
-        // Call facts enter the context only when some policy reads them: building the
-        // record costs on every decision.
-        let facts = self.compiled.value_fields.call_facts;
-        let context = match request {
-            PolicyRequest::Call(_) if !facts => Context::empty(),
-            PolicyRequest::Call(c) => call_context(c.call, None)?,
-            PolicyRequest::Flow(f) => flow_context(f, facts)?,
+        // `context.call` is there when some policy of the set reads call facts (as the
+        // schema says), holding the facts this slice reads.
+        let facts = self
+            .compiled
+            .reads
+            .call_facts()
+            .then_some(slice.reads.facts);
+        let context = match (request, facts) {
+            (PolicyRequest::Call(_), None) => Context::empty(),
+            (PolicyRequest::Call(c), Some(mask)) => {
+                Context::from_pairs([("call".to_owned(), call_facts(c.call, mask)?)])
+                    .map_err(|e| e.to_string())?
+            }
+            (PolicyRequest::Flow(f), facts) => self.flow_context(f, slice.reads, facts)?,
         };
         let cedar_request = Request::new(
-            uid(model::AGENT, agent),
+            self.uids.agent(agent),
             self.actions[action_index(request.action())].clone(),
-            uid(model::TOOL, &model::tool_id(server, tool)),
+            self.uids.tool(server, tool),
             context,
             None,
         )
@@ -371,27 +506,24 @@ impl PolicyEngine {
         let mut allowed = response.decision() == cedar_policy::Decision::Allow;
         // Fail closed: a forbid that could not be evaluated is not a forbid that did not
         // apply (Cedar skips erroring policies).
-        let broken_forbids: Vec<String> = response
+        let mut broken_forbids: Vec<String> = response
             .diagnostics()
             .errors()
             .map(|e| match e {
-                cedar_policy::AuthorizationError::PolicyEvaluationError(e) => {
-                    e.policy_id().to_string()
-                }
+                cedar_policy::AuthorizationError::PolicyEvaluationError(e) => id_of(e.policy_id()),
             })
-            .filter(|id| self.is_forbid(id))
+            .filter(|id| self.compiled.forbids.contains(id))
             .collect();
         if allowed && !broken_forbids.is_empty() {
             allowed = false;
-            let mut ids = broken_forbids;
-            ids.sort_unstable();
+            broken_forbids.sort_unstable();
             return Ok(Decision {
                 allowed,
                 reason: format!(
                     "denied: forbid policy {} could not be evaluated on this request",
-                    ids.join(", ")
+                    broken_forbids.join(", ")
                 ),
-                policy_ids: ids,
+                policy_ids: broken_forbids,
                 errors: response
                     .diagnostics()
                     .errors()
@@ -399,11 +531,7 @@ impl PolicyEngine {
                     .collect(),
             });
         }
-        let mut policy_ids: Vec<String> = response
-            .diagnostics()
-            .reason()
-            .map(ToString::to_string)
-            .collect();
+        let mut policy_ids: Vec<String> = response.diagnostics().reason().map(id_of).collect();
         policy_ids.sort_unstable();
         let errors = response
             .diagnostics()
@@ -425,38 +553,44 @@ impl PolicyEngine {
         })
     }
 
-    fn is_forbid(&self, id: &str) -> bool {
-        self.compiled
-            .set
-            .policies
-            .iter()
-            .any(|p| p.id == id && p.effect_name() == "forbid")
-    }
-
     /// A call `base` allowed, held against the tool's argument rules: refused if one
     /// forbids, if one cannot be evaluated on these arguments, or if rules wait for the
     /// tool's input schema. Argument values never enter the reason or the errors.
     fn argument_rules(&self, c: &CallRequest<'_>, base: Decision) -> Result<Decision, String> {
-        let id = model::tool_id(c.server, c.tool);
-        if let Some(ids) = self.compiled.set.pending.get(&id) {
-            return Ok(Decision {
-                allowed: false,
-                policy_ids: ids.clone(),
-                reason: format!(
-                    "denied: argument rule {} waits for the input schema of {id} (its server has not listed it yet)",
-                    ids.join(", ")
-                ),
-                errors: Vec::new(),
+        let Some(rules) = self.compiled.tool_rules(c.server, c.tool) else {
+            let pending = &self.compiled.set.pending;
+            if pending.is_empty() {
+                return Ok(base);
+            }
+            let id = model::tool_id(c.server, c.tool);
+            return Ok(match pending.get(&id) {
+                Some(ids) => Decision {
+                    allowed: false,
+                    policy_ids: ids.clone(),
+                    reason: format!(
+                        "denied: argument rule {} waits for the input schema of {id} (its server has not listed it yet)",
+                        ids.join(", ")
+                    ),
+                    errors: Vec::new(),
+                },
+                None => base,
             });
-        }
-        let Some((action, rules)) = self.compiled.tool_rules.get(&id) else {
-            return Ok(base);
         };
-        let context = call_context(c.call, Some(c.args))?;
+        let args = super::args::args_value(c.args.unwrap_or(&serde_json::Value::Null), |name| {
+            rules.text.as_ref().is_none_or(|t| t.contains(name))
+        });
+        let context = Context::from_pairs([
+            (
+                "call".to_owned(),
+                call_facts(c.call, rules.slice.reads.facts)?,
+            ),
+            ("args".to_owned(), args),
+        ])
+        .map_err(|e| e.to_string())?;
         let request = Request::new(
-            uid(model::AGENT, c.agent),
-            action.clone(),
-            uid(model::TOOL, &id),
+            self.uids.agent(c.agent),
+            rules.action.clone(),
+            self.uids.tool(c.server, c.tool),
             context,
             None,
         )
@@ -472,12 +606,8 @@ impl PolicyEngine {
         };
         let response = self
             .authorizer
-            .is_authorized(&request, &rules.set, &entities);
-        let mut forbids: Vec<String> = response
-            .diagnostics()
-            .reason()
-            .map(ToString::to_string)
-            .collect();
+            .is_authorized(&request, &rules.slice.set, &entities);
+        let mut forbids: Vec<String> = response.diagnostics().reason().map(id_of).collect();
         forbids.sort_unstable();
         if !forbids.is_empty() {
             return Ok(Decision {
@@ -494,9 +624,7 @@ impl PolicyEngine {
             .diagnostics()
             .errors()
             .map(|e| match e {
-                cedar_policy::AuthorizationError::PolicyEvaluationError(e) => {
-                    e.policy_id().to_string()
-                }
+                cedar_policy::AuthorizationError::PolicyEvaluationError(e) => id_of(e.policy_id()),
             })
             .collect();
         if !broken.is_empty() {
@@ -515,27 +643,28 @@ impl PolicyEngine {
         Ok(base)
     }
 
-    /// Length-prefixed fields, so no two requests share a key.
+    /// Length-prefixed fields, so no two requests share a key. Argument values never
+    /// enter it: argument rules are decided on top of the cached `call` decision.
     fn cache_key(&self, request: &PolicyRequest<'_>) -> String {
         let mut key = String::with_capacity(96);
         let mut push = |s: &str| {
             let _ = write!(key, "{}:", s.len());
             key.push_str(s);
         };
+        let v = self.compiled.reads;
         match request {
             PolicyRequest::Call(c) => {
                 push("call");
                 push(c.agent);
                 push(c.server);
                 push(c.tool);
-                if self.compiled.value_fields.call_facts
+                if v.call_facts()
                     && let Some(facts) = c.call
                 {
                     facts.cache_key(&mut key);
                 }
             }
             PolicyRequest::Flow(f) => {
-                let v = self.compiled.value_fields;
                 push("flow");
                 push(f.agent);
                 push(f.server);
@@ -560,7 +689,7 @@ impl PolicyEngine {
                 if v.source_path {
                     push(f.source_path.unwrap_or("\u{0}none"));
                 }
-                if v.call_facts
+                if v.call_facts()
                     && let Some(facts) = f.call
                 {
                     facts.cache_key(&mut key);
@@ -569,60 +698,66 @@ impl PolicyEngine {
         }
         key
     }
+
+    /// The `flow` context: `kind` and `source`, the value fields `reads` names, and
+    /// `call` (with the facts of `facts`) when some policy of the set reads call facts.
+    fn flow_context(
+        &self,
+        f: &FlowRequest<'_>,
+        reads: Reads,
+        facts: Option<u8>,
+    ) -> Result<Context, String> {
+        let string = |s: &str| RestrictedExpression::new_string(s.to_owned());
+        let field = |read: bool, name: &str, value: Option<&str>| {
+            value.filter(|_| read).map(|v| (name.to_owned(), string(v)))
+        };
+        let call = match facts {
+            Some(mask) => Some(("call".to_owned(), call_facts(f.call, mask)?)),
+            None => None,
+        };
+        // On the stack: a vector of these pairs is a large allocation, and glibc
+        // consolidates its free lists before every large one.
+        let pairs = [
+            Some((
+                "kind".to_owned(),
+                RestrictedExpression::new_entity_uid(self.uids.kind(f.kind)),
+            )),
+            Some((
+                "source".to_owned(),
+                RestrictedExpression::new_entity_uid(self.uids.server(f.source)),
+            )),
+            field(reads.placeholder, "placeholder", Some(f.placeholder)),
+            field(reads.arg_path, "arg_path", Some(f.arg_path)),
+            field(reads.email_domain, "email_domain", f.email_domain),
+            field(reads.phone_country, "phone_country", f.phone_country),
+            field(reads.source_tool, "source_tool", f.source_tool),
+            field(reads.source_path, "source_path", f.source_path),
+            call,
+        ];
+        Context::from_pairs(pairs.into_iter().flatten()).map_err(|e| e.to_string())
+    }
 }
 
-fn flow_context(f: &FlowRequest<'_>, with_call_facts: bool) -> Result<Context, String> {
-    let string = |s: &str| RestrictedExpression::new_string(s.to_owned());
-    let mut pairs = vec![
-        (
-            "kind".to_owned(),
-            RestrictedExpression::new_entity_uid(uid(model::KIND, f.kind)),
-        ),
-        (
-            "source".to_owned(),
-            RestrictedExpression::new_entity_uid(uid(model::SERVER, f.source)),
-        ),
-        ("placeholder".to_owned(), string(f.placeholder)),
-        ("arg_path".to_owned(), string(f.arg_path)),
-    ];
-    if let Some(d) = f.email_domain {
-        pairs.push(("email_domain".to_owned(), string(d)));
+/// The denial of a request Cedar could not evaluate (fail closed).
+fn unevaluable(e: String) -> Decision {
+    Decision {
+        allowed: false,
+        policy_ids: Vec::new(),
+        reason: format!("denied: the request could not be evaluated ({e})"),
+        errors: vec![e],
     }
-    if let Some(c) = f.phone_country {
-        pairs.push(("phone_country".to_owned(), string(c)));
-    }
-    if let Some(t) = f.source_tool {
-        pairs.push(("source_tool".to_owned(), string(t)));
-    }
-    if let Some(p) = f.source_path {
-        pairs.push(("source_path".to_owned(), string(p)));
-    }
-    if with_call_facts {
-        pairs.push(("call".to_owned(), call_facts(f.call)?));
-    }
-    Context::from_pairs(pairs).map_err(|e| e.to_string())
+}
+
+/// A policy id as written in its `@id` (Cedar's `Display` escapes it, and costs more).
+fn id_of(id: &cedar_policy::PolicyId) -> String {
+    AsRef::<str>::as_ref(id).to_owned()
 }
 
 static NO_FACTS: std::sync::LazyLock<CallFacts> = std::sync::LazyLock::new(CallFacts::default);
 
-fn call_facts(facts: Option<&CallFacts>) -> Result<RestrictedExpression, String> {
-    facts.unwrap_or(&NO_FACTS).to_cedar()
-}
-
-/// `{call}` for the `call` action, `{args, call}` for a tool's argument rules.
-fn call_context(
-    facts: Option<&CallFacts>,
-    args: Option<Option<&serde_json::Value>>,
-) -> Result<Context, String> {
-    let mut pairs = vec![("call".to_owned(), call_facts(facts)?)];
-    if let Some(args) = args {
-        let value = match args {
-            Some(a) => super::args::args_value(a),
-            None => super::args::args_value(&serde_json::Value::Null),
-        };
-        pairs.push(("args".to_owned(), value));
-    }
-    Context::from_pairs(pairs).map_err(|e| e.to_string())
+/// `context.call`, with the facts of `mask`.
+fn call_facts(facts: Option<&CallFacts>, mask: u8) -> Result<RestrictedExpression, String> {
+    facts.unwrap_or(&NO_FACTS).to_cedar(mask)
 }
 
 fn action_index(a: Action) -> usize {
@@ -671,50 +806,55 @@ fn actions_of(policy: &cedar_policy::Policy) -> [bool; 2] {
 
 impl Compiled {
     fn new(set: LoadedSet) -> Self {
-        let mut value_fields = ValueFields::default();
-        for p in &set.policies {
-            value_fields.placeholder |= p.text.contains("placeholder");
-            value_fields.arg_path |= p.text.contains("arg_path");
-            value_fields.email_domain |= p.text.contains("email_domain");
-            value_fields.phone_country |= p.text.contains("phone_country");
-            value_fields.source_tool |= p.text.contains("source_tool");
-            value_fields.source_path |= p.text.contains("source_path");
-            value_fields.call_facts |= super::facts::CALL_FACT_FIELDS
-                .iter()
-                .any(|f| p.text.contains(f));
-        }
-        let index = [0, 1].map(|a| Self::index_action(&set, a));
-        let tool_rules = set
-            .tool_rules
+        let reads = Reads::of(set.policies.iter().map(|p| p.text.as_str()));
+        let forbids = set
+            .policies
             .iter()
-            .map(|(tool, members)| {
-                let mut ps = PolicySet::new();
-                for &i in members {
-                    // Ids are unique in a loaded set, so adding cannot clash.
-                    let _ = ps.add(set.policies[i].policy.clone());
-                }
-                let action = uid(
-                    model::ACTION,
-                    &format!("{}{tool}", super::args::TOOL_ACTION_PREFIX),
-                );
-                (
-                    tool.clone(),
-                    (
-                        action,
-                        Slice {
-                            set: ps,
-                            members: members.clone(),
-                        },
-                    ),
-                )
-            })
+            .filter(|p| p.policy.effect() == cedar_policy::Effect::Forbid)
+            .map(|p| p.id.clone())
             .collect();
+        let index = [0, 1].map(|a| Self::index_action(&set, a));
+        let mut tool_rules: HashMap<String, HashMap<String, ToolRules>> = HashMap::new();
+        for (tool, members) in &set.tool_rules {
+            let mut ps = PolicySet::new();
+            for &i in members {
+                // Ids are unique in a loaded set, so adding cannot clash.
+                let _ = ps.add(set.policies[i].policy.clone());
+            }
+            let action = uid(
+                model::ACTION,
+                &format!("{}{tool}", super::args::TOOL_ACTION_PREFIX),
+            );
+            let texts = || members.iter().map(|&i| set.policies[i].text.as_str());
+            let slice_reads = Reads::of(texts());
+            let text = (slice_reads != Reads::ALL).then(|| texts().collect::<Vec<_>>().join("\n"));
+            // The same split as the destination index (`bucket`).
+            let (server, name) = tool.split_once('/').unwrap_or(("", tool.as_str()));
+            tool_rules.entry(server.to_owned()).or_default().insert(
+                name.to_owned(),
+                ToolRules {
+                    action,
+                    slice: Slice {
+                        set: ps,
+                        members: members.clone(),
+                        reads: slice_reads,
+                    },
+                    text,
+                },
+            );
+        }
         Compiled {
             set,
             index,
             tool_rules,
-            value_fields,
+            reads,
+            forbids,
         }
+    }
+
+    /// A tool's argument rules, if it has any.
+    fn tool_rules(&self, server: &str, tool: &str) -> Option<&ToolRules> {
+        self.tool_rules.get(server)?.get(tool)
     }
 
     fn index_action(set: &LoadedSet, action: usize) -> ActionIndex {
@@ -739,7 +879,12 @@ impl Compiled {
                 // Ids are unique in a loaded set, so adding cannot clash.
                 let _ = ps.add(set.policies[i].policy.clone());
             }
-            Slice { set: ps, members }
+            let reads = Reads::of(members.iter().map(|&i| set.policies[i].text.as_str()));
+            Slice {
+                set: ps,
+                members,
+                reads,
+            }
         };
         let mut by_tool: HashMap<String, HashMap<String, Slice>> = HashMap::new();
         for ((s, t), own) in &tools {

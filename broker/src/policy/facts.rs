@@ -276,25 +276,31 @@ impl CallFacts {
         }
     }
 
-    /// The facts as a Cedar record (`context.call`).
-    pub(crate) fn to_cedar(&self) -> Result<RestrictedExpression, String> {
-        let set = |s: &BTreeSet<String>| {
-            RestrictedExpression::new_set(
-                s.iter()
-                    .map(|v| RestrictedExpression::new_string(v.clone())),
-            )
-        };
-        let pairs = [
-            ("email_domains", set(&self.email_domains)),
-            ("recipient_domains", set(&self.recipient_domains)),
-            ("url_hosts", set(&self.url_hosts)),
-            ("iban_countries", set(&self.iban_countries)),
-            ("phone_countries", set(&self.phone_countries)),
-            ("literal_args", set(&self.literal_args)),
-            ("placeholder_args", set(&self.placeholder_args)),
+    /// The facts as a Cedar record (`context.call`): the fields of `mask` (bit `i` for
+    /// [`CALL_FACT_FIELDS`]`[i]`), since a fact no policy reads cannot change a decision
+    /// and each one costs Cedar a set to build.
+    pub(crate) fn to_cedar(&self, mask: u8) -> Result<RestrictedExpression, String> {
+        let sets = [
+            &self.email_domains,
+            &self.recipient_domains,
+            &self.url_hosts,
+            &self.iban_countries,
+            &self.phone_countries,
+            &self.literal_args,
+            &self.placeholder_args,
         ];
-        RestrictedExpression::new_record(pairs.map(|(k, v)| (k.to_owned(), v)))
-            .map_err(|e| e.to_string())
+        let pairs = CALL_FACT_FIELDS
+            .iter()
+            .zip(sets)
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .map(|(_, (name, set))| {
+                let values = set
+                    .iter()
+                    .map(|v| RestrictedExpression::new_string(v.clone()));
+                ((*name).to_owned(), RestrictedExpression::new_set(values))
+            });
+        RestrictedExpression::new_record(pairs).map_err(|e| e.to_string())
     }
 
     /// A stable key of the facts, for the decision cache.

@@ -32,11 +32,17 @@
 //! destination only in their `when` clause stay in the wildcard bucket and cost on every request.
 //!
 //! Decisions are cached per (principal, action, kind, source, destination). The remaining
-//! `flow` context fields (`placeholder`, `arg_path`, `email_domain`, `phone_country`) join the
-//! key only when some policy's text mentions that field, so the default set caches per
-//! destination while a policy on `arg_path` still sees every path. The cache belongs to one
-//! engine: a reload builds a new engine and the old cache goes with the old engine. It is
-//! bounded (cleared when full) because agent code chooses tool names.
+//! `flow` context fields (`placeholder`, `arg_path`, `email_domain`, `phone_country`,
+//! `source_tool`, `source_path`) and the call facts join the key only when some policy's text
+//! mentions that field, so the default set caches per destination while a policy on
+//! `arg_path` still sees every path. The same premise (Cedar reads an attribute only by its
+//! name) keeps the *context* small: a decision builds only the fields, call facts and
+//! arguments that the policies of its slice name, which is most of the cost of a decision with
+//! call facts (a policy with a string escape in its text reads everything). A `call` to a tool
+//! with argument rules takes its `call` decision from the cache and evaluates the argument
+//! rules afresh. The cache belongs to one engine: a reload builds a new engine and the old
+//! cache goes with the old engine. It is bounded (cleared when full) because agent code
+//! chooses tool names.
 //!
 //! [`PolicyStore`] holds the live engine for hot reload (the last good set stays in force when a
 //! reload fails) and an optional shadow candidate whose disagreements are counted, never

@@ -668,3 +668,72 @@ fn a_recipient_must_come_from_the_directory_tool() {
     assert_eq!(d.policy_ids, ["recipients-from-the-directory"]);
     assert!(!to(None).allowed, "no recorded tool is not the directory");
 }
+
+#[test]
+fn a_field_a_policy_spells_with_an_escape_is_still_in_its_context_and_its_cache_key() {
+    // `"email\u{5f}domain"` is `"email_domain"`: a policy with an escape reads everything.
+    let text = r#"
+@id("any-flow")
+permit (principal, action == Sluice::Action::"flow", resource);
+
+@id("no-known-domains")
+forbid (principal, action == Sluice::Action::"flow", resource)
+when { context has "email\u{5f}domain" };
+"#;
+    let dir = dir_with(&[("escaped.cedar", text)]);
+    let engine = load_dir(dir.path());
+    let without = flow("crm", "updateLead", "EMAIL", "sheets");
+    let with = FlowRequest {
+        email_domain: Some("example.com"),
+        ..without
+    };
+    assert!(engine.authorize_flow(&without).allowed);
+    let d = engine.authorize_flow(&with);
+    assert!(!d.allowed, "{d:?}");
+    assert_eq!(d.policy_ids, ["no-known-domains"]);
+    assert!(!engine.decide_uncached(&PolicyRequest::Flow(with)).allowed);
+}
+
+#[test]
+fn a_forbid_that_cannot_be_evaluated_denies_whatever_characters_its_id_holds() {
+    // Cedar's `Display` of a policy id escapes quotes; the fail-closed check must still
+    // recognise the forbid by its `@id`.
+    let text = r#"
+@id("any-flow")
+permit (principal, action == Sluice::Action::"flow", resource);
+
+@id("no \"overflowing\" flows")
+forbid (principal, action == Sluice::Action::"flow", resource)
+when { 9223372036854775807 + 1 > 0 };
+"#;
+    let dir = dir_with(&[("broken.cedar", text)]);
+    let engine = load_dir(dir.path());
+    let d = engine.authorize_flow(&flow("crm", "updateLead", "EMAIL", "sheets"));
+    assert!(!d.allowed, "{d:?}");
+    assert_eq!(d.policy_ids, ["no \"overflowing\" flows"]);
+    assert!(d.reason.contains("could not be evaluated"), "{}", d.reason);
+}
+
+#[test]
+fn the_call_decision_is_cached_and_argument_rules_are_decided_afresh() {
+    let dir = dir_with(&[("pay.cedar", KNOWN_PAYEES)]);
+    let engine = PolicyEngine::load(Some(dir.path()))
+        .and_then(|e| e.with_model(payments_model()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let known = serde_json::json!({"iban": "DE89370400440532013000", "amount": 100});
+    let unknown = serde_json::json!({"iban": "GB33BUKB20201555555555", "amount": 100});
+    for _ in 0..2 {
+        assert!(engine.decide(&pay(&known)).allowed);
+        assert!(!engine.decide(&pay(&unknown)).allowed);
+    }
+    // One entry: the `call` decision of demo-agent → mail/send_money; no argument in it.
+    assert_eq!(engine.cached_decisions(), 1);
+    // An argument no rule names is not converted, so its type cannot matter; one a rule
+    // reads is still there for the rule, whatever its type.
+    let odd_note = serde_json::json!({"iban": "DE89370400440532013000", "amount": 1, "note": 7});
+    assert!(engine.decide(&pay(&odd_note)).allowed);
+    let odd_iban = serde_json::json!({"iban": 7, "amount": 1});
+    let d = engine.decide(&pay(&odd_iban));
+    assert!(!d.allowed, "{d:?}");
+    assert_eq!(d.policy_ids, ["payees-only"]);
+}
