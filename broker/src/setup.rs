@@ -193,6 +193,23 @@ pub fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
     Ok(MasterKey::load_or_create(&data_dir)?)
 }
 
+/// Binds a shared store to the master key the operator gave (`SLUICE_MASTER_KEY`, or
+/// `master.key` in the data dir); `Ok(false)` when none was given. The first key a
+/// database sees is the only one it accepts, so binding it when migrating (rather than at
+/// the first replica's start) means a replica started with an old key during a key
+/// cut-over is refused instead of claiming the new database. Migrating needs no key (a
+/// schema owner need not hold it); then the first replica to start binds its key.
+pub fn bind_master_key(config: &Config, store: PgStore) -> anyhow::Result<bool> {
+    let given =
+        MasterKey::from_env()?.is_some() || config.data_dir().join(MasterKey::FILE_NAME).exists();
+    if !given {
+        return Ok(false);
+    }
+    let key = master_key(config)?;
+    Vault::with_store(Arc::new(store), &key)?;
+    Ok(true)
+}
+
 /// Connects to `[store] postgres` if configured. `synchronous_commit = false` only for
 /// the audit log (see [`audit_log`]).
 pub fn postgres(

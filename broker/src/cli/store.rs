@@ -8,7 +8,6 @@ use super::{CliError, ConfigArg, exit};
 use sluice::config::Config;
 use sluice::setup;
 use sluice::store::postgres::{Migrate, SCHEMA_VERSION};
-use sluice::vault::{MasterKey, Vault};
 
 /// Arguments of `sluice store`.
 #[derive(Debug, clap::Args)]
@@ -54,31 +53,21 @@ pub(super) fn run(args: StoreArgs) -> Result<u8, CliError> {
     Ok(exit::OK)
 }
 
-/// Binds the database to the master key when the operator gave one: the first key a
-/// database sees is the only one it accepts, so binding it here (rather than at the first
-/// replica's start) means a replica started with an old key during a key cut-over is
-/// refused instead of claiming the new database. Migrating needs no key (a schema owner
-/// need not hold it); then the first replica to start binds its key.
+/// Binds the database to the master key when the operator gave one (see
+/// [`setup::bind_master_key`]); says what happened.
 fn bind_key(
     config: &Config,
     store: sluice::store::postgres::PgStore,
     target: &str,
 ) -> Result<(), CliError> {
-    let given = MasterKey::from_env().map_err(CliError::usage)?.is_some()
-        || config.data_dir().join(MasterKey::FILE_NAME).exists();
-    if !given {
+    if setup::bind_master_key(config, store).map_err(CliError::runtime)? {
         println!(
-            "no master key given ({} unset): the first replica to start binds the database to its key; set {} here to bind it now",
-            MasterKey::ENV,
-            MasterKey::ENV
+            "PostgreSQL at {target}: bound to the given master key (replicas must use the same key)"
         );
-        return Ok(());
+    } else {
+        println!(
+            "no master key given (SLUICE_MASTER_KEY unset): the first replica to start binds the database to its key; set SLUICE_MASTER_KEY here to bind it now"
+        );
     }
-    let key = setup::master_key(config).map_err(CliError::usage)?;
-    Vault::with_store(std::sync::Arc::new(store), &key)
-        .map_err(|e| CliError::runtime(anyhow!(e)))?;
-    println!(
-        "PostgreSQL at {target}: bound to the given master key (replicas must use the same key)"
-    );
     Ok(())
 }
