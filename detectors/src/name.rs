@@ -31,6 +31,7 @@
 //! ("Will said") is skipped; two ambiguous dictionary words in a row ("Grant
 //! Power") can be a false positive.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
@@ -209,17 +210,20 @@ const PLACES: &str = "paris london florence victoria sydney austin dallas housto
     ireland britain holland belgium austria switzerland hungary romania bulgaria serbia \
     croatia slovenia slovakia czech estonia latvia lithuania";
 
-const DATA_GIVEN: &str = include_str!("../data/given.txt");
-const DATA_SURNAMES: &str = include_str!("../data/surnames.txt");
-const DATA_AMBIGUOUS: &str = include_str!("../data/ambiguous.txt");
-const DATA_COMMON: &str = include_str!("../data/common_words.txt");
+// The word lists lower-cased at build time (build.rs), so the dictionary borrows its keys.
+const DATA_GIVEN: &str = include_str!(concat!(env!("OUT_DIR"), "/given.lower"));
+const DATA_SURNAMES: &str = include_str!(concat!(env!("OUT_DIR"), "/surnames.lower"));
+const DATA_AMBIGUOUS: &str = include_str!(concat!(env!("OUT_DIR"), "/ambiguous.lower"));
+const DATA_COMMON: &str = include_str!(concat!(env!("OUT_DIR"), "/common_words.lower"));
 const DATA_ENGLISH: &str = include_str!("../data/english_words.txt");
 
 /// The name dictionary: the role flags of every lower-cased word. A hash map, not an
 /// automaton: lookups are whole tokens, so an exact-match map answers the same as an
 /// anchored leftmost-longest automaton that must match to the token's end, and it builds
 /// in a fraction of the time (the automaton took ~130 ms, on every process start).
-type Dict = HashMap<String, u16, crate::Fnv>;
+/// Keys borrow from the binary where the word is already lower-case (every word of the
+/// data lists), and own only the folded and the built-in lists' other forms.
+type Dict = HashMap<Cow<'static, str>, u16, crate::Fnv>;
 
 /// Built on the first lookup, so a process that never meets a capitalized word never pays.
 static DICT: LazyLock<Dict> = LazyLock::new(build_dict);
@@ -258,14 +262,24 @@ fn fold(s: &str) -> Option<String> {
 
 fn build_dict() -> Dict {
     let mut map = Dict::with_capacity_and_hasher(48_000, crate::Fnv);
-    let mut add = |word: &str, flag: u16| {
+    let mut add = |word: &'static str, flag: u16| {
         let w = word.trim();
         if w.is_empty() {
             return;
         }
-        let lower = w.to_lowercase();
+        // Exactly `to_lowercase`: a word every char of which lower-cases to itself is kept
+        // as it is (borrowed); any other goes through `str::to_lowercase`.
+        let unchanged = w.chars().all(|c| {
+            let mut lower = c.to_lowercase();
+            lower.next() == Some(c) && lower.next().is_none()
+        });
+        let lower: Cow<'static, str> = if unchanged {
+            Cow::Borrowed(w)
+        } else {
+            Cow::Owned(w.to_lowercase())
+        };
         if let Some(f) = fold(&lower) {
-            *map.entry(f).or_insert(0) |= flag;
+            *map.entry(Cow::Owned(f)).or_insert(0) |= flag;
         }
         *map.entry(lower).or_insert(0) |= flag;
     };

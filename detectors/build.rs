@@ -1,0 +1,29 @@
+//! Lower-cases the name dictionary's word lists at build time (`OUT_DIR/*.lower`), so the
+//! dictionary built at run time (`name::build_dict`) borrows its keys from the binary
+//! instead of allocating 45,000 lower-cased strings in every process that meets a
+//! capitalized word. The source lists stay as their sources spell them (data/README.md).
+
+use std::path::Path;
+
+fn main() {
+    let out = std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR for build scripts");
+    for name in ["given", "surnames", "ambiguous", "common_words"] {
+        let source = Path::new("data").join(format!("{name}.txt"));
+        println!("cargo:rerun-if-changed={}", source.display());
+        let text = std::fs::read_to_string(&source)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", source.display()));
+        let mut lower = String::with_capacity(text.len());
+        for line in text.lines() {
+            let word = line.trim();
+            if !word.is_empty() {
+                // The same lower-casing `name::build_dict` applies to every word it adds.
+                lower.push_str(&word.to_lowercase());
+                lower.push('\n');
+            }
+        }
+        let target = Path::new(&out).join(format!("{name}.lower"));
+        std::fs::write(&target, lower)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", target.display()));
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+}
