@@ -3,6 +3,8 @@
 .PHONY: setup demo test lint bench bench-all build
 
 CARGO ?= cargo
+# Where cargo puts its output: $CARGO_TARGET_DIR when set, as cargo does.
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
 setup:
 	@./scripts/setup.sh
@@ -13,7 +15,7 @@ build: setup
 ## Runs the main job: the CRM-sync demo (sluice demo) with the example sheets, crm and
 ## chat MCP servers as real child processes, on embedded defaults.
 demo: build
-	./target/release/sluice demo
+	$(TARGET_DIR)/release/sluice demo
 
 ## Runs the whole test suite (what CI runs).
 test: setup
