@@ -15,7 +15,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Request};
 use tonic_types::StatusExt;
 
-use crate::support::{Server, bearer, channel, example_bin, run_in, serve_grpc};
+use crate::support::{Server, bearer, channel, example_bin, outcome, run_in, serve_grpc};
 
 const AMELIA_EMAIL: &str = "amelia.hartley@northwind-logistics.co.uk";
 
@@ -335,14 +335,7 @@ fn exec_approve(dir: &Path, config: &Path, approve: Option<&str>) -> Value {
     if let Some(a) = approve {
         args.extend(["--approve", a]);
     }
-    let output = run_in(dir, &args, POST_LEAD.as_bytes());
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("outcome JSON")
+    outcome(run_in(dir, &args, POST_LEAD.as_bytes()))
 }
 
 #[test]

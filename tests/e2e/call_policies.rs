@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{example_bin, run_in};
+use crate::support::{example_bin, outcome, run_in};
 
 /// A policy directory in `dir` with the schema, `base.cedar` and `rules` from
 /// `policies/examples/`, and a config with the mail server (logging what it sends to
@@ -46,18 +46,11 @@ fn sent(dir: &Path) -> Vec<Value> {
 }
 
 fn exec(dir: &Path, config: &str, session: &str, program: &str) -> Value {
-    let output = run_in(
+    outcome(run_in(
         dir,
         &["exec", "--config", config, "--session", session],
         program.as_bytes(),
-    );
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("outcome JSON")
+    ))
 }
 
 fn refusal(outcome: &Value) -> String {

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{example_bin, run_in};
+use crate::support::{example_bin, outcome, run_in};
 
 /// A lowercase name no dictionary or rule finds without a cue.
 const MISSED_NAME: &str = "xiadani quispe";
@@ -44,14 +44,11 @@ fn config(dir: &Path, csv: &Path, extra: &str) -> String {
 }
 
 fn exec(dir: &Path, config: &str, program: &str) -> Value {
-    let output = run_in(dir, &["exec", "--config", config], program.as_bytes());
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("outcome JSON")
+    outcome(run_in(
+        dir,
+        &["exec", "--config", config],
+        program.as_bytes(),
+    ))
 }
 
 const READ_NOTES: &str =

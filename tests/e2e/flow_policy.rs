@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{example_bin, run_in, start_http};
+use crate::support::{example_bin, outcome, run_in, start_http};
 
 const AMELIA_EMAIL: &str = "amelia.hartley@northwind-logistics.co.uk";
 
@@ -31,18 +31,11 @@ fn write_config(dir: &Path, crm_url: &str, crm_trust: &str, extra: &str) -> Stri
 }
 
 fn exec_in(dir: &Path, config: &str, session: &str, program: &str) -> Value {
-    let output = run_in(
+    outcome(run_in(
         dir,
         &["exec", "--config", config, "--session", session],
         program.as_bytes(),
-    );
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("outcome JSON")
+    ))
 }
 
 fn crm_dump(db: &str) -> String {

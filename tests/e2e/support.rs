@@ -94,11 +94,15 @@ pub fn exec(config: &str, program: &str) -> Value {
     let dir = tempfile::tempdir().expect("tempdir");
     let config_path = dir.path().join("sluice.toml");
     std::fs::write(&config_path, config).expect("write config");
-    let output = run_in(
+    outcome(run_in(
         dir.path(),
         &["exec", "--config", config_path.to_str().expect("path")],
         program.as_bytes(),
-    );
+    ))
+}
+
+/// The outcome JSON of a `sluice exec` that must have exited 0 (else its stderr is shown).
+pub fn outcome(output: Output) -> Value {
     assert_eq!(
         output.status.code(),
         Some(0),

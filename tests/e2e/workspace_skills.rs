@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sluice::front::grpc::pb;
 
 use crate::fronts_agree::{KEY_VAR, grpc_client, mcp_call, mcp_client, start_serve};
-use crate::support::{assert_no_raw_values_under, example_bin, run_in};
+use crate::support::{assert_no_raw_values_under, example_bin, outcome, run_in};
 
 const AMELIA_EMAIL: &str = "amelia.hartley@northwind-logistics.co.uk";
 const AMELIA_NAME: &str = "Amelia Hartley";
@@ -56,14 +56,7 @@ fn exec_as(dir: &Path, config: &str, session: &str, agent: &str, program: &str) 
 
 /// [`exec_as`] for agent `bot`, which must report an outcome: the outcome JSON.
 fn exec(dir: &Path, config: &str, session: &str, program: &str) -> Value {
-    let output = exec_as(dir, config, session, "bot", program);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("outcome JSON")
+    outcome(exec_as(dir, config, session, "bot", program))
 }
 
 fn sluice(dir: &Path, args: &[&str]) -> Output {

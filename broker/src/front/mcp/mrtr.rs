@@ -86,6 +86,16 @@ fn expired() -> ErrorData {
 }
 
 impl Suspended {
+    /// The table, without the questions whose program ended (its execute timed out).
+    fn runs(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, Run>>, ErrorData> {
+        let mut runs = self
+            .runs
+            .lock()
+            .map_err(|_| ErrorData::internal_error("the approval table failed", None))?;
+        runs.retain(|_, run| !run.answer.is_closed());
+        Ok(runs)
+    }
+
     /// Drives a program to its outcome or its next question. A question suspends it
     /// under a fresh `requestState` and becomes the `InputRequiredResult`.
     pub(super) async fn drive(
@@ -106,13 +116,7 @@ impl Suspended {
                         ErrorData::internal_error(format!("the approval form: {e}"), None)
                     })?,
                 });
-                let mut runs = self
-                    .runs
-                    .lock()
-                    .map_err(|_| ErrorData::internal_error("the approval table failed", None))?;
-                // Questions whose program ended (its execute timed out) are forgotten.
-                runs.retain(|_, run| !run.answer.is_closed());
-                runs.insert(
+                self.runs()?.insert(
                     state.clone(),
                     Run {
                         agent,
@@ -148,11 +152,7 @@ impl Suspended {
         responses: Option<&InputResponses>,
     ) -> Result<(CallToolResponse, String), ErrorData> {
         let run = {
-            let mut runs = self
-                .runs
-                .lock()
-                .map_err(|_| ErrorData::internal_error("the approval table failed", None))?;
-            runs.retain(|_, run| !run.answer.is_closed());
+            let mut runs = self.runs()?;
             match runs.get(state) {
                 Some(run) if run.agent == agent => runs.remove(state),
                 Some(_) => {
