@@ -47,6 +47,11 @@ struct Chain {
     prev: String,
     /// The file's length after the last complete record.
     len: u64,
+    /// `len` at the last successful sync: nothing to sync while they are equal, so a
+    /// process that audited nothing (a one-shot `exec` with no call) pays no fsync.
+    synced: u64,
+    /// How many times the file was synced (for the tests of the rule above).
+    syncs: u64,
 }
 
 impl AuditLog {
@@ -137,6 +142,8 @@ impl AuditLog {
                 next_seq,
                 prev,
                 len,
+                synced: len,
+                syncs: 0,
             }),
             torn_bytes,
         })
@@ -202,13 +209,20 @@ impl AuditLog {
 
     /// Flushes every appended record to stable storage (fsync).
     pub fn sync(&self) -> Result<(), AuditError> {
-        let chain = self.chain.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut chain = self.chain.lock().unwrap_or_else(PoisonError::into_inner);
+        let chain = &mut *chain;
         match &chain.sink {
-            Sink::File(file) => file.sync_data().map_err(|source| AuditError::Io {
-                action: "sync",
-                path: self.path.clone(),
-                source,
-            }),
+            Sink::File(_) if chain.synced == chain.len => Ok(()),
+            Sink::File(file) => {
+                file.sync_data().map_err(|source| AuditError::Io {
+                    action: "sync",
+                    path: self.path.clone(),
+                    source,
+                })?;
+                chain.synced = chain.len;
+                chain.syncs += 1;
+                Ok(())
+            }
             // Each append is its own commit; the database's settings decide the rest.
             Sink::Postgres { .. } => Ok(()),
         }
@@ -232,6 +246,8 @@ impl AuditLog {
                 next_seq: 1,
                 prev: GENESIS_PREV.to_owned(),
                 len: 0,
+                synced: 0,
+                syncs: 0,
             }),
             torn_bytes: 0,
         })
@@ -240,6 +256,15 @@ impl AuditLog {
     /// The log file's path (for PostgreSQL: `postgres://host:port/db#chain`).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// How many times [`AuditLog::sync`] reached the disk (a sync with nothing new is free).
+    #[cfg(test)]
+    pub(crate) fn syncs(&self) -> u64 {
+        self.chain
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .syncs
     }
 
     /// How many bytes of a torn last line [`AuditLog::open`] cut off (0 if none).

@@ -335,6 +335,27 @@ fn concurrent_appends_form_one_intact_chain() {
 }
 
 #[test]
+fn a_sync_with_nothing_new_appended_does_not_reach_the_disk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = AuditLog::open(dir.path(), &key()).expect("open");
+    log.sync().expect("sync");
+    assert_eq!(log.syncs(), 0, "nothing appended: no fsync");
+    log.append(record(1)).expect("append");
+    log.sync().expect("sync");
+    assert_eq!(log.syncs(), 1, "an append is synced");
+    log.sync().expect("sync");
+    assert_eq!(log.syncs(), 1, "and only once");
+    drop(log);
+    // Reopened, the records already on disk are not synced again by a log that adds none.
+    let log = AuditLog::open(dir.path(), &key()).expect("reopen");
+    log.sync().expect("sync");
+    assert_eq!(log.syncs(), 0);
+    log.append(record(2)).expect("append");
+    log.sync().expect("sync");
+    assert_eq!(log.syncs(), 1);
+}
+
+#[test]
 fn records_hold_placeholder_ids_and_never_values() {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = AuditLog::open(dir.path(), &key()).expect("open");
