@@ -147,6 +147,29 @@ fn config_check_starts_each_backend_and_reports_it_with_the_contract_exit_code()
 }
 
 #[test]
+fn a_command_line_error_says_each_cause_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "sluice.toml", "data_dir = \"data\"\n");
+    let (code, _, stderr) = sluice(
+        dir.path(),
+        &[
+            "detokenize",
+            "--session",
+            "s-00000000000000000000000000000000",
+            "--dest",
+            "crm/update_lead",
+        ],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(
+        stderr.matches("unknown server 'crm'").count(),
+        1,
+        "the cause is printed once: {stderr}"
+    );
+    assert_plain_words(&stderr);
+}
+
+#[test]
 fn a_tool_call_to_a_missing_binary_says_which_command_and_why() {
     let out = exec(
         "[servers.crm]\ncommand = \"no-such-crm-server\"\ntrust = \"internal\"\n",

@@ -75,5 +75,6 @@ pub(super) fn run(args: DetokenizeArgs) -> Result<u8, CliError> {
         .lock()
         .write_all(out.as_bytes())
         .map_err(CliError::runtime)?;
+    broker.finish_one_shot();
     Ok(exit::OK)
 }

@@ -78,6 +78,7 @@ pub(super) fn run(args: ExecArgs) -> Result<u8, CliError> {
             .execute_approved(request, None, args.approve.slot())
             .await;
         broker.shutdown().await;
+        broker.finish_one_shot();
         executed.map(|e| e.outcome).map_err(CliError::from_broker)
     })?;
     let json = serde_json::to_string(&outcome)

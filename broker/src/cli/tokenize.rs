@@ -81,5 +81,6 @@ pub(super) fn run(args: TokenizeArgs) -> Result<u8, CliError> {
         .lock()
         .write_all(output.as_bytes())
         .map_err(CliError::runtime)?;
+    broker.finish_one_shot();
     Ok(exit::OK)
 }

@@ -142,6 +142,24 @@ impl Broker {
         self.pipeline.backends.shutdown().await;
     }
 
+    /// Ends a one-shot command's broker (`sluice exec`, `tokenize`, `detokenize`) right
+    /// before the process exits: syncs the audit log, and when this process wrote nothing
+    /// to the vault store, leaves the store unclosed instead of paying its closing fsync
+    /// (sled syncs its file on close even when nothing changed). So a one-shot command
+    /// that mints nothing pays no sync of its own, and one that mints pays one: the
+    /// store's, at close. Only for a process that exits next: the leaked store keeps its
+    /// file lock until then.
+    pub fn finish_one_shot(self) {
+        if let Some(audit) = &self.pipeline.audit
+            && let Err(e) = audit.sync()
+        {
+            tracing::warn!("{e}");
+        }
+        if self.pipeline.tokenizer.vault().untouched() {
+            std::mem::forget(self);
+        }
+    }
+
     /// A new session owned by `agent`.
     pub fn create_session(&self, agent: &str) -> Result<SessionId, BrokerError> {
         let session = SessionId::random();

@@ -93,6 +93,13 @@ pub trait VaultStore: Send + Sync + fmt::Debug {
     /// Where the data lives, for messages: a path, or PostgreSQL host/port/database (never a password).
     fn describe(&self) -> &str;
 
+    /// Whether this handle wrote nothing since it was opened (after flushing anything
+    /// pending). A one-shot process may then exit without the store's closing sync
+    /// ([`crate::flow::Broker::finish_one_shot`]). `false` when unsure.
+    fn untouched(&self) -> bool {
+        false
+    }
+
     /// The numbers for `items`, in order: existing ones reused, new ones assigned from the
     /// session's per-kind counters, all durable before this returns.
     fn mint(&self, sid: &Sid, items: Vec<MintItem>) -> Result<Vec<u64>, StoreError>;

@@ -8,8 +8,9 @@
 //! # Durability without a flusher thread
 //!
 //! sled's background flusher (every 500 ms by default) is off: every call that changes
-//! something flushes (fsync) itself before it returns, which is what the vault promises
-//! anyway. Without the thread a one-shot CLI process exits at once instead of waiting
+//! something flushes itself before it returns (sled writes its log and waits for it with
+//! `sync_file_range`; it `fsync`s the file when the database is closed), which is what
+//! the vault promises anyway. Without the thread a one-shot CLI process exits at once instead of waiting
 //! for the flusher's next tick. A mint that only reuses existing numbers flushes only if
 //! some other thread's commit may still be unflushed (tracked by two counters), so a
 //! one-shot command that mints nothing new pays no fsync.
@@ -57,6 +58,8 @@ pub struct SledStore {
     done: AtomicU64,
     /// `done` as it was before the last completed flush: every write up to it is durable.
     durable: AtomicU64,
+    /// Bytes this handle's flushes wrote: 0 while it has written nothing.
+    flushed: AtomicU64,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -96,6 +99,7 @@ impl SledStore {
             started: AtomicU64::new(0),
             done: AtomicU64::new(0),
             durable: AtomicU64::new(0),
+            flushed: AtomicU64::new(0),
             db,
             path,
         })
@@ -117,7 +121,9 @@ impl SledStore {
 
     fn flush(&self) -> Result<(), StoreError> {
         let upto = self.done.load(Ordering::SeqCst);
-        self.db.flush().map_err(|e| self.storage(e))?;
+        let bytes = self.db.flush().map_err(|e| self.storage(e))?;
+        self.flushed
+            .fetch_add(u64::try_from(bytes).unwrap_or(u64::MAX), Ordering::SeqCst);
         self.durable.fetch_max(upto, Ordering::SeqCst);
         Ok(())
     }
@@ -183,6 +189,12 @@ impl SledStore {
 impl VaultStore for SledStore {
     fn describe(&self) -> &str {
         &self.describe
+    }
+
+    fn untouched(&self) -> bool {
+        // Every write flushes itself, so the bytes those flushes wrote say whether this
+        // handle wrote anything; a last flush that still finds bytes means it did.
+        self.flushed.load(Ordering::SeqCst) == 0 && matches!(self.db.flush(), Ok(0))
     }
 
     fn mint(&self, sid: &Sid, items: Vec<MintItem>) -> Result<Vec<u64>, StoreError> {

@@ -217,6 +217,11 @@ impl Vault {
         Self::with_store(Arc::new(SledStore::open(dir)?), key)
     }
 
+    /// Whether this process wrote nothing to the store (see [`VaultStore::untouched`]).
+    pub fn untouched(&self) -> bool {
+        self.inner.store.untouched()
+    }
+
     /// A vault over any store (e.g. [`crate::store::postgres::PgStore`]); fails if the
     /// store holds values sealed under another master key.
     pub fn with_store(store: Arc<dyn VaultStore>, key: &MasterKey) -> Result<Self, VaultError> {

@@ -849,3 +849,29 @@ fn format_1_records_still_open_and_a_format_2_record_cannot_be_downgraded() {
     assert_eq!(r.created, 7);
     assert_eq!((r.source_tool, r.source_path), (None, None));
 }
+
+#[test]
+fn a_vault_that_only_reads_is_untouched_and_one_that_writes_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let vault = open(dir.path());
+        vault.claim_session("s1", "agent").unwrap();
+        vault.mint("s1", "EMAIL", "a@example.com", "crm").unwrap();
+        assert!(!vault.untouched(), "a claim and a mint wrote");
+    }
+    let vault = open(dir.path());
+    assert!(
+        vault.untouched(),
+        "opening an existing vault writes nothing"
+    );
+    vault.claim_session("s1", "agent").unwrap();
+    vault.check_session_owner("s1", "agent").unwrap();
+    vault.mint("s1", "EMAIL", "a@example.com", "crm").unwrap();
+    assert!(vault.resolve("s1", "[EMAIL_1]").unwrap().is_some());
+    assert!(
+        vault.untouched(),
+        "re-claiming one's own session, reusing a number and reading write nothing"
+    );
+    vault.mint("s1", "EMAIL", "b@example.com", "crm").unwrap();
+    assert!(!vault.untouched(), "a new number was written");
+}
