@@ -6,6 +6,7 @@
 //! Two splits, scored and asserted separately:
 //! - `dev`: the tuner may read it; `SLUICE_HELDOUT_ERRORS=1` lists its misses.
 //! - `dev2`: a second tuning split with new shapes (same rules as dev).
+//! - `dev3`: a third tuning split with shapes neither dev nor dev2 has (same rules).
 //! - `final`: only its aggregate figures are ever printed (no per-sample
 //!   output exists for it, by design).
 //!
@@ -44,6 +45,12 @@ const DEV2_FLOORS: Floors = [
     ("EMAIL", 0.980, 0.980),
     ("PHONE", 0.966, 0.978),
     ("NAME", 0.970, 0.940),
+];
+/// dev3: the third tuning split (`scripts/heldout/dev3_templates.py`, dev's name pool).
+const DEV3_FLOORS: Floors = [
+    ("EMAIL", 0.980, 0.980),
+    ("PHONE", 0.930, 0.930),
+    ("NAME", 0.900, 0.850),
 ];
 const FINAL_FLOORS: Floors = [
     ("EMAIL", 0.980, 0.980),
@@ -174,6 +181,19 @@ fn heldout_dev2_split_holds_its_floors() {
 }
 
 #[test]
+fn heldout_dev3_split_holds_its_floors() {
+    let report = score("dev3");
+    if std::env::var_os("SLUICE_HELDOUT_ERRORS").is_some() {
+        for e in &report.errors {
+            eprintln!("{e}");
+        }
+    }
+    report.print("held-out DEV3 split (tuning; SLUICE_HELDOUT_ERRORS=1 lists its misses)");
+    eprintln!("mode: regression floors (recorded figures - 0.02) for dev3");
+    check("dev3", &report, &DEV3_FLOORS, "regression floors");
+}
+
+#[test]
 fn heldout_final_split_holds_its_floors() {
     let report = score("final");
     // Aggregates only: printing final's misses would turn it into a dev set.
@@ -224,7 +244,7 @@ fn strings_by_path(v: &Value, path: String, out: &mut Vec<(String, String)>) {
 
 #[test]
 fn heldout_gold_labels_point_into_their_samples() {
-    for split in ["dev", "dev2", "final"] {
+    for split in ["dev", "dev2", "dev3", "final"] {
         let samples = load(split);
         assert!(
             samples.len() > 1000,
