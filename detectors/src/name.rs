@@ -131,6 +131,8 @@ const PLACE_PREFIXES: &str = "san santa santo são saint st sainte ste lake moun
 
 /// Capitalized words that are common in business text and never names on their own.
 const STOP_WORDS: &str = "the a an and or but if in on at to for of with by from as is it its we \
+    cordiales cordiali cordialmente distinti freundlichen freundliche herzlichen herzliche \
+    vriendelijke hartelijke atenciosamente cordialement salutations \
     i you he she they our your my his her their this that these those there here what which who \
     whom whose when where why how all any each every some no not yes ok okay please thanks thank \
     hello hi dear regards best kind warm sincerely cheers team sales support account accounts \
@@ -588,7 +590,7 @@ impl Scanned {
 }
 
 /// Cheap pre-test for [`labelled_value`]: a letter before the `:`/`=`, and
-/// after it a letter or quote (`=`) or a space and a lowercase letter (`:`).
+/// after it a letter or quote (`=`) or a space and a letter (`:`).
 #[inline]
 pub(crate) fn label_may_start(bytes: &[u8], at: usize) -> bool {
     let before = at
@@ -607,7 +609,7 @@ pub(crate) fn label_may_start(bytes: &[u8], at: usize) -> bool {
             bytes.get(at + 1) == Some(&b' ')
                 && bytes
                     .get(at + 2)
-                    .is_some_and(|&b| b.is_ascii_lowercase() || b >= 0x80)
+                    .is_some_and(|&b| b.is_ascii_alphabetic() || b >= 0x80)
         }
     }
 }
@@ -626,8 +628,8 @@ fn continues_name(bytes: &[u8], at: usize) -> bool {
 }
 
 /// The value of a person label at a `:` or `=` at `at` — `name=Maria+Gonzalez`,
-/// `owner="Ana Souza"`, `contact: maria gonzalez` — as a byte span, when it
-/// is plausibly a person. Capitalized values after `:` are left to the run
+/// `owner="Ana Souza"`, `contact: maria gonzalez`, `Visitor: Stéphane Cornet —` — as a
+/// byte span, when it is plausibly a person. Capitalized values after `:` are also left to the run
 /// rules; this catches what they cannot see (lowercase names, `key=value`).
 pub(crate) fn labelled_value(text: &str, at: usize) -> Option<(usize, usize)> {
     let bytes = text.as_bytes();
@@ -666,9 +668,12 @@ pub(crate) fn labelled_value(text: &str, at: usize) -> Option<(usize, usize)> {
         while bytes.get(vs) == Some(&b' ') && vs < at + 3 {
             vs += 1;
         }
-        // A capitalized value is for the run rules ("Owner: Maria Gonzalez will call").
-        if char_at(text, vs).is_none_or(|c| !c.is_lowercase()) {
-            return None;
+        match char_at(text, vs) {
+            Some(c) if c.is_lowercase() => {}
+            // "Next of kin: Regina Nijs (mother)", "Visitor: Stéphane Cornet — host: …":
+            // the capitalized words right after a person label.
+            Some(c) if c.is_uppercase() => return capitalized_labelled_value(text, vs),
+            _ => return None,
         }
     }
     let mut ve = vs;
@@ -756,6 +761,60 @@ pub(crate) fn labelled_value(text: &str, at: usize) -> Option<(usize, usize)> {
         }
     }
     Some((vs, vs + value.len()))
+}
+
+/// The capitalized value after a person label at `vs` (`Visitor: Stéphane Cornet —`):
+/// up to four words that each start with a capital (or are a name particle or an
+/// initial), ending at the first other word or punctuation, when the value is
+/// plausibly a person and no word is a common, company or place word.
+fn capitalized_labelled_value(text: &str, vs: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut end = vs;
+    let mut pos = vs;
+    let mut words = 0;
+    while words < 4 {
+        let t = read_token(text, pos)?;
+        if t.start != pos {
+            break;
+        }
+        let particle = t.shape == Shape::Lower && t.flags & PARTICLE != 0;
+        if t.shape == Shape::Lower && !particle {
+            break;
+        }
+        if t.flags & (STOP | COMMON | COMPANY | PLACE_SUFFIX | TITLE | CUE_STRONG) != 0
+            && t.flags & (GIVEN | SURNAME) == 0
+            && !particle
+        {
+            return None;
+        }
+        let mut e = t.end;
+        if t.shape == Shape::Initial && bytes.get(e) == Some(&b'.') {
+            e += 1;
+        }
+        if !particle {
+            end = e;
+        }
+        words += 1;
+        if bytes.get(e) != Some(&b' ') {
+            break;
+        }
+        pos = e + 1;
+    }
+    // "Patient: Shaheen, Ziad", "Absent: A B, C D": lists and "Surname, Given" are
+    // for the run rules, which see the whole list.
+    if end == vs || bytes.get(end) == Some(&b',') {
+        return None;
+    }
+    // What follows must end the value: punctuation, a line end, or a lower-case word.
+    let value = text.get(vs..end)?;
+    if !value.contains(' ') && lookup(value) & (GIVEN | SURNAME) == 0 {
+        // One unknown capitalized word is as likely a place or a product.
+        return None;
+    }
+    if !plausible_person_value(value) || legal_form_after(text, end) {
+        return None;
+    }
+    Some((vs, end))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -2112,10 +2171,21 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
     if title {
         return span(from, to);
     }
+    // "Field Sales", "Product Owner", "Scrum Master": a team or a role, not a person.
+    if text
+        .get(first.start..last.end)
+        .is_some_and(is_role_or_department)
+    {
+        return None;
+    }
     // What follows the run: an address in brackets or a verb people do.
     let tail = || tail_evidence(text, to.end);
     let accepted = if core.len() == 1 {
         let t = first;
+        // "Le 13.04.2023, …", "De …": a lone particle is an article or a preposition.
+        if t.flags & PARTICLE != 0 && !t.possessive {
+            return None;
+        }
         (t.possessive && known(t))
             || (initials == 0
                 && t.shape == Shape::Capitalized
@@ -2739,7 +2809,236 @@ pub(crate) fn plausible_person_value(value: &str) -> bool {
         last = w;
         english_only = english_only && is_english_word(w);
     }
-    !english_only && !team(last) && !first.is_some_and(|f| f != last && team(f))
+    !english_only
+        && !team(last)
+        && !first.is_some_and(|f| f != last && team(f))
+        && !is_role_or_department(v)
+}
+
+/// A value under a name-part key (`lastName`, `Фамилия`, `姓`) that
+/// [`plausible_person_value`] turned down only because it is also an English word
+/// ("Rose", "Morales", "Hunter") or a single Han or Hangul syllable ("王", "김"):
+/// one to three words of letters and name punctuation, capitalized or in a script
+/// without case, and no company, team, role or placeholder word.
+pub(crate) fn plausible_name_part(value: &str) -> bool {
+    let v = value.trim();
+    if v.is_empty() || v.len() > 60 {
+        return false;
+    }
+    let mut words = 0;
+    for w in v.split(' ').filter(|w| !w.is_empty()) {
+        words += 1;
+        let Some(c) = w.chars().next() else {
+            return false;
+        };
+        if !w
+            .chars()
+            .all(|c| is_word_char(c) || matches!(c, '.' | '-' | '\'' | '’'))
+            || c.is_lowercase()
+            || !c.is_alphabetic()
+        {
+            return false;
+        }
+        let bare = w.trim_end_matches('.');
+        if is_company_word(bare)
+            || in_set(&TEAM_SET, bare)
+            || in_set(&LABEL_SET, bare)
+            || lookup(bare) & (STOP | COMPANY) != 0
+        {
+            return false;
+        }
+    }
+    (1..=3).contains(&words) && !is_role_or_department(v)
+}
+
+/// Job-title head words and departments in several languages: a value holding one
+/// ("Data Protection Officer", "Jefa de Compras", "Leiterin Einkauf") or made only of
+/// department words ("Field Sales", "Site Reliability") is a role or a team, not a person.
+const ROLE_WORDS: &[&str] = &[
+    "manager",
+    "officer",
+    "director",
+    "directors",
+    "counsel",
+    "engineer",
+    "coordinator",
+    "specialist",
+    "analyst",
+    "consultant",
+    "administrator",
+    "executive",
+    "accountant",
+    "architect",
+    "developer",
+    "designer",
+    "intern",
+    "secretary",
+    "clerk",
+    "supervisor",
+    "president",
+    "assistant",
+    "advisor",
+    "recruiter",
+    "receptionist",
+    "technician",
+    "auditor",
+    "controller",
+    "treasurer",
+    "paralegal",
+    "strategist",
+    "scientist",
+    "associate",
+    "gerente",
+    "jefe",
+    "jefa",
+    "directora",
+    "director",
+    "directeur",
+    "directrice",
+    "responsable",
+    "leiter",
+    "leiterin",
+    "geschäftsführer",
+    "geschäftsführerin",
+    "direttore",
+    "direttrice",
+    "inkoper",
+    "einkäufer",
+    "einkäuferin",
+    "vendedora",
+    "comercial",
+    "asistente",
+    "assistente",
+    "sachbearbeiter",
+    "sachbearbeiterin",
+    "referent",
+    "referentin",
+    "chargé",
+    "chargée",
+    "diretor",
+    "diretora",
+    "coordinador",
+    "coordinadora",
+    "ceo",
+    "cfo",
+    "cto",
+    "coo",
+    "cio",
+    "vp",
+    "svp",
+    "evp",
+];
+/// Department and function words: a value made only of them (and these) is a team.
+const DEPARTMENT_WORDS: &[&str] = &[
+    "sales",
+    "marketing",
+    "finance",
+    "financial",
+    "engineering",
+    "reliability",
+    "support",
+    "operations",
+    "legal",
+    "affairs",
+    "success",
+    "growth",
+    "quality",
+    "assurance",
+    "procurement",
+    "purchasing",
+    "accounting",
+    "payroll",
+    "logistics",
+    "compliance",
+    "security",
+    "research",
+    "development",
+    "product",
+    "customer",
+    "customers",
+    "field",
+    "site",
+    "platform",
+    "people",
+    "human",
+    "resources",
+    "hr",
+    "it",
+    "infrastructure",
+    "data",
+    "protection",
+    "account",
+    "accounts",
+    "key",
+    "senior",
+    "junior",
+    "chief",
+    "head",
+    "lead",
+    "principal",
+    "regional",
+    "global",
+    "general",
+    "technical",
+    "service",
+    "client",
+    "vertrieb",
+    "einkauf",
+    "nord",
+    "süd",
+    "ost",
+    "west",
+    "soporte",
+    "técnico",
+    "tecnico",
+    "ventas",
+    "compras",
+    "achats",
+    "vendite",
+    "acquisti",
+    "contabilidad",
+    "recursos",
+    "humanos",
+    "kundenservice",
+    "personal",
+    "scrum",
+    "master",
+    "owner",
+    "office",
+    "front",
+    "back",
+    "desk",
+    "team",
+    "and",
+    "of",
+    "de",
+    "des",
+    "du",
+];
+
+static ROLE_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
+    LazyLock::new(|| ROLE_WORDS.iter().map(|w| w.as_bytes()).collect());
+static DEPARTMENT_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
+    LazyLock::new(|| DEPARTMENT_WORDS.iter().map(|w| w.as_bytes()).collect());
+
+/// Whether a person-key value is a job title or a department (see [`ROLE_WORDS`]).
+fn is_role_or_department(v: &str) -> bool {
+    let mut words = 0;
+    let mut dept = 0;
+    for w in v.split([' ', ',', '/']) {
+        let w = w.trim_matches(|c| matches!(c, '.' | '\'' | '’' | '-' | '(' | ')'));
+        if w.is_empty() {
+            continue;
+        }
+        words += 1;
+        if in_set(&ROLE_SET, w) {
+            return true;
+        }
+        if in_set(&DEPARTMENT_SET, w) {
+            dept += 1;
+        }
+    }
+    words >= 2 && dept == words
 }
 
 /// Words that make a person-key value a team, a queue or a system, not a person.
