@@ -1741,7 +1741,15 @@ fn surname_comma_given(text: &str, tokens: &[Token]) -> Option<NameMatch> {
     let strong_surname = f1 & SURNAME != 0 && f1 & AMBIG == 0;
     let unknown = |f: u16| f & (GIVEN | SURNAME | AMBIG) == 0;
     let cue = cue_before(text, tokens.first()?.start);
-    let ok = (strong_given && f1 & AMBIG == 0)
+    // "Zhongli, J.", "Avan, Ç.": a surname, a comma and an initial with its period
+    // (bibliographies, directories, signatures).
+    let dotted_initial = second.shape == Shape::Initial
+        && bytes.get(second.end) == Some(&b'.')
+        && first.shape == Shape::Capitalized
+        && first.end - first.start >= 3
+        && f1 & AMBIG == 0;
+    let ok = dotted_initial
+        || (strong_given && f1 & AMBIG == 0)
         || (strong_surname && (second.shape == Shape::Initial || unknown(f2) || f2 & GIVEN != 0))
         || (cue == Cue::Strong && second.shape != Shape::Initial)
         || tail_evidence(text, end)
@@ -2263,6 +2271,21 @@ fn capitalized_word_before(text: &str, start: usize) -> bool {
 
 /// Verbs that follow a person ("Vadvirág Keresztes says", "Kelemen confirmed").
 const PERSON_VERBS: &[&str] = &[
+    // Chat and CRM system lines: "X added Y to the group", "X has left", "X changed the topic".
+    "added",
+    "removed",
+    "invited",
+    "left",
+    "changed",
+    "shared",
+    "uploaded",
+    "posted",
+    "edited",
+    "escribió",
+    "schrieb",
+    "scrisse",
+    "escreveu",
+    "agrees",
     "says",
     "said",
     "asked",
