@@ -773,7 +773,9 @@ fn capitalized_labelled_value(text: &str, vs: usize) -> Option<(usize, usize)> {
     let mut pos = vs;
     let mut words = 0;
     while words < 4 {
-        let t = read_token(text, pos)?;
+        let Some(t) = read_token(text, pos) else {
+            break;
+        };
         if t.start != pos {
             break;
         }
@@ -802,7 +804,8 @@ fn capitalized_labelled_value(text: &str, vs: usize) -> Option<(usize, usize)> {
     }
     // "Patient: Shaheen, Ziad", "Absent: A B, C D": lists and "Surname, Given" are
     // for the run rules, which see the whole list.
-    if end == vs || bytes.get(end) == Some(&b',') {
+    // (Two or more words before the comma are a whole name: "Absent: Taddeo Aquilina, …".)
+    if end == vs || bytes.get(end) == Some(&b',') && !text[vs..end].contains(' ') {
         return None;
     }
     // What follows must end the value: punctuation, a line end, or a lower-case word.
@@ -896,7 +899,39 @@ fn cue_before(text: &str, start: usize) -> Cue {
     {
         return Cue::Strong;
     }
+    let line_break = text[e..start].contains('\n');
+    // Two-word sign-offs ("Best wishes", "Saludos cordiales", "Cordiali saluti") end a
+    // line; the signature's first line is a name.
+    if line_break
+        && [
+            "wishes",
+            "cordiales",
+            "cordiali",
+            "cordialmente",
+            "groet",
+            "respect",
+        ]
+        .iter()
+        .any(|w| lower_is(word, w))
+    {
+        return Cue::Strong;
+    }
     let f = lookup(word);
+    // "Attendees\nXinfei Guan\n…": a list label on a line of its own.
+    if line_break && f & CUE_COLON != 0 && f & CUE_WEAK == 0 {
+        return Cue::Strong;
+    }
+    // "assigned to Dieke", "converted by Rodel", "spoke with Eyvindur": after these
+    // verbs the preposition's object is a person.
+    if f & CUE_WEAK != 0
+        && matches!(word.len(), 2..=4)
+        && ["to", "by", "with"].iter().any(|w| lower_is(word, w))
+    {
+        let pv = prev_word();
+        if ASSIGNING_VERBS.iter().any(|v| lower_is(pv, v)) {
+            return Cue::Strong;
+        }
+    }
     if f & CUE_STRONG != 0 || (colon && f & (CUE_COLON | CUE_WEAK) != 0) {
         Cue::Strong
     } else if f & CUE_WEAK != 0 {
@@ -905,6 +940,29 @@ fn cue_before(text: &str, start: usize) -> Cue {
         Cue::None
     }
 }
+
+/// Verbs whose "to"/"by"/"with" object is a person ("assigned to", "converted by").
+const ASSIGNING_VERBS: &[&str] = &[
+    "assigned",
+    "reassigned",
+    "delegated",
+    "escalated",
+    "handed",
+    "converted",
+    "approved",
+    "reviewed",
+    "signed",
+    "submitted",
+    "reported",
+    "opened",
+    "logged",
+    "resolved",
+    "spoke",
+    "talked",
+    "requested",
+    "authored",
+    "owned",
+];
 
 /// A title or greeting that introduces a name ("Dr.", "Dear"), unless it is itself a strong given name.
 #[inline]
