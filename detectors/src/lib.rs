@@ -793,6 +793,24 @@ impl Detectors {
                 region: None,
             });
         }
+        // "Lília Calazans: \"hi it's Lília\"", "loop in Shuying Huan … added Shuying": a
+        // word of a name found in this text names the same person where it recurs.
+        if names_on && out.len() > base {
+            let mut spans: Vec<(usize, usize)> = Vec::new();
+            name::repeated_mentions(text, &out[base..], &mut spans);
+            for (s, e) in spans {
+                if let Some(t) = text.get(s..e) {
+                    out.push(Finding {
+                        start: s,
+                        end: e,
+                        kind: Kind::Name,
+                        text: t.to_string(),
+                        normalized: t.to_string(),
+                        region: None,
+                    });
+                }
+            }
+        }
         if self.ibans || self.cards || self.secrets.is_some() {
             self.scan_optional(text, out);
         }

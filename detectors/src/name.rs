@@ -2896,6 +2896,76 @@ pub(crate) fn plausible_person_value(value: &str) -> bool {
         && !is_role_or_department(v)
 }
 
+/// Words of the names among `found` that recur elsewhere in `text` as whole words
+/// (the same person mentioned again: "Voicemail from Lília Calazans: hi it's Lília"),
+/// appended to `out` as spans that overlap no finding. A word counts when it is at
+/// least three letters (two in scripts without case), capitalized or without case,
+/// and neither a common, stop, company, place, title nor cue word.
+pub(crate) fn repeated_mentions(
+    text: &str,
+    found: &[crate::Finding],
+    out: &mut Vec<(usize, usize)>,
+) {
+    // Most strings have no name or a single mention; cap the work for long ones.
+    let mut words: Vec<&str> = Vec::new();
+    for f in found.iter().filter(|f| f.kind == crate::Kind::Name) {
+        let Some(name) = text.get(f.start..f.end) else {
+            continue;
+        };
+        for w in name.split([' ', ',', '\n', '/']) {
+            let w = w.trim_end_matches('.');
+            let Some(c) = w.chars().next() else {
+                continue;
+            };
+            let min = if c.is_uppercase() { 3 } else { 2 };
+            if w.chars().count() < min
+                || !(c.is_uppercase() || c.is_alphabetic() && !c.is_lowercase())
+                || !w.chars().all(|c| is_word_char(c) || c == '-' || c == '\'')
+                || lookup(w)
+                    & (STOP
+                        | COMMON
+                        | COMPANY
+                        | TITLE
+                        | CUE_STRONG
+                        | CUE_WEAK
+                        | PARTICLE
+                        | PLACE_SUFFIX
+                        | PLACE_PREFIX)
+                    != 0
+                || is_english_word(w)
+                || words.contains(&w)
+            {
+                continue;
+            }
+            words.push(w);
+            if words.len() >= 8 {
+                break;
+            }
+        }
+    }
+    let taken = |s: usize, e: usize, out: &[(usize, usize)]| {
+        found.iter().any(|f| f.start < e && s < f.end) || out.iter().any(|&(a, b)| a < e && s < b)
+    };
+    for w in words {
+        for (s, _) in text.match_indices(w) {
+            let e = s + w.len();
+            let before = text[..s].chars().next_back();
+            let after = text[e..].chars().next();
+            if before.is_some_and(|c| is_word_char(c) || c == '@' || c == '.' || c == '/')
+                || after.is_some_and(|c| is_word_char(c) || c == '@')
+                || taken(s, e, out)
+                // "Johnson & Johnson", "Wagner GmbH": a firm that carries the surname.
+                || text[..s].trim_end().ends_with('&')
+                || text[e..].trim_start().starts_with('&')
+                || legal_form_after(text, e)
+            {
+                continue;
+            }
+            out.push((s, e));
+        }
+    }
+}
+
 /// A value under a name-part key (`lastName`, `Фамилия`, `姓`) that
 /// [`plausible_person_value`] turned down only because it is also an English word
 /// ("Rose", "Morales", "Hunter") or a single Han or Hangul syllable ("王", "김"):
