@@ -1806,7 +1806,14 @@ fn surname_comma_given(text: &str, tokens: &[Token]) -> Option<NameMatch> {
         && first.shape == Shape::Capitalized
         && first.end - first.start >= 3
         && f1 & AMBIG == 0;
+    // "Attendees: Yamazaki, Keiko; Esfahani, Issam; Bae, Su": in a semicolon list every
+    // item has the same shape.
+    let semicolon_list = second.shape == Shape::Capitalized
+        && f1 & AMBIG == 0
+        && (text[..tokens.first()?.start].trim_end().ends_with(';')
+            || text[end..].trim_start().starts_with(';'));
     let ok = dotted_initial
+        || semicolon_list
         || (strong_given && f1 & AMBIG == 0)
         || (strong_surname && (second.shape == Shape::Initial || unknown(f2) || f2 & GIVEN != 0))
         || (cue == Cue::Strong && second.shape != Shape::Initial)
@@ -2263,6 +2270,7 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
                 && cue_before(text, from.start) != Cue::Weak
                 && !capitalized_word_before(text, from.start))
             || (given(t) && t.flags & AMBIG == 0 && t.shape == Shape::Capitalized && initials == 0)
+            || (initials == 0 && chat_speaker(text, t))
             || (initials > 0 && (surname(t) || (unknown(t) && t.end - t.start >= 3)))
             || lazy_cue(text, from.start, t, initials, cue)
     } else {
@@ -2503,6 +2511,53 @@ fn tail_evidence(text: &str, end: usize) -> bool {
         return std::str::from_utf8(&r2[..e2]).is_ok_and(|w2| PERSON_STATES.contains(&w2));
     }
     in_set(&VERB_SET, w)
+}
+
+/// "Sinnathambi: running 5 min late", "<Semen> anyone seen …", "[10:02] Iyad: ok": the
+/// speaker of a chat line — one capitalized word at the start of a line (or after a
+/// bracketed timestamp), then `: ` and a lower-case word or a mention, or in `<…>`.
+/// Labels ("Note: see below"), English words and common words are not speakers.
+fn chat_speaker(text: &str, t: &Token) -> bool {
+    let bytes = text.as_bytes();
+    if t.shape != Shape::Capitalized
+        || t.flags & (STOP | COMMON | COMPANY | PLACE_SUFFIX | PLACE_PREFIX | TITLE) != 0
+    {
+        return false;
+    }
+    let before = &text[..t.start];
+    let angle = before.ends_with('<');
+    let lead = before.strip_suffix('<').unwrap_or(before);
+    let line_start = lead.is_empty() || lead.ends_with('\n') || lead.ends_with("] ");
+    if !line_start {
+        return false;
+    }
+    let rest = &bytes[t.end..];
+    let shape_ok = if angle {
+        rest.starts_with(b"> ")
+    } else {
+        // A message, not a value: "@Sari …" or a lower-case word and a space
+        // ("Telefon: tel:+353…" and "Web: www.x.io" are labels).
+        let msg = if rest.starts_with(b": ") {
+            text.get(t.end + 2..).unwrap_or("")
+        } else {
+            ""
+        };
+        let w_end = msg.find(|c: char| !c.is_alphabetic()).unwrap_or(msg.len());
+        rest.starts_with(b": ")
+            && (msg.starts_with('@')
+                || msg.starts_with(char::is_lowercase)
+                    && w_end >= 2
+                    && msg[w_end..].starts_with([' ', ',', '!', '?']))
+    };
+    if !shape_ok {
+        return false;
+    }
+    let Some(w) = text.get(t.start..t.end) else {
+        return false;
+    };
+    !in_set(&LABEL_SET, w)
+        && !is_english_word(w)
+        && lookup(w) & (CUE_STRONG | CUE_WEAK | CUE_COLON) == 0
 }
 
 /// Single-token evidence from a cue word before the run.
