@@ -2998,8 +2998,20 @@ pub(crate) fn repeated_mentions(
             }
         }
     }
-    let taken = |s: usize, e: usize, out: &[(usize, usize)]| {
-        found.iter().any(|f| f.start < e && s < f.end) || out.iter().any(|&(a, b)| a < e && s < b)
+    // Spans of all findings by start, for a binary search per occurrence (linear overall:
+    // a long string repeats one name thousands of times). Occurrences of two different
+    // whole words never overlap each other.
+    let mut spans: Vec<(usize, usize)> = found.iter().map(|f| (f.start, f.end)).collect();
+    spans.sort_unstable();
+    let mut reach = 0;
+    for sp in &mut spans {
+        reach = reach.max(sp.1);
+        sp.1 = reach;
+    }
+    let taken = |s: usize, e: usize| {
+        // The last span starting before `e` and the furthest end among spans up to it.
+        let i = spans.partition_point(|&(a, _)| a < e);
+        i > 0 && spans[i - 1].1 > s
     };
     for w in words {
         for (s, _) in text.match_indices(w) {
@@ -3008,7 +3020,7 @@ pub(crate) fn repeated_mentions(
             let after = text[e..].chars().next();
             if before.is_some_and(|c| is_word_char(c) || c == '@' || c == '.' || c == '/')
                 || after.is_some_and(|c| is_word_char(c) || c == '@')
-                || taken(s, e, out)
+                || taken(s, e)
                 // "Johnson & Johnson", "Wagner GmbH": a firm that carries the surname.
                 || text[..s].trim_end().ends_with('&')
                 || text[e..].trim_start().starts_with('&')
