@@ -259,6 +259,13 @@ const PERSON_ROLES: &[&str] = &[
     // Activity feeds and audit logs (`actor`, `agent`), abbreviated roles (`acct_mgr`).
     "actor",
     "agent",
+    "assigned",
+    "poc",
+    "dri",
+    "signee",
+    "correspondent",
+    "delegate",
+    "deputy",
     // Meeting minutes: "Chair: …", "Absent: …", "Apologies: …".
     "chair",
     "chairperson",

@@ -1520,6 +1520,92 @@ mod tests {
     }
 
     #[test]
+    fn name_part_abbreviated_and_activity_keys_hold_names_and_config_objects_do_not() {
+        let det = Detectors::new();
+        let v = json!({
+            "rows": [{"cust_fn": "Tankut", "cust_ln": "Roman", "acct_mgr": "Mizuki Onishi"}],
+            "person": {"familyName": "Morales", "name": {"formatted": "Rosalía Morales"}},
+            "result": [{"姓": "王", "Фамилия": "Иванова"}],
+            "activities": [{"actor": "İlkut Beşerler"}],
+            "config": {"name": "Sales Cloud", "owner": "Field Sales", "displayName": "Key Risks",
+                       "approver": "Scrum Master"},
+            "reviewer": "Data Protection Officer"
+        });
+        let mut found: Vec<String> = det
+            .find_json(&v)
+            .into_iter()
+            .map(|f| format!("{}={}", f.path, f.finding.text))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "activities[0].actor=İlkut Beşerler",
+                "person.familyName=Morales",
+                "person.name.formatted=Rosalía Morales",
+                "result[0][\"Фамилия\"]=Иванова",
+                "result[0][\"姓\"]=王",
+                "rows[0].acct_mgr=Mizuki Onishi",
+                "rows[0].cust_fn=Tankut",
+                "rows[0].cust_ln=Roman",
+            ]
+        );
+    }
+
+    #[test]
+    fn names_in_minutes_chats_bibliographies_and_repeated_mentions_are_found() {
+        let det = Detectors::new();
+        let cases: &[(&str, &[&str])] = &[
+            ("Next of kin: Regina Nijs (mother)", &["Regina Nijs"]),
+            (
+                "Absent: Taddeo Aquilina, Rosa Cirilli",
+                &["Taddeo Aquilina", "Rosa Cirilli"],
+            ),
+            ("Assigned to Dieke", &["Dieke"]),
+            ("Lead converted by Rodel.", &["Rodel"]),
+            (
+                "Saludos cordiales,\nRomain Daneau\nAurora Insurance A/S",
+                &["Romain Daneau"],
+            ),
+            (
+                "Attendees\nXinfei Guan\nRodel Aquino",
+                &["Xinfei Guan", "Rodel Aquino"],
+            ),
+            (
+                "Authors: Zhongli, J.; Mendes, C.",
+                &["Zhongli, J.", "Mendes, C."],
+            ),
+            (
+                "Attendees: Yamazaki, Keiko; Esfahani, Issam; Bae, Su",
+                &["Yamazaki, Keiko", "Esfahani, Issam", "Bae, Su"],
+            ),
+            ("Sinnathambi: running 5 min late", &["Sinnathambi"]),
+            ("<Semen> anyone seen the invoice?", &["Semen"]),
+            (
+                "Voicemail from Lília Calazans: hi it's Lília, call me back",
+                &["Lília Calazans", "Lília"],
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(names_in(&det, text), *want, "{text}");
+        }
+        for text in [
+            "Le 13.04.2023, le contrat a été signé.",
+            "Owner: Field Sales",
+            "Interview with the Scrum Master",
+            "Telefon: tel:+353-46-361-3663",
+            "Note: see below",
+            "Kayleigh Johnson joined Johnson & Johnson in 2018.",
+        ] {
+            let found = names_in(&det, text);
+            assert!(
+                found.iter().all(|n| *n == "Kayleigh Johnson"),
+                "{text}: {found:?}"
+            );
+        }
+    }
+
+    #[test]
     fn names_in_other_scripts_are_found_after_cues_honorifics_and_script_changes() {
         let det = Detectors::new();
         let cases: &[(&str, &[&str])] = &[
