@@ -899,6 +899,12 @@ fn cue_before(text: &str, start: usize) -> Cue {
     {
         return Cue::Strong;
     }
+    // "morning Apoloniusz!", "Good evening Sadia": a greeting, not "Monday Morning Sync".
+    if ["morning", "afternoon", "evening"].contains(&word)
+        || ["Morning", "Afternoon", "Evening"].contains(&word) && lower_is(prev_word(), "good")
+    {
+        return Cue::Strong;
+    }
     let line_break = text[e..start].contains('\n');
     // Two-word sign-offs ("Best wishes", "Saludos cordiales", "Cordiali saluti") end a
     // line; the signature's first line is a name.
