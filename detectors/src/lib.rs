@@ -953,7 +953,7 @@ fn continues_name_list(text: &str, i: usize, found: &[Finding]) -> bool {
     }
     matches!(
         text.get(prev.end..i),
-        Some(", " | "; " | " and " | ", and " | " und " | " et " | " y " | " e " | " en ")
+        Some(", " | "; " | " and " | ", and " | " und " | " et " | " y " | " e " | " en " | " ↔ ")
     )
 }
 
