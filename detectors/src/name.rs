@@ -2967,7 +2967,12 @@ pub(crate) fn repeated_mentions(
     found: &[crate::Finding],
     out: &mut Vec<(usize, usize)>,
 ) {
-    // Most strings have no name or a single mention; cap the work for long ones.
+    // Most strings are a name and little else (a JSON value, a greeting): nothing to look for.
+    let covered: usize = found.iter().map(|f| f.end - f.start).sum();
+    if text.len() < covered + 4 || !found.iter().any(|f| f.kind == crate::Kind::Name) {
+        return;
+    }
+    // Cap the work for long strings: at most eight distinct words.
     let mut words: Vec<&str> = Vec::new();
     for f in found.iter().filter(|f| f.kind == crate::Kind::Name) {
         let Some(name) = text.get(f.start..f.end) else {
@@ -3003,6 +3008,9 @@ pub(crate) fn repeated_mentions(
                 break;
             }
         }
+    }
+    if words.is_empty() {
+        return;
     }
     // Spans of all findings by start, for a binary search per occurrence (linear overall:
     // a long string repeats one name thousands of times). Occurrences of two different
