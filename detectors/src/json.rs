@@ -146,23 +146,23 @@ const NAME_WORDS: &[&str] = &[
     "नाम",
     "ชื่อ",
     "นามสกุล",
-    // Abbreviations in database exports and CRM field names (`cust_nm`, `fname`, `emp_ln`).
-    "nm",
+    // Abbreviations in CRM field names (`fname`, `lname`); the two-letter ones
+    // (`cust_nm`, `emp_ln`) only after a prefix, see `ABBREVIATED_NAME_PARTS`.
     "fname",
     "lname",
-    "fn",
-    "ln",
     "mname",
     // More languages: German, Turkish, Korean, Hebrew.
     "familienname",
     "rufname",
     "geburtsname",
-    "ad",
     "adi",
     "adı",
     "isim",
     "성",
 ];
+/// Two-letter name abbreviations, a name only as the last word of a longer key.
+const ABBREVIATED_NAME_PARTS: &[&[u8]] = &[b"nm", b"fn", b"ln", b"mn"];
+
 /// Key words for a part of a person's name (`lastName`, `cust_ln`, `Фамилия`): a value
 /// under them is a name part even when it is also an English word ("Rose", "Morales")
 /// or a single Han or Hangul syllable ("王").
@@ -209,7 +209,6 @@ const NAME_PART_WORDS: &[&str] = &[
     "soyad",
     "soyadi",
     "soyadı",
-    "ad",
     "adi",
     "adı",
     "fornavn",
@@ -258,22 +257,16 @@ const GENERIC_NAME_WORDS: &[&str] = &[
 const PERSON_ROLES: &[&str] = &[
     // Activity feeds and audit logs (`actor`, `agent`), abbreviated roles (`acct_mgr`).
     "actor",
-    "agent",
     "assigned",
     "poc",
     "dri",
     "signee",
     "correspondent",
-    "delegate",
-    "deputy",
-    // Meeting minutes: "Chair: …", "Absent: …", "Apologies: …".
-    "chair",
-    "chairperson",
+    // Meeting minutes: "Absent: …", "Apologies: …".
     "absent",
     "apologies",
     "excused",
     "notetaker",
-    "handler",
     "mgr",
     "contact",
     "contacts",
@@ -1117,7 +1110,15 @@ fn classify_key_words(key: &str) -> KeyClass {
             .copied()
             .unwrap_or_else(|| singular_flags(table, w))
     };
-    let whole = table.get(&buf[..len]).copied().unwrap_or(0);
+    let mut whole = table.get(&buf[..len]).copied().unwrap_or(0);
+    // `cust_nm`, `emp_ln`: a two-letter name abbreviation after a prefix (alone, `ln`
+    // and `fn` are as often a line or a function).
+    if words.len() >= 2
+        && let Some(&(s, e)) = words.last()
+        && ABBREVIATED_NAME_PARTS.contains(&&buf[s..e])
+    {
+        whole |= W_NAME;
+    }
     let mut any = 0u8;
     let mut all_generic = true;
     let mut others_non_person = false;

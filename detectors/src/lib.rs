@@ -1562,7 +1562,10 @@ mod tests {
                 &["Taddeo Aquilina", "Rosa Cirilli"],
             ),
             ("Assigned to Dieke", &["Dieke"]),
-            ("Lead converted by Rodel.", &["Rodel"]),
+            (
+                "Internal note: spoke to Eyvindur on the phone",
+                &["Eyvindur"],
+            ),
             (
                 "Saludos cordiales,\nRomain Daneau\nAurora Insurance A/S",
                 &["Romain Daneau"],
@@ -1579,7 +1582,7 @@ mod tests {
                 "Attendees: Yamazaki, Keiko; Esfahani, Issam; Bae, Su",
                 &["Yamazaki, Keiko", "Esfahani, Issam", "Bae, Su"],
             ),
-            ("Sinnathambi: running 5 min late", &["Sinnathambi"]),
+            ("[10:02] Sinnathambi: running 5 min late", &["Sinnathambi"]),
             ("<Semen> anyone seen the invoice?", &["Semen"]),
             (
                 "Voicemail from Lília Calazans: hi it's Lília, call me back",
@@ -1595,6 +1598,9 @@ mod tests {
             "Interview with the Scrum Master",
             "Telefon: tel:+353-46-361-3663",
             "Note: see below",
+            "Zendesk: ticket created from email",
+            "Opened by Zapier on Monday",
+            "Signed by DocuSign",
             "Kayleigh Johnson joined Johnson & Johnson in 2018.",
         ] {
             let found = names_in(&det, text);

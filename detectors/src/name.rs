@@ -927,12 +927,9 @@ fn cue_before(text: &str, start: usize) -> Cue {
     if line_break && f & CUE_COLON != 0 && f & CUE_WEAK == 0 {
         return Cue::Strong;
     }
-    // "assigned to Dieke", "converted by Rodel", "spoke with Eyvindur": after these
-    // verbs the preposition's object is a person.
-    if f & CUE_WEAK != 0
-        && matches!(word.len(), 2..=4)
-        && ["to", "by", "with"].iter().any(|w| lower_is(word, w))
-    {
+    // "assigned to Dieke", "spoke with Eyvindur": after these verbs the preposition's
+    // object is a person. ("… by" is not: "opened by Zapier", "signed by DocuSign".)
+    if f & CUE_WEAK != 0 && (lower_is(word, "to") || lower_is(word, "with")) {
         let pv = prev_word();
         if ASSIGNING_VERBS.iter().any(|v| lower_is(pv, v)) {
             return Cue::Strong;
@@ -947,27 +944,16 @@ fn cue_before(text: &str, start: usize) -> Cue {
     }
 }
 
-/// Verbs whose "to"/"by"/"with" object is a person ("assigned to", "converted by").
+/// Verbs whose "to"/"with" object is a person ("assigned to", "spoke with").
 const ASSIGNING_VERBS: &[&str] = &[
     "assigned",
     "reassigned",
     "delegated",
-    "escalated",
     "handed",
-    "converted",
-    "approved",
-    "reviewed",
-    "signed",
-    "submitted",
-    "reported",
-    "opened",
-    "logged",
-    "resolved",
     "spoke",
     "talked",
-    "requested",
-    "authored",
-    "owned",
+    "speaking",
+    "talking",
 ];
 
 /// A title or greeting that introduces a name ("Dr.", "Dear"), unless it is itself a strong given name.
@@ -2561,7 +2547,12 @@ fn chat_speaker(text: &str, t: &Token) -> bool {
     let Some(w) = text.get(t.start..t.end) else {
         return false;
     };
-    !in_set(&LABEL_SET, w)
+    // "Zendesk: ticket created": an unknown word before `: ` is as likely a tool or a
+    // product; only chat formatting (`<…>`, a `[time]` before it) or the name lists
+    // make it a speaker.
+    let chat_form = angle || lead.ends_with("] ");
+    (chat_form || is_name_flag(t.flags) && t.flags & AMBIG == 0)
+        && !in_set(&LABEL_SET, w)
         && !is_english_word(w)
         && lookup(w) & (CUE_STRONG | CUE_WEAK | CUE_COLON) == 0
 }
