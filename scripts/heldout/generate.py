@@ -11,6 +11,9 @@ Needs (generation time only; the Rust test reads the committed output):
 Two splits with disjoint TEMPLATE families and mostly disjoint names:
   dev    templates in dev_templates.py   -> detectors/tests/heldout/dev.jsonl
   final  templates in final_templates.py -> detectors/tests/heldout/final.jsonl
+plus two more tuning splits on dev's name pool, each written without final:
+  dev2   templates in dev2_templates.py  (--dev2) -> detectors/tests/heldout/dev2.jsonl
+  dev3   templates in dev3_templates.py  (--dev3) -> detectors/tests/heldout/dev3.jsonl
 Whoever tunes the detectors may read dev (its file and its templates) and must
 never open final.jsonl or final_templates.py; only final's aggregate scores are
 reported. See detectors/tests/heldout/README.md.
