@@ -44,6 +44,8 @@ struct KeyClass {
     generic_name: bool,
     /// The key names a credential (`password`, `api_key`, `access_token`).
     secret: bool,
+    /// The key names a part of a person's name (`lastName`, `cust_ln`, `Фамилия`).
+    part: bool,
 }
 
 impl KeyClass {
@@ -53,6 +55,7 @@ impl KeyClass {
         phone: PhoneHint::None,
         generic_name: false,
         secret: false,
+        part: false,
     };
 }
 
@@ -143,11 +146,128 @@ const NAME_WORDS: &[&str] = &[
     "नाम",
     "ชื่อ",
     "นามสกุล",
+    // Abbreviations in CRM field names (`fname`, `lname`); the two-letter ones
+    // (`cust_nm`, `emp_ln`) only after a prefix, see `ABBREVIATED_NAME_PARTS`.
+    "fname",
+    "lname",
+    "mname",
+    // More languages: German, Turkish, Korean, Hebrew.
+    "familienname",
+    "rufname",
+    "geburtsname",
+    "adi",
+    "adı",
+    "isim",
+    "성",
+];
+/// Two-letter name abbreviations, a name only as the last word of a longer key.
+const ABBREVIATED_NAME_PARTS: &[&[u8]] = &[b"nm", b"fn", b"ln", b"mn"];
+
+/// Key words for a part of a person's name (`lastName`, `cust_ln`, `Фамилия`): a value
+/// under them is a name part even when it is also an English word ("Rose", "Morales")
+/// or a single Han or Hangul syllable ("王").
+const NAME_PART_WORDS: &[&str] = &[
+    "first",
+    "last",
+    "given",
+    "family",
+    "middle",
+    "surname",
+    "surnames",
+    "firstname",
+    "lastname",
+    "givenname",
+    "familyname",
+    "middlename",
+    "forename",
+    "maidenname",
+    "fn",
+    "ln",
+    "fname",
+    "lname",
+    "mname",
+    "apellido",
+    "apellidos",
+    "prenom",
+    "prénom",
+    "vorname",
+    "nachname",
+    "familienname",
+    "rufname",
+    "geburtsname",
+    "cognome",
+    "sobrenome",
+    "voornaam",
+    "achternaam",
+    "imie",
+    "imię",
+    "nazwisko",
+    "jmeno",
+    "jméno",
+    "prijmeni",
+    "příjmení",
+    "soyad",
+    "soyadi",
+    "soyadı",
+    "adi",
+    "adı",
+    "fornavn",
+    "efternavn",
+    "etternavn",
+    "förnamn",
+    "efternamn",
+    "etunimi",
+    "sukunimi",
+    "vezetéknév",
+    "keresztnév",
+    "prenume",
+    "prezime",
+    "ime",
+    "имя",
+    "фамилия",
+    "отчество",
+    "ім'я",
+    "прізвище",
+    "όνομα",
+    "επώνυμο",
+    "姓",
+    "名",
+    "성",
+    "이름",
+    "משפחה",
+    "פרטי",
+    "名字",
+    "ชื่อ",
+    "นามสกุล",
 ];
 const GENERIC_NAME_WORDS: &[&str] = &[
-    "name", "first", "last", "full", "given", "family", "middle", "display", "surname", "names",
+    "name",
+    "first",
+    "last",
+    "full",
+    "given",
+    "family",
+    "middle",
+    "display",
+    "surname",
+    "names",
+    // SCIM's `name.formatted`, vCard's `fn`: the whole name inside a name object.
+    "formatted",
 ];
 const PERSON_ROLES: &[&str] = &[
+    // Activity feeds and audit logs (`actor`, `agent`), abbreviated roles (`acct_mgr`).
+    "actor",
+    "assigned",
+    "poc",
+    "dri",
+    "signee",
+    "correspondent",
+    // Meeting minutes: "Absent: …", "Apologies: …".
+    "absent",
+    "apologies",
+    "excused",
+    "notetaker",
+    "mgr",
     "contact",
     "contacts",
     "owner",
@@ -693,6 +813,20 @@ const COMPANY_KEYS: &[&str] = &[
     "project",
     "campaign",
     "product",
+    // Configuration objects: `{"config": {"name": "Sales Cloud", "displayName": "Key Risks"}}`.
+    "config",
+    "configuration",
+    "settings",
+    "options",
+    "preferences",
+    "manifest",
+    "spec",
+    "plugin",
+    "extension",
+    "policy",
+    "permission",
+    "license",
+    "subscription",
     // Things, not people: `"items": [{"name": "Echo Dot"}]`, `"Abteilung": "Vertrieb Nord"`.
     "item",
     "article",
@@ -860,6 +994,9 @@ const SECRET_KEYS: &[&str] = &[
     "authorization",
 ];
 
+static NAME_PART_SET: LazyLock<std::collections::HashSet<&'static [u8], crate::Fnv>> =
+    LazyLock::new(|| NAME_PART_WORDS.iter().map(|w| w.as_bytes()).collect());
+
 static KEY_WORDS: LazyLock<HashMap<&'static [u8], u8, crate::Fnv>> = LazyLock::new(|| {
     let mut map: HashMap<&'static [u8], u8, crate::Fnv> = HashMap::default();
     for (list, flag) in [
@@ -973,7 +1110,15 @@ fn classify_key_words(key: &str) -> KeyClass {
             .copied()
             .unwrap_or_else(|| singular_flags(table, w))
     };
-    let whole = table.get(&buf[..len]).copied().unwrap_or(0);
+    let mut whole = table.get(&buf[..len]).copied().unwrap_or(0);
+    // `cust_nm`, `emp_ln`: a two-letter name abbreviation after a prefix (alone, `ln`
+    // and `fn` are as often a line or a function).
+    if words.len() >= 2
+        && let Some(&(s, e)) = words.last()
+        && ABBREVIATED_NAME_PARTS.contains(&&buf[s..e])
+    {
+        whole |= W_NAME;
+    }
     let mut any = 0u8;
     let mut all_generic = true;
     let mut others_non_person = false;
@@ -1004,6 +1149,11 @@ fn classify_key_words(key: &str) -> KeyClass {
         class.generic_name = true;
     }
     let has = |w: &[u8]| words.iter().any(|&(s, e)| &buf[s..e] == w);
+    class.part = class.person
+        && (NAME_PART_SET.contains(&buf[..len])
+            || words
+                .iter()
+                .any(|&(s, e)| NAME_PART_SET.contains(&buf[s..e])));
     class.secret = (any | whole) & W_SECRET != 0
         || (has(b"key") && (has(b"api") || has(b"private") || has(b"access") || has(b"secret")));
     if (any | whole) & W_PHONE != 0 {
@@ -1161,6 +1311,8 @@ struct Slot {
     secret: bool,
     /// An array element or the root: only there are name/value pairs looked for.
     element: bool,
+    /// Under a name-part key (`lastName`): a value is a name part even if also an English word.
+    part: bool,
 }
 
 fn root(hints: &FieldHints) -> Slot {
@@ -1172,6 +1324,7 @@ fn root(hints: &FieldHints) -> Slot {
         whole: None,
         secret: false,
         element: true,
+        part: false,
     }
 }
 
@@ -1222,6 +1375,7 @@ fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot
             whole: None,
             secret: class.secret,
             element: false,
+            part: person && class.part,
         };
     }
     let (field, path_hint) = hints.step(parent.field, At::Key(key));
@@ -1233,6 +1387,7 @@ fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot
         whole: None,
         secret: class.secret,
         element: false,
+        part: person && class.part,
     };
     apply_hint(hints, slot, path_hint.or(key_hint))
 }
@@ -1316,7 +1471,10 @@ fn scan_string(det: &Detectors, hints: &FieldHints, s: &str, slot: Slot, out: &m
             return;
         }
     }
-    if slot.person && det.names_enabled() && name::plausible_person_value(s) {
+    if slot.person
+        && det.names_enabled()
+        && (name::plausible_person_value(s) || slot.part && name::plausible_name_part(s))
+    {
         let start = s.len() - s.trim_start().len();
         let end = s.trim_end().len();
         if let Some(t) = s.get(start..end) {

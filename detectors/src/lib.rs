@@ -793,6 +793,24 @@ impl Detectors {
                 region: None,
             });
         }
+        // "Lília Calazans: \"hi it's Lília\"", "loop in Shuying Huan … added Shuying": a
+        // word of a name found in this text names the same person where it recurs.
+        if names_on && out.len() > base {
+            let mut spans: Vec<(usize, usize)> = Vec::new();
+            name::repeated_mentions(text, &out[base..], &mut spans);
+            for (s, e) in spans {
+                if let Some(t) = text.get(s..e) {
+                    out.push(Finding {
+                        start: s,
+                        end: e,
+                        kind: Kind::Name,
+                        text: t.to_string(),
+                        normalized: t.to_string(),
+                        region: None,
+                    });
+                }
+            }
+        }
         if self.ibans || self.cards || self.secrets.is_some() {
             self.scan_optional(text, out);
         }
@@ -935,7 +953,7 @@ fn continues_name_list(text: &str, i: usize, found: &[Finding]) -> bool {
     }
     matches!(
         text.get(prev.end..i),
-        Some(", " | "; " | " and " | ", and " | " und " | " et " | " y " | " e " | " en ")
+        Some(", " | "; " | " and " | ", and " | " und " | " et " | " y " | " e " | " en " | " ↔ ")
     )
 }
 
@@ -1499,6 +1517,98 @@ mod tests {
             .map(|f| format!("{}={}", f.path, f.finding.text))
             .collect();
         assert_eq!(found, ["author=Ana Souza"]);
+    }
+
+    #[test]
+    fn name_part_abbreviated_and_activity_keys_hold_names_and_config_objects_do_not() {
+        let det = Detectors::new();
+        let v = json!({
+            "rows": [{"cust_fn": "Tankut", "cust_ln": "Roman", "acct_mgr": "Mizuki Onishi"}],
+            "person": {"familyName": "Morales", "name": {"formatted": "Rosalía Morales"}},
+            "result": [{"姓": "王", "Фамилия": "Иванова"}],
+            "activities": [{"actor": "İlkut Beşerler"}],
+            "config": {"name": "Sales Cloud", "owner": "Field Sales", "displayName": "Key Risks",
+                       "approver": "Scrum Master"},
+            "reviewer": "Data Protection Officer"
+        });
+        let mut found: Vec<String> = det
+            .find_json(&v)
+            .into_iter()
+            .map(|f| format!("{}={}", f.path, f.finding.text))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "activities[0].actor=İlkut Beşerler",
+                "person.familyName=Morales",
+                "person.name.formatted=Rosalía Morales",
+                "result[0][\"Фамилия\"]=Иванова",
+                "result[0][\"姓\"]=王",
+                "rows[0].acct_mgr=Mizuki Onishi",
+                "rows[0].cust_fn=Tankut",
+                "rows[0].cust_ln=Roman",
+            ]
+        );
+    }
+
+    #[test]
+    fn names_in_minutes_chats_bibliographies_and_repeated_mentions_are_found() {
+        let det = Detectors::new();
+        let cases: &[(&str, &[&str])] = &[
+            ("Next of kin: Regina Nijs (mother)", &["Regina Nijs"]),
+            (
+                "Absent: Taddeo Aquilina, Rosa Cirilli",
+                &["Taddeo Aquilina", "Rosa Cirilli"],
+            ),
+            ("Assigned to Dieke", &["Dieke"]),
+            (
+                "Internal note: spoke to Eyvindur on the phone",
+                &["Eyvindur"],
+            ),
+            (
+                "Saludos cordiales,\nRomain Daneau\nAurora Insurance A/S",
+                &["Romain Daneau"],
+            ),
+            (
+                "Attendees\nXinfei Guan\nRodel Aquino",
+                &["Xinfei Guan", "Rodel Aquino"],
+            ),
+            (
+                "Authors: Zhongli, J.; Mendes, C.",
+                &["Zhongli, J.", "Mendes, C."],
+            ),
+            (
+                "Attendees: Yamazaki, Keiko; Esfahani, Issam; Bae, Su",
+                &["Yamazaki, Keiko", "Esfahani, Issam", "Bae, Su"],
+            ),
+            ("[10:02] Sinnathambi: running 5 min late", &["Sinnathambi"]),
+            ("<Semen> anyone seen the invoice?", &["Semen"]),
+            (
+                "Voicemail from Lília Calazans: hi it's Lília, call me back",
+                &["Lília Calazans", "Lília"],
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(names_in(&det, text), *want, "{text}");
+        }
+        for text in [
+            "Le 13.04.2023, le contrat a été signé.",
+            "Owner: Field Sales",
+            "Interview with the Scrum Master",
+            "Telefon: tel:+353-46-361-3663",
+            "Note: see below",
+            "Zendesk: ticket created from email",
+            "Opened by Zapier on Monday",
+            "Signed by DocuSign",
+            "Kayleigh Johnson joined Johnson & Johnson in 2018.",
+        ] {
+            let found = names_in(&det, text);
+            assert!(
+                found.iter().all(|n| *n == "Kayleigh Johnson"),
+                "{text}: {found:?}"
+            );
+        }
     }
 
     #[test]

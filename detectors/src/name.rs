@@ -131,6 +131,8 @@ const PLACE_PREFIXES: &str = "san santa santo são saint st sainte ste lake moun
 
 /// Capitalized words that are common in business text and never names on their own.
 const STOP_WORDS: &str = "the a an and or but if in on at to for of with by from as is it its we \
+    cordiales cordiali cordialmente distinti freundlichen freundliche herzlichen herzliche \
+    vriendelijke hartelijke atenciosamente cordialement salutations \
     i you he she they our your my his her their this that these those there here what which who \
     whom whose when where why how all any each every some no not yes ok okay please thanks thank \
     hello hi dear regards best kind warm sincerely cheers team sales support account accounts \
@@ -588,7 +590,7 @@ impl Scanned {
 }
 
 /// Cheap pre-test for [`labelled_value`]: a letter before the `:`/`=`, and
-/// after it a letter or quote (`=`) or a space and a lowercase letter (`:`).
+/// after it a letter or quote (`=`) or a space and a letter (`:`).
 #[inline]
 pub(crate) fn label_may_start(bytes: &[u8], at: usize) -> bool {
     let before = at
@@ -607,7 +609,7 @@ pub(crate) fn label_may_start(bytes: &[u8], at: usize) -> bool {
             bytes.get(at + 1) == Some(&b' ')
                 && bytes
                     .get(at + 2)
-                    .is_some_and(|&b| b.is_ascii_lowercase() || b >= 0x80)
+                    .is_some_and(|&b| b.is_ascii_alphabetic() || b >= 0x80)
         }
     }
 }
@@ -626,8 +628,8 @@ fn continues_name(bytes: &[u8], at: usize) -> bool {
 }
 
 /// The value of a person label at a `:` or `=` at `at` — `name=Maria+Gonzalez`,
-/// `owner="Ana Souza"`, `contact: maria gonzalez` — as a byte span, when it
-/// is plausibly a person. Capitalized values after `:` are left to the run
+/// `owner="Ana Souza"`, `contact: maria gonzalez`, `Visitor: Stéphane Cornet —` — as a
+/// byte span, when it is plausibly a person. Capitalized values after `:` are also left to the run
 /// rules; this catches what they cannot see (lowercase names, `key=value`).
 pub(crate) fn labelled_value(text: &str, at: usize) -> Option<(usize, usize)> {
     let bytes = text.as_bytes();
@@ -666,9 +668,12 @@ pub(crate) fn labelled_value(text: &str, at: usize) -> Option<(usize, usize)> {
         while bytes.get(vs) == Some(&b' ') && vs < at + 3 {
             vs += 1;
         }
-        // A capitalized value is for the run rules ("Owner: Maria Gonzalez will call").
-        if char_at(text, vs).is_none_or(|c| !c.is_lowercase()) {
-            return None;
+        match char_at(text, vs) {
+            Some(c) if c.is_lowercase() => {}
+            // "Next of kin: Regina Nijs (mother)", "Visitor: Stéphane Cornet — host: …":
+            // the capitalized words right after a person label.
+            Some(c) if c.is_uppercase() => return capitalized_labelled_value(text, vs),
+            _ => return None,
         }
     }
     let mut ve = vs;
@@ -758,6 +763,63 @@ pub(crate) fn labelled_value(text: &str, at: usize) -> Option<(usize, usize)> {
     Some((vs, vs + value.len()))
 }
 
+/// The capitalized value after a person label at `vs` (`Visitor: Stéphane Cornet —`):
+/// up to four words that each start with a capital (or are a name particle or an
+/// initial), ending at the first other word or punctuation, when the value is
+/// plausibly a person and no word is a common, company or place word.
+fn capitalized_labelled_value(text: &str, vs: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut end = vs;
+    let mut pos = vs;
+    let mut words = 0;
+    while words < 4 {
+        let Some(t) = read_token(text, pos) else {
+            break;
+        };
+        if t.start != pos {
+            break;
+        }
+        let particle = t.shape == Shape::Lower && t.flags & PARTICLE != 0;
+        if t.shape == Shape::Lower && !particle {
+            break;
+        }
+        if t.flags & (STOP | COMMON | COMPANY | PLACE_SUFFIX | TITLE | CUE_STRONG) != 0
+            && t.flags & (GIVEN | SURNAME) == 0
+            && !particle
+        {
+            return None;
+        }
+        let mut e = t.end;
+        if t.shape == Shape::Initial && bytes.get(e) == Some(&b'.') {
+            e += 1;
+        }
+        if !particle {
+            end = e;
+        }
+        words += 1;
+        if bytes.get(e) != Some(&b' ') {
+            break;
+        }
+        pos = e + 1;
+    }
+    // "Patient: Shaheen, Ziad", "Absent: A B, C D": lists and "Surname, Given" are
+    // for the run rules, which see the whole list.
+    // (Two or more words before the comma are a whole name: "Absent: Taddeo Aquilina, …".)
+    if end == vs || bytes.get(end) == Some(&b',') && !text[vs..end].contains(' ') {
+        return None;
+    }
+    // What follows must end the value: punctuation, a line end, or a lower-case word.
+    let value = text.get(vs..end)?;
+    if !value.contains(' ') && lookup(value) & (GIVEN | SURNAME) == 0 {
+        // One unknown capitalized word is as likely a place or a product.
+        return None;
+    }
+    if !plausible_person_value(value) || legal_form_after(text, end) {
+        return None;
+    }
+    Some((vs, end))
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Cue {
     None,
@@ -837,7 +899,42 @@ fn cue_before(text: &str, start: usize) -> Cue {
     {
         return Cue::Strong;
     }
+    // "morning Apoloniusz!", "Good evening Sadia": a greeting, not "Monday Morning Sync".
+    if ["morning", "afternoon", "evening"].contains(&word)
+        || ["Morning", "Afternoon", "Evening"].contains(&word) && lower_is(prev_word(), "good")
+    {
+        return Cue::Strong;
+    }
+    let line_break = text[e..start].contains('\n');
+    // Two-word sign-offs ("Best wishes", "Saludos cordiales", "Cordiali saluti") end a
+    // line; the signature's first line is a name.
+    if line_break
+        && [
+            "wishes",
+            "cordiales",
+            "cordiali",
+            "cordialmente",
+            "groet",
+            "respect",
+        ]
+        .iter()
+        .any(|w| lower_is(word, w))
+    {
+        return Cue::Strong;
+    }
     let f = lookup(word);
+    // "Attendees\nXinfei Guan\n…": a list label on a line of its own.
+    if line_break && f & CUE_COLON != 0 && f & CUE_WEAK == 0 {
+        return Cue::Strong;
+    }
+    // "assigned to Dieke", "spoke with Eyvindur": after these verbs the preposition's
+    // object is a person. ("… by" is not: "opened by Zapier", "signed by DocuSign".)
+    if f & CUE_WEAK != 0 && (lower_is(word, "to") || lower_is(word, "with")) {
+        let pv = prev_word();
+        if ASSIGNING_VERBS.iter().any(|v| lower_is(pv, v)) {
+            return Cue::Strong;
+        }
+    }
     if f & CUE_STRONG != 0 || (colon && f & (CUE_COLON | CUE_WEAK) != 0) {
         Cue::Strong
     } else if f & CUE_WEAK != 0 {
@@ -846,6 +943,18 @@ fn cue_before(text: &str, start: usize) -> Cue {
         Cue::None
     }
 }
+
+/// Verbs whose "to"/"with" object is a person ("assigned to", "spoke with").
+const ASSIGNING_VERBS: &[&str] = &[
+    "assigned",
+    "reassigned",
+    "delegated",
+    "handed",
+    "spoke",
+    "talked",
+    "speaking",
+    "talking",
+];
 
 /// A title or greeting that introduces a name ("Dr.", "Dear"), unless it is itself a strong given name.
 #[inline]
@@ -1682,7 +1791,22 @@ fn surname_comma_given(text: &str, tokens: &[Token]) -> Option<NameMatch> {
     let strong_surname = f1 & SURNAME != 0 && f1 & AMBIG == 0;
     let unknown = |f: u16| f & (GIVEN | SURNAME | AMBIG) == 0;
     let cue = cue_before(text, tokens.first()?.start);
-    let ok = (strong_given && f1 & AMBIG == 0)
+    // "Zhongli, J.", "Avan, Ç.": a surname, a comma and an initial with its period
+    // (bibliographies, directories, signatures).
+    let dotted_initial = second.shape == Shape::Initial
+        && bytes.get(second.end) == Some(&b'.')
+        && first.shape == Shape::Capitalized
+        && first.end - first.start >= 3
+        && f1 & AMBIG == 0;
+    // "Attendees: Yamazaki, Keiko; Esfahani, Issam; Bae, Su": in a semicolon list every
+    // item has the same shape.
+    let semicolon_list = second.shape == Shape::Capitalized
+        && f1 & AMBIG == 0
+        && (text[..tokens.first()?.start].trim_end().ends_with(';')
+            || text[end..].trim_start().starts_with(';'));
+    let ok = dotted_initial
+        || semicolon_list
+        || (strong_given && f1 & AMBIG == 0)
         || (strong_surname && (second.shape == Shape::Initial || unknown(f2) || f2 & GIVEN != 0))
         || (cue == Cue::Strong && second.shape != Shape::Initial)
         || tail_evidence(text, end)
@@ -2112,10 +2236,21 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
     if title {
         return span(from, to);
     }
+    // "Field Sales", "Product Owner", "Scrum Master": a team or a role, not a person.
+    if text
+        .get(first.start..last.end)
+        .is_some_and(is_role_or_department)
+    {
+        return None;
+    }
     // What follows the run: an address in brackets or a verb people do.
     let tail = || tail_evidence(text, to.end);
     let accepted = if core.len() == 1 {
         let t = first;
+        // "Le 13.04.2023, …", "De …": a lone particle is an article or a preposition.
+        if t.flags & PARTICLE != 0 && !t.possessive {
+            return None;
+        }
         (t.possessive && known(t))
             || (initials == 0
                 && t.shape == Shape::Capitalized
@@ -2127,6 +2262,7 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
                 && cue_before(text, from.start) != Cue::Weak
                 && !capitalized_word_before(text, from.start))
             || (given(t) && t.flags & AMBIG == 0 && t.shape == Shape::Capitalized && initials == 0)
+            || (initials == 0 && chat_speaker(text, t))
             || (initials > 0 && (surname(t) || (unknown(t) && t.end - t.start >= 3)))
             || lazy_cue(text, from.start, t, initials, cue)
     } else {
@@ -2193,6 +2329,21 @@ fn capitalized_word_before(text: &str, start: usize) -> bool {
 
 /// Verbs that follow a person ("Vadvirág Keresztes says", "Kelemen confirmed").
 const PERSON_VERBS: &[&str] = &[
+    // Chat and CRM system lines: "X added Y to the group", "X has left", "X changed the topic".
+    "added",
+    "removed",
+    "invited",
+    "left",
+    "changed",
+    "shared",
+    "uploaded",
+    "posted",
+    "edited",
+    "escribió",
+    "schrieb",
+    "scrisse",
+    "escreveu",
+    "agrees",
     "says",
     "said",
     "asked",
@@ -2352,6 +2503,58 @@ fn tail_evidence(text: &str, end: usize) -> bool {
         return std::str::from_utf8(&r2[..e2]).is_ok_and(|w2| PERSON_STATES.contains(&w2));
     }
     in_set(&VERB_SET, w)
+}
+
+/// "Sinnathambi: running 5 min late", "<Semen> anyone seen …", "[10:02] Iyad: ok": the
+/// speaker of a chat line — one capitalized word at the start of a line (or after a
+/// bracketed timestamp), then `: ` and a lower-case word or a mention, or in `<…>`.
+/// Labels ("Note: see below"), English words and common words are not speakers.
+fn chat_speaker(text: &str, t: &Token) -> bool {
+    let bytes = text.as_bytes();
+    if t.shape != Shape::Capitalized
+        || t.flags & (STOP | COMMON | COMPANY | PLACE_SUFFIX | PLACE_PREFIX | TITLE) != 0
+    {
+        return false;
+    }
+    let before = &text[..t.start];
+    let angle = before.ends_with('<');
+    let lead = before.strip_suffix('<').unwrap_or(before);
+    let line_start = lead.is_empty() || lead.ends_with('\n') || lead.ends_with("] ");
+    if !line_start {
+        return false;
+    }
+    let rest = &bytes[t.end..];
+    let shape_ok = if angle {
+        rest.starts_with(b"> ")
+    } else {
+        // A message, not a value: "@Sari …" or a lower-case word and a space
+        // ("Telefon: tel:+353…" and "Web: www.x.io" are labels).
+        let msg = if rest.starts_with(b": ") {
+            text.get(t.end + 2..).unwrap_or("")
+        } else {
+            ""
+        };
+        let w_end = msg.find(|c: char| !c.is_alphabetic()).unwrap_or(msg.len());
+        rest.starts_with(b": ")
+            && (msg.starts_with('@')
+                || msg.starts_with(char::is_lowercase)
+                    && w_end >= 2
+                    && msg[w_end..].starts_with([' ', ',', '!', '?']))
+    };
+    if !shape_ok {
+        return false;
+    }
+    let Some(w) = text.get(t.start..t.end) else {
+        return false;
+    };
+    // "Zendesk: ticket created": an unknown word before `: ` is as likely a tool or a
+    // product; only chat formatting (`<…>`, a `[time]` before it) or the name lists
+    // make it a speaker.
+    let chat_form = angle || lead.ends_with("] ");
+    (chat_form || is_name_flag(t.flags) && t.flags & AMBIG == 0)
+        && !in_set(&LABEL_SET, w)
+        && !is_english_word(w)
+        && lookup(w) & (CUE_STRONG | CUE_WEAK | CUE_COLON) == 0
 }
 
 /// Single-token evidence from a cue word before the run.
@@ -2739,7 +2942,326 @@ pub(crate) fn plausible_person_value(value: &str) -> bool {
         last = w;
         english_only = english_only && is_english_word(w);
     }
-    !english_only && !team(last) && !first.is_some_and(|f| f != last && team(f))
+    !english_only
+        && !team(last)
+        && !first.is_some_and(|f| f != last && team(f))
+        && !is_role_or_department(v)
+}
+
+/// Words of the names among `found` that recur elsewhere in `text` as whole words
+/// (the same person mentioned again: "Voicemail from Lília Calazans: hi it's Lília"),
+/// appended to `out` as spans that overlap no finding. A word counts when it is at
+/// least three letters (two in scripts without case), capitalized or without case,
+/// and neither a common, stop, company, place, title nor cue word.
+pub(crate) fn repeated_mentions(
+    text: &str,
+    found: &[crate::Finding],
+    out: &mut Vec<(usize, usize)>,
+) {
+    // Most strings are a name and little else (a JSON value, a greeting): nothing to look for.
+    let covered: usize = found.iter().map(|f| f.end - f.start).sum();
+    if text.len() < covered + 4 || !found.iter().any(|f| f.kind == crate::Kind::Name) {
+        return;
+    }
+    // Cap the work for long strings: at most eight distinct words.
+    let mut words: Vec<&str> = Vec::new();
+    for f in found.iter().filter(|f| f.kind == crate::Kind::Name) {
+        let Some(name) = text.get(f.start..f.end) else {
+            continue;
+        };
+        for w in name.split([' ', ',', '\n', '/']) {
+            let w = w.trim_end_matches('.');
+            let Some(c) = w.chars().next() else {
+                continue;
+            };
+            let min = if c.is_uppercase() { 3 } else { 2 };
+            if w.chars().count() < min
+                || !(c.is_uppercase() || c.is_alphabetic() && !c.is_lowercase())
+                || !w.chars().all(|c| is_word_char(c) || c == '-' || c == '\'')
+                || lookup(w)
+                    & (STOP
+                        | COMMON
+                        | COMPANY
+                        | TITLE
+                        | CUE_STRONG
+                        | CUE_WEAK
+                        | PARTICLE
+                        | PLACE_SUFFIX
+                        | PLACE_PREFIX)
+                    != 0
+                || is_english_word(w)
+                || words.contains(&w)
+            {
+                continue;
+            }
+            words.push(w);
+            if words.len() >= 8 {
+                break;
+            }
+        }
+    }
+    if words.is_empty() {
+        return;
+    }
+    // Spans of all findings by start, for a binary search per occurrence (linear overall:
+    // a long string repeats one name thousands of times). Occurrences of two different
+    // whole words never overlap each other.
+    let mut spans: Vec<(usize, usize)> = found.iter().map(|f| (f.start, f.end)).collect();
+    spans.sort_unstable();
+    let mut reach = 0;
+    for sp in &mut spans {
+        reach = reach.max(sp.1);
+        sp.1 = reach;
+    }
+    let taken = |s: usize, e: usize| {
+        // The last span starting before `e` and the furthest end among spans up to it.
+        let i = spans.partition_point(|&(a, _)| a < e);
+        i > 0 && spans[i - 1].1 > s
+    };
+    for w in words {
+        for (s, _) in text.match_indices(w) {
+            let e = s + w.len();
+            let before = text[..s].chars().next_back();
+            let after = text[e..].chars().next();
+            if before.is_some_and(|c| is_word_char(c) || c == '@' || c == '.' || c == '/')
+                || after.is_some_and(|c| is_word_char(c) || c == '@')
+                || taken(s, e)
+                // "Johnson & Johnson", "Wagner GmbH": a firm that carries the surname.
+                || text[..s].trim_end().ends_with('&')
+                || text[e..].trim_start().starts_with('&')
+                || legal_form_after(text, e)
+            {
+                continue;
+            }
+            out.push((s, e));
+        }
+    }
+}
+
+/// A value under a name-part key (`lastName`, `Фамилия`, `姓`) that
+/// [`plausible_person_value`] turned down only because it is also an English word
+/// ("Rose", "Morales", "Hunter") or a single Han or Hangul syllable ("王", "김"):
+/// one to three words of letters and name punctuation, capitalized or in a script
+/// without case, and no company, team, role or placeholder word.
+pub(crate) fn plausible_name_part(value: &str) -> bool {
+    let v = value.trim();
+    if v.is_empty() || v.len() > 60 {
+        return false;
+    }
+    let mut words = 0;
+    for w in v.split(' ').filter(|w| !w.is_empty()) {
+        words += 1;
+        let Some(c) = w.chars().next() else {
+            return false;
+        };
+        if !w
+            .chars()
+            .all(|c| is_word_char(c) || matches!(c, '.' | '-' | '\'' | '’'))
+            || c.is_lowercase()
+            || !c.is_alphabetic()
+        {
+            return false;
+        }
+        let bare = w.trim_end_matches('.');
+        if is_company_word(bare)
+            || in_set(&TEAM_SET, bare)
+            || in_set(&LABEL_SET, bare)
+            || lookup(bare) & (STOP | COMPANY) != 0
+        {
+            return false;
+        }
+    }
+    (1..=3).contains(&words) && !is_role_or_department(v)
+}
+
+/// Job-title head words and departments in several languages: a value holding one
+/// ("Data Protection Officer", "Jefa de Compras", "Leiterin Einkauf") or made only of
+/// department words ("Field Sales", "Site Reliability") is a role or a team, not a person.
+const ROLE_WORDS: &[&str] = &[
+    "manager",
+    "officer",
+    "director",
+    "directors",
+    "counsel",
+    "engineer",
+    "coordinator",
+    "specialist",
+    "analyst",
+    "consultant",
+    "administrator",
+    "executive",
+    "accountant",
+    "architect",
+    "developer",
+    "designer",
+    "intern",
+    "secretary",
+    "clerk",
+    "supervisor",
+    "president",
+    "assistant",
+    "advisor",
+    "recruiter",
+    "receptionist",
+    "technician",
+    "auditor",
+    "controller",
+    "treasurer",
+    "paralegal",
+    "strategist",
+    "scientist",
+    "associate",
+    "gerente",
+    "jefe",
+    "jefa",
+    "directora",
+    "director",
+    "directeur",
+    "directrice",
+    "responsable",
+    "leiter",
+    "leiterin",
+    "geschäftsführer",
+    "geschäftsführerin",
+    "direttore",
+    "direttrice",
+    "inkoper",
+    "einkäufer",
+    "einkäuferin",
+    "vendedora",
+    "comercial",
+    "asistente",
+    "assistente",
+    "sachbearbeiter",
+    "sachbearbeiterin",
+    "referent",
+    "referentin",
+    "chargé",
+    "chargée",
+    "diretor",
+    "diretora",
+    "coordinador",
+    "coordinadora",
+    "ceo",
+    "cfo",
+    "cto",
+    "coo",
+    "cio",
+    "vp",
+    "svp",
+    "evp",
+];
+/// Department and function words: a value made only of them (and these) is a team.
+const DEPARTMENT_WORDS: &[&str] = &[
+    "sales",
+    "marketing",
+    "finance",
+    "financial",
+    "engineering",
+    "reliability",
+    "support",
+    "operations",
+    "legal",
+    "affairs",
+    "success",
+    "growth",
+    "quality",
+    "assurance",
+    "procurement",
+    "purchasing",
+    "accounting",
+    "payroll",
+    "logistics",
+    "compliance",
+    "security",
+    "research",
+    "development",
+    "product",
+    "customer",
+    "customers",
+    "field",
+    "site",
+    "platform",
+    "people",
+    "human",
+    "resources",
+    "hr",
+    "it",
+    "infrastructure",
+    "data",
+    "protection",
+    "account",
+    "accounts",
+    "key",
+    "senior",
+    "junior",
+    "chief",
+    "head",
+    "lead",
+    "principal",
+    "regional",
+    "global",
+    "general",
+    "technical",
+    "service",
+    "client",
+    "vertrieb",
+    "einkauf",
+    "nord",
+    "süd",
+    "ost",
+    "west",
+    "soporte",
+    "técnico",
+    "tecnico",
+    "ventas",
+    "compras",
+    "achats",
+    "vendite",
+    "acquisti",
+    "contabilidad",
+    "recursos",
+    "humanos",
+    "kundenservice",
+    "personal",
+    "scrum",
+    "master",
+    "owner",
+    "office",
+    "front",
+    "back",
+    "desk",
+    "team",
+    "and",
+    "of",
+    "de",
+    "des",
+    "du",
+];
+
+static ROLE_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
+    LazyLock::new(|| ROLE_WORDS.iter().map(|w| w.as_bytes()).collect());
+static DEPARTMENT_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
+    LazyLock::new(|| DEPARTMENT_WORDS.iter().map(|w| w.as_bytes()).collect());
+
+/// Whether a person-key value is a job title or a department (see [`ROLE_WORDS`]).
+fn is_role_or_department(v: &str) -> bool {
+    let mut words = 0;
+    let mut dept = 0;
+    for w in v.split([' ', ',', '/']) {
+        let w = w.trim_matches(|c| matches!(c, '.' | '\'' | '’' | '-' | '(' | ')'));
+        if w.is_empty() {
+            continue;
+        }
+        words += 1;
+        if in_set(&ROLE_SET, w) {
+            return true;
+        }
+        if in_set(&DEPARTMENT_SET, w) {
+            dept += 1;
+        }
+    }
+    words >= 2 && dept == words
 }
 
 /// Words that make a person-key value a team, a queue or a system, not a person.

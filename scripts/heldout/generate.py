@@ -11,6 +11,9 @@ Needs (generation time only; the Rust test reads the committed output):
 Two splits with disjoint TEMPLATE families and mostly disjoint names:
   dev    templates in dev_templates.py   -> detectors/tests/heldout/dev.jsonl
   final  templates in final_templates.py -> detectors/tests/heldout/final.jsonl
+plus two more tuning splits on dev's name pool, each written without final:
+  dev2   templates in dev2_templates.py  (--dev2) -> detectors/tests/heldout/dev2.jsonl
+  dev3   templates in dev3_templates.py  (--dev3) -> detectors/tests/heldout/dev3.jsonl
 Whoever tunes the detectors may read dev (its file and its templates) and must
 never open final.jsonl or final_templates.py; only final's aggregate scores are
 reported. See detectors/tests/heldout/README.md.
@@ -402,8 +405,16 @@ class Ctx:
     def extra_name(self, p, style):
         """dev2 renderings (see EXTRA_NAME_SLOTS); draws from this Ctx's own rng."""
         rng = self.rng
+        if style == "given_only":
+            return pii("NAME", p.given)
+        if style == "surname_only":
+            return pii("NAME", p.surname)
         if p.native or style == "native":
             return pii("NAME", p.plain())
+        if style == "surname_upper":
+            return pii("NAME", p.surname.upper())
+        if style == "formal_initial":
+            return pii("NAME", f"{p.surname}, {p.given[0]}.")
         if style == "lower":
             return pii("NAME", f"{p.given} {p.surname}".lower() if rng.random() < 0.7 else p.given.lower())
         if style == "upper":
@@ -427,6 +438,10 @@ class Ctx:
         "al-Farsi", "El-Sayed", "ter Horst", "ten Cate", "le Roux", "Le Goff", "du Plessis",
         "St. Clair", "Fitzgerald", "Mac an tSaoir", "Ní Bhriain", "Ben-Haim", "Al Maktoum",
     ]
+
+    def ext(self):
+        """A phone extension (dev3): not PII on its own."""
+        return str(self.rng.randrange(100, 9999))
 
     def product(self):
         return self.rng.choice([
@@ -645,7 +660,10 @@ class Ctx:
 SLOT = re.compile(r"\{([a-z_]+)(\d?)\}")
 # dev2-only name renderings (Ctx.extra_name): lower-cased, "SURNAME Given",
 # two given names, native script, a particle surname, "SURNAME/GIVEN" (airline).
-EXTRA_NAME_SLOTS = ("lower", "upper", "fullmiddle", "native", "particle", "pnr")
+EXTRA_NAME_SLOTS = ("lower", "upper", "fullmiddle", "native", "particle", "pnr",
+                    # dev3-only: "Given SURNAME", "Surname, G.", and the given name or
+                    # surname alone even for native-script East Asian names.
+                    "surname_upper", "formal_initial", "given_only", "surname_only")
 
 
 def render(ctx, template, people=None):
@@ -734,6 +752,11 @@ def main():
         # A second tuning split: new templates (dev2_templates.py), dev's name pool.
         import dev2_templates
         write("dev2", build_split("dev2", dev2_templates, 0xDE72, 1200, 600, pool="dev"))
+        return
+    if "--dev3" in sys.argv:
+        # A third tuning split: new templates (dev3_templates.py), dev's name pool.
+        import dev3_templates
+        write("dev3", build_split("dev3", dev3_templates, 0xDE73, 1300, 650, pool="dev"))
         return
     import dev_templates
     write("dev", build_split("dev", dev_templates, 0xDE7, 1300, 650))
