@@ -1930,6 +1930,7 @@ pub(crate) fn redact_in_place(
     let mut buf = Vec::new();
     let mut keys = KeyCache::default();
     let mut values = ValueMemo::default();
+    let mut infos: Vec<KeyInfo> = Vec::new();
     let mut stack: Vec<(&mut Value, Slot)> = vec![(value, root(hints))];
     while let Some((v, slot)) = stack.pop() {
         match v {
@@ -1953,11 +1954,16 @@ pub(crate) fn redact_in_place(
             }
             Value::Object(map) => {
                 // Keys with findings are renamed first (rare), then values are queued.
-                let dirty: Vec<String> = map
-                    .keys()
-                    .filter(|k| !keys.info(det, hints, k, &mut buf).1)
-                    .cloned()
-                    .collect();
+                // One key lookup per key: the infos are kept for queueing the values.
+                infos.clear();
+                let mut dirty: Vec<String> = Vec::new();
+                for k in map.keys() {
+                    let info = keys.info(det, hints, k, &mut buf);
+                    if !info.1 {
+                        dirty.push(k.clone());
+                    }
+                    infos.push(info);
+                }
                 // A renamed key's values keep the hints of the key the backend wrote, as in
                 // `redact`: a placeholder is not neutral text (`[NAME_1]` reads as a
                 // person-ish key, `[PHONE_1]` as a phone-ish one).
@@ -1984,10 +1990,14 @@ pub(crate) fn redact_in_place(
                 }
                 let first_child = stack.len();
                 let pair = slot.element && pair_names_person(map);
-                for (k, item) in map.iter_mut() {
+                for (i, (k, item)) in map.iter_mut().enumerate() {
                     let mut child = match renamed.as_ref().and_then(|c| c.get(k)) {
                         Some((info, original)) => key_slot(hints, *info, &slot, original),
-                        None => key_slot(hints, keys.info(det, hints, k, &mut buf), &slot, k),
+                        // Not renamed: the map is as it was when `infos` was filled.
+                        None => match infos.get(i) {
+                            Some(info) => key_slot(hints, *info, &slot, k),
+                            None => key_slot(hints, keys.info(det, hints, k, &mut buf), &slot, k),
+                        },
                     };
                     if pair && k == "value" {
                         child = pair_value_slot(child);
