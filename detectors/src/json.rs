@@ -13,7 +13,6 @@
 //! (`"owner": {"name": …}` versus `"company": {"name": …}`).
 
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::sync::LazyLock;
 
 use serde_json::{Map, Value};
@@ -1188,36 +1187,171 @@ fn singular_flags(table: &HashMap<&'static [u8], u8, crate::Fnv>, w: &[u8]) -> u
         .unwrap_or(0)
 }
 
-/// Per-call memo of what a key says and whether the key text itself holds
-/// PII: JSON tool results repeat the same keys in every row.
+/// A per-call memo from short strings (plus a one-byte signature of how they
+/// are read) to what scanning them gave: JSON tool results repeat the same
+/// keys in every row, and the same enum-like values (statuses, stages,
+/// countries, owners, first names) in many.
+///
+/// An open-addressing table probed with a hash of the whole string: the
+/// direct-mapped key cache it replaced took its slot from a key's length and
+/// three of its bytes, so keys of one record evicted each other
+/// (`lastname`/`lastmodifieddate`) and missed on every row. Entries and probes
+/// are capped, so crafted colliding strings cost a fresh scan, never a long
+/// probe run, and a call's memo stays small.
+struct ShortMemo<V> {
+    slots: Vec<Option<MemoEntry<V>>>,
+    len: usize,
+    /// Entries kept at most; past this, new strings are looked up but not added.
+    cap: usize,
+}
+
+struct MemoEntry<V> {
+    hash: u64,
+    sig: u8,
+    text: Box<str>,
+    value: V,
+}
+
+/// Keys remembered per call (as before this memo): past this, new keys are classified every time.
+const KEY_MEMO_ENTRIES: usize = 4096;
+/// Values remembered per call. Small on purpose: the table is probed for every
+/// short value, and one that outgrew the CPU's L2 cache (with the document
+/// being walked) cost more in misses than the scans it saved.
+const VALUE_MEMO_ENTRIES: usize = 512;
+/// Slots looked at before a string counts as absent.
+const MEMO_PROBES: usize = 8;
+
+/// A fast hash of a short string, eight bytes per step (FxHash-style mixing).
+#[inline]
+fn short_hash(b: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = (b.len() as u64).wrapping_mul(K);
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        // The tail as the last eight bytes (overlapping the chunks): no variable-length copy.
+        let w = match b.len().checked_sub(8) {
+            Some(from) => b[from..]
+                .iter()
+                .rev()
+                .fold(0u64, |w, &x| w << 8 | u64::from(x)),
+            None => rest.iter().rev().fold(0u64, |w, &x| w << 8 | u64::from(x)),
+        };
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    h
+}
+
+/// Where a string is in a [`ShortMemo`]: its value, or the free slot it may take.
+enum Probe<'m, V> {
+    Hit(&'m V),
+    Miss { hash: u64, free: Option<usize> },
+}
+
+impl<V> ShortMemo<V> {
+    fn with_cap(cap: usize) -> Self {
+        ShortMemo {
+            slots: Self::empty(64),
+            len: 0,
+            cap,
+        }
+    }
+
+    fn empty(n: usize) -> Vec<Option<MemoEntry<V>>> {
+        std::iter::repeat_with(|| None).take(n).collect()
+    }
+
+    /// The slot index a hash starts probing at (`slots.len()` is a power of two;
+    /// the high bits are where the multiply mixed in every byte).
+    #[inline]
+    fn home(&self, hash: u64) -> usize {
+        (hash >> 40) as usize & (self.slots.len() - 1)
+    }
+
+    #[inline]
+    fn probe(&self, sig: u8, text: &str) -> Probe<'_, V> {
+        let hash = short_hash(text.as_bytes());
+        let mask = self.slots.len() - 1;
+        let home = self.home(hash);
+        for p in 0..MEMO_PROBES {
+            let i = (home + p) & mask;
+            match &self.slots[i] {
+                Some(e) if e.hash == hash && e.sig == sig && &*e.text == text => {
+                    return Probe::Hit(&e.value);
+                }
+                Some(_) => {}
+                None => {
+                    return Probe::Miss {
+                        hash,
+                        free: Some(i),
+                    };
+                }
+            }
+        }
+        Probe::Miss { hash, free: None }
+    }
+
+    /// Remembers `value` for `text` in the slot a [`Probe::Miss`] offered.
+    fn insert(&mut self, hash: u64, free: Option<usize>, sig: u8, text: &str, value: V) {
+        let Some(i) = free else {
+            return;
+        };
+        if self.len >= self.cap {
+            return;
+        }
+        self.slots[i] = Some(MemoEntry {
+            hash,
+            sig,
+            text: Box::from(text),
+            value,
+        });
+        self.len += 1;
+        if self.len * 2 > self.slots.len() {
+            self.grow();
+        }
+    }
+
+    /// Doubles the table (kept at most half full, so probe runs stay short).
+    fn grow(&mut self) {
+        let doubled = Self::empty(self.slots.len() * 2);
+        let old = std::mem::replace(&mut self.slots, doubled);
+        let mask = self.slots.len() - 1;
+        self.len = 0;
+        for e in old.into_iter().flatten() {
+            let home = self.home(e.hash);
+            if let Some(i) = (0..MEMO_PROBES)
+                .map(|p| (home + p) & mask)
+                .find(|&i| self.slots[i].is_none())
+            {
+                self.slots[i] = Some(e);
+                self.len += 1;
+            }
+        }
+    }
+}
+
+/// Per-call memo of what a key says and whether the key text itself holds PII.
 struct KeyCache {
-    /// Direct-mapped front cache: rows repeat keys, so most lookups hit here
-    /// with one short comparison and no hashing of the whole key.
-    front: Vec<Option<(Rc<str>, KeyInfo)>>,
-    map: HashMap<Rc<str>, KeyInfo, crate::Fnv>,
+    memo: ShortMemo<KeyInfo>,
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        KeyCache {
+            memo: ShortMemo::with_cap(KEY_MEMO_ENTRIES),
+        }
+    }
 }
 
 /// A key's class, whether the key text is free of findings, and the kind a key hint gives it.
 type KeyInfo = (KeyClass, bool, Option<usize>);
 
-impl Default for KeyCache {
-    fn default() -> Self {
-        KeyCache {
-            front: vec![None; 256],
-            map: HashMap::default(),
-        }
-    }
-}
-
 impl KeyCache {
-    fn slot(key: &str) -> usize {
-        let b = key.as_bytes();
-        let first = b.first().copied().unwrap_or(0) as usize;
-        let last = b.last().copied().unwrap_or(0) as usize;
-        let mid = b.get(b.len() / 2).copied().unwrap_or(0) as usize;
-        (b.len().wrapping_mul(31) ^ first.wrapping_mul(7) ^ last.wrapping_mul(13) ^ mid) & 255
-    }
-
     /// The key's class, true when the key text has no findings of its own, and its key hint.
     fn info(
         &mut self,
@@ -1226,32 +1360,137 @@ impl KeyCache {
         key: &str,
         scratch: &mut Vec<Finding>,
     ) -> KeyInfo {
-        let slot = Self::slot(key);
-        if let Some(Some((k, info))) = self.front.get(slot)
-            && &**k == key
-        {
-            return *info;
-        }
-        if let Some((k, c)) = self.map.get_key_value(key) {
-            let entry = (Rc::clone(k), *c);
-            let c = *c;
-            if let Some(f) = self.front.get_mut(slot) {
-                *f = Some(entry);
-            }
-            return c;
-        }
+        let (hash, free) = match self.memo.probe(0, key) {
+            Probe::Hit(info) => return *info,
+            Probe::Miss { hash, free } => (hash, free),
+        };
         scratch.clear();
         det.scan(key, Hint::NONE, scratch);
         let info = (classify_key(key), scratch.is_empty(), hints.key_kind(key));
         scratch.clear();
-        let owned: Rc<str> = Rc::from(key);
-        if self.map.len() < 4096 {
-            self.map.insert(Rc::clone(&owned), info);
-        }
-        if let Some(f) = self.front.get_mut(slot) {
-            *f = Some((owned, info));
-        }
+        self.memo.insert(hash, free, 0, key, info);
         info
+    }
+}
+
+/// Values longer than this are scanned every time: long strings are prose that
+/// rarely repeats, where hashing and storing them costs more than it saves.
+const VALUE_MEMO_MAX_LEN: usize = 48;
+
+/// Per-call memo of the findings in short string values (see [`ShortMemo`]).
+///
+/// A value is remembered the second time it is seen: most values of a tool
+/// result that repeat at all repeat often, while identifiers, timestamps and
+/// contact details are seen once, and storing those would cost an allocation
+/// each and fill the table for nothing. The first sighting leaves only its hash.
+struct ValueMemo {
+    memo: ShortMemo<Box<[Finding]>>,
+    seen: SeenHashes,
+}
+
+impl Default for ValueMemo {
+    fn default() -> Self {
+        ValueMemo {
+            memo: ShortMemo::with_cap(VALUE_MEMO_ENTRIES),
+            seen: SeenHashes::default(),
+        }
+    }
+}
+
+/// A set of hashes (open addressing, capped): which values were seen once.
+/// A false positive only makes a value remembered on its first repeat's behalf.
+#[derive(Default)]
+struct SeenHashes {
+    slots: Vec<u64>,
+    len: usize,
+}
+
+impl SeenHashes {
+    /// Adds `hash`; true when it was already there.
+    fn check_and_add(&mut self, hash: u64) -> bool {
+        // 0 marks an empty slot.
+        let hash = hash | 1;
+        if self.slots.is_empty() {
+            self.slots = vec![0; 256];
+        }
+        let mask = self.slots.len() - 1;
+        let home = (hash >> 40) as usize & mask;
+        for p in 0..MEMO_PROBES {
+            let i = (home + p) & mask;
+            if self.slots[i] == hash {
+                return true;
+            }
+            if self.slots[i] == 0 {
+                if self.len < 2 * VALUE_MEMO_ENTRIES {
+                    self.slots[i] = hash;
+                    self.len += 1;
+                    if self.len * 2 > self.slots.len() {
+                        self.grow();
+                    }
+                }
+                return false;
+            }
+        }
+        false
+    }
+
+    fn grow(&mut self) {
+        let doubled = vec![0; self.slots.len() * 2];
+        let old = std::mem::replace(&mut self.slots, doubled);
+        let mask = self.slots.len() - 1;
+        for h in old.into_iter().filter(|&h| h != 0) {
+            let home = (h >> 40) as usize & mask;
+            if let Some(i) = (0..MEMO_PROBES)
+                .map(|p| (home + p) & mask)
+                .find(|&i| self.slots[i] == 0)
+            {
+                self.slots[i] = h;
+            }
+        }
+    }
+}
+
+impl ValueMemo {
+    /// Findings in one string value under `slot`, appended to `out`: exactly what
+    /// [`scan_string`] gives (scanning a string depends only on the string and the
+    /// slot's person flag and hint), remembered for short values that repeat.
+    fn scan(
+        &mut self,
+        det: &Detectors,
+        hints: &FieldHints,
+        s: &str,
+        slot: Slot,
+        out: &mut Vec<Finding>,
+    ) {
+        // Whole-value field hints and credential keys are cheap paths of their own.
+        if s.len() > VALUE_MEMO_MAX_LEN || slot.whole.is_some() || slot.secret {
+            return scan_string(det, hints, s, slot, out);
+        }
+        let sig =
+            u8::from(slot.person) | (slot.hint.name as u8) << 1 | (slot.hint.phone as u8) << 2;
+        let (hash, free) = match self.memo.probe(sig, s) {
+            Probe::Hit(found) => {
+                #[cfg(debug_assertions)]
+                {
+                    let mut fresh = Vec::new();
+                    scan_string(det, hints, s, slot, &mut fresh);
+                    // No values in the message: findings are PII.
+                    debug_assert!(
+                        fresh.as_slice() == &found[..],
+                        "memoised findings differ from a fresh scan of the same value"
+                    );
+                }
+                out.extend_from_slice(found);
+                return;
+            }
+            Probe::Miss { hash, free } => (hash, free),
+        };
+        let base = out.len();
+        scan_string(det, hints, s, slot, out);
+        if free.is_some() && self.seen.check_and_add(hash ^ u64::from(sig)) {
+            let found = out.get(base..).unwrap_or_default();
+            self.memo.insert(hash, free, sig, s, found.into());
+        }
     }
 }
 
@@ -1630,13 +1869,14 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
     let mut stack: Vec<(&Value, usize, Seg<'_>, Slot)> = vec![(value, 0, Seg::Root, root(hints))];
     let mut buf = Vec::new();
     let mut keys = KeyCache::default();
+    let mut values = ValueMemo::default();
     while let Some((v, depth, seg, slot)) = stack.pop() {
         path.truncate(depth);
         path.push(seg);
         match v {
             Value::String(s) => {
                 buf.clear();
-                scan_string(det, hints, s, slot, &mut buf);
+                values.scan(det, hints, s, slot, &mut buf);
                 push_all(&mut results, &mut path, false, &mut buf);
             }
             Value::Number(n) => {
@@ -1726,10 +1966,11 @@ pub(crate) fn redact(
     let mut buf = Vec::new();
     let mut kbuf = Vec::new();
     let mut keys = KeyCache::default();
+    let mut values = ValueMemo::default();
     let mut redact_str =
         |s: &str, slot: Slot, replace: &mut dyn FnMut(&Finding) -> String| -> Value {
             buf.clear();
-            scan_string(det, hints, s, slot, &mut buf);
+            values.scan(det, hints, s, slot, &mut buf);
             Value::String(crate::replace_spans(s, &buf, replace).into_owned())
         };
     let mut stack: Vec<Frame<'_>> = Vec::new();
@@ -1846,12 +2087,14 @@ pub(crate) fn redact_in_place(
 ) {
     let mut buf = Vec::new();
     let mut keys = KeyCache::default();
+    let mut values = ValueMemo::default();
+    let mut infos: Vec<KeyInfo> = Vec::new();
     let mut stack: Vec<(&mut Value, Slot)> = vec![(value, root(hints))];
     while let Some((v, slot)) = stack.pop() {
         match v {
             Value::String(s) => {
                 buf.clear();
-                scan_string(det, hints, s, slot, &mut buf);
+                values.scan(det, hints, s, slot, &mut buf);
                 if !buf.is_empty() {
                     let new = crate::replace_spans(s, &buf, replace).into_owned();
                     *s = new;
@@ -1869,11 +2112,16 @@ pub(crate) fn redact_in_place(
             }
             Value::Object(map) => {
                 // Keys with findings are renamed first (rare), then values are queued.
-                let dirty: Vec<String> = map
-                    .keys()
-                    .filter(|k| !keys.info(det, hints, k, &mut buf).1)
-                    .cloned()
-                    .collect();
+                // One key lookup per key: the infos are kept for queueing the values.
+                infos.clear();
+                let mut dirty: Vec<String> = Vec::new();
+                for k in map.keys() {
+                    let info = keys.info(det, hints, k, &mut buf);
+                    if !info.1 {
+                        dirty.push(k.clone());
+                    }
+                    infos.push(info);
+                }
                 // A renamed key's values keep the hints of the key the backend wrote, as in
                 // `redact`: a placeholder is not neutral text (`[NAME_1]` reads as a
                 // person-ish key, `[PHONE_1]` as a phone-ish one).
@@ -1900,10 +2148,14 @@ pub(crate) fn redact_in_place(
                 }
                 let first_child = stack.len();
                 let pair = slot.element && pair_names_person(map);
-                for (k, item) in map.iter_mut() {
+                for (i, (k, item)) in map.iter_mut().enumerate() {
                     let mut child = match renamed.as_ref().and_then(|c| c.get(k)) {
                         Some((info, original)) => key_slot(hints, *info, &slot, original),
-                        None => key_slot(hints, keys.info(det, hints, k, &mut buf), &slot, k),
+                        // Not renamed: the map is as it was when `infos` was filled.
+                        None => match infos.get(i) {
+                            Some(info) => key_slot(hints, *info, &slot, k),
+                            None => key_slot(hints, keys.info(det, hints, k, &mut buf), &slot, k),
+                        },
                     };
                     if pair && k == "value" {
                         child = pair_value_slot(child);
@@ -1954,6 +2206,82 @@ mod tests {
         }
         for k in ["phone", "mobile_phone", "workTel", "fax"] {
             assert_eq!(classify_key(k).phone, PhoneHint::Phone, "{k}");
+        }
+    }
+
+    /// Each key of `record` with its value alone: no value repeats within one call,
+    /// so nothing is answered from the per-call memo.
+    fn alone(record: &Value) -> Vec<(String, Value)> {
+        record
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), serde_json::json!({ k.as_str(): v.clone() })))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn repeated_values_are_found_alike_under_every_key_and_in_every_row() {
+        // The same short strings under keys that read them differently (person,
+        // company, phone, identifier, credential, neutral), repeated over rows: the
+        // memo must answer a repeat exactly as a fresh scan of that value there would.
+        let det = Detectors::builder()
+            .secrets(true)
+            .build()
+            .expect("default detectors with secrets build");
+        let record = serde_json::json!({
+            "name": "Jordan Lee",
+            "company": "Jordan Lee",
+            "note": "Jordan Lee",
+            "owner": "Acme Corp",
+            "city": "Acme Corp",
+            "phone": "4155552671",
+            "order_id": "4155552671",
+            "memo": "4155552671",
+            "api_key": "sk_live_51HxQ2eZvKYlo2C0aB1c2D3e",
+            "token_note": "sk_live_51HxQ2eZvKYlo2C0aB1c2D3e",
+            "email": "jordan.lee@example.com",
+            "cc": "jordan.lee@example.com",
+        });
+        let rows = serde_json::json!({ "rows": [record.clone(), record.clone(), record.clone()] });
+        let label = |f: &Finding| format!("[{}:{}]", f.kind.as_str(), f.normalized);
+        let found = det.find_json(&rows);
+        let redacted = det.redact_json(&rows, label);
+        let mut in_place = rows.clone();
+        det.redact_json_in_place(&mut in_place, label);
+        let mut expected = Vec::new();
+        let mut expected_row = serde_json::Map::new();
+        for (key, single) in alone(&record) {
+            for f in det.find_json(&single) {
+                expected.push((key.clone(), f.finding));
+            }
+            if let Some((k, v)) = det
+                .redact_json(&single, label)
+                .as_object()
+                .and_then(|m| m.iter().next())
+            {
+                expected_row.insert(k.clone(), v.clone());
+            }
+        }
+        assert!(expected.len() >= 5, "the record has findings to repeat");
+        for row in 0..3 {
+            let prefix = format!("rows[{row}].");
+            let got: Vec<(String, Finding)> = found
+                .iter()
+                .filter_map(|f| {
+                    let key = f.path.strip_prefix(&prefix)?;
+                    Some((key.to_string(), f.finding.clone()))
+                })
+                .collect();
+            assert_eq!(got, expected, "row {row}");
+            let want = Value::Object(expected_row.clone());
+            assert_eq!(redacted["rows"][row], want, "redact_json row {row}");
+            assert_eq!(
+                in_place["rows"][row], want,
+                "redact_json_in_place row {row}"
+            );
         }
     }
 
