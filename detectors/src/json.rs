@@ -1453,7 +1453,7 @@ impl SeenHashes {
 impl ValueMemo {
     /// Findings in one string value under `slot`, appended to `out`: exactly what
     /// [`scan_string`] gives (scanning a string depends only on the string and the
-    /// slot's person flag and hint), remembered for short values that repeat.
+    /// slot's person, name-part and hint flags), remembered for short values that repeat.
     fn scan(
         &mut self,
         det: &Detectors,
@@ -1466,8 +1466,10 @@ impl ValueMemo {
         if s.len() > VALUE_MEMO_MAX_LEN || slot.whole.is_some() || slot.secret {
             return scan_string(det, hints, s, slot, out);
         }
-        let sig =
-            u8::from(slot.person) | (slot.hint.name as u8) << 1 | (slot.hint.phone as u8) << 2;
+        let sig = u8::from(slot.person)
+            | (slot.hint.name as u8) << 1
+            | (slot.hint.phone as u8) << 2
+            | (slot.part as u8) << 3;
         let (hash, free) = match self.memo.probe(sig, s) {
             Probe::Hit(found) => {
                 #[cfg(debug_assertions)]
@@ -2244,6 +2246,10 @@ mod tests {
             "token_note": "sk_live_51HxQ2eZvKYlo2C0aB1c2D3e",
             "email": "jordan.lee@example.com",
             "cc": "jordan.lee@example.com",
+            // A name part (an English word too) reads differently under a name-part key.
+            "lastName": "Morales",
+            "owner_name": "Morales",
+            "status": "Morales",
         });
         let rows = serde_json::json!({ "rows": [record.clone(), record.clone(), record.clone()] });
         let label = |f: &Finding| format!("[{}:{}]", f.kind.as_str(), f.normalized);
