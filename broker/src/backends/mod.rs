@@ -211,7 +211,7 @@ enum Transport {
         url: String,
         bearer: Option<String>,
         headers: HashMap<http::HeaderName, http::HeaderValue>,
-        client: reqwest::Client,
+        client: LazyClient,
     },
 }
 
@@ -257,7 +257,7 @@ impl Transport {
                 .map_err(|e| error(format!("headers.{key}: invalid header value: {e}")))?;
             headers.insert(header, value);
         }
-        let client = http_client(config).map_err(error)?;
+        let client = LazyClient::new(config).map_err(error)?;
         Ok(Transport::Http {
             url,
             bearer,
@@ -374,23 +374,61 @@ pub fn redacted_url(url: &str) -> String {
 /// plus the server's `ca_file`; no idle pooling (rmcp's choice: reused connections with an
 /// unread body stall on delayed ACKs); redirects are not followed, so the session id and
 /// credentials are never replayed to another location.
-fn http_client(config: &ServerConfig) -> Result<reqwest::Client, String> {
-    crate::tls::install_crypto_provider();
-    let mut builder = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .redirect(reqwest::redirect::Policy::none());
-    if let Some(path) = &config.ca_file {
-        let certs = crate::tls::read_ca_certificates(path)
-            .map_err(|e| format!("ca_file: {}", with_causes(&e)))?;
-        for der in certs {
-            let cert = reqwest::Certificate::from_der(&der)
-                .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-            builder = builder.tls_certs_merge([cert]);
-        }
+///
+/// Built on first connect, not at load: building one loads the system's root certificates
+/// (~5 ms), which a one-shot `tokenize` or `detokenize` — that never calls a backend — would
+/// pay for nothing. The `ca_file` is still read and checked at load, so its errors are
+/// config errors as before.
+#[derive(Clone)]
+struct LazyClient {
+    ca_certs: Arc<Vec<reqwest::Certificate>>,
+    built: Arc<std::sync::OnceLock<Result<reqwest::Client, String>>>,
+}
+
+impl std::fmt::Debug for LazyClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyClient")
+            .field("ca_certs", &self.ca_certs.len())
+            .finish_non_exhaustive()
     }
-    builder
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+impl LazyClient {
+    fn new(config: &ServerConfig) -> Result<Self, String> {
+        let mut ca_certs = Vec::new();
+        if let Some(path) = &config.ca_file {
+            let certs = crate::tls::read_ca_certificates(path)
+                .map_err(|e| format!("ca_file: {}", with_causes(&e)))?;
+            for der in certs {
+                ca_certs.push(
+                    reqwest::Certificate::from_der(&der)
+                        .map_err(|e| format!("ca_file {}: {e}", path.display()))?,
+                );
+            }
+        }
+        Ok(Self {
+            ca_certs: Arc::new(ca_certs),
+            built: Arc::default(),
+        })
+    }
+
+    /// The client, built on the first call (every later call gets the same one).
+    fn get(&self) -> Result<reqwest::Client, String> {
+        self.built
+            .get_or_init(|| {
+                crate::tls::install_crypto_provider();
+                let mut builder = reqwest::Client::builder()
+                    .pool_max_idle_per_host(0)
+                    .redirect(reqwest::redirect::Policy::none());
+                if !self.ca_certs.is_empty() {
+                    builder = builder.tls_certs_merge(self.ca_certs.iter().cloned());
+                }
+                builder
+                    .build()
+                    .map_err(|e| format!("cannot build the HTTP client: {e}"))
+            })
+            .clone()
+    }
 }
 
 type Client = RunningService<RoleClient, Notifications>;
@@ -578,7 +616,10 @@ impl Backend {
                 if let Some(token) = bearer {
                     config = config.auth_header(token.clone());
                 }
-                let transport = StreamableHttpClientTransport::with_client(http.clone(), config);
+                let transport = StreamableHttpClientTransport::with_client(
+                    http.get().map_err(|e| format!("is unavailable: {e}"))?,
+                    config,
+                );
                 handler
                     .serve(transport)
                     .await
