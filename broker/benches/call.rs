@@ -18,6 +18,10 @@ use sluice::backends::Backends;
 use sluice::config::Config;
 use sluice::flow::{Broker, BrokerError, CallToolRequest, ExecuteRequest, SessionId, ToolRef};
 
+// The `sluice` binary's allocator (broker/src/main.rs): the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SAMPLES: usize = 2_000;
 
 fn sheets_server() -> PathBuf {

@@ -13,6 +13,10 @@ use sluice::flow::egress::{self, Destination};
 use sluice::setup;
 use sluice::vault::MasterKey;
 
+// The `sluice` binary's allocator (broker/src/main.rs): the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// What `sheets.getRow` returns for L-001: a name, an email and a phone among other fields.
 fn lead() -> Value {
     json!({

@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 use sluice::config::Config;
 use sluice::flow::{Broker, ExecuteRequest, SessionId};
 
+// The `sluice` binary's allocator (broker/src/main.rs): the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PROGRAM: &str = include_str!("../../examples/agents/crm-sync.js");
 
 /// A base64 master key shared by the runs (PostgreSQL needs one supplied; sled would make

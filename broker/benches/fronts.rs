@@ -19,6 +19,10 @@ use sluice::front::grpc::GrpcFront;
 use sluice::front::grpc::pb;
 use sluice::front::{self, mcp::McpHttp};
 
+// The `sluice` binary's allocator (broker/src/main.rs): the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn report(name: &str, mut samples: Vec<Duration>) -> Duration {
     samples.sort_unstable();
     let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];

@@ -19,6 +19,10 @@ use sluice::policy::{
     CallFacts, CallRequest, EntityModel, FlowRequest, PolicyEngine, PolicyRequest, Restored,
 };
 
+// The `sluice` binary's allocator (broker/src/main.rs): the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn model() -> EntityModel {
     EntityModel::builder()
         .server("sheets", "internal", Vec::<String>::new())

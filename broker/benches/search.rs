@@ -7,6 +7,10 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use sluice::catalog::{Catalog, Detail};
 
+// The `sluice` binary's allocator (broker/src/main.rs): the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "../src/catalog/synthetic.rs"]
 #[allow(dead_code)]
 mod synthetic;

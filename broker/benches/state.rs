@@ -12,6 +12,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use sluice::config::Config;
 use sluice::flow::{Broker, ExecuteRequest, SessionId};
 
+// The `sluice` binary's allocator (broker/src/main.rs): the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn bench(c: &mut Criterion) {
     let data = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let config = Config::parse(

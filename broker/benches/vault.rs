@@ -15,6 +15,10 @@ use sluice::flow::ingress::Tokenizer;
 use sluice::store::postgres::{Migrate, PgOptions, PgStore};
 use sluice::vault::{MasterKey, Vault};
 
+// The `sluice` binary's allocator (broker/src/main.rs): the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn crm_rows(n: usize) -> Value {
     let first = [
         "Amelia", "Jonas", "Camille", "Priya", "Lucas", "Sofia", "Haruto", "Chinedu",

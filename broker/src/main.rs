@@ -13,6 +13,13 @@ mod demo;
 mod load;
 mod resources;
 
+// mimalloc instead of the C library's allocator: a Cedar policy decision allocates at
+// nearly every step, and glibc's malloc/free were about a quarter of its instructions
+// (docs/BENCHMARKS.md, "Cedar decisions"). Chosen here, in the binary, so the library
+// leaves the choice to whoever embeds it; the benches use the same one.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     sluice::tls::install_crypto_provider();

@@ -8,7 +8,9 @@
 //!   with the runtime's blocking threads coming and going under load, memory freed in one
 //!   arena is not reused by another and the resident size creeps up. Measured with 1,000
 //!   MCP sessions on 2 cores: still climbing past 400 MiB after two minutes with the
-//!   default, flat at about 320 MiB from the first minute with two arenas.
+//!   default, flat at about 320 MiB from the first minute with two arenas. (Measured when
+//!   glibc held the whole heap; the binary's Rust heap is now mimalloc's, `main.rs`, and
+//!   the cap bounds what C code allocates through glibc.)
 
 /// The open-files limit before and after [`raise_open_files_limit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,6 +28,7 @@
 
 use std::fmt::Write as _;
 
+#[cfg(test)]
 use cedar_policy::RestrictedExpression;
 use serde_json::{Map, Value};
 
@@ -192,6 +193,48 @@ fn record_type(o: &Map<String, Value>, depth: usize) -> Option<String> {
 /// left out (they have no Cedar value), as is anything nested deeper than the types.
 /// Only the top-level arguments `read` accepts are converted: the engine passes the ones
 /// some argument rule names (an argument no rule names cannot change a decision).
+/// Built as values, not as an expression for Cedar to interpret (see `engine::context_of`).
+pub(crate) fn args_cedar_value(
+    args: &Value,
+    read: impl Fn(&str) -> bool,
+) -> cedar_policy_core::ast::Value {
+    use cedar_policy_core::ast::Value as CedarValue;
+    let pairs: Vec<(&str, CedarValue)> = match args {
+        Value::Object(map) => map
+            .iter()
+            .filter(|(k, _)| read(k))
+            .filter_map(|(k, v)| Some((k.as_str(), cedar_value(v, 1)?)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    CedarValue::record(pairs, None)
+}
+
+fn cedar_value(v: &Value, depth: usize) -> Option<cedar_policy_core::ast::Value> {
+    use cedar_policy_core::ast::Value as CedarValue;
+    if depth > MAX_DEPTH + 1 {
+        return None;
+    }
+    match v {
+        Value::String(s) => Some(CedarValue::from(s.as_str())),
+        Value::Bool(b) => Some(CedarValue::from(*b)),
+        Value::Number(n) => n.as_i64().map(CedarValue::from),
+        Value::Array(items) => Some(CedarValue::set(
+            items.iter().filter_map(|i| cedar_value(i, depth + 1)),
+            None,
+        )),
+        Value::Object(map) => Some(CedarValue::record(
+            map.iter()
+                .filter_map(|(k, v)| Some((k.as_str(), cedar_value(v, depth + 1)?))),
+            None,
+        )),
+        Value::Null => None,
+    }
+}
+
+/// `context.args` as a Cedar record expression: the reference [`args_cedar_value`] is
+/// tested against.
+#[cfg(test)]
 pub(crate) fn args_value(args: &Value, read: impl Fn(&str) -> bool) -> RestrictedExpression {
     match args {
         Value::Object(map) => {
@@ -207,11 +250,13 @@ pub(crate) fn args_value(args: &Value, read: impl Fn(&str) -> bool) -> Restricte
     }
 }
 
+#[cfg(test)]
 fn empty_record() -> RestrictedExpression {
     RestrictedExpression::new_record(std::iter::empty::<(String, RestrictedExpression)>())
         .unwrap_or_else(|_| RestrictedExpression::new_set(std::iter::empty()))
 }
 
+#[cfg(test)]
 fn record_value(map: &Map<String, Value>, depth: usize) -> RestrictedExpression {
     let pairs: Vec<(String, RestrictedExpression)> = map
         .iter()
@@ -221,6 +266,7 @@ fn record_value(map: &Map<String, Value>, depth: usize) -> RestrictedExpression 
     RestrictedExpression::new_record(pairs).unwrap_or_else(|_| empty_record())
 }
 
+#[cfg(test)]
 fn value(v: &Value, depth: usize) -> Option<RestrictedExpression> {
     if depth > MAX_DEPTH + 1 {
         return None;

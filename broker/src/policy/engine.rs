@@ -8,8 +8,9 @@ use std::sync::{Arc, RwLock};
 
 use cedar_policy::{
     ActionConstraint, Authorizer, Context, Entities, EntityUid, PolicySet, Request,
-    ResourceConstraint, RestrictedExpression,
+    ResourceConstraint,
 };
+use cedar_policy_core::ast::{self as cedar_ast, Value as CedarValue};
 
 use super::load::{self, LoadedPolicy, LoadedSet};
 use super::model::{self, EntityModel, uid};
@@ -301,6 +302,21 @@ impl PolicyEngine {
         })
     }
 
+    /// The same engine with its slices holding the policies as parsed (with source
+    /// locations): the reference decisions are compared against.
+    #[cfg(test)]
+    pub(super) fn with_policies_as_parsed(&self) -> PolicyEngine {
+        let set = &self.compiled.set;
+        let (schema, files) = &set.sources;
+        let set = load::compile(schema, files, &set.fragment)
+            .unwrap_or_else(|e| panic!("a loaded set compiles again: {e}"));
+        Self::with_compiled(
+            Arc::new(Compiled::build(set, Evaluated::AsParsed)),
+            self.model.clone(),
+        )
+        .unwrap_or_else(|e| panic!("the same model: {e}"))
+    }
+
     /// Literal entities in the policies that the entity model does not know (see
     /// [`super::literals`]): errors for kinds and kind groups, warnings for the rest.
     pub fn unknown_entities(&self) -> Vec<super::UnknownEntity> {
@@ -478,10 +494,9 @@ impl PolicyEngine {
         let context = match (request, facts) {
             (PolicyRequest::Call(_), None) => Context::empty(),
             (PolicyRequest::Call(c), Some(mask)) => {
-                Context::from_pairs([("call".to_owned(), call_facts(c.call, mask)?)])
-                    .map_err(|e| e.to_string())?
+                context_of([("call", call_facts(c.call, mask))])
             }
-            (PolicyRequest::Flow(f), facts) => self.flow_context(f, slice.reads, facts)?,
+            (PolicyRequest::Flow(f), facts) => self.flow_context(f, slice.reads, facts),
         };
         let cedar_request = Request::new(
             self.uids.agent(agent),
@@ -576,17 +591,14 @@ impl PolicyEngine {
                 None => base,
             });
         };
-        let args = super::args::args_value(c.args.unwrap_or(&serde_json::Value::Null), |name| {
-            rules.text.as_ref().is_none_or(|t| t.contains(name))
-        });
-        let context = Context::from_pairs([
-            (
-                "call".to_owned(),
-                call_facts(c.call, rules.slice.reads.facts)?,
-            ),
-            ("args".to_owned(), args),
-        ])
-        .map_err(|e| e.to_string())?;
+        let args =
+            super::args::args_cedar_value(c.args.unwrap_or(&serde_json::Value::Null), |name| {
+                rules.text.as_ref().is_none_or(|t| t.contains(name))
+            });
+        let context = context_of([
+            ("call", call_facts(c.call, rules.slice.reads.facts)),
+            ("args", args),
+        ]);
         let request = Request::new(
             self.uids.agent(c.agent),
             rules.action.clone(),
@@ -701,22 +713,46 @@ impl PolicyEngine {
 
     /// The `flow` context: `kind` and `source`, the value fields `reads` names, and
     /// `call` (with the facts of `facts`) when some policy of the set reads call facts.
-    fn flow_context(
+    fn flow_context(&self, f: &FlowRequest<'_>, reads: Reads, facts: Option<u8>) -> Context {
+        let entity = |uid: EntityUid| CedarValue::from(cedar_ast::EntityUID::from(uid));
+        let field = |read: bool, name: &'static str, value: Option<&str>| {
+            value.filter(|_| read).map(|v| (name, CedarValue::from(v)))
+        };
+        let pairs = [
+            Some(("kind", entity(self.uids.kind(f.kind)))),
+            Some(("source", entity(self.uids.server(f.source)))),
+            field(reads.placeholder, "placeholder", Some(f.placeholder)),
+            field(reads.arg_path, "arg_path", Some(f.arg_path)),
+            field(reads.email_domain, "email_domain", f.email_domain),
+            field(reads.phone_country, "phone_country", f.phone_country),
+            field(reads.source_tool, "source_tool", f.source_tool),
+            field(reads.source_path, "source_path", f.source_path),
+            facts.map(|mask| ("call", call_facts(f.call, mask))),
+        ];
+        context_of(pairs.into_iter().flatten())
+    }
+
+    /// [`PolicyEngine::flow_context`] as it was built before, from restricted expressions
+    /// Cedar interprets: the reference the value-built context is tested against.
+    #[cfg(test)]
+    fn flow_context_from_expressions(
         &self,
         f: &FlowRequest<'_>,
         reads: Reads,
         facts: Option<u8>,
     ) -> Result<Context, String> {
+        use cedar_policy::RestrictedExpression;
         let string = |s: &str| RestrictedExpression::new_string(s.to_owned());
         let field = |read: bool, name: &str, value: Option<&str>| {
             value.filter(|_| read).map(|v| (name.to_owned(), string(v)))
         };
         let call = match facts {
-            Some(mask) => Some(("call".to_owned(), call_facts(f.call, mask)?)),
+            Some(mask) => Some((
+                "call".to_owned(),
+                f.call.unwrap_or(&NO_FACTS).to_cedar(mask)?,
+            )),
             None => None,
         };
-        // On the stack: a vector of these pairs is a large allocation, and glibc
-        // consolidates its free lists before every large one.
         let pairs = [
             Some((
                 "kind".to_owned(),
@@ -756,8 +792,23 @@ fn id_of(id: &cedar_policy::PolicyId) -> String {
 static NO_FACTS: std::sync::LazyLock<CallFacts> = std::sync::LazyLock::new(CallFacts::default);
 
 /// `context.call`, with the facts of `mask`.
-fn call_facts(facts: Option<&CallFacts>, mask: u8) -> Result<RestrictedExpression, String> {
-    facts.unwrap_or(&NO_FACTS).to_cedar(mask)
+fn call_facts(facts: Option<&CallFacts>, mask: u8) -> CedarValue {
+    facts.unwrap_or(&NO_FACTS).to_value(mask)
+}
+
+/// A context record made of values. Cedar's `Context::from_pairs` takes restricted
+/// expressions, builds a record expression of them and interprets it into values: for
+/// a decision with call facts that was a quarter of its instructions, on top of building
+/// the expressions. Made from values directly, the context is the one Cedar would have
+/// interpreted (the same literals, sets and records, no source locations; see the test
+/// `contexts_made_of_values_equal_the_ones_cedar_interprets`). This uses
+/// cedar-policy-core's value types and cedar-policy's `From<ast::Context>` (public, though
+/// left out of its docs); cedar-policy requires the exact cedar-policy-core version, so
+/// the two cannot drift apart without a compile error here.
+fn context_of<'a>(pairs: impl IntoIterator<Item = (&'a str, CedarValue)>) -> Context {
+    Context::from(cedar_ast::Context::Value(Arc::new(
+        pairs.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+    )))
 }
 
 fn action_index(a: Action) -> usize {
@@ -804,8 +855,48 @@ fn actions_of(policy: &cedar_policy::Policy) -> [bool; 2] {
     }
 }
 
+/// How the slices hold their policies (see [`without_locations`]).
+#[derive(Debug, Clone, Copy)]
+enum Evaluated {
+    /// Rebuilt without source locations: what decisions use.
+    WithoutLocations,
+    /// As parsed, source locations and all: the reference the tests compare against.
+    #[cfg(test)]
+    AsParsed,
+}
+
+/// The policy as a decision evaluates it: the same policy rebuilt from its JSON form,
+/// which carries no source locations. Cedar copies the location of every expression node
+/// it evaluates (an `Arc` of the policy's source text) into the node's value, which is
+/// atomic reference counting at every step of every decision. Locations only label
+/// errors for display: the decision, the deciding policies and the error messages
+/// Sluice keeps are the same (`evaluation_without_source_locations_decides_the_same`).
+/// Explanations and diagnostics take locations from the policies as loaded, not from
+/// these. Should the round trip fail, the policy is kept as parsed.
+fn without_locations(policy: &cedar_policy::Policy) -> cedar_policy::Policy {
+    policy
+        .to_json()
+        .ok()
+        .and_then(|json| cedar_policy::Policy::from_json(Some(policy.id().clone()), json).ok())
+        .unwrap_or_else(|| policy.clone())
+}
+
 impl Compiled {
     fn new(set: LoadedSet) -> Self {
+        Self::build(set, Evaluated::WithoutLocations)
+    }
+
+    fn build(set: LoadedSet, evaluated: Evaluated) -> Self {
+        // Each policy converted once: wildcard policies are in every slice of their action.
+        let policies: Vec<cedar_policy::Policy> = set
+            .policies
+            .iter()
+            .map(|p| match evaluated {
+                Evaluated::WithoutLocations => without_locations(&p.policy),
+                #[cfg(test)]
+                Evaluated::AsParsed => p.policy.clone(),
+            })
+            .collect();
         let reads = Reads::of(set.policies.iter().map(|p| p.text.as_str()));
         let forbids = set
             .policies
@@ -813,13 +904,13 @@ impl Compiled {
             .filter(|p| p.policy.effect() == cedar_policy::Effect::Forbid)
             .map(|p| p.id.clone())
             .collect();
-        let index = [0, 1].map(|a| Self::index_action(&set, a));
+        let index = [0, 1].map(|a| Self::index_action(&set, &policies, a));
         let mut tool_rules: HashMap<String, HashMap<String, ToolRules>> = HashMap::new();
         for (tool, members) in &set.tool_rules {
             let mut ps = PolicySet::new();
             for &i in members {
                 // Ids are unique in a loaded set, so adding cannot clash.
-                let _ = ps.add(set.policies[i].policy.clone());
+                let _ = ps.add(policies[i].clone());
             }
             let action = uid(
                 model::ACTION,
@@ -857,7 +948,11 @@ impl Compiled {
         self.tool_rules.get(server)?.get(tool)
     }
 
-    fn index_action(set: &LoadedSet, action: usize) -> ActionIndex {
+    fn index_action(
+        set: &LoadedSet,
+        policies: &[cedar_policy::Policy],
+        action: usize,
+    ) -> ActionIndex {
         let mut wildcard = Vec::new();
         let mut servers: HashMap<String, Vec<usize>> = HashMap::new();
         let mut tools: HashMap<(String, String), Vec<usize>> = HashMap::new();
@@ -877,7 +972,7 @@ impl Compiled {
             let mut ps = PolicySet::new();
             for &i in &members {
                 // Ids are unique in a loaded set, so adding cannot clash.
-                let _ = ps.add(set.policies[i].policy.clone());
+                let _ = ps.add(policies[i].clone());
             }
             let reads = Reads::of(members.iter().map(|&i| set.policies[i].text.as_str()));
             Slice {
@@ -911,5 +1006,119 @@ impl Compiled {
             return s;
         }
         index.by_server.get(server).unwrap_or(&index.wildcard)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contexts_made_of_values_equal_the_ones_cedar_interprets() {
+        let engine = PolicyEngine::load(None)
+            .and_then(|e| {
+                e.with_model(
+                    EntityModel::builder()
+                        .server("mail", "internal", Vec::<String>::new())
+                        .tools("mail", ["send_email"])
+                        .agent("demo-agent", ["sync-bots"])
+                        .build(),
+                )
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let restored = HashMap::from([(
+            "[EMAIL_2]".to_owned(),
+            super::super::Restored {
+                kind: "EMAIL",
+                value: "sam@example.com",
+            },
+        )]);
+        let mail = serde_json::json!({
+            "to": ["boss@example.com", "[EMAIL_2]", "x@elsewhere.example"],
+            "body": "call +44 20 7946 0958, pay DE89370400440532013000, see https://a.example/b",
+        });
+        let facts = [
+            None,
+            Some(CallFacts::default()),
+            Some(CallFacts::gather_default(&mail, &restored)),
+        ];
+        let reads = [
+            Reads::default(),
+            Reads::ALL,
+            Reads {
+                arg_path: true,
+                source_tool: true,
+                facts: 0b10,
+                ..Reads::default()
+            },
+        ];
+        let mut compared = 0;
+        for facts in &facts {
+            for read in reads {
+                for mask in [None, Some(0), Some(0b10), Some(u8::MAX)] {
+                    for (email_domain, source_tool) in [
+                        (None, None),
+                        (Some("example.com"), Some("mail/search_contacts")),
+                    ] {
+                        let f = FlowRequest {
+                            agent: "demo-agent",
+                            server: "mail",
+                            tool: "send_email",
+                            kind: "EMAIL",
+                            source: "nowhere",
+                            placeholder: "[EMAIL_2]",
+                            arg_path: "to[1]",
+                            email_domain,
+                            phone_country: email_domain.map(|_| "GB"),
+                            source_tool,
+                            source_path: source_tool.map(|_| "contacts[0].email"),
+                            call: facts.as_ref(),
+                        };
+                        let want = engine
+                            .flow_context_from_expressions(&f, read, mask)
+                            .unwrap_or_else(|e| panic!("{e}"));
+                        assert_eq!(engine.flow_context(&f, read, mask), want, "{f:?} {read:?}");
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        let args = [
+            serde_json::json!({"iban": "DE89370400440532013000", "amount": 5, "note": null}),
+            serde_json::json!({"to": ["a@b.example", "a@b.example", "[EMAIL_1]"], "n": 1.5,
+                "big": 18446744073709551615u64, "ok": true, "deep": {"a": {"b": [1, [2, {"c": "d"}]]}}}),
+            serde_json::json!({"l1": {"l2": {"l3": {"l4": {"l5": {"l6": {"l7": {"l8": {"l9": {"l10": 1}}}}}}}}}}),
+            serde_json::json!(["not", "an", "object"]),
+            serde_json::Value::Null,
+        ];
+        for args in &args {
+            for read_all in [true, false] {
+                let read = |name: &str| read_all || name.len() > 2;
+                for facts in &facts {
+                    let got = context_of([
+                        ("call", call_facts(facts.as_ref(), u8::MAX)),
+                        ("args", super::super::args::args_cedar_value(args, read)),
+                    ]);
+                    let want = Context::from_pairs([
+                        (
+                            "call".to_owned(),
+                            facts
+                                .as_ref()
+                                .unwrap_or(&NO_FACTS)
+                                .to_cedar(u8::MAX)
+                                .unwrap_or_else(|e| panic!("{e}")),
+                        ),
+                        (
+                            "args".to_owned(),
+                            super::super::args::args_value(args, read),
+                        ),
+                    ])
+                    .unwrap_or_else(|e| panic!("{e}"));
+                    assert_eq!(got, want, "{args}");
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 100, "{compared}");
     }
 }

@@ -9,6 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::LazyLock;
 
+#[cfg(test)]
 use cedar_policy::RestrictedExpression;
 use detectors::{Detectors, Kind};
 use serde_json::Value;
@@ -276,9 +277,37 @@ impl CallFacts {
         }
     }
 
-    /// The facts as a Cedar record (`context.call`): the fields of `mask` (bit `i` for
-    /// [`CALL_FACT_FIELDS`]`[i]`), since a fact no policy reads cannot change a decision
-    /// and each one costs Cedar a set to build.
+    /// The facts as a Cedar record value (`context.call`): the fields of `mask` (bit `i`
+    /// for [`CALL_FACT_FIELDS`]`[i]`), since a fact no policy reads cannot change a
+    /// decision and each one costs a set to build. The value Cedar would interpret from
+    /// the record expression of the same facts (`to_cedar`, kept for the tests), made
+    /// without the expression (see `engine::context_of`).
+    pub(crate) fn to_value(&self, mask: u8) -> cedar_policy_core::ast::Value {
+        use cedar_policy_core::ast::Value as CedarValue;
+        let sets = [
+            &self.email_domains,
+            &self.recipient_domains,
+            &self.url_hosts,
+            &self.iban_countries,
+            &self.phone_countries,
+            &self.literal_args,
+            &self.placeholder_args,
+        ];
+        let pairs = CALL_FACT_FIELDS
+            .iter()
+            .zip(sets)
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .map(|(_, (name, set))| {
+                let values = set.iter().map(|v| CedarValue::from(v.as_str()));
+                (*name, CedarValue::set(values, None))
+            });
+        CedarValue::record(pairs, None)
+    }
+
+    /// The facts as a Cedar record expression: the reference [`CallFacts::to_value`] is
+    /// tested against.
+    #[cfg(test)]
     pub(crate) fn to_cedar(&self, mask: u8) -> Result<RestrictedExpression, String> {
         let sets = [
             &self.email_domains,

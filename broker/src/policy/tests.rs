@@ -737,3 +737,134 @@ fn the_call_decision_is_cached_and_argument_rules_are_decided_afresh() {
     assert!(!d.allowed, "{d:?}");
     assert_eq!(d.policy_ids, ["payees-only"]);
 }
+
+const UNEVALUABLE: &str = r#"
+@id("any-flow")
+permit (principal, action == Sluice::Action::"flow", resource);
+
+@id("overflowing-forbid")
+forbid (principal, action == Sluice::Action::"flow", resource == Sluice::Tool::"crm/updateLead")
+when { 9223372036854775807 + 1 > 0 };
+
+@id("overflowing-permit")
+permit (principal, action == Sluice::Action::"call", resource)
+when { 9223372036854775807 + 1 > 0 };
+"#;
+
+#[test]
+fn evaluation_without_source_locations_decides_the_same() {
+    // The slices hold policies rebuilt without source locations (`engine::without_locations`);
+    // every decision over every set here must equal the one over the policies as parsed:
+    // allowed or not, the deciding policies, the reason and the error messages.
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/examples");
+    let rules = dir_with(&[("mail.cedar", WHOLE_CALL), ("pay.cedar", KNOWN_PAYEES)]);
+    let broken = dir_with(&[("broken.cedar", UNEVALUABLE)]);
+    let sets = [
+        ("defaults", None),
+        ("examples", Some(examples.clone())),
+        ("ask", Some(examples.join("ask"))),
+        ("whole-call and payees", Some(rules.path().to_owned())),
+        ("unevaluable", Some(broken.path().to_owned())),
+    ];
+    let restored = std::collections::HashMap::from([(
+        "[EMAIL_2]".to_owned(),
+        Restored {
+            kind: "EMAIL",
+            value: "sam@example.com",
+        },
+    )]);
+    let inside_args = serde_json::json!({
+        "to": ["boss@example.com", "[EMAIL_2]"], "subject": "Q4",
+        "body": "Ann: [EMAIL_1], see https://docs.example.com/q4"});
+    let outside_args = serde_json::json!({
+        "to": ["evil@attacker.example"], "subject": "hi",
+        "body": "[EMAIL_1] https://attacker.example/x"});
+    let inside = CallFacts::gather_default(&inside_args, &restored);
+    let outside = CallFacts::gather_default(&outside_args, &restored);
+    let pay_args = [
+        serde_json::json!({"iban": "DE89370400440532013000", "amount": 5}),
+        serde_json::json!({"iban": "GB33BUKB20201555555555", "amount": 5, "note": "x"}),
+        serde_json::json!({"iban": 7, "amount": 5}),
+        serde_json::json!({"amount": 5}),
+    ];
+    let destinations = [
+        ("crm", "updateLead"),
+        ("chat", "postMessage"),
+        ("mail", "send_email"),
+        ("mail", "send_money"),
+        ("nowhere", "tool"),
+    ];
+    let (mut allowed, mut denied, mut errors, mut compared) = (0, 0, 0, 0);
+    for (name, dir) in &sets {
+        let engine = PolicyEngine::load(dir.as_deref())
+            .and_then(|e| e.with_model(payments_model()))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let reference = engine.with_policies_as_parsed();
+        let mut check = |request: &PolicyRequest<'_>| {
+            let got = engine.decide_uncached(request);
+            let want = reference.decide_uncached(request);
+            assert_eq!(got, want, "{name}: {request:?}");
+            compared += 1;
+            if got.allowed {
+                allowed += 1;
+            } else {
+                denied += 1;
+            }
+            if !got.errors.is_empty() {
+                errors += 1;
+            }
+        };
+        for agent in ["demo-agent", "stranger"] {
+            for (server, tool) in destinations {
+                for call in [None, Some(&inside), Some(&outside)] {
+                    check(&PolicyRequest::Call(CallRequest {
+                        agent,
+                        server,
+                        tool,
+                        args: None,
+                        call,
+                    }));
+                    for args in &pay_args {
+                        check(&PolicyRequest::Call(CallRequest {
+                            agent,
+                            server,
+                            tool,
+                            args: Some(args),
+                            call,
+                        }));
+                    }
+                    for kind in ["EMAIL", "PHONE", "SECRET"] {
+                        for source in ["sheets", "mail", "chat"] {
+                            for arg_path in ["to[1]", "body", "email"] {
+                                for email_domain in [None, Some("example.com")] {
+                                    for source_tool in [None, Some("mail/search_contacts")] {
+                                        check(&PolicyRequest::Flow(FlowRequest {
+                                            agent,
+                                            server,
+                                            tool,
+                                            kind,
+                                            source,
+                                            placeholder: "[EMAIL_2]",
+                                            arg_path,
+                                            email_domain,
+                                            source_tool,
+                                            source_path: source_tool.map(|_| "contacts[0].email"),
+                                            call,
+                                            ..FlowRequest::default()
+                                        }));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // The grid reaches every kind of outcome, so the comparison covers them all.
+    assert!(
+        allowed > 0 && denied > 0 && errors > 0,
+        "{allowed} {denied} {errors}"
+    );
+    assert!(compared > 10_000, "{compared}");
+}
