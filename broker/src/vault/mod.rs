@@ -269,7 +269,7 @@ impl Vault {
 
     /// [`Vault::mint`] for many `(kind, value)` pairs from one source, under one commit.
     ///
-    /// A tool result with many new values costs one fsync (or database commit) instead of
+    /// A tool result with many new values costs one flush (or database commit) instead of
     /// one per value. On error nothing is returned, so no undurable placeholder ever
     /// reaches a caller.
     pub fn mint_all<'a>(
