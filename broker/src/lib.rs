@@ -12,6 +12,7 @@ pub mod backends;
 pub mod catalog;
 pub mod config;
 pub mod context_cost;
+pub mod errors;
 pub mod flow;
 pub mod front;
 pub mod logging;

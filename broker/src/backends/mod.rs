@@ -28,6 +28,7 @@ use tokio::io::AsyncBufReadExt;
 use tokio::sync::Mutex;
 
 use crate::config::ServerConfig;
+use crate::errors::with_causes;
 
 /// How long starting a server and the MCP handshake may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -265,22 +266,6 @@ impl Transport {
             client,
         })
     }
-}
-
-/// `error` and its chain of causes, so that e.g. an untrusted certificate deep inside an
-/// HTTP client error is named (each cause once).
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        let text = inner.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        cause = inner.source();
-    }
-    message
 }
 
 /// Why an HTTP backend could not be reached, in words: "is unreachable at URL: connection

@@ -190,26 +190,12 @@ pub fn run(cli: Cli) -> ExitCode {
 
 /// Prints a command's failure and returns its exit code.
 pub fn report(failure: CliError) -> ExitCode {
-    eprintln!("sluice: {}", describe(&failure.error));
+    // Each cause once: many errors quote their cause in their own message.
+    eprintln!(
+        "sluice: {}",
+        sluice::errors::with_causes(failure.error.as_ref())
+    );
     ExitCode::from(failure.code)
-}
-
-/// The error and its causes, outermost first, joined by `: ` — each said once: many
-/// library errors already quote their cause in their own message (`the vault failed:
-/// {cause}`), and printing the chain as it is (`{:#}`) would repeat it.
-fn describe(error: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if text.is_empty() || out.contains(&text) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&text);
-    }
-    out
 }
 
 /// Stdin as UTF-8 text, refusing more than `max` bytes without buffering them.
@@ -276,25 +262,4 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .enable_all()
         .build()
         .map_err(CliError::runtime)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::describe;
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("the vault failed: {0}")]
-    struct Quoting(#[source] std::io::Error);
-
-    #[test]
-    fn a_cause_the_message_already_quotes_is_printed_once() {
-        let inner = std::io::Error::other("disk full");
-        let error = anyhow::Error::new(Quoting(inner)).context("cannot tokenize stdin");
-        assert_eq!(
-            describe(&error),
-            "cannot tokenize stdin: the vault failed: disk full"
-        );
-        let plain = anyhow::anyhow!("disk full").context("cannot write");
-        assert_eq!(describe(&plain), "cannot write: disk full");
-    }
 }

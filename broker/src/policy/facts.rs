@@ -284,24 +284,10 @@ impl CallFacts {
     /// without the expression (see `engine::context_of`).
     pub(crate) fn to_value(&self, mask: u8) -> cedar_policy_core::ast::Value {
         use cedar_policy_core::ast::Value as CedarValue;
-        let sets = [
-            &self.email_domains,
-            &self.recipient_domains,
-            &self.url_hosts,
-            &self.iban_countries,
-            &self.phone_countries,
-            &self.literal_args,
-            &self.placeholder_args,
-        ];
-        let pairs = CALL_FACT_FIELDS
-            .iter()
-            .zip(sets)
-            .enumerate()
-            .filter(|(i, _)| mask & (1 << i) != 0)
-            .map(|(_, (name, set))| {
-                let values = set.iter().map(|v| CedarValue::from(v.as_str()));
-                (*name, CedarValue::set(values, None))
-            });
+        let pairs = self.fields(mask).map(|(name, set)| {
+            let values = set.iter().map(|v| CedarValue::from(v.as_str()));
+            (name, CedarValue::set(values, None))
+        });
         CedarValue::record(pairs, None)
     }
 
@@ -309,7 +295,18 @@ impl CallFacts {
     /// tested against.
     #[cfg(test)]
     pub(crate) fn to_cedar(&self, mask: u8) -> Result<RestrictedExpression, String> {
-        let sets = [
+        let pairs = self.fields(mask).map(|(name, set)| {
+            let values = set
+                .iter()
+                .map(|v| RestrictedExpression::new_string(v.clone()));
+            (name.to_owned(), RestrictedExpression::new_set(values))
+        });
+        RestrictedExpression::new_record(pairs).map_err(|e| e.to_string())
+    }
+
+    /// The sets in the order of [`CALL_FACT_FIELDS`].
+    fn sets(&self) -> [&BTreeSet<String>; 7] {
+        [
             &self.email_domains,
             &self.recipient_domains,
             &self.url_hosts,
@@ -317,32 +314,22 @@ impl CallFacts {
             &self.phone_countries,
             &self.literal_args,
             &self.placeholder_args,
-        ];
-        let pairs = CALL_FACT_FIELDS
-            .iter()
-            .zip(sets)
+        ]
+    }
+
+    /// The fields of `mask` (bit `i` for [`CALL_FACT_FIELDS`]`[i]`) with their sets.
+    fn fields(&self, mask: u8) -> impl Iterator<Item = (&'static str, &BTreeSet<String>)> {
+        CALL_FACT_FIELDS
+            .into_iter()
+            .zip(self.sets())
             .enumerate()
-            .filter(|(i, _)| mask & (1 << i) != 0)
-            .map(|(_, (name, set))| {
-                let values = set
-                    .iter()
-                    .map(|v| RestrictedExpression::new_string(v.clone()));
-                ((*name).to_owned(), RestrictedExpression::new_set(values))
-            });
-        RestrictedExpression::new_record(pairs).map_err(|e| e.to_string())
+            .filter(move |(i, _)| mask & (1 << i) != 0)
+            .map(|(_, field)| field)
     }
 
     /// A stable key of the facts, for the decision cache.
     pub(crate) fn cache_key(&self, key: &mut String) {
-        for set in [
-            &self.email_domains,
-            &self.recipient_domains,
-            &self.url_hosts,
-            &self.iban_countries,
-            &self.phone_countries,
-            &self.literal_args,
-            &self.placeholder_args,
-        ] {
+        for set in self.sets() {
             key.push_str(&set.len().to_string());
             key.push('{');
             for v in set {

@@ -68,13 +68,14 @@ impl McpSession {
         }
     }
 
-    /// The agent a request authenticated as (HTTP), if any.
-    fn presented(context: &RequestContext<RoleServer>) -> Option<String> {
+    /// The agent a request authenticated as (HTTP); a request that did not is refused.
+    fn presented(context: &RequestContext<RoleServer>) -> Result<String, ErrorData> {
         context
             .extensions
             .get::<http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<Authenticated>())
             .map(|a| a.0.clone())
+            .ok_or_else(|| ErrorData::invalid_request("the request is not authenticated", None))
     }
 
     /// Fixes the owner and opens the vault session (at `initialize`).
@@ -82,9 +83,7 @@ impl McpSession {
         let agent = match &self.owner {
             Owner::Fixed(agent) => agent.clone(),
             Owner::Initializer(owner) => {
-                let presented = Self::presented(context).ok_or_else(|| {
-                    ErrorData::invalid_request("the request is not authenticated", None)
-                })?;
+                let presented = Self::presented(context)?;
                 owner.get_or_init(|| presented).clone()
             }
         };
@@ -138,9 +137,7 @@ impl McpSession {
         let agent = match &self.owner {
             Owner::Fixed(agent) => agent.clone(),
             Owner::Initializer(owner) => {
-                let presented = Self::presented(context).ok_or_else(|| {
-                    ErrorData::invalid_request("the request is not authenticated", None)
-                })?;
+                let presented = Self::presented(context)?;
                 match owner.get() {
                     Some(owner) if *owner == presented => presented,
                     // No `initialize` reached this handler: a session-less request,

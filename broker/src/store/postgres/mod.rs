@@ -568,15 +568,7 @@ impl Shared {
         }
         // Not a server error: I/O, a closed connection, TLS. The client's text names the
         // cause (e.g. "Connection refused") and holds no data.
-        let mut reason = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(cause) = source {
-            let text = cause.to_string();
-            if !reason.contains(&text) {
-                reason = format!("{reason}: {text}");
-            }
-            source = cause.source();
-        }
+        let reason = crate::errors::with_causes(&e);
         StoreError::Unavailable { target, reason }
     }
 
