@@ -67,9 +67,17 @@ pub(super) fn run(args: ExecArgs) -> Result<u8, CliError> {
             Program::Rejected(outcome) => return Ok(outcome),
         };
         let broker = Broker::from_config(&config).map_err(CliError::usage)?;
+        // The outcome never shows the session, so a session of our own needs no owner
+        // record: a program that mints nothing leaves the store untouched.
+        let session = match session {
+            Some(session) => session,
+            None => broker
+                .create_private_session(&args.agent)
+                .map_err(CliError::from_broker)?,
+        };
         let request = ExecuteRequest {
             agent: args.agent,
-            session,
+            session: Some(session),
             code,
             timeout_ms: None,
             deadline: None,

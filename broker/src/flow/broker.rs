@@ -155,15 +155,33 @@ impl Broker {
         {
             tracing::warn!("{e}");
         }
-        if self.pipeline.tokenizer.vault().untouched() {
+        if self.vault_untouched() {
             std::mem::forget(self);
         }
+    }
+
+    /// Whether this broker wrote nothing to its vault store (see [`crate::vault::Vault::untouched`]).
+    pub(crate) fn vault_untouched(&self) -> bool {
+        self.pipeline.tokenizer.vault().untouched()
     }
 
     /// A new session owned by `agent`.
     pub fn create_session(&self, agent: &str) -> Result<SessionId, BrokerError> {
         let session = SessionId::random();
         self.bind(agent, &session, true)?;
+        Ok(session)
+    }
+
+    /// A new session owned by `agent` within this process only: no owner record is
+    /// written, so a one-shot command that never shows its session id (`sluice exec`
+    /// without `--session`) writes nothing to the store unless its program mints or
+    /// saves. The id must never leave the process: without an owner record, whoever
+    /// presented it to another process could claim it. Everything that can reveal a
+    /// session (a front's response, `tokenize`'s output) uses [`Broker::create_session`].
+    pub fn create_private_session(&self, agent: &str) -> Result<SessionId, BrokerError> {
+        crate::vault::validate_agent(agent).map_err(BrokerError::from)?;
+        let session = SessionId::random();
+        self.owners.insert(session.as_str(), agent);
         Ok(session)
     }
 

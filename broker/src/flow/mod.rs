@@ -142,6 +142,60 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_private_session_writes_nothing_until_its_program_mints() {
+        let dir = tempfile::tempdir().expect("dir");
+        let text = format!(
+            "data_dir = {:?}\n[auth]\nanonymous = \"t\"\n",
+            dir.path().to_str().expect("path")
+        );
+        let config = Config::parse(&text, std::path::Path::new("t.toml")).expect("config");
+        // A fresh store writes its key check record at the first open.
+        drop(Broker::from_config(&config).expect("broker"));
+        let broker = Broker::from_config(&config).expect("broker");
+        assert!(broker.vault_untouched(), "reopened, nothing written yet");
+        let run = |agent: &str, session: &SessionId, code: &str| ExecuteRequest {
+            agent: agent.into(),
+            session: Some(session.clone()),
+            code: code.into(),
+            timeout_ms: None,
+            deadline: None,
+        };
+        let private = broker.create_private_session("t").expect("session");
+        let executed = broker
+            .execute(run("t", &private, "return 1 + 1;"), None)
+            .await
+            .expect("ran");
+        assert_eq!(executed.outcome.error, None, "{executed:?}");
+        assert!(broker.vault_untouched(), "no owner record, nothing minted");
+        // Owned all the same: another agent presenting the id is refused.
+        assert!(matches!(
+            broker
+                .execute(run("u", &private, "return 1;"), None)
+                .await,
+            Err(BrokerError::UnknownSession)
+        ));
+        let executed = broker
+            .execute(
+                run("t", &private, r#"console.log("ada" + "@" + "example.org");"#),
+                None,
+            )
+            .await
+            .expect("ran");
+        assert!(executed.outcome.logs[0].message.starts_with("[EMAIL_"), "{executed:?}");
+        assert!(!broker.vault_untouched(), "the mint wrote");
+        // A session that can be shown is claimed in the store at once.
+        let dir = tempfile::tempdir().expect("dir");
+        let text = format!(
+            "data_dir = {:?}\n[auth]\nanonymous = \"t\"\n",
+            dir.path().to_str().expect("path")
+        );
+        let config = Config::parse(&text, std::path::Path::new("t.toml")).expect("config");
+        let shown = Broker::from_config(&config).expect("broker");
+        shown.create_session("t").expect("session");
+        assert!(!shown.vault_untouched(), "the claim wrote");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_console_only_observer_sees_console_lines_only_and_tokenized() {
         let code = r#"try { await tools.nowhere.ping({}); } catch (e) {}
                       console.log("mail", "ada" + "@" + "example.org");

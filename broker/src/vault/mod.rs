@@ -689,7 +689,8 @@ pub fn validate_source(source: &str) -> Result<(), VaultError> {
         .map_err(|reason| VaultError::InvalidSource { reason })
 }
 
-fn validate_agent(agent: &str) -> Result<(), VaultError> {
+/// Checks an agent name: 1 to [`MAX_AGENT_LEN`] bytes.
+pub fn validate_agent(agent: &str) -> Result<(), VaultError> {
     if agent.is_empty() {
         return Err(VaultError::InvalidAgent {
             reason: "it is empty",
