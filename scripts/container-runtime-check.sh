@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Checks the Dockerfile's runtime stage where no Docker engine runs (and no image registry
-# is reachable): builds the same root filesystem from Debian's packages with debootstrap
-# (bookworm, minbase, + ca-certificates, the `sluice` user with uid 10001), copies in the
-# binaries the build stage ships, and runs the image's CMD as that user on a read-only
-# root with a tmpfs /tmp (as compose.yaml does). Then it runs compose.yaml's health check
-# and one execute through the example backends over gRPC, and fails if either fails.
+# Runs the container image where no Docker engine runs, as compose.yaml would: the image's
+# CMD as uid 10001 on a read-only root with a tmpfs /tmp and the state directory writable.
+# Then it runs compose.yaml's health check and one execute through the example backends
+# over gRPC, and fails if either fails.
 #
-# Needs root (chroot, mounts) and debootstrap (apt-get install debootstrap). Not part of
-# CI. Usage: scripts/container-runtime-check.sh [BIN_DIR]   (default: target/release)
-# Keep the steps in line with the Dockerfile's runtime stage.
+# Two ways to get the image's root filesystem:
+#   IMAGE=sluice:local scripts/container-runtime-check.sh
+#       the image built from the Dockerfile by scripts/container-build.sh (buildah); its
+#       filesystem is used as built (binaries, config, user, permissions);
+#   scripts/container-runtime-check.sh [BIN_DIR]   (default: target/release)
+#       no image: the Dockerfile's runtime stage redone from Debian's packages with
+#       debootstrap (bookworm, minbase, + ca-certificates, the `sluice` user with uid
+#       10001), with the binaries of BIN_DIR copied in. Keep these steps in line with the
+#       Dockerfile's runtime stage.
+#
+# Needs root (chroot, mounts), and buildah or debootstrap. Not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin_dir=${1:-target/release}
@@ -18,28 +24,38 @@ root=$work/root
 http_port=${HTTP_PORT:-18080}
 grpc_port=${GRPC_PORT:-15051}
 
-for b in sluice sheets-server crm-server chat-server; do
-  [ -x "$bin_dir/$b" ] || { echo "container-runtime-check: $bin_dir/$b is missing (make build)" >&2; exit 2; }
-done
-command -v debootstrap >/dev/null || { echo "container-runtime-check: install debootstrap" >&2; exit 2; }
+image=${IMAGE:-}
+ctr=
+if [ -n "$image" ]; then
+  export STORAGE_DRIVER=${STORAGE_DRIVER:-vfs}
+  command -v buildah >/dev/null || { echo "container-runtime-check: install buildah" >&2; exit 2; }
+  ctr=$(buildah from --pull=never "$image")
+  rootfs=$(buildah mount "$ctr")
+  echo "container-runtime-check: image $image ($(buildah inspect --format '{{.FromImageID}}' "$ctr" | cut -c1-12))"
+else
+  for b in sluice sheets-server crm-server chat-server; do
+    [ -x "$bin_dir/$b" ] || { echo "container-runtime-check: $bin_dir/$b is missing (make build)" >&2; exit 2; }
+  done
+  command -v debootstrap >/dev/null || { echo "container-runtime-check: install debootstrap" >&2; exit 2; }
 
-if [ ! -x "$rootfs/usr/bin/apt-get" ]; then
-  mkdir -p "$rootfs"
-  debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian
-  cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
-  # The Dockerfile's runtime RUN line.
-  chroot "$rootfs" sh -c 'apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
-    && groupadd --system --gid 10001 sluice \
-    && useradd --system --uid 10001 --gid sluice --home-dir /var/lib/sluice --create-home sluice'
+  if [ ! -x "$rootfs/usr/bin/apt-get" ]; then
+    mkdir -p "$rootfs"
+    debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian
+    cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+    # The Dockerfile's runtime RUN line.
+    chroot "$rootfs" sh -c 'apt-get update \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates \
+      && rm -rf /var/lib/apt/lists/* \
+      && groupadd --system --gid 10001 sluice \
+      && useradd --system --uid 10001 --gid sluice --home-dir /var/lib/sluice --create-home sluice'
+  fi
+  # COPY --from=build /out/ /usr/local/bin/ and the baked-in config.
+  for b in sluice sheets-server crm-server chat-server; do
+    install -m 0755 "$bin_dir/$b" "$rootfs/usr/local/bin/$b"
+  done
+  mkdir -p "$rootfs/etc/sluice"
+  cp examples/container.toml "$rootfs/etc/sluice/sluice.toml"
 fi
-# COPY --from=build /out/ /usr/local/bin/ and the baked-in config.
-for b in sluice sheets-server crm-server chat-server; do
-  install -m 0755 "$bin_dir/$b" "$rootfs/usr/local/bin/$b"
-done
-mkdir -p "$rootfs/etc/sluice"
-cp examples/container.toml "$rootfs/etc/sluice/sluice.toml"
 
 # compose.yaml: read_only root, tmpfs /tmp, the data volume writable.
 mkdir -p "$root"
@@ -54,6 +70,7 @@ cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
   for m in dev proc tmp var/lib/sluice; do umount "$root/$m" 2>/dev/null || true; done
   umount "$root" 2>/dev/null || true
+  if [ -n "$ctr" ]; then buildah rm "$ctr" >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
 if touch "$root/etc/probe" 2>/dev/null; then
