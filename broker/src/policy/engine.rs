@@ -6,11 +6,12 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use cedar_policy::{
-    ActionConstraint, Authorizer, Context, Entities, EntityUid, PolicySet, Request,
-    ResourceConstraint,
-};
+use cedar_policy::{ActionConstraint, Entities, EntityUid, ResourceConstraint};
+#[cfg(test)]
+use cedar_policy::{Authorizer, Context, PolicySet, Request};
 use cedar_policy_core::ast::{self as cedar_ast, Value as CedarValue};
+use cedar_policy_core::evaluator::Evaluator;
+use cedar_policy_core::extensions::Extensions;
 
 use super::load::{self, LoadedPolicy, LoadedSet};
 use super::model::{self, EntityModel, uid};
@@ -50,10 +51,84 @@ pub struct Explanation {
 
 /// A slice of the policy set and the indexes (into load order) of its policies.
 struct Slice {
-    set: PolicySet,
+    /// Its policies in load order, each with its condition built once.
+    policies: Vec<Arc<Condition>>,
     members: Vec<usize>,
     /// What its policies can read of the context: only that is built for a decision.
     reads: Reads,
+    /// The same policies as a Cedar policy set, for the reference decisions the tests
+    /// compare against (Cedar's own `Authorizer::is_authorized`).
+    #[cfg(test)]
+    set: PolicySet,
+}
+
+impl Slice {
+    /// The slice of `members` (indexes into load order, ascending).
+    #[cfg_attr(
+        not(test),
+        expect(unused_variables, reason = "the policy set is for tests")
+    )]
+    fn of(
+        policies: &[cedar_policy::Policy],
+        conditions: &[Arc<Condition>],
+        members: Vec<usize>,
+        reads: Reads,
+    ) -> Slice {
+        #[cfg(test)]
+        let set = {
+            let mut set = PolicySet::new();
+            for &i in &members {
+                // Ids are unique in a loaded set, so adding cannot clash.
+                let _ = set.add(policies[i].clone());
+            }
+            set
+        };
+        Slice {
+            policies: members
+                .iter()
+                .map(|&i| Arc::clone(&conditions[i]))
+                .collect(),
+            members,
+            reads,
+            #[cfg(test)]
+            set,
+        }
+    }
+}
+
+/// One policy as a decision evaluates it. Cedar's `Authorizer::is_authorized` rebuilds
+/// every policy's condition expression (`Policy::condition()`: the scope constraints made
+/// into expressions and joined to the `when`/`unless` body by three new `&&` nodes) on
+/// every evaluation, then collects the outcome into hash maps and sets; a decision here
+/// interprets the condition built once at load, with Cedar's own evaluator.
+struct Condition {
+    policy: cedar_ast::Policy,
+    /// `policy.condition()`.
+    expr: cedar_ast::Expr,
+    forbid: bool,
+    /// The `@id` as written.
+    id: String,
+}
+
+impl Condition {
+    fn of(policy: &cedar_policy::Policy) -> Condition {
+        let policy: &cedar_ast::Policy = policy.as_ref();
+        Condition {
+            expr: policy.condition(),
+            forbid: policy.effect() == cedar_ast::Effect::Forbid,
+            id: AsRef::<str>::as_ref(policy.id()).to_owned(),
+            policy: policy.clone(),
+        }
+    }
+}
+
+/// How Cedar authorizes a request over a slice: the decision, the determining policies
+/// (unordered) and the policies it could not evaluate, with Cedar's message for each.
+struct Authorized {
+    allowed: bool,
+    determining: Vec<String>,
+    /// (policy id, message), in the slice's order.
+    errors: Vec<(String, String)>,
 }
 
 /// Slices of one action: wildcard, per server, per tool.
@@ -204,6 +279,19 @@ struct Compiled {
     reads: Reads,
     /// The ids of the forbid policies (a forbid that cannot be evaluated denies).
     forbids: std::collections::HashSet<String>,
+    /// Who decides over a slice.
+    decider: Decider,
+}
+
+/// Who decides over a slice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decider {
+    /// The conditions built at load, interpreted by Cedar's evaluator: what decisions use.
+    Conditions,
+    /// Cedar's own `Authorizer::is_authorized` over the slice's policy set: the reference
+    /// the tests compare against.
+    #[cfg(test)]
+    CedarAuthorizer,
 }
 
 /// A validated policy set plus entity model that answers `call` and `flow` questions.
@@ -211,7 +299,6 @@ pub struct PolicyEngine {
     compiled: Arc<Compiled>,
     model: EntityModel,
     entities: Entities,
-    authorizer: Authorizer,
     actions: [EntityUid; 2],
     uids: Uids,
     cache: RwLock<HashMap<String, Decision>>,
@@ -296,22 +383,34 @@ impl PolicyEngine {
             uids: Uids::of(&model),
             model,
             entities,
-            authorizer: Authorizer::new(),
             actions: [uid(model::ACTION, "call"), uid(model::ACTION, "flow")],
             cache: RwLock::new(HashMap::new()),
         })
     }
 
     /// The same engine with its slices holding the policies as parsed (with source
-    /// locations): the reference decisions are compared against.
+    /// locations), decided by Cedar's `Authorizer::is_authorized`: how decisions were made
+    /// before the slices held policies without locations and their conditions built once.
     #[cfg(test)]
     pub(super) fn with_policies_as_parsed(&self) -> PolicyEngine {
+        self.recompiled(Evaluated::AsParsed, Decider::CedarAuthorizer)
+    }
+
+    /// The same engine, its slices' policies (without source locations) decided by Cedar's
+    /// `Authorizer::is_authorized` instead of the conditions built at load.
+    #[cfg(test)]
+    pub(super) fn with_cedar_authorizer(&self) -> PolicyEngine {
+        self.recompiled(Evaluated::WithoutLocations, Decider::CedarAuthorizer)
+    }
+
+    #[cfg(test)]
+    fn recompiled(&self, evaluated: Evaluated, decider: Decider) -> PolicyEngine {
         let set = &self.compiled.set;
         let (schema, files) = &set.sources;
         let set = load::compile(schema, files, &set.fragment)
             .unwrap_or_else(|e| panic!("a loaded set compiles again: {e}"));
         Self::with_compiled(
-            Arc::new(Compiled::build(set, Evaluated::AsParsed)),
+            Arc::new(Compiled::build(set, evaluated, decider)),
             self.model.clone(),
         )
         .unwrap_or_else(|e| panic!("the same model: {e}"))
@@ -492,20 +591,12 @@ impl PolicyEngine {
             .call_facts()
             .then_some(slice.reads.facts);
         let context = match (request, facts) {
-            (PolicyRequest::Call(_), None) => Context::empty(),
+            (PolicyRequest::Call(_), None) => cedar_ast::Context::empty(),
             (PolicyRequest::Call(c), Some(mask)) => {
                 context_of([("call", call_facts(c.call, mask))])
             }
             (PolicyRequest::Flow(f), facts) => self.flow_context(f, slice.reads, facts),
         };
-        let cedar_request = Request::new(
-            self.uids.agent(agent),
-            self.actions[action_index(request.action())].clone(),
-            self.uids.tool(server, tool),
-            context,
-            None,
-        )
-        .map_err(|e| e.to_string())?;
         let entities = if self.model.knows(agent, server, tool, kind, source) {
             Cow::Borrowed(&self.entities)
         } else {
@@ -515,20 +606,30 @@ impl PolicyEngine {
                     .map_err(|e| e.to_string())?,
             )
         };
-        let response = self
-            .authorizer
-            .is_authorized(&cedar_request, &slice.set, &entities);
-        let mut allowed = response.decision() == cedar_policy::Decision::Allow;
+        let response = self.authorize(
+            slice,
+            [
+                self.uids.agent(agent),
+                self.actions[action_index(request.action())].clone(),
+                self.uids.tool(server, tool),
+            ],
+            context,
+            &entities,
+        );
+        let Authorized {
+            mut allowed,
+            determining: mut policy_ids,
+            errors,
+        } = response;
         // Fail closed: a forbid that could not be evaluated is not a forbid that did not
         // apply (Cedar skips erroring policies).
-        let mut broken_forbids: Vec<String> = response
-            .diagnostics()
-            .errors()
-            .map(|e| match e {
-                cedar_policy::AuthorizationError::PolicyEvaluationError(e) => id_of(e.policy_id()),
-            })
-            .filter(|id| self.compiled.forbids.contains(id))
+        let mut broken_forbids: Vec<String> = errors
+            .iter()
+            .map(|(id, _)| id)
+            .filter(|id| self.compiled.forbids.contains(*id))
+            .cloned()
             .collect();
+        let errors = errors.into_iter().map(|(_, message)| message).collect();
         if allowed && !broken_forbids.is_empty() {
             allowed = false;
             broken_forbids.sort_unstable();
@@ -539,20 +640,10 @@ impl PolicyEngine {
                     broken_forbids.join(", ")
                 ),
                 policy_ids: broken_forbids,
-                errors: response
-                    .diagnostics()
-                    .errors()
-                    .map(ToString::to_string)
-                    .collect(),
+                errors,
             });
         }
-        let mut policy_ids: Vec<String> = response.diagnostics().reason().map(id_of).collect();
         policy_ids.sort_unstable();
-        let errors = response
-            .diagnostics()
-            .errors()
-            .map(ToString::to_string)
-            .collect();
         let reason = match (allowed, policy_ids.as_slice()) {
             (true, [one]) => format!("allowed by permit policy {one}"),
             (true, many) => format!("allowed by permit policies {}", many.join(", ")),
@@ -566,6 +657,80 @@ impl PolicyEngine {
             reason,
             errors,
         })
+    }
+
+    /// Cedar's authorization of the request (principal, action, resource; `context`) over
+    /// `slice`, as `Authorizer::is_authorized` decides it: each policy's condition is
+    /// interpreted by Cedar's evaluator; a policy whose evaluation errors is skipped and
+    /// its error kept (with Cedar's message); the request is allowed iff some permit is
+    /// satisfied and no forbid is; the determining policies are the satisfied forbids if
+    /// there is one, else the satisfied permits (none when nothing permits). Every policy
+    /// is evaluated, as Cedar does, so the errors and determining policies are complete.
+    /// `evaluation_with_conditions_built_once_decides_as_cedar` compares the two.
+    fn authorize(
+        &self,
+        slice: &Slice,
+        [principal, action, resource]: [EntityUid; 3],
+        context: cedar_ast::Context,
+        entities: &Entities,
+    ) -> Authorized {
+        match self.compiled.decider {
+            Decider::Conditions => {}
+            #[cfg(test)]
+            Decider::CedarAuthorizer => {
+                return authorize_with_cedar(
+                    slice,
+                    [principal, action, resource],
+                    context,
+                    entities,
+                );
+            }
+        }
+        let request = cedar_ast::Request::new(
+            (principal.into(), None),
+            (action.into(), None),
+            (resource.into(), None),
+            context,
+            None::<&cedar_ast::RequestSchemaAllPass>,
+            Extensions::all_available(),
+        );
+        let request = match request {
+            Ok(request) => request,
+            Err(never) => match never {},
+        };
+        let evaluator = Evaluator::new(request, entities.as_ref(), Extensions::all_available());
+        let (mut permits, mut forbids, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+        for c in &slice.policies {
+            let satisfied = match evaluator.interpret(&c.expr, c.policy.env()) {
+                Ok(v) => match v.value_kind() {
+                    cedar_ast::ValueKind::Lit(cedar_ast::Literal::Bool(b)) => Ok(*b),
+                    // Unreachable (a condition is an `&&`, which yields a boolean or an
+                    // error); Cedar's own evaluation gives the type error it would give.
+                    _ => evaluator.evaluate(&c.policy),
+                },
+                Err(e) => Err(e),
+            };
+            match satisfied {
+                Ok(true) if c.forbid => forbids.push(c.id.clone()),
+                Ok(true) => permits.push(c.id.clone()),
+                Ok(false) => {}
+                Err(error) => {
+                    let error =
+                        cedar_policy_core::authorizer::AuthorizationError::PolicyEvaluationError {
+                            id: c.policy.id().clone(),
+                            error,
+                        };
+                    // Cedar's public error type, so the message is the one it gives.
+                    let message = cedar_policy::AuthorizationError::from(error).to_string();
+                    errors.push((c.id.clone(), message));
+                }
+            }
+        }
+        Authorized {
+            allowed: !permits.is_empty() && forbids.is_empty(),
+            determining: if forbids.is_empty() { permits } else { forbids },
+            errors,
+        }
     }
 
     /// A call `base` allowed, held against the tool's argument rules: refused if one
@@ -599,14 +764,6 @@ impl PolicyEngine {
             ("call", call_facts(c.call, rules.slice.reads.facts)),
             ("args", args),
         ]);
-        let request = Request::new(
-            self.uids.agent(c.agent),
-            rules.action.clone(),
-            self.uids.tool(c.server, c.tool),
-            context,
-            None,
-        )
-        .map_err(|e| e.to_string())?;
         let entities = if self.model.knows(c.agent, c.server, c.tool, None, None) {
             Cow::Borrowed(&self.entities)
         } else {
@@ -616,10 +773,17 @@ impl PolicyEngine {
                     .map_err(|e| e.to_string())?,
             )
         };
-        let response = self
-            .authorizer
-            .is_authorized(&request, &rules.slice.set, &entities);
-        let mut forbids: Vec<String> = response.diagnostics().reason().map(id_of).collect();
+        let response = self.authorize(
+            &rules.slice,
+            [
+                self.uids.agent(c.agent),
+                rules.action.clone(),
+                self.uids.tool(c.server, c.tool),
+            ],
+            context,
+            &entities,
+        );
+        let mut forbids = response.determining;
         forbids.sort_unstable();
         if !forbids.is_empty() {
             return Ok(Decision {
@@ -632,13 +796,7 @@ impl PolicyEngine {
                 errors: Vec::new(),
             });
         }
-        let mut broken: Vec<String> = response
-            .diagnostics()
-            .errors()
-            .map(|e| match e {
-                cedar_policy::AuthorizationError::PolicyEvaluationError(e) => id_of(e.policy_id()),
-            })
-            .collect();
+        let mut broken: Vec<String> = response.errors.into_iter().map(|(id, _)| id).collect();
         if !broken.is_empty() {
             broken.sort_unstable();
             broken.dedup();
@@ -713,7 +871,12 @@ impl PolicyEngine {
 
     /// The `flow` context: `kind` and `source`, the value fields `reads` names, and
     /// `call` (with the facts of `facts`) when some policy of the set reads call facts.
-    fn flow_context(&self, f: &FlowRequest<'_>, reads: Reads, facts: Option<u8>) -> Context {
+    fn flow_context(
+        &self,
+        f: &FlowRequest<'_>,
+        reads: Reads,
+        facts: Option<u8>,
+    ) -> cedar_ast::Context {
         let entity = |uid: EntityUid| CedarValue::from(cedar_ast::EntityUID::from(uid));
         let field = |read: bool, name: &'static str, value: Option<&str>| {
             value.filter(|_| read).map(|v| (name, CedarValue::from(v)))
@@ -785,8 +948,35 @@ fn unevaluable(e: String) -> Decision {
 }
 
 /// A policy id as written in its `@id` (Cedar's `Display` escapes it, and costs more).
+#[cfg(test)]
 fn id_of(id: &cedar_policy::PolicyId) -> String {
     AsRef::<str>::as_ref(id).to_owned()
+}
+
+/// [`PolicyEngine::authorize`] by Cedar's own `Authorizer::is_authorized`: the reference.
+#[cfg(test)]
+fn authorize_with_cedar(
+    slice: &Slice,
+    [principal, action, resource]: [EntityUid; 3],
+    context: cedar_ast::Context,
+    entities: &Entities,
+) -> Authorized {
+    let request = Request::new(principal, action, resource, Context::from(context), None)
+        .unwrap_or_else(|e| panic!("a request without a schema is valid: {e}"));
+    let response = Authorizer::new().is_authorized(&request, &slice.set, entities);
+    Authorized {
+        allowed: response.decision() == cedar_policy::Decision::Allow,
+        determining: response.diagnostics().reason().map(id_of).collect(),
+        errors: response
+            .diagnostics()
+            .errors()
+            .map(|e| match e {
+                cedar_policy::AuthorizationError::PolicyEvaluationError(p) => {
+                    (id_of(p.policy_id()), e.to_string())
+                }
+            })
+            .collect(),
+    }
 }
 
 static NO_FACTS: std::sync::LazyLock<CallFacts> = std::sync::LazyLock::new(CallFacts::default);
@@ -802,13 +992,13 @@ fn call_facts(facts: Option<&CallFacts>, mask: u8) -> CedarValue {
 /// the expressions. Made from values directly, the context is the one Cedar would have
 /// interpreted (the same literals, sets and records, no source locations; see the test
 /// `contexts_made_of_values_equal_the_ones_cedar_interprets`). This uses
-/// cedar-policy-core's value types and cedar-policy's `From<ast::Context>` (public, though
-/// left out of its docs); cedar-policy requires the exact cedar-policy-core version, so
+/// cedar-policy-core's value types, which [`PolicyEngine::authorize`] hands to Cedar's
+/// evaluator as they are; cedar-policy requires the exact cedar-policy-core version, so
 /// the two cannot drift apart without a compile error here.
-fn context_of<'a>(pairs: impl IntoIterator<Item = (&'a str, CedarValue)>) -> Context {
-    Context::from(cedar_ast::Context::Value(Arc::new(
+fn context_of<'a>(pairs: impl IntoIterator<Item = (&'a str, CedarValue)>) -> cedar_ast::Context {
+    cedar_ast::Context::Value(Arc::new(
         pairs.into_iter().map(|(k, v)| (k.into(), v)).collect(),
-    )))
+    ))
 }
 
 fn action_index(a: Action) -> usize {
@@ -883,10 +1073,10 @@ fn without_locations(policy: &cedar_policy::Policy) -> cedar_policy::Policy {
 
 impl Compiled {
     fn new(set: LoadedSet) -> Self {
-        Self::build(set, Evaluated::WithoutLocations)
+        Self::build(set, Evaluated::WithoutLocations, Decider::Conditions)
     }
 
-    fn build(set: LoadedSet, evaluated: Evaluated) -> Self {
+    fn build(set: LoadedSet, evaluated: Evaluated, decider: Decider) -> Self {
         // Each policy converted once: wildcard policies are in every slice of their action.
         let policies: Vec<cedar_policy::Policy> = set
             .policies
@@ -897,6 +1087,11 @@ impl Compiled {
                 Evaluated::AsParsed => p.policy.clone(),
             })
             .collect();
+        // Each condition built once too, shared by the slices.
+        let conditions: Vec<Arc<Condition>> = policies
+            .iter()
+            .map(|p| Arc::new(Condition::of(p)))
+            .collect();
         let reads = Reads::of(set.policies.iter().map(|p| p.text.as_str()));
         let forbids = set
             .policies
@@ -904,14 +1099,9 @@ impl Compiled {
             .filter(|p| p.policy.effect() == cedar_policy::Effect::Forbid)
             .map(|p| p.id.clone())
             .collect();
-        let index = [0, 1].map(|a| Self::index_action(&set, &policies, a));
+        let index = [0, 1].map(|a| Self::index_action(&set, &policies, &conditions, a));
         let mut tool_rules: HashMap<String, HashMap<String, ToolRules>> = HashMap::new();
         for (tool, members) in &set.tool_rules {
-            let mut ps = PolicySet::new();
-            for &i in members {
-                // Ids are unique in a loaded set, so adding cannot clash.
-                let _ = ps.add(policies[i].clone());
-            }
             let action = uid(
                 model::ACTION,
                 &format!("{}{tool}", super::args::TOOL_ACTION_PREFIX),
@@ -925,11 +1115,7 @@ impl Compiled {
                 name.to_owned(),
                 ToolRules {
                     action,
-                    slice: Slice {
-                        set: ps,
-                        members: members.clone(),
-                        reads: slice_reads,
-                    },
+                    slice: Slice::of(&policies, &conditions, members.clone(), slice_reads),
                     text,
                 },
             );
@@ -940,6 +1126,7 @@ impl Compiled {
             tool_rules,
             reads,
             forbids,
+            decider,
         }
     }
 
@@ -951,6 +1138,7 @@ impl Compiled {
     fn index_action(
         set: &LoadedSet,
         policies: &[cedar_policy::Policy],
+        conditions: &[Arc<Condition>],
         action: usize,
     ) -> ActionIndex {
         let mut wildcard = Vec::new();
@@ -969,17 +1157,8 @@ impl Compiled {
         let make = |parts: &[&[usize]]| {
             let members: BTreeSet<usize> = parts.iter().flat_map(|p| p.iter().copied()).collect();
             let members: Vec<usize> = members.into_iter().collect();
-            let mut ps = PolicySet::new();
-            for &i in &members {
-                // Ids are unique in a loaded set, so adding cannot clash.
-                let _ = ps.add(policies[i].clone());
-            }
             let reads = Reads::of(members.iter().map(|&i| set.policies[i].text.as_str()));
-            Slice {
-                set: ps,
-                members,
-                reads,
-            }
+            Slice::of(policies, conditions, members, reads)
         };
         let mut by_tool: HashMap<String, HashMap<String, Slice>> = HashMap::new();
         for ((s, t), own) in &tools {
@@ -1077,7 +1256,8 @@ mod tests {
                         let want = engine
                             .flow_context_from_expressions(&f, read, mask)
                             .unwrap_or_else(|e| panic!("{e}"));
-                        assert_eq!(engine.flow_context(&f, read, mask), want, "{f:?} {read:?}");
+                        let got = Context::from(engine.flow_context(&f, read, mask));
+                        assert_eq!(got, want, "{f:?} {read:?}");
                         compared += 1;
                     }
                 }
@@ -1095,10 +1275,10 @@ mod tests {
             for read_all in [true, false] {
                 let read = |name: &str| read_all || name.len() > 2;
                 for facts in &facts {
-                    let got = context_of([
+                    let got = Context::from(context_of([
                         ("call", call_facts(facts.as_ref(), u8::MAX)),
                         ("args", super::super::args::args_cedar_value(args, read)),
-                    ]);
+                    ]));
                     let want = Context::from_pairs([
                         (
                             "call".to_owned(),

@@ -751,20 +751,76 @@ permit (principal, action == Sluice::Action::"call", resource)
 when { 9223372036854775807 + 1 > 0 };
 "#;
 
+/// Permits and forbids that are satisfied, unsatisfied or unevaluable depending on the
+/// request (the agent, the tool, the kind, the argument path, the amount), side by side.
+const MIXED: &str = r#"
+@id("flows within crm and chat")
+permit (principal, action == Sluice::Action::"flow", resource)
+when { resource in Sluice::Server::"crm" || resource in Sluice::Server::"chat" };
+
+@id("sync-bots to mail")
+permit (principal in Sluice::Group::"sync-bots", action == Sluice::Action::"flow", resource in Sluice::Server::"mail")
+when { context has email_domain && context.email_domain == "example.com" };
+
+@id("emails-overflow")
+permit (principal, action == Sluice::Action::"flow", resource)
+when { if context.kind == Sluice::Kind::"EMAIL" then 9223372036854775807 + 1 > 0 else context.source == Sluice::Server::"sheets" };
+
+@id("no phones to chat")
+forbid (principal, action == Sluice::Action::"flow", resource == Sluice::Tool::"chat/postMessage")
+when { context.kind == Sluice::Kind::"PHONE" };
+
+@id("chat-overflow")
+forbid (principal, action == Sluice::Action::"flow", resource == Sluice::Tool::"chat/postMessage")
+when { context.kind != Sluice::Kind::"EMAIL" && 9223372036854775807 + 1 > 0 };
+
+@id("mail-body-overflow")
+forbid (principal, action == Sluice::Action::"flow", resource in Sluice::Server::"mail")
+when { context.arg_path == "body" && 9223372036854775807 + 1 > 0 };
+
+@id("sync-bots call")
+permit (principal in Sluice::Group::"sync-bots", action == Sluice::Action::"call", resource);
+
+@id("call-overflow")
+permit (principal, action == Sluice::Action::"call", resource in Sluice::Server::"mail")
+when { 9223372036854775807 + 1 > 0 };
+
+@id("amount-overflow")
+forbid (principal, action == Sluice::Action::"call:mail/send_money", resource)
+when { context.args.amount * 4611686018427387904 > 0 };
+"#;
+
 #[test]
 fn evaluation_without_source_locations_decides_the_same() {
     // The slices hold policies rebuilt without source locations (`engine::without_locations`);
-    // every decision over every set here must equal the one over the policies as parsed:
-    // allowed or not, the deciding policies, the reason and the error messages.
+    // every decision over every set here must equal the one Cedar's authorizer makes over
+    // the policies as parsed: allowed or not, the deciding policies, the reason and the
+    // error messages.
+    decides_as(PolicyEngine::with_policies_as_parsed);
+}
+
+#[test]
+fn evaluation_with_conditions_built_once_decides_as_cedar() {
+    // A decision interprets each policy's condition built at load and applies Cedar's
+    // authorization rules itself (`PolicyEngine::authorize`); every decision here must
+    // equal the one Cedar's own `Authorizer::is_authorized` makes over the same policies.
+    decides_as(PolicyEngine::with_cedar_authorizer);
+}
+
+/// Decides ~20,000 requests over six policy sets with the engine as loaded and with the
+/// engine `reference` makes of it, and requires the same decisions.
+fn decides_as(reference: fn(&PolicyEngine) -> PolicyEngine) {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/examples");
     let rules = dir_with(&[("mail.cedar", WHOLE_CALL), ("pay.cedar", KNOWN_PAYEES)]);
     let broken = dir_with(&[("broken.cedar", UNEVALUABLE)]);
+    let mixed = dir_with(&[("mixed.cedar", MIXED)]);
     let sets = [
         ("defaults", None),
         ("examples", Some(examples.clone())),
         ("ask", Some(examples.join("ask"))),
         ("whole-call and payees", Some(rules.path().to_owned())),
         ("unevaluable", Some(broken.path().to_owned())),
+        ("mixed", Some(mixed.path().to_owned())),
     ];
     let restored = std::collections::HashMap::from([(
         "[EMAIL_2]".to_owned(),
@@ -786,6 +842,8 @@ fn evaluation_without_source_locations_decides_the_same() {
         serde_json::json!({"iban": "GB33BUKB20201555555555", "amount": 5, "note": "x"}),
         serde_json::json!({"iban": 7, "amount": 5}),
         serde_json::json!({"amount": 5}),
+        serde_json::json!({"iban": "DE89370400440532013000", "amount": 1}),
+        serde_json::json!({"iban": "DE89370400440532013000", "amount": 0}),
     ];
     let destinations = [
         ("crm", "updateLead"),
@@ -795,11 +853,14 @@ fn evaluation_without_source_locations_decides_the_same() {
         ("nowhere", "tool"),
     ];
     let (mut allowed, mut denied, mut errors, mut compared) = (0, 0, 0, 0);
+    // Outcomes of the mixed set: with errors and allowed, denied by a satisfied forbid,
+    // denied by a forbid that could not be evaluated.
+    let mut mixed_outcomes = std::collections::BTreeSet::new();
     for (name, dir) in &sets {
         let engine = PolicyEngine::load(dir.as_deref())
             .and_then(|e| e.with_model(payments_model()))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let reference = engine.with_policies_as_parsed();
+        let reference = reference(&engine);
         let mut check = |request: &PolicyRequest<'_>| {
             let got = engine.decide_uncached(request);
             let want = reference.decide_uncached(request);
@@ -812,6 +873,14 @@ fn evaluation_without_source_locations_decides_the_same() {
             }
             if !got.errors.is_empty() {
                 errors += 1;
+            }
+            if *name == "mixed" {
+                let errored = !got.errors.is_empty();
+                mixed_outcomes.insert(match (got.allowed, got.reason.contains("could not")) {
+                    (true, _) => ("allowed", errored),
+                    (false, true) => ("unevaluable forbid", errored),
+                    (false, false) => ("denied", errored),
+                });
             }
         };
         for agent in ["demo-agent", "stranger"] {
@@ -867,4 +936,16 @@ fn evaluation_without_source_locations_decides_the_same() {
         "{allowed} {denied} {errors}"
     );
     assert!(compared > 10_000, "{compared}");
+    for outcome in [
+        ("allowed", false),
+        ("allowed", true),
+        ("denied", false),
+        ("denied", true),
+        ("unevaluable forbid", true),
+    ] {
+        assert!(
+            mixed_outcomes.contains(&outcome),
+            "{outcome:?}: {mixed_outcomes:?}"
+        );
+    }
 }
