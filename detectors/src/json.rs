@@ -17,6 +17,7 @@ use std::sync::LazyLock;
 
 use serde_json::{Map, Value};
 
+use crate::columns::{self, DocNames};
 use crate::fields::{At, FieldHints, PathState};
 use crate::name::{self, NameHint};
 use crate::phone::PhoneHint;
@@ -1554,6 +1555,12 @@ struct Slot {
     element: bool,
     /// Under a name-part key (`lastName`): a value is a name part even if also an English word.
     part: bool,
+    /// The record a value belongs to in a long list of records (0: the whole result):
+    /// the scope of [`DocNames`].
+    scope: u32,
+    /// An element of an array whose person columns were inferred: 1 + index into the
+    /// walker's column sets (0: none).
+    columns: u16,
 }
 
 fn root(hints: &FieldHints) -> Slot {
@@ -1566,6 +1573,8 @@ fn root(hints: &FieldHints) -> Slot {
         secret: false,
         element: true,
         part: false,
+        scope: 0,
+        columns: 0,
     }
 }
 
@@ -1602,6 +1611,74 @@ fn pair_value_slot(mut slot: Slot) -> Slot {
     slot
 }
 
+/// Whether a key's class leaves a column's values to other evidence (no person,
+/// company/place, phone or credential key).
+fn neutral_key(info: KeyInfo) -> bool {
+    let c = info.0;
+    !c.person && !c.not_person && !c.secret && !c.generic_name && c.phone == PhoneHint::None
+}
+
+/// Person columns of the records in `items`, remembered in `sets`; the id for
+/// [`Slot::columns`] (0: none).
+fn column_set(
+    det: &Detectors,
+    hints: &FieldHints,
+    keys: &mut KeyCache,
+    items: &[Value],
+    sets: &mut Vec<Vec<String>>,
+) -> u16 {
+    let mut scratch = Vec::new();
+    let Some(cols) = columns::person_columns(det, items, |k| {
+        neutral_key(keys.info(det, hints, k, &mut scratch))
+    }) else {
+        return 0;
+    };
+    if sets.len() >= usize::from(u16::MAX) - 1 {
+        return 0;
+    }
+    sets.push(cols);
+    sets.len() as u16
+}
+
+/// An array element's slot with its record scope and the array's person columns.
+fn element_slot(mut child: Slot, parent: &Slot, len: usize, i: usize, cols: u16) -> Slot {
+    // In a long list of records, each record is its own scope for name mentions.
+    if parent.scope == 0 && len > 16 {
+        child.scope = u32::try_from(i + 1).unwrap_or(u32::MAX);
+    }
+    child.columns = cols;
+    child
+}
+
+/// Keys of an object that hold a person (by its column or a sibling e-mail) whatever
+/// their key says: the bit mask of [`columns::sibling_person_mask`], plus column keys.
+fn person_by_structure(
+    det: &Detectors,
+    hints: &FieldHints,
+    keys: &mut KeyCache,
+    map: &Map<String, Value>,
+) -> u64 {
+    let mut scratch = Vec::new();
+    if !det.names_enabled() {
+        return 0;
+    }
+    columns::sibling_person_mask(map, |k| !keys.info(det, hints, k, &mut scratch).0.not_person)
+}
+
+/// Makes `child` a person slot when its key is in the object's column set or its
+/// entry index `i` is set in `mask`.
+fn mark_person(mut child: Slot, sets: &[Vec<String>], obj: &Slot, mask: u64, i: usize, k: &str) -> Slot {
+    let by_column = obj.columns != 0
+        && sets
+            .get(usize::from(obj.columns) - 1)
+            .is_some_and(|c| c.iter().any(|x| x == k));
+    if by_column || i < 64 && mask >> i & 1 == 1 {
+        child.person = true;
+        child.hint.name = NameHint::None;
+    }
+    child
+}
+
 /// The slot of the value under key `key` (with key info `info`) of an object in `parent`.
 #[inline]
 fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot {
@@ -1617,6 +1694,8 @@ fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot
             secret: class.secret,
             element: false,
             part: person && class.part,
+            scope: parent.scope,
+            columns: 0,
         };
     }
     let (field, path_hint) = hints.step(parent.field, At::Key(key));
@@ -1629,6 +1708,8 @@ fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot
         secret: class.secret,
         element: false,
         part: person && class.part,
+        scope: parent.scope,
+        columns: 0,
     };
     apply_hint(hints, slot, path_hint.or(key_hint))
 }
@@ -1872,6 +1953,8 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
     let mut buf = Vec::new();
     let mut keys = KeyCache::default();
     let mut values = ValueMemo::default();
+    let mut doc = DocNames::default();
+    let mut sets: Vec<Vec<String>> = Vec::new();
     while let Some((v, depth, seg, slot)) = stack.pop() {
         path.truncate(depth);
         path.push(seg);
@@ -1879,6 +1962,7 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
             Value::String(s) => {
                 buf.clear();
                 values.scan(det, hints, s, slot, &mut buf);
+                doc.pass(det, s, slot.scope, slot.hint.name == NameHint::NotPerson, &mut buf);
                 push_all(&mut results, &mut path, false, &mut buf);
             }
             Value::Number(n) => {
@@ -1891,15 +1975,18 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
                 }
             }
             Value::Array(items) => {
+                let cols = column_set(det, hints, &mut keys, items, &mut sets);
                 for (i, item) in items.iter().enumerate().rev() {
                     let child = index_slot(hints, &slot, i);
+                    let child = element_slot(child, &slot, items.len(), i, cols);
                     stack.push((item, depth + 1, Seg::Index(i), child));
                 }
             }
             Value::Object(map) => {
                 let first_child = stack.len();
                 let pair = slot.element && pair_names_person(map);
-                for (k, item) in map {
+                let mask = person_by_structure(det, hints, &mut keys, map);
+                for (idx, (k, item)) in map.iter().enumerate() {
                     let info = keys.info(det, hints, k, &mut buf);
                     if !info.1 {
                         buf.clear();
@@ -1910,6 +1997,7 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
                     if pair && k == "value" {
                         child = pair_value_slot(child);
                     }
+                    let child = mark_person(child, &sets, &slot, mask, idx, k);
                     stack.push((item, depth + 1, Seg::Key(k.as_str()), child));
                 }
                 // Pop in document order.
@@ -1947,14 +2035,19 @@ enum Frame<'a> {
         out: Vec<Value>,
         slot: Slot,
         key: Option<String>,
+        /// The array's length and person-column set id.
+        len: usize,
+        cols: u16,
     },
     Object {
-        entries: serde_json::map::Iter<'a>,
+        entries: std::iter::Enumerate<serde_json::map::Iter<'a>>,
         out: Map<String, Value>,
         slot: Slot,
         key: Option<String>,
         /// A name/value pair whose label names a person.
         pair: bool,
+        /// Entries that hold a person by a sibling e-mail.
+        mask: u64,
     },
 }
 
@@ -1969,10 +2062,13 @@ pub(crate) fn redact(
     let mut kbuf = Vec::new();
     let mut keys = KeyCache::default();
     let mut values = ValueMemo::default();
+    let mut doc = DocNames::default();
+    let mut sets: Vec<Vec<String>> = Vec::new();
     let mut redact_str =
         |s: &str, slot: Slot, replace: &mut dyn FnMut(&Finding) -> String| -> Value {
             buf.clear();
             values.scan(det, hints, s, slot, &mut buf);
+            doc.pass(det, s, slot.scope, slot.hint.name == NameHint::NotPerson, &mut buf);
             Value::String(crate::replace_spans(s, &buf, replace).into_owned())
         };
     let mut stack: Vec<Frame<'_>> = Vec::new();
@@ -1989,21 +2085,25 @@ pub(crate) fn redact(
                 }),
                 Value::Null | Value::Bool(_) => Some(v.clone()),
                 Value::Array(items) => {
+                    let cols = column_set(det, hints, &mut keys, items, &mut sets);
                     stack.push(Frame::Array {
                         items: items.iter().enumerate(),
                         out: Vec::with_capacity(items.len()),
                         slot,
                         key: key.take(),
+                        len: items.len(),
+                        cols,
                     });
                     None
                 }
                 Value::Object(map) => {
                     stack.push(Frame::Object {
-                        entries: map.iter(),
+                        entries: map.iter().enumerate(),
                         out: Map::new(),
                         slot,
                         key: key.take(),
                         pair: slot.element && pair_names_person(map),
+                        mask: person_by_structure(det, hints, &mut keys, map),
                     });
                     None
                 }
@@ -2027,9 +2127,16 @@ pub(crate) fn redact(
             break;
         };
         match top {
-            Frame::Array { items, slot, .. } => {
+            Frame::Array {
+                items,
+                slot,
+                len,
+                cols,
+                ..
+            } => {
                 if let Some((i, item)) = items.next() {
-                    pending = Some((item, index_slot(hints, slot, i), None));
+                    let child = element_slot(index_slot(hints, slot, i), slot, *len, i, *cols);
+                    pending = Some((item, child, None));
                     continue;
                 }
             }
@@ -2037,9 +2144,10 @@ pub(crate) fn redact(
                 entries,
                 slot,
                 pair,
+                mask,
                 ..
             } => {
-                if let Some((k, item)) = entries.next() {
+                if let Some((idx, (k, item))) = entries.next() {
                     let info = keys.info(det, hints, k, &mut kbuf);
                     let new_key = if info.1 {
                         k.clone()
@@ -2052,6 +2160,7 @@ pub(crate) fn redact(
                     if *pair && k == "value" {
                         child = pair_value_slot(child);
                     }
+                    let child = mark_person(child, &sets, slot, *mask, idx, k);
                     pending = Some((item, child, Some(new_key)));
                     continue;
                 }
@@ -2091,12 +2200,15 @@ pub(crate) fn redact_in_place(
     let mut keys = KeyCache::default();
     let mut values = ValueMemo::default();
     let mut infos: Vec<KeyInfo> = Vec::new();
+    let mut doc = DocNames::default();
+    let mut sets: Vec<Vec<String>> = Vec::new();
     let mut stack: Vec<(&mut Value, Slot)> = vec![(value, root(hints))];
     while let Some((v, slot)) = stack.pop() {
         match v {
             Value::String(s) => {
                 buf.clear();
                 values.scan(det, hints, s, slot, &mut buf);
+                doc.pass(det, s, slot.scope, slot.hint.name == NameHint::NotPerson, &mut buf);
                 if !buf.is_empty() {
                     let new = crate::replace_spans(s, &buf, replace).into_owned();
                     *s = new;
@@ -2108,8 +2220,11 @@ pub(crate) fn redact_in_place(
                 }
             }
             Value::Array(items) => {
+                let cols = column_set(det, hints, &mut keys, items, &mut sets);
+                let len = items.len();
                 for (i, item) in items.iter_mut().enumerate().rev() {
-                    stack.push((item, index_slot(hints, &slot, i)));
+                    let child = element_slot(index_slot(hints, &slot, i), &slot, len, i, cols);
+                    stack.push((item, child));
                 }
             }
             Value::Object(map) => {
@@ -2150,6 +2265,7 @@ pub(crate) fn redact_in_place(
                 }
                 let first_child = stack.len();
                 let pair = slot.element && pair_names_person(map);
+                let mask = person_by_structure(det, hints, &mut keys, map);
                 for (i, (k, item)) in map.iter_mut().enumerate() {
                     let mut child = match renamed.as_ref().and_then(|c| c.get(k)) {
                         Some((info, original)) => key_slot(hints, *info, &slot, original),
@@ -2162,6 +2278,7 @@ pub(crate) fn redact_in_place(
                     if pair && k == "value" {
                         child = pair_value_slot(child);
                     }
+                    let child = mark_person(child, &sets, &slot, mask, i, k);
                     stack.push((item, child));
                 }
                 stack[first_child..].reverse();

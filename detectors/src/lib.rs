@@ -130,6 +130,7 @@
 #![deny(missing_docs)]
 
 mod checked;
+mod columns;
 mod custom;
 mod email;
 mod error;
@@ -792,6 +793,23 @@ impl Detectors {
                 normalized: t.to_string(),
                 region: None,
             });
+        }
+        // "Maozhu An <maozhu_an@quantis.ng>": words before an e-mail that spell its mailbox.
+        if names_on && out[base..].iter().any(|f| f.kind == Kind::Email) {
+            let mut spans: Vec<(usize, usize)> = Vec::new();
+            columns::names_beside_emails(text, &out[base..], &mut spans);
+            for (s, e) in spans {
+                if let Some(t) = text.get(s..e) {
+                    out.push(Finding {
+                        start: s,
+                        end: e,
+                        kind: Kind::Name,
+                        text: t.to_string(),
+                        normalized: t.to_string(),
+                        region: None,
+                    });
+                }
+            }
         }
         // "Lília Calazans: \"hi it's Lília\"", "loop in Shuying Huan … added Shuying": a
         // word of a name found in this text names the same person where it recurs.

@@ -1,0 +1,549 @@
+//! Name evidence from the shape of the data, not from key lists or sentence templates:
+//! it holds on tool results nobody here wrote.
+//!
+//! - **Columns**: in an array of records, a column whose person-shaped values are
+//!   mostly names by the other evidence holds names ([`person_columns`]).
+//! - **Sibling e-mails**: a value whose words spell the local part of an e-mail beside
+//!   it (`"ad": "Agdta"` next to `agdta.rincon@…`; `Maozhu An <maozhu_an@…>`) is
+//!   that person's name ([`sibling_person_mask`], [`names_beside_emails`]).
+//! - **Mentions across strings**: a word of a name found in one string of a tool result
+//!   names the same person where it recurs in another ([`DocNames`]).
+//!
+//! This module never decides alone that a value is a person: columns and sibling
+//! e-mails only route a value to the person-value checks a person key would use
+//! (`name::plausible_person_value`: legal forms, teams, roles, English words are still
+//! refused). It must stay cheap: it looks at a bounded sample of rows, allocates
+//! nothing when nothing matches, and runs only on arrays of records, objects holding
+//! an `@`, and strings after a name was found.
+
+use serde_json::{Map, Value};
+
+use crate::name;
+use crate::{Detectors, Finding, Hint, Kind};
+
+/// Rows of an array sampled to decide whether a column holds names.
+const COLUMN_SAMPLE: usize = 32;
+/// Fewest rows (and fewest values already found as names) for a column decision.
+const COLUMN_MIN: usize = 3;
+
+/// Whether `v` looks like a person's name written out: one to four capitalized words
+/// (or words of a script without case) of letters and name punctuation, no digits,
+/// not all capitals ("OPEN", "IN PROGRESS" are codes).
+pub(crate) fn person_shaped(v: &str) -> bool {
+    let v = v.trim();
+    if v.len() < 2 || v.len() > 60 {
+        return false;
+    }
+    let mut words = 0;
+    let mut lower = false;
+    for w in v.split(' ') {
+        words += 1;
+        let Some(c) = w.chars().next() else {
+            return false;
+        };
+        if words > 4 || !(c.is_uppercase() || c.is_alphabetic() && !c.is_lowercase()) {
+            return false;
+        }
+        for c in w.chars() {
+            if c.is_lowercase() || c.is_alphabetic() && !c.is_uppercase() {
+                lower = true;
+            } else if !(c.is_alphabetic() || name::is_mark(c) || matches!(c, '.' | '-' | '\'' | '’'))
+            {
+                return false;
+            }
+        }
+    }
+    lower
+}
+
+/// Mailboxes of roles, not people: a value never matches them.
+const ROLE_LOCALS: &[&str] = &[
+    "info", "sales", "support", "noreply", "no", "reply", "donotreply", "admin", "contact",
+    "hello", "office", "billing", "team", "hr", "jobs", "careers", "marketing", "press",
+    "help", "helpdesk", "service", "services", "mail", "postmaster", "webmaster", "accounts",
+    "accounting", "finance", "legal", "security", "privacy", "orders", "booking", "bookings",
+    "reservations", "enquiries", "inquiries", "feedback", "news", "newsletter", "notifications",
+    "alerts", "bounce", "root", "it", "ops", "dev", "kontakt", "vertrieb", "contacto", "ventas",
+    "hola", "bonjour", "post", "invoice", "invoices", "payments", "hi", "hey", "store", "shop",
+];
+
+/// The lower-case ASCII letters `c` is written as in an e-mail local part: itself, its
+/// letter without diacritics, or (`german`) the two-letter spelling (`ö` → `oe`).
+fn spell(c: char, german: bool, out: &mut [u8; 2]) -> usize {
+    if c.is_ascii_alphabetic() {
+        out[0] = c.to_ascii_lowercase() as u8;
+        return 1;
+    }
+    let lower = c.to_lowercase().next().unwrap_or(c);
+    let two: Option<&[u8; 2]> = match lower {
+        'ä' if german => Some(b"ae"),
+        'ö' | 'ø' if german => Some(b"oe"),
+        'ü' if german => Some(b"ue"),
+        'å' if german => Some(b"aa"),
+        'ß' => Some(b"ss"),
+        'æ' => Some(b"ae"),
+        'þ' => Some(b"th"),
+        _ => None,
+    };
+    if let Some(t) = two {
+        *out = *t;
+        return 2;
+    }
+    let one = match lower {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => b'a',
+        'ç' | 'ć' | 'č' => b'c',
+        'ď' | 'đ' | 'ð' => b'd',
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => b'e',
+        'ğ' => b'g',
+        'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' | 'İ' => b'i',
+        'ł' | 'ľ' | 'ĺ' => b'l',
+        'ñ' | 'ń' | 'ň' => b'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => b'o',
+        'ř' | 'ŕ' => b'r',
+        'ś' | 'š' | 'ş' | 'ș' => b's',
+        'ť' | 'ţ' | 'ț' => b't',
+        'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'ų' => b'u',
+        'ý' | 'ÿ' => b'y',
+        'ź' | 'ż' | 'ž' => b'z',
+        // Apostrophes and hyphens inside a name are dropped in mailboxes ("obrien").
+        '\'' | '’' | '-' | '.' => return 0,
+        _ => return usize::MAX,
+    };
+    out[0] = one;
+    1
+}
+
+/// What is left of `token` once `word` (folded) is taken off its front, if it is there.
+fn strip_word<'t>(token: &'t str, word: &str, german: bool) -> Option<&'t str> {
+    let t = token.as_bytes();
+    let mut i = 0;
+    let mut buf = [0u8; 2];
+    for c in word.chars() {
+        let n = spell(c, german, &mut buf);
+        if n == usize::MAX {
+            return None;
+        }
+        let part = buf.get(..n)?;
+        if !t.get(i..i + n)?.eq_ignore_ascii_case(part) {
+            return None;
+        }
+        i += n;
+    }
+    token.get(i..)
+}
+
+/// `word` with and without two-letter spellings taken off the front of `token`.
+fn strip_any<'t>(token: &'t str, word: &str) -> Option<&'t str> {
+    strip_word(token, word, false).or_else(|| strip_word(token, word, true))
+}
+
+fn initial_of(word: &str) -> Option<u8> {
+    let mut buf = [0u8; 2];
+    let c = word.chars().next()?;
+    (spell(c, false, &mut buf) == 1).then_some(buf[0])
+}
+
+/// The local part of an e-mail, split at `.`, `_`, `-` and digits, without a `+tag`.
+fn local_tokens(local: &str) -> ([&str; 4], usize) {
+    let local = local.split('+').next().unwrap_or(local);
+    let mut out = [""; 4];
+    let mut n = 0;
+    for t in local.split(|c: char| matches!(c, '.' | '_' | '-') || c.is_ascii_digit()) {
+        if t.is_empty() {
+            continue;
+        }
+        if n == out.len() {
+            return (out, 0);
+        }
+        out[n] = t;
+        n += 1;
+    }
+    (out, n)
+}
+
+/// Whether the words of `value` spell the e-mail local part `local` the way people's
+/// mailboxes are made: `given.surname`, `g.surname`, `gsurname`, `surname.given`,
+/// `given_surname`, `given-surname`, `given`, `surname` (case- and accent-insensitive);
+/// a lone word only with a second part (`agdta.rincon`, `mngo`). Role mailboxes
+/// (`info@`, `sales@`, `noreply@`) match nothing.
+pub(crate) fn value_matches_local(value: &str, local: &str) -> bool {
+    let (tokens, nt) = local_tokens(local);
+    let tokens = &tokens[..nt];
+    // Mailboxes in other scripts are compared by no rule here.
+    if !local.is_ascii()
+        || tokens.is_empty()
+        || tokens
+            .iter()
+            .any(|t| ROLE_LOCALS.iter().any(|r| r.eq_ignore_ascii_case(t)))
+    {
+        return false;
+    }
+    let mut words = [""; 4];
+    let mut nw = 0;
+    for w in value.split([' ', ',']) {
+        let w = w.trim_matches(|c| c == '.' || c == '\'' || c == '’');
+        if w.is_empty() {
+            continue;
+        }
+        if nw == words.len() {
+            return false;
+        }
+        words[nw] = w;
+        nw += 1;
+    }
+    let words = &words[..nw];
+    let full = |t: &str, w: &str| w.chars().count() >= 2 && strip_any(t, w) == Some("");
+    let initial = |t: &str, w: &str| t.len() == 1 && initial_of(w) == Some(t.as_bytes()[0].to_ascii_lowercase());
+    match (words, tokens) {
+        ([], _) => false,
+        // "Agdta" beside agdta.rincon@, "Ngo" beside mngo@ or ngo.m@.
+        ([w], ts) => {
+            w.chars().count() >= 3
+                && (ts.len() >= 2
+                    && (full(ts[0], w) || full(ts[ts.len() - 1], w))
+                    && ts.iter().all(|t| t.bytes().all(|b| b.is_ascii_alphabetic()))
+                    || ts.len() == 1
+                        && (strip_any(&ts[0][1.min(ts[0].len())..], w) == Some("")
+                            && ts[0].len() > 3))
+        }
+        // given.surname, g.surname, surname.given, s.given …: every part is a word or an
+        // initial of one, and one part is a whole word.
+        (ws, ts) if ts.len() >= 2 => {
+            ts.iter()
+                .all(|t| ws.iter().any(|w| full(t, w) || initial(t, w)))
+                && ts.iter().any(|t| t.len() >= 2 && ws.iter().any(|w| full(t, w)))
+        }
+        // One token: gsurname, givensurname, surnamegiven, given, surname.
+        (ws, [t]) => {
+            let (Some(g), Some(s)) = (ws.first(), ws.last()) else {
+                return false;
+            };
+            let then = |rest: Option<&str>, w: &str| {
+                rest.is_some_and(|r| r.is_empty() || full(r, w) || initial(r, w))
+            };
+            full(t, g)
+                || full(t, s)
+                || then(strip_any(t, g), s)
+                || then(strip_any(t, s), g)
+                || (t.len() > 2
+                    && initial_of(g) == Some(t.as_bytes()[0].to_ascii_lowercase())
+                    && strip_any(&t[1..], s) == Some(""))
+        }
+        _ => false,
+    }
+}
+
+/// The local part of an e-mail address in `s` (`a.b@c.de`, `Name <a.b@c.de>`), if any.
+fn email_local(s: &str) -> Option<&str> {
+    if s.len() > 254 {
+        return None;
+    }
+    let at = s.find('@')?;
+    let head = &s[..at];
+    let local = head.rsplit(['<', ' ', '(', ':', '"']).next()?;
+    let domain = s.get(at + 1..)?;
+    (!local.is_empty() && domain.contains('.')).then_some(local)
+}
+
+/// Bit `i` set: the `i`-th entry of `map` is a string whose words spell the local part of
+/// an e-mail in another entry of the same object (see [`value_matches_local`]), under a
+/// key `may_hold` accepts. 0, without allocating, when the object holds no e-mail.
+pub(crate) fn sibling_person_mask(
+    map: &Map<String, Value>,
+    mut may_hold: impl FnMut(&str) -> bool,
+) -> u64 {
+    let mut locals = [""; 2];
+    let mut nl = 0;
+    for v in map.values().take(64) {
+        if let Value::String(s) = v
+            && nl < locals.len()
+            && s.as_bytes().contains(&b'@')
+            && let Some(l) = email_local(s)
+        {
+            locals[nl] = l;
+            nl += 1;
+        }
+    }
+    if nl == 0 {
+        return 0;
+    }
+    let mut mask = 0u64;
+    for (i, (k, v)) in map.iter().take(64).enumerate() {
+        if let Value::String(s) = v
+            && !s.as_bytes().contains(&b'@')
+            && person_shaped(s)
+            && locals[..nl].iter().any(|l| value_matches_local(s.trim(), l))
+            && may_hold(k)
+        {
+            mask |= 1 << i;
+        }
+    }
+    mask
+}
+
+/// "Maozhu An <maozhu_an@…>", "Given Surname (gsurname@…)": capitalized words right
+/// before an e-mail in `<…>` or `(…)` that spell its local part are the person's name.
+/// Spans overlapping a finding in `found` are left out.
+pub(crate) fn names_beside_emails(text: &str, found: &[Finding], out: &mut Vec<(usize, usize)>) {
+    for f in found.iter().filter(|f| f.kind == Kind::Email) {
+        let Some(head) = text.get(..f.start) else {
+            continue;
+        };
+        let h = head.trim_end();
+        let Some(h) = h.strip_suffix(['<', '(']) else {
+            continue;
+        };
+        let h = h.trim_end();
+        let h = h.strip_suffix('"').unwrap_or(h);
+        let end = h.len();
+        // Up to four capitalized words back from the bracket.
+        let mut start = end;
+        for n in 0..4 {
+            let Some(seg) = h.get(..start) else {
+                break;
+            };
+            let seg = if n == 0 {
+                seg
+            } else {
+                match seg.strip_suffix(' ') {
+                    Some(x) => x,
+                    None => break,
+                }
+            };
+            let ws = seg.rfind(' ').map_or(0, |p| p + 1);
+            let w = &seg[ws..];
+            let bare = w.trim_start_matches('"');
+            if !person_shaped(bare) {
+                break;
+            }
+            start = ws + (w.len() - bare.len());
+        }
+        let Some(words) = text.get(start..end) else {
+            continue;
+        };
+        let Some(local) = f.text.split('@').next() else {
+            continue;
+        };
+        if words.is_empty() || !value_matches_local(words, local) {
+            continue;
+        }
+        // Drop a leading word that spells no part of the mailbox ("Contact Maozhu An").
+        let mut s = start;
+        let mut rest = words;
+        while let Some((first, tail)) = rest.split_once(' ') {
+            let (ts, nt) = local_tokens(local);
+            let used = ts[..nt].iter().any(|t| {
+                let w = first.trim_matches('.');
+                strip_any(t, w).is_some() || t.len() == 1 && initial_of(w) == Some(t.as_bytes()[0])
+            });
+            if used {
+                break;
+            }
+            s += first.len() + 1;
+            rest = tail;
+        }
+        let e = end;
+        if s < e && !found.iter().any(|g| g.start < e && s < g.end) {
+            out.push((s, e));
+        }
+    }
+}
+
+/// Columns of the records in `items` (an array) whose values are people's names:
+/// keys of the first record, under which `neutral` says the key itself decides nothing,
+/// whose sampled values are mostly person-shaped and mostly (two in three, at least
+/// three) already found as names by the detectors. None, without allocating, when no
+/// column qualifies.
+pub(crate) fn person_columns(
+    det: &Detectors,
+    items: &[Value],
+    mut neutral: impl FnMut(&str) -> bool,
+) -> Option<Vec<String>> {
+    if items.len() < COLUMN_MIN || !det.names_enabled() {
+        return None;
+    }
+    let Value::Object(first) = &items[0] else {
+        return None;
+    };
+    let sample = &items[..items.len().min(COLUMN_SAMPLE)];
+    let mut out: Option<Vec<String>> = None;
+    let mut scratch: Vec<Finding> = Vec::new();
+    for (k, v) in first.iter().take(32) {
+        let Value::String(s0) = v else {
+            continue;
+        };
+        // Cheap before the key lookup: the first row's value must look like a name.
+        if !person_shaped(s0) {
+            continue;
+        }
+        let mut strings = 0;
+        let mut shaped = 0;
+        for row in sample {
+            if let Some(Value::String(s)) = row.as_object().and_then(|m| m.get(k))
+                && !s.trim().is_empty()
+            {
+                strings += 1;
+                shaped += usize::from(person_shaped(s));
+            }
+        }
+        if shaped < COLUMN_MIN || shaped * 3 < strings * 2 || !neutral(k) {
+            continue;
+        }
+        let mut found = 0;
+        for row in sample {
+            let Some(Value::String(s)) = row.as_object().and_then(|m| m.get(k)) else {
+                continue;
+            };
+            if !person_shaped(s) {
+                continue;
+            }
+            scratch.clear();
+            det.scan(s, Hint::NONE, &mut scratch);
+            let t = s.trim();
+            let named: usize = scratch
+                .iter()
+                .filter(|f| f.kind == Kind::Name)
+                .map(|f| f.end - f.start)
+                .sum();
+            found += usize::from(named * 5 >= t.len() * 3);
+        }
+        if found >= COLUMN_MIN && found * 3 >= shaped * 2 {
+            out.get_or_insert_with(Vec::new).push(k.clone());
+        }
+    }
+    out
+}
+
+/// Most words remembered per scope: a tool result names a handful of people.
+const DOC_WORDS: usize = 32;
+/// Bytes of remembered words per scope.
+const DOC_BYTES: usize = 384;
+
+/// Words of the names found so far in one tool result (or, in a long list of records,
+/// in one record), looked for again in the strings after them: `"fullName": "Milad
+/// Al-Hashimi"` then `"body": "… Milad to check with …"`. Fixed-size storage: nothing
+/// is allocated.
+pub(crate) struct DocNames {
+    scope: u32,
+    bytes: [u8; DOC_BYTES],
+    used: usize,
+    words: [(u16, u16); DOC_WORDS],
+    n: usize,
+}
+
+impl Default for DocNames {
+    fn default() -> Self {
+        DocNames {
+            scope: 0,
+            bytes: [0; DOC_BYTES],
+            used: 0,
+            words: [(0, 0); DOC_WORDS],
+            n: 0,
+        }
+    }
+}
+
+impl DocNames {
+    fn word(&self, i: usize) -> &[u8] {
+        let (s, e) = self.words[i];
+        &self.bytes[usize::from(s)..usize::from(e)]
+    }
+
+    fn knows(&self, w: &[u8]) -> bool {
+        (0..self.n).any(|i| self.word(i) == w)
+    }
+
+    /// Remembers the words of the names in `found` (cheap shape test only; the
+    /// dictionary filters run when a word recurs).
+    fn learn(&mut self, text: &str, found: &[Finding]) {
+        for f in found.iter().filter(|f| f.kind == Kind::Name) {
+            let Some(t) = text.get(f.start..f.end) else {
+                continue;
+            };
+            for w in t.split([' ', ',', '\n', '/']) {
+                let w = w.trim_end_matches('.');
+                let b = w.as_bytes();
+                if b.len() < 2
+                    || b.len() > 40
+                    || b[0].is_ascii_lowercase()
+                    || b[0].is_ascii_punctuation()
+                    || self.n == DOC_WORDS
+                    || self.used + b.len() > DOC_BYTES
+                    || self.knows(b)
+                {
+                    continue;
+                }
+                let s = self.used;
+                self.bytes[s..s + b.len()].copy_from_slice(b);
+                self.used += b.len();
+                self.words[self.n] = (s as u16, self.used as u16);
+                self.n += 1;
+            }
+        }
+    }
+
+    /// Adds NAME findings for remembered words that recur in `text` (under a key that
+    /// does not rule names out), then remembers the names found in it. `scope` changes
+    /// with each record of a long list of records; words do not cross it.
+    pub(crate) fn pass(&mut self, det: &Detectors, text: &str, scope: u32, not_person: bool, found: &mut Vec<Finding>) {
+        if not_person || !det.names_enabled() {
+            return;
+        }
+        if scope != self.scope {
+            self.scope = scope;
+            self.n = 0;
+            self.used = 0;
+        }
+        if self.n > 0 && text.len() >= 3 {
+            let base = found.len();
+            self.mentions(text, found);
+            if found.len() > base {
+                found.sort_by_key(|f| f.start);
+            }
+        }
+        if !found.is_empty() {
+            self.learn(text, found);
+        }
+    }
+
+    fn mentions(&self, text: &str, found: &mut Vec<Finding>) {
+        let b = text.as_bytes();
+        let mut i = 0;
+        let mut prev_word = false;
+        while i < b.len() {
+            let c = b[i];
+            let start_here = !prev_word && (c.is_ascii_uppercase() || c >= 0x80);
+            if !start_here {
+                prev_word = c.is_ascii_alphanumeric() || c >= 0x80;
+                i += 1;
+                continue;
+            }
+            // A candidate word: letters (and `-`, `'`) up to the next other byte.
+            let mut j = i;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] >= 0x80 || b[j] == b'-' || b[j] == b'\'') {
+                j += 1;
+            }
+            while j > i && matches!(b[j - 1], b'-' | b'\'') {
+                j -= 1;
+            }
+            let w = &b[i..j];
+            if self.knows(w)
+                && let Some(word) = text.get(i..j)
+                && name::is_mention_word(word)
+                && name::mention_stands_alone(text, i, j)
+                && !found.iter().any(|f| f.start < j && i < f.end)
+            {
+                found.push(Finding {
+                    start: i,
+                    end: j,
+                    kind: Kind::Name,
+                    text: word.to_string(),
+                    normalized: word.to_string(),
+                    region: None,
+                });
+            }
+            prev_word = true;
+            i = j.max(i + 1);
+        }
+    }
+}
