@@ -283,7 +283,7 @@ pub(crate) fn sibling_person_mask(
 
 /// "Maozhu An <maozhu_an@…>", "Given Surname (gsurname@…)": capitalized words right
 /// before an e-mail in `<…>` or `(…)` that spell its local part are the person's name.
-/// Spans overlapping a finding in `found` are left out.
+/// Spans overlapping a finding in `found` other than a shorter name are left out.
 pub(crate) fn names_beside_emails(text: &str, found: &[Finding], out: &mut Vec<(usize, usize)>) {
     for f in found.iter().filter(|f| f.kind == Kind::Email) {
         let Some(head) = text.get(..f.start) else {
@@ -332,10 +332,12 @@ pub(crate) fn names_beside_emails(text: &str, found: &[Finding], out: &mut Vec<(
         let mut rest = words;
         while let Some((first, tail)) = rest.split_once(' ') {
             let (ts, nt) = local_tokens(local);
-            let used = ts[..nt].iter().any(|t| {
-                let w = first.trim_matches('.');
-                strip_any(t, w).is_some() || t.len() == 1 && initial_of(w) == Some(t.as_bytes()[0])
-            });
+            // A word is used when a part of the mailbox starts with it or its initial
+            // ("Andrea Hold" <ahold@…>).
+            let w = first.trim_matches('.');
+            let used = ts[..nt]
+                .iter()
+                .any(|t| strip_any(t, w).is_some() || initial_of(w) == t.bytes().next());
             if used {
                 break;
             }
@@ -343,7 +345,12 @@ pub(crate) fn names_beside_emails(text: &str, found: &[Finding], out: &mut Vec<(
             rest = tail;
         }
         let e = end;
-        if s < e && !found.iter().any(|g| g.start < e && s < g.end) {
+        // A shorter name inside the span ("Andrea" of "Andrea Hold") gives way to it.
+        if s < e
+            && !found
+                .iter()
+                .any(|g| g.start < e && s < g.end && (g.kind != Kind::Name || g.end - g.start >= e - s))
+        {
             out.push((s, e));
         }
     }
