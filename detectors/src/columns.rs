@@ -554,3 +554,208 @@ impl DocNames {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// NAME texts found in `v`, with their paths, the same by all three JSON walkers.
+    fn names(v: &Value) -> Vec<(String, String)> {
+        let det = Detectors::new();
+        let found: Vec<(String, String)> = det
+            .find_json(v)
+            .into_iter()
+            .filter(|f| f.finding.kind == Kind::Name)
+            .map(|f| (f.path, f.finding.text))
+            .collect();
+        // The copying and the in-place redaction see exactly the names `find_json` sees.
+        let mut seen = Vec::new();
+        let copy = det.redact_json(v, |f| {
+            if f.kind == Kind::Name {
+                seen.push(f.text.clone());
+            }
+            "[X]".to_string()
+        });
+        let mut in_place = v.clone();
+        let mut seen_in_place = Vec::new();
+        det.redact_json_in_place(&mut in_place, |f| {
+            if f.kind == Kind::Name {
+                seen_in_place.push(f.text.clone());
+            }
+            "[X]".to_string()
+        });
+        let texts: Vec<String> = found.iter().map(|(_, t)| t.clone()).collect();
+        assert_eq!(seen, texts, "redact_json saw other names than find_json");
+        assert_eq!(seen_in_place, texts, "redact_json_in_place saw other names");
+        assert_eq!(copy, in_place);
+        found
+    }
+
+    fn has(found: &[(String, String)], path: &str, text: &str) -> bool {
+        found.iter().any(|(p, t)| p == path && t == text)
+    }
+
+    #[test]
+    fn mailbox_spellings_of_a_persons_name_match() {
+        for (value, local) in [
+            ("Maozhu An", "maozhu_an"),
+            ("Maozhu An", "maozhu.an"),
+            ("Maozhu An", "an.maozhu"),
+            ("Maozhu An", "m.an"),
+            ("Maozhu An", "maozhu-an"),
+            ("Dennis Kristensen", "kristensend"),
+            ("Dennis Kristensen", "dkristensen"),
+            ("Dennis Kristensen", "denniskristensen"),
+            ("Jeppe Søndergaard", "jeppe"),
+            ("Gille Cederschiöld", "gille_cederschioeld"),
+            ("José Estévez", "jose.estevez+crm"),
+            ("Agdta", "agdta.rincon"),
+            ("Ngo", "mngo"),
+            ("Zorblat Quenvik", "zorblat.quenvik42"),
+        ] {
+            assert!(value_matches_local(value, local), "{value} / {local}");
+        }
+        for (value, local) in [
+            ("Sales", "sales"),
+            ("Sales Team", "sales"),
+            ("Paris Office", "info"),
+            ("No Reply", "noreply"),
+            ("Maria Gonzalez", "jsmith"),
+            ("Maria Gonzalez", "support.maria"),
+            ("Ann", "ann"),
+            ("Zorblat Quenvik", "zq"),
+            ("Berlin", "berlin"),
+        ] {
+            assert!(!value_matches_local(value, local), "{value} / {local}");
+        }
+    }
+
+    #[test]
+    fn a_value_spelling_a_sibling_mailbox_is_a_name_whatever_its_key() {
+        let found = names(&json!({"ad": "Zorblat", "soyad": "Quenvik",
+            "email": "zorblat.quenvik@example.pl"}));
+        assert!(has(&found, "ad", "Zorblat"), "{found:?}");
+        let found = names(&json!({"c1": "Yrsa Plitvik", "c2": "yplitvik@example.com"}));
+        assert!(has(&found, "c1", "Yrsa Plitvik"), "{found:?}");
+    }
+
+    #[test]
+    fn role_mailboxes_teams_and_places_beside_an_email_stay_unnamed() {
+        for v in [
+            json!({"label": "Sales", "email": "sales@acme.com"}),
+            json!({"team": "Platform", "email": "platform@acme.io"}),
+            json!({"desk": "Paris Office", "email": "info@acme.fr"}),
+            json!({"c1": "No Reply", "email": "noreply@acme.fr"}),
+            json!({"c1": "Sales Team", "email": "sales.team@acme.fr"}),
+            json!({"city": "Quenvik", "email": "zorblat.quenvik@example.pl"}),
+        ] {
+            assert!(names(&v).is_empty(), "{v}: {:?}", names(&v));
+        }
+    }
+
+    #[test]
+    fn words_before_an_email_that_spell_its_mailbox_are_a_name() {
+        let det = Detectors::new();
+        for (text, name) in [
+            ("From: Zorblat Quenvik <zorblat.quenvik@example.com>", "Zorblat Quenvik"),
+            ("cc Yrsa Plitvik (yplitvik@example.com) please", "Yrsa Plitvik"),
+            ("Contact Zorblat Quenvik <zquenvik@example.com>", "Zorblat Quenvik"),
+            ("\"Yrsa Plitvik\" <plitvik.yrsa@example.com>", "Yrsa Plitvik"),
+        ] {
+            let found = det.find(text);
+            assert!(
+                found.iter().any(|f| f.kind == Kind::Name && f.text == name),
+                "{text}: {found:?}"
+            );
+        }
+        for text in [
+            "Acme Support <support@acme.com>",
+            "Sales Team <sales@acme.com>",
+            "Paris Office (info@acme.fr)",
+            "Write to Zorblat Quenvik Industries <hello@zq.com>",
+        ] {
+            let found = det.find(text);
+            assert!(
+                !found.iter().any(|f| f.kind == Kind::Name),
+                "{text}: {found:?}"
+            );
+        }
+    }
+
+    fn rows(key: &str, values: &[&str]) -> Value {
+        Value::Array(
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| json!({"id": i, key: v, "status": "open"}))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_column_of_names_carries_its_unknown_names() {
+        let v = rows(
+            "c3",
+            &["Maria Gonzalez", "James Smith", "Zorblat Quenvik", "Priya Sharma", "Sophie Martin"],
+        );
+        let found = names(&v);
+        assert!(has(&found, "[2].c3", "Zorblat Quenvik"), "{found:?}");
+        // Company names in a name column are still no people.
+        let v = rows(
+            "c3",
+            &["Maria Gonzalez", "James Smith", "Globex GmbH", "Priya Sharma", "Sophie Martin"],
+        );
+        let found = names(&v);
+        assert!(!found.iter().any(|(_, t)| t.contains("Globex")), "{found:?}");
+    }
+
+    #[test]
+    fn columns_of_cities_products_and_firms_do_not_turn_into_names() {
+        for values in [
+            &["Austin", "Florence", "Charlotte", "Berlin", "Quenvik", "Madrid"][..],
+            &["Echo Dot", "Surface Pro", "Galaxy Tab", "Zorblat Max", "Pixel Fold"][..],
+            &["Acme Corp", "Globex GmbH", "Initech LLC", "Zorblat AG", "Umbrella Group"][..],
+            // Two names in six values: no majority.
+            &["Maria Gonzalez", "James Smith", "Zorblat Quenvik", "Quarterly Review", "Blue Ocean", "Red Team"][..],
+        ] {
+            let found = names(&rows("c3", values));
+            assert!(
+                !found.iter().any(|(_, t)| t.contains("Zorblat") || t.contains("Quenvik")),
+                "{values:?}: {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_name_found_in_one_string_is_found_where_it_recurs_in_another() {
+        let found = names(&json!({
+            "contact": {"fullName": "Zorblat Quenvik"},
+            "note": "Send the proposal to Zorblat on Monday."
+        }));
+        assert!(has(&found, "note", "Zorblat"), "{found:?}");
+        // Not where a key rules names out, nor inside a firm's name.
+        let found = names(&json!({
+            "contact": {"fullName": "Zorblat Quenvik"},
+            "company": "Quenvik Holdings",
+            "note": "Signed with Quenvik GmbH today."
+        }));
+        assert!(
+            !found.iter().any(|(p, _)| p == "company" || p == "note"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn in_a_long_list_of_records_a_name_is_looked_for_in_its_own_record_only() {
+        let mut rows: Vec<Value> = (0..20)
+            .map(|i| json!({"owner": "Maria Gonzalez", "note": format!("row {i}")}))
+            .collect();
+        rows[0] = json!({"owner": "Zorblat Quenvik", "note": "send the deck to Zorblat"});
+        rows[5] = json!({"owner": "Maria Gonzalez", "note": "send the deck to Zorblat"});
+        let found = names(&Value::Array(rows));
+        assert!(has(&found, "[0].note", "Zorblat"), "{found:?}");
+        assert!(!found.iter().any(|(p, _)| p == "[5].note"), "{found:?}");
+    }
+}
