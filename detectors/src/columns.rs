@@ -356,6 +356,243 @@ pub(crate) fn names_beside_emails(text: &str, found: &[Finding], out: &mut Vec<(
     }
 }
 
+/// Cells of a table inside a string (markdown `| a | b |` rows or tab-separated lines)
+/// under a header cell that names a person (`Owner`, `Assignee`, `Kontakt`): the
+/// free-text twin of a JSON key. Cells must still pass the person-value checks.
+pub(crate) fn table_names(text: &str, found: &[Finding], out: &mut Vec<(usize, usize)>) {
+    let mut person_cols: u64 = 0;
+    let mut width = 0;
+    let mut sep = b'|';
+    let mut line_start = 0;
+    for line in text.split('\n') {
+        let start = line_start;
+        line_start += line.len() + 1;
+        let t = line.trim();
+        let this_sep = if t.starts_with('|') || t.matches('|').count() >= 2 {
+            b'|'
+        } else if t.contains('\t') {
+            b'\t'
+        } else {
+            // A line that is no row ends the table.
+            person_cols = 0;
+            continue;
+        };
+        let cells = || {
+            let mut off = 0;
+            line.split(char::from(this_sep)).map(move |c| {
+                let s = off;
+                off += c.len() + 1;
+                (s, c)
+            })
+        };
+        // Markdown wraps rows in bars: the empty edge cells are not columns.
+        let skip_edge = |c: &str, i: usize, n: usize| this_sep == b'|' && (i == 0 || i + 1 == n) && c.trim().is_empty();
+        let n = cells().count();
+        if person_cols == 0 || this_sep != sep {
+            // A header: short cells, one of them a person key.
+            sep = this_sep;
+            width = n;
+            person_cols = 0;
+            for (i, (_, c)) in cells().enumerate().take(64) {
+                let c = c.trim();
+                if !skip_edge(c, i, n) && c.len() <= 32 && crate::json::is_person_key(c) {
+                    person_cols |= 1 << i;
+                }
+            }
+            continue;
+        }
+        if n != width || t.bytes().all(|b| matches!(b, b'|' | b'-' | b':' | b' ' | b'\t')) {
+            continue;
+        }
+        for (i, (off, c)) in cells().enumerate().take(64) {
+            if person_cols >> i & 1 == 0 {
+                continue;
+            }
+            let lead = c.len() - c.trim_start().len();
+            let (s, e) = (start + off + lead, start + off + lead + c.trim().len());
+            if s < e
+                && name::plausible_person_value(c)
+                && !found.iter().any(|f| f.start < e && s < f.end)
+            {
+                out.push((s, e));
+            }
+        }
+    }
+}
+
+/// Items of lists in prose (`Participants (3): A B, C D, E F`, `In the room: …`, one per
+/// line under `Attendees`) that are people's names because the list is: its label names
+/// people (a person key: `Attendees`, `Reviewers`, `CC`), or most of its person-shaped
+/// items (two at least, in a list of three or more) are names by other evidence. Lists
+/// that mix one-word and longer items are left alone ("Cleveland, Richard, M. Porter"
+/// cannot be told from "Surname, Given"). Items must pass the person-value checks.
+pub(crate) fn list_names(text: &str, found: &[Finding], out: &mut Vec<(usize, usize)>) {
+    // Items: (start, end, breaks_before); a list runs between breaks.
+    let mut items: [(usize, usize, u8); 24] = [(0, 0, 0); 24];
+    let mut n = 0;
+    let mut label: Option<&str> = None;
+    let b = text.as_bytes();
+    let mut i = 0;
+    let mut item_start = 0;
+    let flush = |items: &mut [(usize, usize, u8); 24], n: &mut usize, label: Option<&str>, out: &mut Vec<(usize, usize)>| {
+        judge_list(text, &items[..*n], label, found, out);
+        *n = 0;
+    };
+    while i <= b.len() {
+        let c = b.get(i).copied().unwrap_or(b'\n');
+        // " and ", " & ", " und ", " et ", " y ", " e ", " og ", " och " join the last item.
+        let joiner = c == b' ' && {
+            let rest = &b[i + 1..];
+            [&b"and "[..], b"& ", b"und ", b"et ", b"y ", b"e ", b"og ", b"och ", b"en "]
+                .iter()
+                .find(|w| rest.starts_with(w))
+                .map(|w| w.len())
+        }
+        .is_some();
+        if !(matches!(c, b',' | b';' | b'\n' | b'|' | b'\t' | b':' | b'(') || joiner) {
+            i += 1;
+            continue;
+        }
+        let raw = text.get(item_start..i).unwrap_or("");
+        let lead = raw.len() - raw.trim_start().len();
+        let mut it = raw.trim();
+        let mut ends_sentence = false;
+        if let Some(x) = it.strip_suffix(['.', '!', '?']) {
+            // "M." is an initial, not a sentence end.
+            if !x.ends_with(|ch: char| ch.is_uppercase()) || x.len() > 1 && !x.as_bytes()[x.len() - 2].is_ascii_whitespace() {
+                it = x;
+                ends_sentence = true;
+            }
+        }
+        let s = item_start + lead;
+        let words = it.split_whitespace().count();
+        match c {
+            b':' => {
+                // "Participants (3):", "In the room:": a label starts a new list.
+                flush(&mut items, &mut n, label, out);
+                if !it.is_empty() {
+                    label = Some(it);
+                }
+            }
+            b'(' => {
+                // "Participants (3)": a count after the label; skip to the ')'.
+                let close = text[i..].find(')').map_or(b.len(), |p| i + p);
+                if n == 0 && label.is_none() && words <= 3 {
+                    label = Some(it);
+                } else if words > 0 && words <= 4 && n < items.len() {
+                    items[n] = (s, s + it.len(), c);
+                    n += 1;
+                }
+                i = close + 1;
+                item_start = i;
+                continue;
+            }
+            _ => {
+                if words == 0 {
+                    // "\n\n", ", ,": a blank line ends a list.
+                    if c == b'\n' && n > 0 && b.get(i.wrapping_sub(1)) == Some(&b'\n') {
+                        flush(&mut items, &mut n, label, out);
+                        label = None;
+                    }
+                } else if words > 4 || n == items.len() {
+                    flush(&mut items, &mut n, label, out);
+                    label = None;
+                } else if n == 0 && label.is_none() && c == b'\n' && words <= 2 && !ends_sentence && person_list_label(it) {
+                    // "Attendees" on a line of its own labels the lines below it.
+                    label = Some(it);
+                } else {
+                    items[n] = (s, s + it.len(), if joiner { b',' } else { c });
+                    n += 1;
+                }
+                if ends_sentence {
+                    flush(&mut items, &mut n, label, out);
+                    label = None;
+                }
+            }
+        }
+        i += if joiner {
+            // Skip " and " itself.
+            let rest = &b[i + 1..];
+            1 + rest.iter().position(|&x| x == b' ').unwrap_or(0) + 1
+        } else {
+            1
+        };
+        item_start = i;
+    }
+    flush(&mut items, &mut n, label, out);
+}
+
+/// Whether a list label names people ("Attendees", "Participants", "Reviewers", "CC").
+fn person_list_label(label: &str) -> bool {
+    let l = label.trim().trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ');
+    l.len() <= 40 && crate::json::is_person_key(l)
+}
+
+/// The list rule of [`list_names`] on one list.
+fn judge_list(
+    text: &str,
+    items: &[(usize, usize, u8)],
+    label: Option<&str>,
+    found: &[Finding],
+    out: &mut Vec<(usize, usize)>,
+) {
+    if items.is_empty() {
+        return;
+    }
+    // "Richmond, Brandon; Shin, Kyung": two kinds of separator inside one list, so a
+    // comma may join a surname to its given name. Left alone.
+    let inner = &items[..items.len() - 1];
+    if inner.iter().any(|x| x.2 == b',') && inner.iter().any(|x| x.2 != b',') {
+        return;
+    }
+    let covered = |&(s, e, _): &(usize, usize, u8)| {
+        let named: usize = found
+            .iter()
+            .filter(|f| f.kind == Kind::Name && f.start < e && s < f.end)
+            .map(|f| f.end.min(e) - f.start.max(s))
+            .sum();
+        named * 5 >= (e - s) * 3
+    };
+    let mut shaped = 0;
+    let mut named = 0;
+    let mut one_word = 0;
+    for it in items {
+        let t = &text[it.0..it.1];
+        if person_shaped(t) {
+            shaped += 1;
+        }
+        named += usize::from(covered(it));
+        one_word += usize::from(!t.contains(' '));
+    }
+    let by_label = label.is_some_and(person_list_label);
+    let single = one_word == items.len();
+    // One-word lists: more evidence ("Saludos, Stępień, Janina" is a sign-off and a name).
+    let by_majority = items.len() >= 3
+        && named >= if single { 3 } else { 2 }
+        && named * 2 >= shaped
+        && shaped * 3 >= items.len() * 2;
+    if !(by_label || by_majority)
+        || one_word != 0 && !single
+        // "Patient: Clements, Major": two one-word items are one "Surname, Given".
+        || single && items.len() == 2 && items[0].2 == b','
+    {
+        return;
+    }
+    for &(s, e, _) in items {
+        let t = &text[s..e];
+        // Under a label, the people come first: "Witness: A B, Krügerstraße 34, Bell Gardens".
+        if by_label && !by_majority && !person_shaped(t) {
+            break;
+        }
+        if person_shaped(t)
+            && name::plausible_person_value(t)
+            && !found.iter().any(|f| f.start < e && s < f.end)
+        {
+            out.push((s, e));
+        }
+    }
+}
+
 /// Columns of the records in `items` (an array) whose values are people's names:
 /// keys of the first record, under which `neutral` says the key itself decides nothing,
 /// whose sampled values are mostly person-shaped and mostly (two in three, at least

@@ -811,6 +811,29 @@ impl Detectors {
                 }
             }
         }
+        // Lists and tables whose other items are names ("Participants (3): A B, C D, E F";
+        // a markdown table under an `Owner` header): only in strings with a name already.
+        if names_on && n >= 8 && out[base..].iter().any(|f| f.kind == Kind::Name) {
+            let mut spans: Vec<(usize, usize)> = Vec::new();
+            columns::list_names(text, &out[base..], &mut spans);
+            if text.contains(['|', '\t']) {
+                columns::table_names(text, &out[base..], &mut spans);
+            }
+            spans.sort_unstable();
+            spans.dedup();
+            for (s, e) in spans {
+                if let Some(t) = text.get(s..e) {
+                    out.push(Finding {
+                        start: s,
+                        end: e,
+                        kind: Kind::Name,
+                        text: t.to_string(),
+                        normalized: t.to_string(),
+                        region: None,
+                    });
+                }
+            }
+        }
         // "Lília Calazans: \"hi it's Lília\"", "loop in Shuying Huan … added Shuying": a
         // word of a name found in this text names the same person where it recurs.
         if names_on && out.len() > base {
