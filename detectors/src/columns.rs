@@ -47,7 +47,9 @@ pub(crate) fn person_shaped(v: &str) -> bool {
         for c in w.chars() {
             if c.is_lowercase() || c.is_alphabetic() && !c.is_uppercase() {
                 lower = true;
-            } else if !(c.is_alphabetic() || name::is_mark(c) || matches!(c, '.' | '-' | '\'' | '’'))
+            } else if !(c.is_alphabetic()
+                || name::is_mark(c)
+                || matches!(c, '.' | '-' | '\'' | '’'))
             {
                 return false;
             }
@@ -58,13 +60,67 @@ pub(crate) fn person_shaped(v: &str) -> bool {
 
 /// Mailboxes of roles, not people: a value never matches them.
 const ROLE_LOCALS: &[&str] = &[
-    "info", "sales", "support", "noreply", "no", "reply", "donotreply", "admin", "contact",
-    "hello", "office", "billing", "team", "hr", "jobs", "careers", "marketing", "press",
-    "help", "helpdesk", "service", "services", "mail", "postmaster", "webmaster", "accounts",
-    "accounting", "finance", "legal", "security", "privacy", "orders", "booking", "bookings",
-    "reservations", "enquiries", "inquiries", "feedback", "news", "newsletter", "notifications",
-    "alerts", "bounce", "root", "it", "ops", "dev", "kontakt", "vertrieb", "contacto", "ventas",
-    "hola", "bonjour", "post", "invoice", "invoices", "payments", "hi", "hey", "store", "shop",
+    "info",
+    "sales",
+    "support",
+    "noreply",
+    "no",
+    "reply",
+    "donotreply",
+    "admin",
+    "contact",
+    "hello",
+    "office",
+    "billing",
+    "team",
+    "hr",
+    "jobs",
+    "careers",
+    "marketing",
+    "press",
+    "help",
+    "helpdesk",
+    "service",
+    "services",
+    "mail",
+    "postmaster",
+    "webmaster",
+    "accounts",
+    "accounting",
+    "finance",
+    "legal",
+    "security",
+    "privacy",
+    "orders",
+    "booking",
+    "bookings",
+    "reservations",
+    "enquiries",
+    "inquiries",
+    "feedback",
+    "news",
+    "newsletter",
+    "notifications",
+    "alerts",
+    "bounce",
+    "root",
+    "it",
+    "ops",
+    "dev",
+    "kontakt",
+    "vertrieb",
+    "contacto",
+    "ventas",
+    "hola",
+    "bonjour",
+    "post",
+    "invoice",
+    "invoices",
+    "payments",
+    "hi",
+    "hey",
+    "store",
+    "shop",
 ];
 
 /// The lower-case ASCII letters `c` is written as in an e-mail local part: itself, its
@@ -193,7 +249,9 @@ pub(crate) fn value_matches_local(value: &str, local: &str) -> bool {
     }
     let words = &words[..nw];
     let full = |t: &str, w: &str| w.chars().count() >= 2 && strip_any(t, w) == Some("");
-    let initial = |t: &str, w: &str| t.len() == 1 && initial_of(w) == Some(t.as_bytes()[0].to_ascii_lowercase());
+    let initial = |t: &str, w: &str| {
+        t.len() == 1 && initial_of(w) == Some(t.as_bytes()[0].to_ascii_lowercase())
+    };
     match (words, tokens) {
         ([], _) => false,
         // "Agdta" beside agdta.rincon@, "Ngo" beside mngo@ or ngo.m@.
@@ -201,7 +259,9 @@ pub(crate) fn value_matches_local(value: &str, local: &str) -> bool {
             w.chars().count() >= 3
                 && (ts.len() >= 2
                     && (full(ts[0], w) || full(ts[ts.len() - 1], w))
-                    && ts.iter().all(|t| t.bytes().all(|b| b.is_ascii_alphabetic()))
+                    && ts
+                        .iter()
+                        .all(|t| t.bytes().all(|b| b.is_ascii_alphabetic()))
                     || ts.len() == 1
                         && (strip_any(&ts[0][1.min(ts[0].len())..], w) == Some("")
                             && ts[0].len() > 3))
@@ -211,7 +271,9 @@ pub(crate) fn value_matches_local(value: &str, local: &str) -> bool {
         (ws, ts) if ts.len() >= 2 => {
             ts.iter()
                 .all(|t| ws.iter().any(|w| full(t, w) || initial(t, w)))
-                && ts.iter().any(|t| t.len() >= 2 && ws.iter().any(|w| full(t, w)))
+                && ts
+                    .iter()
+                    .any(|t| t.len() >= 2 && ws.iter().any(|w| full(t, w)))
         }
         // One token: gsurname, givensurname, surnamegiven, given, surname.
         (ws, [t]) => {
@@ -272,7 +334,9 @@ pub(crate) fn sibling_person_mask(
         if let Value::String(s) = v
             && !s.as_bytes().contains(&b'@')
             && person_shaped(s)
-            && locals[..nl].iter().any(|l| value_matches_local(s.trim(), l))
+            && locals[..nl]
+                .iter()
+                .any(|l| value_matches_local(s.trim(), l))
             && may_hold(k)
         {
             mask |= 1 << i;
@@ -347,9 +411,9 @@ pub(crate) fn names_beside_emails(text: &str, found: &[Finding], out: &mut Vec<(
         let e = end;
         // A shorter name inside the span ("Andrea" of "Andrea Hold") gives way to it.
         if s < e
-            && !found
-                .iter()
-                .any(|g| g.start < e && s < g.end && (g.kind != Kind::Name || g.end - g.start >= e - s))
+            && !found.iter().any(|g| {
+                g.start < e && s < g.end && (g.kind != Kind::Name || g.end - g.start >= e - s)
+            })
         {
             out.push((s, e));
         }
@@ -386,7 +450,9 @@ pub(crate) fn table_names(text: &str, found: &[Finding], out: &mut Vec<(usize, u
             })
         };
         // Markdown wraps rows in bars: the empty edge cells are not columns.
-        let skip_edge = |c: &str, i: usize, n: usize| this_sep == b'|' && (i == 0 || i + 1 == n) && c.trim().is_empty();
+        let skip_edge = |c: &str, i: usize, n: usize| {
+            this_sep == b'|' && (i == 0 || i + 1 == n) && c.trim().is_empty()
+        };
         let n = cells().count();
         if person_cols == 0 || this_sep != sep {
             // A header: short cells, one of them a person key.
@@ -401,7 +467,10 @@ pub(crate) fn table_names(text: &str, found: &[Finding], out: &mut Vec<(usize, u
             }
             continue;
         }
-        if n != width || t.bytes().all(|b| matches!(b, b'|' | b'-' | b':' | b' ' | b'\t')) {
+        if n != width
+            || t.bytes()
+                .all(|b| matches!(b, b'|' | b'-' | b':' | b' ' | b'\t'))
+        {
             continue;
         }
         for (i, (off, c)) in cells().enumerate().take(64) {
@@ -434,7 +503,10 @@ pub(crate) fn list_names(text: &str, found: &[Finding], out: &mut Vec<(usize, us
     let b = text.as_bytes();
     let mut i = 0;
     let mut item_start = 0;
-    let flush = |items: &mut [(usize, usize, u8); 24], n: &mut usize, label: Option<&str>, out: &mut Vec<(usize, usize)>| {
+    let flush = |items: &mut [(usize, usize, u8); 24],
+                 n: &mut usize,
+                 label: Option<&str>,
+                 out: &mut Vec<(usize, usize)>| {
         judge_list(text, &items[..*n], label, found, out);
         *n = 0;
     };
@@ -443,10 +515,20 @@ pub(crate) fn list_names(text: &str, found: &[Finding], out: &mut Vec<(usize, us
         // " and ", " & ", " und ", " et ", " y ", " e ", " og ", " och " join the last item.
         let joiner = c == b' ' && {
             let rest = &b[i + 1..];
-            [&b"and "[..], b"& ", b"und ", b"et ", b"y ", b"e ", b"og ", b"och ", b"en "]
-                .iter()
-                .find(|w| rest.starts_with(w))
-                .map(|w| w.len())
+            [
+                &b"and "[..],
+                b"& ",
+                b"und ",
+                b"et ",
+                b"y ",
+                b"e ",
+                b"og ",
+                b"och ",
+                b"en ",
+            ]
+            .iter()
+            .find(|w| rest.starts_with(w))
+            .map(|w| w.len())
         }
         .is_some();
         if !(matches!(c, b',' | b';' | b'\n' | b'|' | b'\t' | b':' | b'(') || joiner) {
@@ -459,7 +541,9 @@ pub(crate) fn list_names(text: &str, found: &[Finding], out: &mut Vec<(usize, us
         let mut ends_sentence = false;
         if let Some(x) = it.strip_suffix(['.', '!', '?']) {
             // "M." is an initial, not a sentence end.
-            if !x.ends_with(|ch: char| ch.is_uppercase()) || x.len() > 1 && !x.as_bytes()[x.len() - 2].is_ascii_whitespace() {
+            if !x.ends_with(|ch: char| ch.is_uppercase())
+                || x.len() > 1 && !x.as_bytes()[x.len() - 2].is_ascii_whitespace()
+            {
                 it = x;
                 ends_sentence = true;
             }
@@ -497,7 +581,13 @@ pub(crate) fn list_names(text: &str, found: &[Finding], out: &mut Vec<(usize, us
                 } else if words > 4 || n == items.len() {
                     flush(&mut items, &mut n, label, out);
                     label = None;
-                } else if n == 0 && label.is_none() && c == b'\n' && words <= 2 && !ends_sentence && person_list_label(it) {
+                } else if n == 0
+                    && label.is_none()
+                    && c == b'\n'
+                    && words <= 2
+                    && !ends_sentence
+                    && person_list_label(it)
+                {
                     // "Attendees" on a line of its own labels the lines below it.
                     label = Some(it);
                 } else {
@@ -524,7 +614,9 @@ pub(crate) fn list_names(text: &str, found: &[Finding], out: &mut Vec<(usize, us
 
 /// Whether a list label names people ("Attendees", "Participants", "Reviewers", "CC").
 fn person_list_label(label: &str) -> bool {
-    let l = label.trim().trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ');
+    let l = label
+        .trim()
+        .trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ');
     l.len() <= 40 && crate::json::is_person_key(l)
 }
 
@@ -729,7 +821,14 @@ impl DocNames {
     /// Adds NAME findings for remembered words that recur in `text` (under a key that
     /// does not rule names out), then remembers the names found in it. `scope` changes
     /// with each record of a long list of records; words do not cross it.
-    pub(crate) fn pass(&mut self, det: &Detectors, text: &str, scope: u32, not_person: bool, found: &mut Vec<Finding>) {
+    pub(crate) fn pass(
+        &mut self,
+        det: &Detectors,
+        text: &str,
+        scope: u32,
+        not_person: bool,
+        found: &mut Vec<Finding>,
+    ) {
         if not_person || !det.names_enabled() {
             return;
         }
@@ -764,7 +863,9 @@ impl DocNames {
             }
             // A candidate word: letters (and `-`, `'`) up to the next other byte.
             let mut j = i;
-            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] >= 0x80 || b[j] == b'-' || b[j] == b'\'') {
+            while j < b.len()
+                && (b[j].is_ascii_alphanumeric() || b[j] >= 0x80 || b[j] == b'-' || b[j] == b'\'')
+            {
                 j += 1;
             }
             while j > i && matches!(b[j - 1], b'-' | b'\'') {
@@ -896,10 +997,22 @@ mod tests {
     fn words_before_an_email_that_spell_its_mailbox_are_a_name() {
         let det = Detectors::new();
         for (text, name) in [
-            ("From: Zorblat Quenvik <zorblat.quenvik@example.com>", "Zorblat Quenvik"),
-            ("cc Yrsa Plitvik (yplitvik@example.com) please", "Yrsa Plitvik"),
-            ("Contact Zorblat Quenvik <zquenvik@example.com>", "Zorblat Quenvik"),
-            ("\"Yrsa Plitvik\" <plitvik.yrsa@example.com>", "Yrsa Plitvik"),
+            (
+                "From: Zorblat Quenvik <zorblat.quenvik@example.com>",
+                "Zorblat Quenvik",
+            ),
+            (
+                "cc Yrsa Plitvik (yplitvik@example.com) please",
+                "Yrsa Plitvik",
+            ),
+            (
+                "Contact Zorblat Quenvik <zquenvik@example.com>",
+                "Zorblat Quenvik",
+            ),
+            (
+                "\"Yrsa Plitvik\" <plitvik.yrsa@example.com>",
+                "Yrsa Plitvik",
+            ),
         ] {
             let found = det.find(text);
             assert!(
@@ -935,31 +1048,74 @@ mod tests {
     fn a_column_of_names_carries_its_unknown_names() {
         let v = rows(
             "c3",
-            &["Maria Gonzalez", "James Smith", "Zorblat Quenvik", "Priya Sharma", "Sophie Martin"],
+            &[
+                "Maria Gonzalez",
+                "James Smith",
+                "Zorblat Quenvik",
+                "Priya Sharma",
+                "Sophie Martin",
+            ],
         );
         let found = names(&v);
         assert!(has(&found, "[2].c3", "Zorblat Quenvik"), "{found:?}");
         // Company names in a name column are still no people.
         let v = rows(
             "c3",
-            &["Maria Gonzalez", "James Smith", "Globex GmbH", "Priya Sharma", "Sophie Martin"],
+            &[
+                "Maria Gonzalez",
+                "James Smith",
+                "Globex GmbH",
+                "Priya Sharma",
+                "Sophie Martin",
+            ],
         );
         let found = names(&v);
-        assert!(!found.iter().any(|(_, t)| t.contains("Globex")), "{found:?}");
+        assert!(
+            !found.iter().any(|(_, t)| t.contains("Globex")),
+            "{found:?}"
+        );
     }
 
     #[test]
     fn columns_of_cities_products_and_firms_do_not_turn_into_names() {
         for values in [
-            &["Austin", "Florence", "Charlotte", "Berlin", "Quenvik", "Madrid"][..],
-            &["Echo Dot", "Surface Pro", "Galaxy Tab", "Zorblat Max", "Pixel Fold"][..],
-            &["Acme Corp", "Globex GmbH", "Initech LLC", "Zorblat AG", "Umbrella Group"][..],
+            &[
+                "Austin",
+                "Florence",
+                "Charlotte",
+                "Berlin",
+                "Quenvik",
+                "Madrid",
+            ][..],
+            &[
+                "Echo Dot",
+                "Surface Pro",
+                "Galaxy Tab",
+                "Zorblat Max",
+                "Pixel Fold",
+            ][..],
+            &[
+                "Acme Corp",
+                "Globex GmbH",
+                "Initech LLC",
+                "Zorblat AG",
+                "Umbrella Group",
+            ][..],
             // Two names in six values: no majority.
-            &["Maria Gonzalez", "James Smith", "Zorblat Quenvik", "Quarterly Review", "Blue Ocean", "Red Team"][..],
+            &[
+                "Maria Gonzalez",
+                "James Smith",
+                "Zorblat Quenvik",
+                "Quarterly Review",
+                "Blue Ocean",
+                "Red Team",
+            ][..],
         ] {
             let found = names(&rows("c3", values));
             assert!(
-                !found.iter().any(|(_, t)| t.contains("Zorblat") || t.contains("Quenvik")),
+                !found
+                    .iter()
+                    .any(|(_, t)| t.contains("Zorblat") || t.contains("Quenvik")),
                 "{values:?}: {found:?}"
             );
         }
@@ -994,5 +1150,74 @@ mod tests {
         let found = names(&Value::Array(rows));
         assert!(has(&found, "[0].note", "Zorblat"), "{found:?}");
         assert!(!found.iter().any(|(p, _)| p == "[5].note"), "{found:?}");
+    }
+
+    fn text_names(text: &str) -> Vec<String> {
+        Detectors::new()
+            .find(text)
+            .into_iter()
+            .filter(|f| f.kind == Kind::Name)
+            .map(|f| f.text)
+            .collect()
+    }
+
+    #[test]
+    fn the_unknown_items_of_a_list_of_names_are_names() {
+        for (text, name) in [
+            (
+                "Participants (3): Zorblat Quenvik, Maria Gonzalez, James Smith",
+                "Zorblat Quenvik",
+            ),
+            (
+                "Attendees\nMaria Gonzalez\nZorblat Quenvik\nYrsa Plitvik\n\nAgenda",
+                "Yrsa Plitvik",
+            ),
+            ("Reviewers: Zorblat Quenvik, Yrsa Plitvik", "Yrsa Plitvik"),
+            ("Present: Maria Gonzalez. Apologies: Zorblat.", "Zorblat"),
+        ] {
+            let found = text_names(text);
+            assert!(found.iter().any(|t| t == name), "{text}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn lists_of_places_firms_and_surname_given_pairs_do_not_split_into_names() {
+        for (text, not) in [
+            (
+                "Witness: Maria Gonzalez, Krügerstraße 34, Quenvik Gardens",
+                "Quenvik Gardens",
+            ),
+            ("Patient: Quenvik, Zorblat", "Zorblat"),
+            ("Attendees: Quenvik, Zorblat; Plitvik, Yrsa", "Zorblat"),
+            (
+                "Ship to Berlin, Madrid, Quenvik and Austin by Friday.",
+                "Quenvik",
+            ),
+            ("Vendors: Acme Corp, Globex GmbH, Zorblat AG", "Zorblat AG"),
+            ("Saludos,\nQuenvik, Yrsa\nGerente de Ventas", "Saludos"),
+        ] {
+            let found = text_names(text);
+            assert!(!found.iter().any(|t| t == not), "{text}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn cells_under_a_person_header_of_a_table_in_a_string_are_names() {
+        let text = "| Owner | Task | Due |\n|---|---|---|\n| Maria Gonzalez | Budget | 2024-01-02 |\n| Zorblat Quenvik | Quarterly Review | 2024-02-03 |";
+        let found = text_names(text);
+        assert!(found.iter().any(|t| t == "Zorblat Quenvik"), "{found:?}");
+        assert!(
+            !found.iter().any(|t| t.contains("Review") || t == "Budget"),
+            "{found:?}"
+        );
+        // Without a person header, a column of products stays as it is.
+        let text = "| Product | Maria Gonzalez |\n| Zorblat Max | 3 |\n| Quenvik Pro | 4 |";
+        let found = text_names(text);
+        assert!(
+            !found
+                .iter()
+                .any(|t| t.contains("Zorblat") || t.contains("Quenvik")),
+            "{found:?}"
+        );
     }
 }

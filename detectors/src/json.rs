@@ -1662,12 +1662,21 @@ fn person_by_structure(
     if !det.names_enabled() {
         return 0;
     }
-    columns::sibling_person_mask(map, |k| !keys.info(det, hints, k, &mut scratch).0.not_person)
+    columns::sibling_person_mask(map, |k| {
+        !keys.info(det, hints, k, &mut scratch).0.not_person
+    })
 }
 
 /// Makes `child` a person slot when its key is in the object's column set or its
 /// entry index `i` is set in `mask`.
-fn mark_person(mut child: Slot, sets: &[Vec<String>], obj: &Slot, mask: u64, i: usize, k: &str) -> Slot {
+fn mark_person(
+    mut child: Slot,
+    sets: &[Vec<String>],
+    obj: &Slot,
+    mask: u64,
+    i: usize,
+    k: &str,
+) -> Slot {
     let by_column = obj.columns != 0
         && sets
             .get(usize::from(obj.columns) - 1)
@@ -1962,7 +1971,13 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
             Value::String(s) => {
                 buf.clear();
                 values.scan(det, hints, s, slot, &mut buf);
-                doc.pass(det, s, slot.scope, slot.hint.name == NameHint::NotPerson, &mut buf);
+                doc.pass(
+                    det,
+                    s,
+                    slot.scope,
+                    slot.hint.name == NameHint::NotPerson,
+                    &mut buf,
+                );
                 push_all(&mut results, &mut path, false, &mut buf);
             }
             Value::Number(n) => {
@@ -2068,7 +2083,13 @@ pub(crate) fn redact(
         |s: &str, slot: Slot, replace: &mut dyn FnMut(&Finding) -> String| -> Value {
             buf.clear();
             values.scan(det, hints, s, slot, &mut buf);
-            doc.pass(det, s, slot.scope, slot.hint.name == NameHint::NotPerson, &mut buf);
+            doc.pass(
+                det,
+                s,
+                slot.scope,
+                slot.hint.name == NameHint::NotPerson,
+                &mut buf,
+            );
             Value::String(crate::replace_spans(s, &buf, replace).into_owned())
         };
     let mut stack: Vec<Frame<'_>> = Vec::new();
@@ -2208,7 +2229,13 @@ pub(crate) fn redact_in_place(
             Value::String(s) => {
                 buf.clear();
                 values.scan(det, hints, s, slot, &mut buf);
-                doc.pass(det, s, slot.scope, slot.hint.name == NameHint::NotPerson, &mut buf);
+                doc.pass(
+                    det,
+                    s,
+                    slot.scope,
+                    slot.hint.name == NameHint::NotPerson,
+                    &mut buf,
+                );
                 if !buf.is_empty() {
                     let new = crate::replace_spans(s, &buf, replace).into_owned();
                     *s = new;
