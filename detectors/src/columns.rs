@@ -5,7 +5,7 @@
 //!   mostly names by the other evidence holds names ([`person_columns`]).
 //! - **Sibling e-mails**: a value whose words spell the local part of an e-mail beside
 //!   it (`"ad": "Agdta"` next to `agdta.rincon@…`; `Maozhu An <maozhu_an@…>`) is
-//!   that person's name ([`sibling_person_mask`], [`names_beside_emails`]).
+//!   that person's name ([`Mailboxes`], [`names_beside_emails`]).
 //! - **Mentions across strings**: a word of a name found in one string of a tool result
 //!   names the same person where it recurs in another ([`DocNames`]).
 //!
@@ -16,7 +16,7 @@
 //! nothing when nothing matches, and runs only on arrays of records, objects holding
 //! an `@`, and strings after a name was found.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::name;
 use crate::{Detectors, Finding, Hint, Kind};
@@ -34,28 +34,81 @@ pub(crate) fn person_shaped(v: &str) -> bool {
     if v.len() < 2 || v.len() > 60 {
         return false;
     }
-    let mut words = 0;
+    if v.is_ascii() {
+        return ascii_person_shaped(v.as_bytes());
+    }
+    let mut words = 1;
     let mut lower = false;
-    for w in v.split(' ') {
-        words += 1;
-        let Some(c) = w.chars().next() else {
-            return false;
-        };
-        if words > 4 || !(c.is_uppercase() || c.is_alphabetic() && !c.is_lowercase()) {
-            return false;
-        }
-        for c in w.chars() {
-            if c.is_lowercase() || c.is_alphabetic() && !c.is_uppercase() {
-                lower = true;
-            } else if !(c.is_alphabetic()
-                || name::is_mark(c)
-                || matches!(c, '.' | '-' | '\'' | '’'))
-            {
+    let mut at_start = true;
+    for c in v.chars() {
+        if c == ' ' {
+            if at_start {
+                // Two spaces in a row.
                 return false;
             }
+            words += 1;
+            if words > 4 {
+                return false;
+            }
+            at_start = true;
+            continue;
+        }
+        if at_start {
+            at_start = false;
+            if c.is_ascii() {
+                if !c.is_ascii_uppercase() {
+                    return false;
+                }
+                continue;
+            }
+            if !(c.is_uppercase() || c.is_alphabetic() && !c.is_lowercase()) {
+                return false;
+            }
+            lower |= !c.is_uppercase();
+            continue;
+        }
+        if c.is_ascii_lowercase() {
+            lower = true;
+        } else if c.is_ascii() {
+            if !(c.is_ascii_uppercase() || matches!(c, '.' | '-' | '\'')) {
+                return false;
+            }
+        } else if c.is_lowercase() || c.is_alphabetic() && !c.is_uppercase() {
+            lower = true;
+        } else if !(c.is_alphabetic() || name::is_mark(c) || c == '’') {
+            return false;
         }
     }
-    lower
+    lower && !at_start
+}
+
+/// [`person_shaped`] for ASCII text, byte by byte.
+fn ascii_person_shaped(v: &[u8]) -> bool {
+    let mut words = 1;
+    let mut lower = false;
+    let mut at_start = true;
+    for &c in v {
+        if c == b' ' {
+            if at_start {
+                return false;
+            }
+            words += 1;
+            if words > 4 {
+                return false;
+            }
+            at_start = true;
+        } else if at_start {
+            if !c.is_ascii_uppercase() {
+                return false;
+            }
+            at_start = false;
+        } else if c.is_ascii_lowercase() {
+            lower = true;
+        } else if !(c.is_ascii_uppercase() || matches!(c, b'.' | b'-' | b'\'')) {
+            return false;
+        }
+    }
+    lower && !at_start
 }
 
 /// Mailboxes of roles, not people: a value never matches them.
@@ -199,6 +252,18 @@ fn initial_of(word: &str) -> Option<u8> {
     (spell(c, false, &mut buf) == 1).then_some(buf[0])
 }
 
+/// A cheap first test for [`value_matches_local`]: some word of `value` has its first
+/// three letters (its initial, for a two-letter word) somewhere in `local`, or starts with a
+/// letter that is no ASCII (spelled otherwise in a mailbox, so not ruled out here).
+fn shares_a_start(value: &str, local: &str) -> bool {
+    let l = local.as_bytes();
+    value.split(' ').any(|w| {
+        let w = w.as_bytes();
+        let p = &w[..w.len().min(3)];
+        !p.is_ascii() || !p.is_empty() && l.windows(p.len()).any(|x| x.eq_ignore_ascii_case(p))
+    })
+}
+
 /// The local part of an e-mail, split at `.`, `_`, `-` and digits, without a `+tag`.
 fn local_tokens(local: &str) -> ([&str; 4], usize) {
     let local = local.split('+').next().unwrap_or(local);
@@ -223,6 +288,9 @@ fn local_tokens(local: &str) -> ([&str; 4], usize) {
 /// a lone word only with a second part (`agdta.rincon`, `mngo`). Role mailboxes
 /// (`info@`, `sales@`, `noreply@`) match nothing.
 pub(crate) fn value_matches_local(value: &str, local: &str) -> bool {
+    if !shares_a_start(value, local) {
+        return false;
+    }
     let (tokens, nt) = local_tokens(local);
     let tokens = &tokens[..nt];
     // Mailboxes in other scripts are compared by no rule here.
@@ -307,42 +375,130 @@ fn email_local(s: &str) -> Option<&str> {
     (!local.is_empty() && domain.contains('.')).then_some(local)
 }
 
-/// Bit `i` set: the `i`-th entry of `map` is a string whose words spell the local part of
-/// an e-mail in another entry of the same object (see [`value_matches_local`]), under a
-/// key `may_hold` accepts. 0, without allocating, when the object holds no e-mail.
-pub(crate) fn sibling_person_mask(
-    map: &Map<String, Value>,
-    mut may_hold: impl FnMut(&str) -> bool,
-) -> u64 {
-    let mut locals = [""; 2];
-    let mut nl = 0;
-    for v in map.values().take(64) {
-        if let Value::String(s) = v
-            && nl < locals.len()
-            && s.as_bytes().contains(&b'@')
-            && let Some(l) = email_local(s)
-        {
-            locals[nl] = l;
-            nl += 1;
+/// A short value that starts like a name (a capital or a letter of another script).
+fn name_start(s: &str) -> bool {
+    s.len() <= 60
+        && s.as_bytes()
+            .first()
+            .is_some_and(|&b| b.is_ascii_uppercase() || b >= 0x80)
+}
+
+/// Whether a JSON value could be a name that a sibling e-mail spells (cheap shape test).
+#[inline]
+pub(crate) fn name_candidate(s: &str) -> bool {
+    // "Xy…", "X. Y…", "O'…" or another script: codes in capitals ("OPEN", "CTO") are out
+    // at the second byte.
+    let b = s.as_bytes();
+    name_start(s)
+        && b.get(1).is_some_and(|&c| {
+            c.is_ascii_lowercase() || c >= 0x80 || matches!(c, b'.' | b'\'' | b' ')
+        })
+        && person_shaped(s)
+        && !name::is_role_or_department(s.trim())
+}
+
+/// The mailboxes (e-mail local parts) of the e-mail values of one JSON object, copied
+/// into fixed storage: nothing is allocated, and the object may be changed after.
+pub(crate) struct Mailboxes {
+    buf: [u8; 96],
+    ends: [(u8, u8); 2],
+    n: usize,
+}
+
+impl Mailboxes {
+    /// The mailboxes of the string `values` (of one object) that hold an e-mail address.
+    pub(crate) fn of<'v>(values: impl IntoIterator<Item = &'v Value>) -> Mailboxes {
+        let mut m = Mailboxes {
+            buf: [0; 96],
+            ends: [(0, 0); 2],
+            n: 0,
+        };
+        let mut used = 0;
+        for v in values.into_iter().take(64) {
+            if let Value::String(s) = v
+                && m.n < m.ends.len()
+                && s.len() <= 254
+                && s.as_bytes().contains(&b'@')
+                && let Some(l) = email_local(s)
+                && used + l.len() <= m.buf.len()
+            {
+                m.buf[used..used + l.len()].copy_from_slice(l.as_bytes());
+                m.ends[m.n] = (used as u8, (used + l.len()) as u8);
+                used += l.len();
+                m.n += 1;
+            }
         }
+        m
     }
-    if nl == 0 {
-        return 0;
+
+    /// Whether there are none.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.n == 0
     }
-    let mut mask = 0u64;
-    for (i, (k, v)) in map.iter().take(64).enumerate() {
-        if let Value::String(s) = v
-            && !s.as_bytes().contains(&b'@')
+
+    /// Whether `s` is a person-shaped value that spells one of the mailboxes
+    /// ([`value_matches_local`]).
+    pub(crate) fn spelled_by(&self, s: &str) -> bool {
+        // Cheapest tests first: a short value that starts like a name.
+        self.n > 0
+            && name_start(s)
             && person_shaped(s)
-            && locals[..nl]
-                .iter()
-                .any(|l| value_matches_local(s.trim(), l))
-            && may_hold(k)
-        {
-            mask |= 1 << i;
+            && !s.as_bytes().contains(&b'@')
+            && self.ends[..self.n].iter().any(|&(a, b)| {
+                std::str::from_utf8(&self.buf[usize::from(a)..usize::from(b)])
+                    .is_ok_and(|l| value_matches_local(s.trim(), l))
+            })
+    }
+}
+
+/// NAME findings appended to `out` for what the findings from `base` on make names of:
+/// words before an e-mail that spell its mailbox ([`names_beside_emails`]), the other
+/// items of lists of names ([`list_names`]) and cells under a person header
+/// ([`table_names`]).
+#[inline]
+pub(crate) fn names_in_text(text: &str, base: usize, out: &mut Vec<Finding>) {
+    // Most strings with a finding hold one e-mail or phone number and nothing else.
+    if out.len() == base + 1 && out[base].kind != Kind::Email && out[base].kind != Kind::Name {
+        return;
+    }
+    names_in_text_on(text, base, out);
+}
+
+#[inline(never)]
+fn names_in_text_on(text: &str, base: usize, out: &mut Vec<Finding>) {
+    let found = out.get(base..).unwrap_or_default();
+    let (mut email, mut named, mut covered) = (false, false, 0);
+    for f in found {
+        email |= f.kind == Kind::Email;
+        named |= f.kind == Kind::Name;
+        covered += f.end - f.start;
+    }
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    if email {
+        names_beside_emails(text, found, &mut spans);
+    }
+    // A list needs room for more than the names found.
+    if named && text.len() >= covered + 8 {
+        list_names(text, found, &mut spans);
+        if text.contains(['|', '\t']) {
+            table_names(text, found, &mut spans);
         }
     }
-    mask
+    spans.sort_unstable();
+    spans.dedup();
+    for (s, e) in spans {
+        if let Some(t) = text.get(s..e) {
+            out.push(Finding {
+                start: s,
+                end: e,
+                kind: Kind::Name,
+                text: t.to_string(),
+                normalized: t.to_string(),
+                region: None,
+            });
+        }
+    }
 }
 
 /// "Maozhu An <maozhu_an@…>", "Given Surname (gsurname@…)": capitalized words right
@@ -750,31 +906,42 @@ pub(crate) fn person_columns(
     out
 }
 
-/// Most words remembered per scope: a tool result names a handful of people.
+/// High bit set in each byte of `x` that is an ASCII capital or a non-ASCII byte.
+fn word_start_bytes(x: u64) -> u64 {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let low = x & !HI;
+    // Per byte, no carries: low + (0x80 - b'A') reaches 0x80 from 'A' on, low + (0x80 - b'[')
+    // from past 'Z' on.
+    let from_a = low.wrapping_add(0x3f3f_3f3f_3f3f_3f3f) & HI;
+    let past_z = low.wrapping_add(0x2525_2525_2525_2525) & HI;
+    (x & HI) | (from_a & !past_z)
+}
+
+/// Most words remembered: a tool result names a handful of people.
 const DOC_WORDS: usize = 32;
-/// Bytes of remembered words per scope.
+/// Bytes of remembered words.
 const DOC_BYTES: usize = 384;
 
-/// Words of the names found so far in one tool result (or, in a long list of records,
-/// in one record), looked for again in the strings after them: `"fullName": "Milad
+/// Words of the names found so far in one tool result, looked for again in the strings after them: `"fullName": "Milad
 /// Al-Hashimi"` then `"body": "… Milad to check with …"`. Fixed-size storage: nothing
 /// is allocated.
 pub(crate) struct DocNames {
-    scope: u32,
     bytes: [u8; DOC_BYTES],
     used: usize,
     words: [(u16, u16); DOC_WORDS],
     n: usize,
+    /// Bit `b % 64` set: some remembered word starts with byte `b` (a cheap first test).
+    firsts: u64,
 }
 
 impl Default for DocNames {
     fn default() -> Self {
         DocNames {
-            scope: 0,
             bytes: [0; DOC_BYTES],
             used: 0,
             words: [(0, 0); DOC_WORDS],
             n: 0,
+            firsts: 0,
         }
     }
 }
@@ -814,37 +981,47 @@ impl DocNames {
                 self.used += b.len();
                 self.words[self.n] = (s as u16, self.used as u16);
                 self.n += 1;
+                self.firsts |= 1 << (b[0] % 64);
             }
         }
     }
 
     /// Adds NAME findings for remembered words that recur in `text` (under a key that
-    /// does not rule names out), then remembers the names found in it. `scope` changes
-    /// with each record of a long list of records; words do not cross it.
+    /// does not rule names out), then remembers the names found in it. Inside a long
+    /// list of records (`in_long_list`) it does nothing.
+    #[inline]
     pub(crate) fn pass(
         &mut self,
         det: &Detectors,
         text: &str,
-        scope: u32,
+        in_long_list: bool,
         not_person: bool,
         found: &mut Vec<Finding>,
     ) {
-        if not_person || !det.names_enabled() {
+        // Cheap exits first, inline: most values are short and hold nothing. In a long list
+        // of records nothing is looked for: such lists are mostly IDs, dates and URLs, and
+        // their names sit under person keys of each record (cost, see docs/BENCHMARKS.md).
+        if not_person || in_long_list || found.is_empty() && (self.n == 0 || text.len() < 12) {
             return;
         }
-        if scope != self.scope {
-            self.scope = scope;
-            self.n = 0;
-            self.used = 0;
+        self.pass_on(det, text, found);
+    }
+
+    #[inline(never)]
+    fn pass_on(&mut self, det: &Detectors, text: &str, found: &mut Vec<Finding>) {
+        if !det.names_enabled() {
+            return;
         }
-        if self.n > 0 && text.len() >= 3 {
+        // A string that is all finding (a person value claimed whole) has no room for more.
+        let covered: usize = found.iter().map(|f| f.end - f.start).sum();
+        if self.n > 0 && text.len() >= covered + 3 {
             let base = found.len();
             self.mentions(text, found);
             if found.len() > base {
                 found.sort_by_key(|f| f.start);
             }
         }
-        if !found.is_empty() {
+        if found.iter().any(|f| f.kind == Kind::Name) {
             self.learn(text, found);
         }
     }
@@ -852,12 +1029,22 @@ impl DocNames {
     fn mentions(&self, text: &str, found: &mut Vec<Finding>) {
         let b = text.as_bytes();
         let mut i = 0;
-        let mut prev_word = false;
         while i < b.len() {
+            // Eight bytes at a time past text with no capital and no non-ASCII byte
+            // (most of a value is lower case, digits and punctuation).
+            if let Some(chunk) = b.get(i..i + 8) {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(chunk);
+                if word_start_bytes(u64::from_le_bytes(w)) == 0 {
+                    i += 8;
+                    continue;
+                }
+            }
             let c = b[i];
-            let start_here = !prev_word && (c.is_ascii_uppercase() || c >= 0x80);
-            if !start_here {
-                prev_word = c.is_ascii_alphanumeric() || c >= 0x80;
+            if !(c.is_ascii_uppercase() || c >= 0x80)
+                || self.firsts >> (c % 64) & 1 == 0
+                || i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] >= 0x80)
+            {
                 i += 1;
                 continue;
             }
@@ -887,7 +1074,6 @@ impl DocNames {
                     region: None,
                 });
             }
-            prev_word = true;
             i = j.max(i + 1);
         }
     }
@@ -1141,15 +1327,20 @@ mod tests {
     }
 
     #[test]
-    fn in_a_long_list_of_records_a_name_is_looked_for_in_its_own_record_only() {
-        let mut rows: Vec<Value> = (0..20)
-            .map(|i| json!({"owner": "Maria Gonzalez", "note": format!("row {i}")}))
-            .collect();
-        rows[0] = json!({"owner": "Zorblat Quenvik", "note": "send the deck to Zorblat"});
-        rows[5] = json!({"owner": "Maria Gonzalez", "note": "send the deck to Zorblat"});
-        let found = names(&Value::Array(rows));
-        assert!(has(&found, "[0].note", "Zorblat"), "{found:?}");
-        assert!(!found.iter().any(|(p, _)| p == "[5].note"), "{found:?}");
+    fn names_are_looked_for_across_the_strings_of_a_short_list_not_of_a_long_one() {
+        let list = |n: usize| {
+            let mut rows: Vec<Value> = (0..n)
+                .map(|i| json!({"owner": "Maria Gonzalez", "note": format!("row {i}")}))
+                .collect();
+            rows[0] = json!({"owner": "Zorblat Quenvik", "note": "x"});
+            rows[2] = json!({"owner": "Maria Gonzalez", "note": "send the deck to Zorblat"});
+            Value::Array(rows)
+        };
+        let found = names(&list(5));
+        assert!(has(&found, "[2].note", "Zorblat"), "{found:?}");
+        // A long list is records of their own (and most of the work of a large result).
+        let found = names(&list(20));
+        assert!(!found.iter().any(|(p, _)| p == "[2].note"), "{found:?}");
     }
 
     fn text_names(text: &str) -> Vec<String> {

@@ -1555,9 +1555,8 @@ struct Slot {
     element: bool,
     /// Under a name-part key (`lastName`): a value is a name part even if also an English word.
     part: bool,
-    /// The record a value belongs to in a long list of records (0: the whole result):
-    /// the scope of [`DocNames`].
-    scope: u32,
+    /// Inside a long list of records (more than 16): no [`DocNames`] pass there.
+    long_list: bool,
     /// An element of an array whose person columns were inferred: 1 + index into the
     /// walker's column sets (0: none).
     columns: u16,
@@ -1573,7 +1572,7 @@ fn root(hints: &FieldHints) -> Slot {
         secret: false,
         element: true,
         part: false,
-        scope: 0,
+        long_list: false,
         columns: 0,
     }
 }
@@ -1640,52 +1639,94 @@ fn column_set(
     sets.len() as u16
 }
 
-/// An array element's slot with its record scope and the array's person columns.
-fn element_slot(mut child: Slot, parent: &Slot, len: usize, i: usize, cols: u16) -> Slot {
-    // In a long list of records, each record is its own scope for name mentions.
-    if parent.scope == 0 && len > 16 {
-        child.scope = u32::try_from(i + 1).unwrap_or(u32::MAX);
-    }
+/// An array element's slot: inside a long list or not, and the array's person columns.
+fn element_slot(mut child: Slot, len: usize, cols: u16) -> Slot {
+    child.long_list |= len > 16;
     child.columns = cols;
     child
 }
 
-/// Keys of an object that hold a person (by its column or a sibling e-mail) whatever
-/// their key says: the bit mask of [`columns::sibling_person_mask`], plus column keys.
-fn person_by_structure(
+/// The mailboxes of `map` for [`mark_person`] (none unless a value could be a name under
+/// a key that decides nothing by itself in `obj`).
+fn mailboxes(
     det: &Detectors,
     hints: &FieldHints,
     keys: &mut KeyCache,
+    obj: &Slot,
     map: &Map<String, Value>,
-) -> u64 {
+) -> columns::Mailboxes {
     let mut scratch = Vec::new();
-    if !det.names_enabled() {
-        return 0;
+    let on = det.names_enabled();
+    let candidate = map.iter().take(64).any(|(k, v)| {
+        matches!(v, Value::String(s) if columns::name_candidate(s)) && {
+            let (person, hint) = value_hint(keys.info(det, hints, k, &mut scratch).0, obj.ctx);
+            on && !person && hint.name != NameHint::NotPerson
+        }
+    });
+    if candidate {
+        columns::Mailboxes::of(map.values())
+    } else {
+        columns::Mailboxes::of(std::iter::empty())
     }
-    columns::sibling_person_mask(map, |k| {
-        !keys.info(det, hints, k, &mut scratch).0.not_person
-    })
 }
 
-/// Makes `child` a person slot when its key is in the object's column set or its
-/// entry index `i` is set in `mask`.
+/// Makes `child` a person slot when the key decides nothing by itself and either the
+/// key is a person column of the records (`obj.columns`) or the value spells a mailbox
+/// of its object (`boxes`).
 fn mark_person(
-    mut child: Slot,
+    child: Slot,
     sets: &[Vec<String>],
     obj: &Slot,
-    mask: u64,
-    i: usize,
+    boxes: &columns::Mailboxes,
+    item: &Value,
     k: &str,
 ) -> Slot {
-    let by_column = obj.columns != 0
-        && sets
-            .get(usize::from(obj.columns) - 1)
-            .is_some_and(|c| c.iter().any(|x| x == k));
-    if by_column || i < 64 && mask >> i & 1 == 1 {
-        child.person = true;
-        child.hint.name = NameHint::None;
+    let child = mark_column(child, sets, obj, k);
+    if open_slot(&child)
+        && !boxes.is_empty()
+        && matches!(item, Value::String(s) if boxes.spelled_by(s))
+    {
+        return as_person(child);
     }
     child
+}
+
+/// Whether the key of `child` decides nothing by itself (no person, no company or place).
+#[inline]
+fn open_slot(child: &Slot) -> bool {
+    !child.person && child.hint.name != NameHint::NotPerson
+}
+
+/// `child` read as a person's value.
+#[inline]
+fn as_person(mut child: Slot) -> Slot {
+    child.person = true;
+    child.hint.name = NameHint::None;
+    child
+}
+
+/// Makes `child` a person slot when its key is a person column of the records (`obj.columns`).
+#[inline]
+fn mark_column(child: Slot, sets: &[Vec<String>], obj: &Slot, k: &str) -> Slot {
+    if obj.columns != 0
+        && open_slot(&child)
+        && sets
+            .get(usize::from(obj.columns) - 1)
+            .is_some_and(|c| c.iter().any(|x| x == k))
+    {
+        return as_person(child);
+    }
+    child
+}
+
+/// Bit for entry `idx` when its value could be a name spelled by a sibling e-mail:
+/// the mailboxes are read only for objects that have such a value.
+#[inline]
+fn mail_candidate(child: &Slot, item: &Value, idx: usize) -> u64 {
+    match item {
+        Value::String(s) if idx < 64 && open_slot(child) && columns::name_candidate(s) => 1 << idx,
+        _ => 0,
+    }
 }
 
 /// The slot of the value under key `key` (with key info `info`) of an object in `parent`.
@@ -1703,7 +1744,7 @@ fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot
             secret: class.secret,
             element: false,
             part: person && class.part,
-            scope: parent.scope,
+            long_list: parent.long_list,
             columns: 0,
         };
     }
@@ -1717,7 +1758,7 @@ fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot
         secret: class.secret,
         element: false,
         part: person && class.part,
-        scope: parent.scope,
+        long_list: parent.long_list,
         columns: 0,
     };
     apply_hint(hints, slot, path_hint.or(key_hint))
@@ -1974,7 +2015,7 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
                 doc.pass(
                     det,
                     s,
-                    slot.scope,
+                    slot.long_list,
                     slot.hint.name == NameHint::NotPerson,
                     &mut buf,
                 );
@@ -1993,14 +2034,14 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
                 let cols = column_set(det, hints, &mut keys, items, &mut sets);
                 for (i, item) in items.iter().enumerate().rev() {
                     let child = index_slot(hints, &slot, i);
-                    let child = element_slot(child, &slot, items.len(), i, cols);
+                    let child = element_slot(child, items.len(), cols);
                     stack.push((item, depth + 1, Seg::Index(i), child));
                 }
             }
             Value::Object(map) => {
                 let first_child = stack.len();
                 let pair = slot.element && pair_names_person(map);
-                let mask = person_by_structure(det, hints, &mut keys, map);
+                let mut cands = 0u64;
                 for (idx, (k, item)) in map.iter().enumerate() {
                     let info = keys.info(det, hints, k, &mut buf);
                     if !info.1 {
@@ -2012,8 +2053,20 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
                     if pair && k == "value" {
                         child = pair_value_slot(child);
                     }
-                    let child = mark_person(child, &sets, &slot, mask, idx, k);
+                    let child = mark_column(child, &sets, &slot, k);
+                    cands |= mail_candidate(&child, item, idx);
                     stack.push((item, depth + 1, Seg::Key(k.as_str()), child));
+                }
+                if cands != 0 {
+                    let boxes = columns::Mailboxes::of(map.values());
+                    for (idx, entry) in stack[first_child..].iter_mut().enumerate() {
+                        if cands >> idx & 1 == 1
+                            && let Value::String(s) = entry.0
+                            && boxes.spelled_by(s)
+                        {
+                            entry.3 = as_person(entry.3);
+                        }
+                    }
                 }
                 // Pop in document order.
                 stack[first_child..].reverse();
@@ -2055,14 +2108,14 @@ enum Frame<'a> {
         cols: u16,
     },
     Object {
-        entries: std::iter::Enumerate<serde_json::map::Iter<'a>>,
+        entries: serde_json::map::Iter<'a>,
         out: Map<String, Value>,
         slot: Slot,
         key: Option<String>,
         /// A name/value pair whose label names a person.
         pair: bool,
-        /// Entries that hold a person by a sibling e-mail.
-        mask: u64,
+        /// The object's mailboxes (see [`mark_person`]).
+        boxes: columns::Mailboxes,
     },
 }
 
@@ -2086,7 +2139,7 @@ pub(crate) fn redact(
             doc.pass(
                 det,
                 s,
-                slot.scope,
+                slot.long_list,
                 slot.hint.name == NameHint::NotPerson,
                 &mut buf,
             );
@@ -2119,12 +2172,12 @@ pub(crate) fn redact(
                 }
                 Value::Object(map) => {
                     stack.push(Frame::Object {
-                        entries: map.iter().enumerate(),
+                        entries: map.iter(),
                         out: Map::new(),
                         slot,
                         key: key.take(),
                         pair: slot.element && pair_names_person(map),
-                        mask: person_by_structure(det, hints, &mut keys, map),
+                        boxes: mailboxes(det, hints, &mut keys, &slot, map),
                     });
                     None
                 }
@@ -2156,7 +2209,7 @@ pub(crate) fn redact(
                 ..
             } => {
                 if let Some((i, item)) = items.next() {
-                    let child = element_slot(index_slot(hints, slot, i), slot, *len, i, *cols);
+                    let child = element_slot(index_slot(hints, slot, i), *len, *cols);
                     pending = Some((item, child, None));
                     continue;
                 }
@@ -2165,10 +2218,10 @@ pub(crate) fn redact(
                 entries,
                 slot,
                 pair,
-                mask,
+                boxes,
                 ..
             } => {
-                if let Some((idx, (k, item))) = entries.next() {
+                if let Some((k, item)) = entries.next() {
                     let info = keys.info(det, hints, k, &mut kbuf);
                     let new_key = if info.1 {
                         k.clone()
@@ -2181,7 +2234,7 @@ pub(crate) fn redact(
                     if *pair && k == "value" {
                         child = pair_value_slot(child);
                     }
-                    let child = mark_person(child, &sets, slot, *mask, idx, k);
+                    let child = mark_person(child, &sets, slot, boxes, item, k);
                     pending = Some((item, child, Some(new_key)));
                     continue;
                 }
@@ -2232,7 +2285,7 @@ pub(crate) fn redact_in_place(
                 doc.pass(
                     det,
                     s,
-                    slot.scope,
+                    slot.long_list,
                     slot.hint.name == NameHint::NotPerson,
                     &mut buf,
                 );
@@ -2250,7 +2303,7 @@ pub(crate) fn redact_in_place(
                 let cols = column_set(det, hints, &mut keys, items, &mut sets);
                 let len = items.len();
                 for (i, item) in items.iter_mut().enumerate().rev() {
-                    let child = element_slot(index_slot(hints, &slot, i), &slot, len, i, cols);
+                    let child = element_slot(index_slot(hints, &slot, i), len, cols);
                     stack.push((item, child));
                 }
             }
@@ -2292,7 +2345,7 @@ pub(crate) fn redact_in_place(
                 }
                 let first_child = stack.len();
                 let pair = slot.element && pair_names_person(map);
-                let mask = person_by_structure(det, hints, &mut keys, map);
+                let mut cands = 0u64;
                 for (i, (k, item)) in map.iter_mut().enumerate() {
                     let mut child = match renamed.as_ref().and_then(|c| c.get(k)) {
                         Some((info, original)) => key_slot(hints, *info, &slot, original),
@@ -2305,8 +2358,20 @@ pub(crate) fn redact_in_place(
                     if pair && k == "value" {
                         child = pair_value_slot(child);
                     }
-                    let child = mark_person(child, &sets, &slot, mask, i, k);
+                    let child = mark_column(child, &sets, &slot, k);
+                    cands |= mail_candidate(&child, item, i);
                     stack.push((item, child));
+                }
+                if cands != 0 {
+                    let boxes = columns::Mailboxes::of(stack[first_child..].iter().map(|e| &*e.0));
+                    for (idx, entry) in stack[first_child..].iter_mut().enumerate() {
+                        if cands >> idx & 1 == 1
+                            && let Value::String(s) = &*entry.0
+                            && boxes.spelled_by(s)
+                        {
+                            entry.1 = as_person(entry.1);
+                        }
+                    }
                 }
                 stack[first_child..].reverse();
             }

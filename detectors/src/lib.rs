@@ -794,45 +794,10 @@ impl Detectors {
                 region: None,
             });
         }
-        // "Maozhu An <maozhu_an@quantis.ng>": words before an e-mail that spell its mailbox.
-        if names_on && out[base..].iter().any(|f| f.kind == Kind::Email) {
-            let mut spans: Vec<(usize, usize)> = Vec::new();
-            columns::names_beside_emails(text, &out[base..], &mut spans);
-            for (s, e) in spans {
-                if let Some(t) = text.get(s..e) {
-                    out.push(Finding {
-                        start: s,
-                        end: e,
-                        kind: Kind::Name,
-                        text: t.to_string(),
-                        normalized: t.to_string(),
-                        region: None,
-                    });
-                }
-            }
-        }
-        // Lists and tables whose other items are names ("Participants (3): A B, C D, E F";
-        // a markdown table under an `Owner` header): only in strings with a name already.
-        if names_on && n >= 8 && out[base..].iter().any(|f| f.kind == Kind::Name) {
-            let mut spans: Vec<(usize, usize)> = Vec::new();
-            columns::list_names(text, &out[base..], &mut spans);
-            if text.contains(['|', '\t']) {
-                columns::table_names(text, &out[base..], &mut spans);
-            }
-            spans.sort_unstable();
-            spans.dedup();
-            for (s, e) in spans {
-                if let Some(t) = text.get(s..e) {
-                    out.push(Finding {
-                        start: s,
-                        end: e,
-                        kind: Kind::Name,
-                        text: t.to_string(),
-                        normalized: t.to_string(),
-                        region: None,
-                    });
-                }
-            }
+        // Names beside e-mails, in lists and in tables (`columns.rs`): only where
+        // something was found already.
+        if names_on && out.len() > base {
+            columns::names_in_text(text, base, out);
         }
         // "Lília Calazans: \"hi it's Lília\"", "loop in Shuying Huan … added Shuying": a
         // word of a name found in this text names the same person where it recurs.

@@ -3256,7 +3256,7 @@ static DEPARTMENT_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
     LazyLock::new(|| DEPARTMENT_WORDS.iter().map(|w| w.as_bytes()).collect());
 
 /// Whether a person-key value is a job title or a department (see [`ROLE_WORDS`]).
-fn is_role_or_department(v: &str) -> bool {
+pub(crate) fn is_role_or_department(v: &str) -> bool {
     let mut words = 0;
     let mut dept = 0;
     for w in v.split([' ', ',', '/']) {
