@@ -7,14 +7,18 @@
 //!   it (`"ad": "Agdta"` next to `agdta.rincon@…`; `Maozhu An <maozhu_an@…>`) is
 //!   that person's name ([`Mailboxes`], [`names_beside_emails`]).
 //! - **Mentions across strings**: a word of a name found in one string of a tool result
-//!   names the same person where it recurs in another ([`DocNames`]).
+//!   names the same person where it recurs in a later string ([`DocNames`]; not inside
+//!   long lists of records).
+//! - **Lists and tables in text**: the other items of a list of names and the cells under
+//!   a person header of a table inside a string ([`list_names`], [`table_names`]).
 //!
 //! This module never decides alone that a value is a person: columns and sibling
 //! e-mails only route a value to the person-value checks a person key would use
 //! (`name::plausible_person_value`: legal forms, teams, roles, English words are still
-//! refused). It must stay cheap: it looks at a bounded sample of rows, allocates
-//! nothing when nothing matches, and runs only on arrays of records, objects holding
-//! an `@`, and strings after a name was found.
+//! refused), and list and table items must pass the same checks. It must stay cheap: it
+//! looks at a bounded sample of rows, allocates nothing when nothing matches, reads an
+//! object's e-mails only when a value could be a name, and looks at text only where
+//! something was found already.
 
 use serde_json::Value;
 
