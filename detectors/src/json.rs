@@ -17,6 +17,7 @@ use std::sync::LazyLock;
 
 use serde_json::{Map, Value};
 
+use crate::columns::{self, DocNames};
 use crate::fields::{At, FieldHints, PathState};
 use crate::name::{self, NameHint};
 use crate::phone::PhoneHint;
@@ -1554,6 +1555,11 @@ struct Slot {
     element: bool,
     /// Under a name-part key (`lastName`): a value is a name part even if also an English word.
     part: bool,
+    /// Inside a long list of records (more than 16): no [`DocNames`] pass there.
+    long_list: bool,
+    /// An element of an array whose person columns were inferred: 1 + index into the
+    /// walker's column sets (0: none).
+    columns: u16,
 }
 
 fn root(hints: &FieldHints) -> Slot {
@@ -1566,6 +1572,8 @@ fn root(hints: &FieldHints) -> Slot {
         secret: false,
         element: true,
         part: false,
+        long_list: false,
+        columns: 0,
     }
 }
 
@@ -1602,6 +1610,125 @@ fn pair_value_slot(mut slot: Slot) -> Slot {
     slot
 }
 
+/// Whether a key's class leaves a column's values to other evidence (no person,
+/// company/place, phone or credential key).
+fn neutral_key(info: KeyInfo) -> bool {
+    let c = info.0;
+    !c.person && !c.not_person && !c.secret && !c.generic_name && c.phone == PhoneHint::None
+}
+
+/// Person columns of the records in `items`, remembered in `sets`; the id for
+/// [`Slot::columns`] (0: none).
+fn column_set(
+    det: &Detectors,
+    hints: &FieldHints,
+    keys: &mut KeyCache,
+    items: &[Value],
+    sets: &mut Vec<Vec<String>>,
+) -> u16 {
+    let mut scratch = Vec::new();
+    let Some(cols) = columns::person_columns(det, items, |k| {
+        neutral_key(keys.info(det, hints, k, &mut scratch))
+    }) else {
+        return 0;
+    };
+    if sets.len() >= usize::from(u16::MAX) - 1 {
+        return 0;
+    }
+    sets.push(cols);
+    sets.len() as u16
+}
+
+/// An array element's slot: inside a long list or not, and the array's person columns.
+fn element_slot(mut child: Slot, len: usize, cols: u16) -> Slot {
+    child.long_list |= len > 16;
+    child.columns = cols;
+    child
+}
+
+/// The mailboxes of `map` for [`mark_person`] (none unless a value could be a name under
+/// a key that decides nothing by itself in `obj`).
+fn mailboxes(
+    det: &Detectors,
+    hints: &FieldHints,
+    keys: &mut KeyCache,
+    obj: &Slot,
+    map: &Map<String, Value>,
+) -> columns::Mailboxes {
+    let mut scratch = Vec::new();
+    let on = det.names_enabled();
+    let candidate = map.iter().take(64).any(|(k, v)| {
+        matches!(v, Value::String(s) if columns::name_candidate(s)) && {
+            let (person, hint) = value_hint(keys.info(det, hints, k, &mut scratch).0, obj.ctx);
+            on && !person && hint.name != NameHint::NotPerson
+        }
+    });
+    if candidate {
+        columns::Mailboxes::of(map.values())
+    } else {
+        columns::Mailboxes::of(std::iter::empty())
+    }
+}
+
+/// Makes `child` a person slot when the key decides nothing by itself and either the
+/// key is a person column of the records (`obj.columns`) or the value spells a mailbox
+/// of its object (`boxes`).
+fn mark_person(
+    child: Slot,
+    sets: &[Vec<String>],
+    obj: &Slot,
+    boxes: &columns::Mailboxes,
+    item: &Value,
+    k: &str,
+) -> Slot {
+    let child = mark_column(child, sets, obj, k);
+    if open_slot(&child)
+        && !boxes.is_empty()
+        && matches!(item, Value::String(s) if boxes.spelled_by(s))
+    {
+        return as_person(child);
+    }
+    child
+}
+
+/// Whether the key of `child` decides nothing by itself (no person, no company or place).
+#[inline]
+fn open_slot(child: &Slot) -> bool {
+    !child.person && child.hint.name != NameHint::NotPerson
+}
+
+/// `child` read as a person's value.
+#[inline]
+fn as_person(mut child: Slot) -> Slot {
+    child.person = true;
+    child.hint.name = NameHint::None;
+    child
+}
+
+/// Makes `child` a person slot when its key is a person column of the records (`obj.columns`).
+#[inline]
+fn mark_column(child: Slot, sets: &[Vec<String>], obj: &Slot, k: &str) -> Slot {
+    if obj.columns != 0
+        && open_slot(&child)
+        && sets
+            .get(usize::from(obj.columns) - 1)
+            .is_some_and(|c| c.iter().any(|x| x == k))
+    {
+        return as_person(child);
+    }
+    child
+}
+
+/// Bit for entry `idx` when its value could be a name spelled by a sibling e-mail:
+/// the mailboxes are read only for objects that have such a value.
+#[inline]
+fn mail_candidate(child: &Slot, item: &Value, idx: usize) -> u64 {
+    match item {
+        Value::String(s) if idx < 64 && open_slot(child) && columns::name_candidate(s) => 1 << idx,
+        _ => 0,
+    }
+}
+
 /// The slot of the value under key `key` (with key info `info`) of an object in `parent`.
 #[inline]
 fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot {
@@ -1617,6 +1744,8 @@ fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot
             secret: class.secret,
             element: false,
             part: person && class.part,
+            long_list: parent.long_list,
+            columns: 0,
         };
     }
     let (field, path_hint) = hints.step(parent.field, At::Key(key));
@@ -1629,6 +1758,8 @@ fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot
         secret: class.secret,
         element: false,
         part: person && class.part,
+        long_list: parent.long_list,
+        columns: 0,
     };
     apply_hint(hints, slot, path_hint.or(key_hint))
 }
@@ -1872,6 +2003,8 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
     let mut buf = Vec::new();
     let mut keys = KeyCache::default();
     let mut values = ValueMemo::default();
+    let mut doc = DocNames::default();
+    let mut sets: Vec<Vec<String>> = Vec::new();
     while let Some((v, depth, seg, slot)) = stack.pop() {
         path.truncate(depth);
         path.push(seg);
@@ -1879,6 +2012,13 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
             Value::String(s) => {
                 buf.clear();
                 values.scan(det, hints, s, slot, &mut buf);
+                doc.pass(
+                    det,
+                    s,
+                    slot.long_list,
+                    slot.hint.name == NameHint::NotPerson,
+                    &mut buf,
+                );
                 push_all(&mut results, &mut path, false, &mut buf);
             }
             Value::Number(n) => {
@@ -1891,15 +2031,18 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
                 }
             }
             Value::Array(items) => {
+                let cols = column_set(det, hints, &mut keys, items, &mut sets);
                 for (i, item) in items.iter().enumerate().rev() {
                     let child = index_slot(hints, &slot, i);
+                    let child = element_slot(child, items.len(), cols);
                     stack.push((item, depth + 1, Seg::Index(i), child));
                 }
             }
             Value::Object(map) => {
                 let first_child = stack.len();
                 let pair = slot.element && pair_names_person(map);
-                for (k, item) in map {
+                let mut cands = 0u64;
+                for (idx, (k, item)) in map.iter().enumerate() {
                     let info = keys.info(det, hints, k, &mut buf);
                     if !info.1 {
                         buf.clear();
@@ -1910,7 +2053,20 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
                     if pair && k == "value" {
                         child = pair_value_slot(child);
                     }
+                    let child = mark_column(child, &sets, &slot, k);
+                    cands |= mail_candidate(&child, item, idx);
                     stack.push((item, depth + 1, Seg::Key(k.as_str()), child));
+                }
+                if cands != 0 {
+                    let boxes = columns::Mailboxes::of(map.values());
+                    for (idx, entry) in stack[first_child..].iter_mut().enumerate() {
+                        if cands >> idx & 1 == 1
+                            && let Value::String(s) = entry.0
+                            && boxes.spelled_by(s)
+                        {
+                            entry.3 = as_person(entry.3);
+                        }
+                    }
                 }
                 // Pop in document order.
                 stack[first_child..].reverse();
@@ -1947,6 +2103,9 @@ enum Frame<'a> {
         out: Vec<Value>,
         slot: Slot,
         key: Option<String>,
+        /// The array's length and person-column set id.
+        len: usize,
+        cols: u16,
     },
     Object {
         entries: serde_json::map::Iter<'a>,
@@ -1955,6 +2114,8 @@ enum Frame<'a> {
         key: Option<String>,
         /// A name/value pair whose label names a person.
         pair: bool,
+        /// The object's mailboxes (see [`mark_person`]).
+        boxes: columns::Mailboxes,
     },
 }
 
@@ -1969,10 +2130,19 @@ pub(crate) fn redact(
     let mut kbuf = Vec::new();
     let mut keys = KeyCache::default();
     let mut values = ValueMemo::default();
+    let mut doc = DocNames::default();
+    let mut sets: Vec<Vec<String>> = Vec::new();
     let mut redact_str =
         |s: &str, slot: Slot, replace: &mut dyn FnMut(&Finding) -> String| -> Value {
             buf.clear();
             values.scan(det, hints, s, slot, &mut buf);
+            doc.pass(
+                det,
+                s,
+                slot.long_list,
+                slot.hint.name == NameHint::NotPerson,
+                &mut buf,
+            );
             Value::String(crate::replace_spans(s, &buf, replace).into_owned())
         };
     let mut stack: Vec<Frame<'_>> = Vec::new();
@@ -1989,11 +2159,14 @@ pub(crate) fn redact(
                 }),
                 Value::Null | Value::Bool(_) => Some(v.clone()),
                 Value::Array(items) => {
+                    let cols = column_set(det, hints, &mut keys, items, &mut sets);
                     stack.push(Frame::Array {
                         items: items.iter().enumerate(),
                         out: Vec::with_capacity(items.len()),
                         slot,
                         key: key.take(),
+                        len: items.len(),
+                        cols,
                     });
                     None
                 }
@@ -2004,6 +2177,7 @@ pub(crate) fn redact(
                         slot,
                         key: key.take(),
                         pair: slot.element && pair_names_person(map),
+                        boxes: mailboxes(det, hints, &mut keys, &slot, map),
                     });
                     None
                 }
@@ -2027,9 +2201,16 @@ pub(crate) fn redact(
             break;
         };
         match top {
-            Frame::Array { items, slot, .. } => {
+            Frame::Array {
+                items,
+                slot,
+                len,
+                cols,
+                ..
+            } => {
                 if let Some((i, item)) = items.next() {
-                    pending = Some((item, index_slot(hints, slot, i), None));
+                    let child = element_slot(index_slot(hints, slot, i), *len, *cols);
+                    pending = Some((item, child, None));
                     continue;
                 }
             }
@@ -2037,6 +2218,7 @@ pub(crate) fn redact(
                 entries,
                 slot,
                 pair,
+                boxes,
                 ..
             } => {
                 if let Some((k, item)) = entries.next() {
@@ -2052,6 +2234,7 @@ pub(crate) fn redact(
                     if *pair && k == "value" {
                         child = pair_value_slot(child);
                     }
+                    let child = mark_person(child, &sets, slot, boxes, item, k);
                     pending = Some((item, child, Some(new_key)));
                     continue;
                 }
@@ -2091,12 +2274,21 @@ pub(crate) fn redact_in_place(
     let mut keys = KeyCache::default();
     let mut values = ValueMemo::default();
     let mut infos: Vec<KeyInfo> = Vec::new();
+    let mut doc = DocNames::default();
+    let mut sets: Vec<Vec<String>> = Vec::new();
     let mut stack: Vec<(&mut Value, Slot)> = vec![(value, root(hints))];
     while let Some((v, slot)) = stack.pop() {
         match v {
             Value::String(s) => {
                 buf.clear();
                 values.scan(det, hints, s, slot, &mut buf);
+                doc.pass(
+                    det,
+                    s,
+                    slot.long_list,
+                    slot.hint.name == NameHint::NotPerson,
+                    &mut buf,
+                );
                 if !buf.is_empty() {
                     let new = crate::replace_spans(s, &buf, replace).into_owned();
                     *s = new;
@@ -2108,8 +2300,11 @@ pub(crate) fn redact_in_place(
                 }
             }
             Value::Array(items) => {
+                let cols = column_set(det, hints, &mut keys, items, &mut sets);
+                let len = items.len();
                 for (i, item) in items.iter_mut().enumerate().rev() {
-                    stack.push((item, index_slot(hints, &slot, i)));
+                    let child = element_slot(index_slot(hints, &slot, i), len, cols);
+                    stack.push((item, child));
                 }
             }
             Value::Object(map) => {
@@ -2150,6 +2345,7 @@ pub(crate) fn redact_in_place(
                 }
                 let first_child = stack.len();
                 let pair = slot.element && pair_names_person(map);
+                let mut cands = 0u64;
                 for (i, (k, item)) in map.iter_mut().enumerate() {
                     let mut child = match renamed.as_ref().and_then(|c| c.get(k)) {
                         Some((info, original)) => key_slot(hints, *info, &slot, original),
@@ -2162,7 +2358,20 @@ pub(crate) fn redact_in_place(
                     if pair && k == "value" {
                         child = pair_value_slot(child);
                     }
+                    let child = mark_column(child, &sets, &slot, k);
+                    cands |= mail_candidate(&child, item, i);
                     stack.push((item, child));
+                }
+                if cands != 0 {
+                    let boxes = columns::Mailboxes::of(stack[first_child..].iter().map(|e| &*e.0));
+                    for (idx, entry) in stack[first_child..].iter_mut().enumerate() {
+                        if cands >> idx & 1 == 1
+                            && let Value::String(s) = &*entry.0
+                            && boxes.spelled_by(s)
+                        {
+                            entry.1 = as_person(entry.1);
+                        }
+                    }
                 }
                 stack[first_child..].reverse();
             }

@@ -130,6 +130,7 @@
 #![deny(missing_docs)]
 
 mod checked;
+mod columns;
 mod custom;
 mod email;
 mod error;
@@ -792,6 +793,11 @@ impl Detectors {
                 normalized: t.to_string(),
                 region: None,
             });
+        }
+        // Names beside e-mails, in lists and in tables (`columns.rs`): only where
+        // something was found already.
+        if names_on && out.len() > base {
+            columns::names_in_text(text, base, out);
         }
         // "Lília Calazans: \"hi it's Lília\"", "loop in Shuying Huan … added Shuying": a
         // word of a name found in this text names the same person where it recurs.

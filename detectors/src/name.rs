@@ -2948,6 +2948,46 @@ pub(crate) fn plausible_person_value(value: &str) -> bool {
         && !is_role_or_department(v)
 }
 
+/// Whether a word of a found name may name the same person where it recurs: at least
+/// three letters (two in scripts without case), capitalized or without case, and neither
+/// a common, stop, company, place, title nor cue word, nor an English word.
+pub(crate) fn is_mention_word(w: &str) -> bool {
+    let Some(c) = w.chars().next() else {
+        return false;
+    };
+    let min = if c.is_uppercase() { 3 } else { 2 };
+    w.chars().count() >= min
+        && (c.is_uppercase() || c.is_alphabetic() && !c.is_lowercase())
+        && w.chars().all(|c| is_word_char(c) || c == '-' || c == '\'')
+        && lookup(w)
+            & (STOP
+                | COMMON
+                | COMPANY
+                | TITLE
+                | CUE_STRONG
+                | CUE_WEAK
+                | PARTICLE
+                | PLACE_SUFFIX
+                | PLACE_PREFIX)
+            == 0
+        && !is_english_word(w)
+}
+
+/// Whether `text[s..e]` is a whole word that stands for a person, not part of an
+/// address, a host or a firm ("Johnson & Johnson", "Wagner GmbH").
+pub(crate) fn mention_stands_alone(text: &str, s: usize, e: usize) -> bool {
+    let (Some(head), Some(tail)) = (text.get(..s), text.get(e..)) else {
+        return false;
+    };
+    let before = head.chars().next_back();
+    let after = tail.chars().next();
+    !(before.is_some_and(|c| is_word_char(c) || c == '@' || c == '.' || c == '/')
+        || after.is_some_and(|c| is_word_char(c) || c == '@')
+        || head.trim_end().ends_with('&')
+        || tail.trim_start().starts_with('&')
+        || legal_form_after(text, e))
+}
+
 /// Words of the names among `found` that recur elsewhere in `text` as whole words
 /// (the same person mentioned again: "Voicemail from Lília Calazans: hi it's Lília"),
 /// appended to `out` as spans that overlap no finding. A word counts when it is at
@@ -2971,27 +3011,7 @@ pub(crate) fn repeated_mentions(
         };
         for w in name.split([' ', ',', '\n', '/']) {
             let w = w.trim_end_matches('.');
-            let Some(c) = w.chars().next() else {
-                continue;
-            };
-            let min = if c.is_uppercase() { 3 } else { 2 };
-            if w.chars().count() < min
-                || !(c.is_uppercase() || c.is_alphabetic() && !c.is_lowercase())
-                || !w.chars().all(|c| is_word_char(c) || c == '-' || c == '\'')
-                || lookup(w)
-                    & (STOP
-                        | COMMON
-                        | COMPANY
-                        | TITLE
-                        | CUE_STRONG
-                        | CUE_WEAK
-                        | PARTICLE
-                        | PLACE_SUFFIX
-                        | PLACE_PREFIX)
-                    != 0
-                || is_english_word(w)
-                || words.contains(&w)
-            {
+            if !is_mention_word(w) || words.contains(&w) {
                 continue;
             }
             words.push(w);
@@ -3021,16 +3041,7 @@ pub(crate) fn repeated_mentions(
     for w in words {
         for (s, _) in text.match_indices(w) {
             let e = s + w.len();
-            let before = text[..s].chars().next_back();
-            let after = text[e..].chars().next();
-            if before.is_some_and(|c| is_word_char(c) || c == '@' || c == '.' || c == '/')
-                || after.is_some_and(|c| is_word_char(c) || c == '@')
-                || taken(s, e)
-                // "Johnson & Johnson", "Wagner GmbH": a firm that carries the surname.
-                || text[..s].trim_end().ends_with('&')
-                || text[e..].trim_start().starts_with('&')
-                || legal_form_after(text, e)
-            {
+            if taken(s, e) || !mention_stands_alone(text, s, e) {
                 continue;
             }
             out.push((s, e));
@@ -3245,7 +3256,7 @@ static DEPARTMENT_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
     LazyLock::new(|| DEPARTMENT_WORDS.iter().map(|w| w.as_bytes()).collect());
 
 /// Whether a person-key value is a job title or a department (see [`ROLE_WORDS`]).
-fn is_role_or_department(v: &str) -> bool {
+pub(crate) fn is_role_or_department(v: &str) -> bool {
     let mut words = 0;
     let mut dept = 0;
     for w in v.split([' ', ',', '/']) {

@@ -33,7 +33,8 @@ const TARGETS: Floors = [
 ];
 
 /// Regression floors: the figures measured after the issue 19 detector work
-/// (docs/BENCHMARKS.md, "NAME on final: new evidence from dev3") minus 0.02.
+/// (docs/BENCHMARKS.md, "NAME from structure" for NAME on dev2, dev3 and final;
+/// "NAME on final: new evidence from dev3" for the rest) minus 0.02.
 /// Raise them when the detectors improve; never lower them to make a change pass.
 const DEV_FLOORS: Floors = [
     ("EMAIL", 0.980, 0.980),
@@ -44,20 +45,21 @@ const DEV_FLOORS: Floors = [
 const DEV2_FLOORS: Floors = [
     ("EMAIL", 0.980, 0.980),
     ("PHONE", 0.966, 0.978),
-    ("NAME", 0.970, 0.946),
+    ("NAME", 0.970, 0.956),
 ];
 /// dev3: the third tuning split (`scripts/heldout/dev3_templates.py`, dev's name pool).
 const DEV3_FLOORS: Floors = [
     ("EMAIL", 0.980, 0.980),
     ("PHONE", 0.980, 0.978),
-    ("NAME", 0.971, 0.929),
+    ("NAME", 0.971, 0.946),
 ];
-/// Final NAME precision measured 0.954 after the dev3 round (0.963 before it); the
-/// floor stays at the earlier 0.943 rather than being lowered.
+/// Final NAME precision measured 0.954 after the dev3 round (0.963 before it, 0.962 after
+/// the structure round); the floor stays at the earlier 0.943 rather than being lowered.
+/// Recall: 0.8959 after the structure round, minus 0.02.
 const FINAL_FLOORS: Floors = [
     ("EMAIL", 0.980, 0.980),
     ("PHONE", 0.979, 0.976),
-    ("NAME", 0.943, 0.871),
+    ("NAME", 0.943, 0.875),
 ];
 
 fn split_path(split: &str) -> PathBuf {
