@@ -731,7 +731,12 @@ impl Detectors {
                         i += 1;
                     }
                 }
-                C_DIGIT => i = self.phone_at(text, i, hint, out),
+                C_DIGIT => {
+                    i = match phone::inside_word(bytes, i) {
+                        Some(next) => next,
+                        None => self.phone_at(text, i, hint, out),
+                    }
+                }
                 C_LABEL => {
                     let hit = names_on && name::label_may_start(bytes, i);
                     i = match hit.then(|| name::labelled_value(text, i)).flatten() {
