@@ -1589,10 +1589,32 @@ fn street_before(text: &str, start: usize) -> bool {
 fn may_be_firm(bytes: &[u8], end: usize) -> bool {
     match bytes.get(end) {
         Some(b',') => true,
-        Some(b' ') => {
-            is_conjunction(&bytes[end + 1..word_end(bytes, end + 1)].to_ascii_lowercase())
-        }
+        // Lower-cased on the stack: this runs for most capitalized words followed by a space.
+        Some(b' ') => is_conjunction(&lower4(&bytes[end + 1..word_end(bytes, end + 1)])),
         _ => false,
+    }
+}
+
+/// A word of at most four bytes (see [`word_end`]) lower-cased on the stack; a longer
+/// slice yields its first four bytes plus one, which no conjunction matches.
+fn lower4(w: &[u8]) -> LowerWord {
+    let mut buf = [0u8; 5];
+    let n = w.len().min(buf.len());
+    buf[..n].copy_from_slice(&w[..n]);
+    buf[..n].make_ascii_lowercase();
+    LowerWord { buf, len: n }
+}
+
+/// A short lower-cased word on the stack (see [`lower4`]).
+struct LowerWord {
+    buf: [u8; 5],
+    len: usize,
+}
+
+impl std::ops::Deref for LowerWord {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 }
 
@@ -1644,7 +1666,7 @@ fn firm_at(text: &str, start: usize) -> Option<usize> {
             return None;
         }
         let w_end = word_end(bytes, k + 1);
-        let w = bytes[k + 1..w_end].to_ascii_lowercase();
+        let w = lower4(&bytes[k + 1..w_end]);
         if !is_conjunction(&w) {
             return None;
         }
@@ -1657,7 +1679,7 @@ fn firm_at(text: &str, start: usize) -> Option<usize> {
                 // "Smith & Sons" is caught elsewhere; two people joined by "and" need 2+ commas to be a firm.
                 // "Magbanua, Maricel and Harjit Bhatia": a last partner of two plain
                 // capitalized words is a person at the end of a list, not a firm.
-                let two_word_last = w != b"&"
+                let two_word_last = *w != *b"&"
                     && t.shape == Shape::Capitalized
                     && t.flags & PARTICLE == 0
                     // "… and Klein Gelkink" is a two-word surname, a partner of the firm.
@@ -1671,7 +1693,7 @@ fn firm_at(text: &str, start: usize) -> Option<usize> {
                                     .is_some_and(|v| v.flags & COMPANY != 0))
                     });
                 let firm =
-                    (items >= 2 || w == b"&") && !(all_given && last_given) && !two_word_last;
+                    (items >= 2 || *w == *b"&") && !(all_given && last_given) && !two_word_last;
                 // The firm runs on over a particle to the last partner ("and van Maurik").
                 let end = if t.shape == Shape::Lower {
                     read_token(text, t.end + 1).map_or(t.end, |n| n.end)
