@@ -679,6 +679,12 @@ impl Detectors {
                     .iter()
                     .fold(0u8, |acc, &b| acc | table[usize::from(b)]);
                 if any != 0 {
+                    // Straight to the chunk's first interesting byte: stepping over the
+                    // bytes before it one at a time re-tested the whole chunk at each.
+                    i += chunk
+                        .iter()
+                        .position(|&b| table[usize::from(b)] != 0)
+                        .unwrap_or(0);
                     break;
                 }
                 i += 8;

@@ -3261,25 +3261,60 @@ const DEPARTMENT_WORDS: &[&str] = &[
     "du",
 ];
 
-static ROLE_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
-    LazyLock::new(|| ROLE_WORDS.iter().map(|w| w.as_bytes()).collect());
-static DEPARTMENT_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
-    LazyLock::new(|| DEPARTMENT_WORDS.iter().map(|w| w.as_bytes()).collect());
+/// [`ROLE_WORDS`] and [`DEPARTMENT_WORDS`] in one table, so a word costs one lookup.
+static ROLE_OR_DEPARTMENT: LazyLock<HashMap<&'static [u8], u8, crate::Fnv>> = LazyLock::new(|| {
+    let mut map = HashMap::with_hasher(crate::Fnv);
+    for w in ROLE_WORDS {
+        *map.entry(w.as_bytes()).or_insert(0) |= IS_ROLE;
+    }
+    for w in DEPARTMENT_WORDS {
+        *map.entry(w.as_bytes()).or_insert(0) |= IS_DEPARTMENT;
+    }
+    map
+});
+const IS_ROLE: u8 = 1;
+const IS_DEPARTMENT: u8 = 2;
+
+/// The flags of `w` (any case) in `map`, lower-casing ASCII on the stack (as [`in_set`]).
+fn flags_in(map: &HashMap<&'static [u8], u8, crate::Fnv>, w: &str) -> u8 {
+    if w.is_empty() || w.len() > 16 {
+        return 0;
+    }
+    if w.is_ascii() {
+        let mut buf = [0u8; 16];
+        let b = &mut buf[..w.len()];
+        b.copy_from_slice(w.as_bytes());
+        b.make_ascii_lowercase();
+        return map.get(&*b).copied().unwrap_or(0);
+    }
+    map.get(w.to_lowercase().as_bytes()).copied().unwrap_or(0)
+}
 
 /// Whether a person-key value is a job title or a department (see [`ROLE_WORDS`]).
+///
+/// Runs for every capitalized run the name rules weigh, most of them one word: the
+/// words are cut at the (ASCII) separators by byte and looked up once each.
 fn is_role_or_department(v: &str) -> bool {
     let mut words = 0;
     let mut dept = 0;
-    for w in v.split([' ', ',', '/']) {
-        let w = w.trim_matches(|c| matches!(c, '.' | '\'' | '’' | '-' | '(' | ')'));
+    let bytes = v.as_bytes();
+    let mut from = 0;
+    for at in 0..=bytes.len() {
+        if at < bytes.len() && !matches!(bytes[at], b' ' | b',' | b'/') {
+            continue;
+        }
+        let piece = v.get(from..at).unwrap_or("");
+        from = at + 1;
+        let w = piece.trim_matches(|c| matches!(c, '.' | '\'' | '’' | '-' | '(' | ')'));
         if w.is_empty() {
             continue;
         }
         words += 1;
-        if in_set(&ROLE_SET, w) {
+        let f = flags_in(&ROLE_OR_DEPARTMENT, w);
+        if f & IS_ROLE != 0 {
             return true;
         }
-        if in_set(&DEPARTMENT_SET, w) {
+        if f & IS_DEPARTMENT != 0 {
             dept += 1;
         }
     }
