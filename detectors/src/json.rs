@@ -2293,6 +2293,55 @@ mod tests {
     }
 
     #[test]
+    fn keys_in_a_new_order_are_read_by_their_own_text_not_their_place() {
+        // The key memo first tries the key at the same place of the previous object at
+        // that depth; rows that swap keys of equal length (a person key and a place
+        // key, a phone key and a neutral one) must still read each value by its own key.
+        let det = Detectors::new();
+        let first = serde_json::json!({
+            "name": "Jordan Lee", "city": "Jordan Lee",
+            "phone": "4155552671", "notes": "4155552671",
+        });
+        let swapped = serde_json::json!({
+            "city": "Jordan Lee", "name": "Jordan Lee",
+            "notes": "4155552671", "phone": "4155552671",
+        });
+        let rows = serde_json::json!({
+            "rows": [first.clone(), swapped.clone(), first.clone(), swapped.clone()]
+        });
+        let label = |f: &Finding| format!("[{}:{}]", f.kind.as_str(), f.normalized);
+        let found = det.find_json(&rows);
+        let mut in_place = rows.clone();
+        det.redact_json_in_place(&mut in_place, label);
+        for (row, record) in [&first, &swapped, &first, &swapped].into_iter().enumerate() {
+            let prefix = format!("rows[{row}].");
+            let got: Vec<(String, Finding)> = found
+                .iter()
+                .filter_map(|f| {
+                    Some((f.path.strip_prefix(&prefix)?.to_string(), f.finding.clone()))
+                })
+                .collect();
+            let mut expected = Vec::new();
+            let mut expected_row = serde_json::Map::new();
+            for (key, single) in alone(record) {
+                for f in det.find_json(&single) {
+                    expected.push((key.clone(), f.finding));
+                }
+                let mut one = single.clone();
+                det.redact_json_in_place(&mut one, label);
+                expected_row.insert(key.clone(), one[key.as_str()].clone());
+            }
+            assert_eq!(expected.len(), 2, "one NAME and one PHONE per row");
+            assert_eq!(got, expected, "find_json row {row}");
+            assert_eq!(
+                in_place["rows"][row],
+                Value::Object(expected_row),
+                "in place row {row}"
+            );
+        }
+    }
+
+    #[test]
     fn repeated_values_are_found_alike_under_every_key_and_in_every_row() {
         // The same short strings under keys that read them differently (person,
         // company, phone, identifier, credential, neutral), repeated over rows: the
