@@ -1250,8 +1250,12 @@ fn short_hash(b: &[u8]) -> u64 {
 
 /// Where a string is in a [`ShortMemo`]: its value, or the free slot it may take.
 enum Probe<'m, V> {
-    Hit(&'m V),
-    Miss { hash: u64, free: Option<usize> },
+    /// The value and the slot it is in.
+    Hit(&'m V, usize),
+    Miss {
+        hash: u64,
+        free: Option<usize>,
+    },
 }
 
 impl<V> ShortMemo<V> {
@@ -1283,7 +1287,7 @@ impl<V> ShortMemo<V> {
             let i = (home + p) & mask;
             match &self.slots[i] {
                 Some(e) if e.hash == hash && e.sig == sig && &*e.text == text => {
-                    return Probe::Hit(&e.value);
+                    return Probe::Hit(&e.value, i);
                 }
                 Some(_) => {}
                 None => {
@@ -1295,6 +1299,16 @@ impl<V> ShortMemo<V> {
             }
         }
         Probe::Miss { hash, free: None }
+    }
+
+    /// The value of `text` if it is in slot `i` (a slot a [`Probe::Hit`] named earlier;
+    /// a table that grew since may hold another string there, or none).
+    #[inline]
+    fn at(&self, i: usize, sig: u8, text: &str) -> Option<&V> {
+        match self.slots.get(i) {
+            Some(Some(e)) if e.sig == sig && *e.text == *text => Some(&e.value),
+            _ => None,
+        }
     }
 
     /// Remembers `value` for `text` in the slot a [`Probe::Miss`] offered.
@@ -1339,12 +1353,21 @@ impl<V> ShortMemo<V> {
 /// Per-call memo of what a key says and whether the key text itself holds PII.
 struct KeyCache {
     memo: ShortMemo<KeyInfo>,
+    /// `recent[depth][i]`: the memo slot of the `i`th key of the last object seen at
+    /// `depth` (`u32::MAX`: none). Records of one array share their keys in order, so
+    /// a key is most often the one at its place in the previous record: one comparison,
+    /// no hash of the key and no probe.
+    recent: Vec<Vec<u32>>,
 }
+
+/// Depths and key positions [`KeyCache::recent`] keeps (deeper or later keys are only probed).
+const RECENT_MAX: usize = 64;
 
 impl Default for KeyCache {
     fn default() -> Self {
         KeyCache {
             memo: ShortMemo::with_cap(KEY_MEMO_ENTRIES),
+            recent: Vec::new(),
         }
     }
 }
@@ -1361,8 +1384,53 @@ impl KeyCache {
         key: &str,
         scratch: &mut Vec<Finding>,
     ) -> KeyInfo {
+        self.info_slot(det, hints, key, scratch).0
+    }
+
+    /// Like [`info`](Self::info) for the `pos`th key of an object at `depth`, trying
+    /// first the key at the same place of the previous object at that depth.
+    #[inline]
+    fn info_at(
+        &mut self,
+        depth: usize,
+        pos: usize,
+        det: &Detectors,
+        hints: &FieldHints,
+        key: &str,
+        scratch: &mut Vec<Finding>,
+    ) -> KeyInfo {
+        if let Some(&slot) = self.recent.get(depth).and_then(|row| row.get(pos))
+            && let Some(info) = self.memo.at(slot as usize, 0, key)
+        {
+            return *info;
+        }
+        let (info, slot) = self.info_slot(det, hints, key, scratch);
+        if let Some(slot) = slot.and_then(|s| u32::try_from(s).ok())
+            && depth < RECENT_MAX
+            && pos < RECENT_MAX
+        {
+            if self.recent.len() <= depth {
+                self.recent.resize_with(depth + 1, Vec::new);
+            }
+            let row = &mut self.recent[depth];
+            if row.len() <= pos {
+                row.resize(pos + 1, u32::MAX);
+            }
+            row[pos] = slot;
+        }
+        info
+    }
+
+    /// The key's info and, when it was already in the memo, its slot there.
+    fn info_slot(
+        &mut self,
+        det: &Detectors,
+        hints: &FieldHints,
+        key: &str,
+        scratch: &mut Vec<Finding>,
+    ) -> (KeyInfo, Option<usize>) {
         let (hash, free) = match self.memo.probe(0, key) {
-            Probe::Hit(info) => return *info,
+            Probe::Hit(info, slot) => return (*info, Some(slot)),
             Probe::Miss { hash, free } => (hash, free),
         };
         scratch.clear();
@@ -1370,7 +1438,7 @@ impl KeyCache {
         let info = (classify_key(key), scratch.is_empty(), hints.key_kind(key));
         scratch.clear();
         self.memo.insert(hash, free, 0, key, info);
-        info
+        (info, None)
     }
 }
 
@@ -1472,7 +1540,7 @@ impl ValueMemo {
             | (slot.hint.phone as u8) << 2
             | (slot.part as u8) << 3;
         let (hash, free) = match self.memo.probe(sig, s) {
-            Probe::Hit(found) => {
+            Probe::Hit(found, _) => {
                 #[cfg(debug_assertions)]
                 {
                     let mut fresh = Vec::new();
@@ -2043,7 +2111,7 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
                 let pair = slot.element && pair_names_person(map);
                 let mut cands = 0u64;
                 for (idx, (k, item)) in map.iter().enumerate() {
-                    let info = keys.info(det, hints, k, &mut buf);
+                    let info = keys.info_at(depth, idx, det, hints, k, &mut buf);
                     if !info.1 {
                         buf.clear();
                         det.scan(k, Hint::NONE, &mut buf);
@@ -2276,8 +2344,8 @@ pub(crate) fn redact_in_place(
     let mut infos: Vec<KeyInfo> = Vec::new();
     let mut doc = DocNames::default();
     let mut sets: Vec<Vec<String>> = Vec::new();
-    let mut stack: Vec<(&mut Value, Slot)> = vec![(value, root(hints))];
-    while let Some((v, slot)) = stack.pop() {
+    let mut stack: Vec<(&mut Value, Slot, usize)> = vec![(value, root(hints), 0)];
+    while let Some((v, slot, depth)) = stack.pop() {
         match v {
             Value::String(s) => {
                 buf.clear();
@@ -2304,7 +2372,7 @@ pub(crate) fn redact_in_place(
                 let len = items.len();
                 for (i, item) in items.iter_mut().enumerate().rev() {
                     let child = element_slot(index_slot(hints, &slot, i), len, cols);
-                    stack.push((item, child));
+                    stack.push((item, child, depth + 1));
                 }
             }
             Value::Object(map) => {
@@ -2312,8 +2380,8 @@ pub(crate) fn redact_in_place(
                 // One key lookup per key: the infos are kept for queueing the values.
                 infos.clear();
                 let mut dirty: Vec<String> = Vec::new();
-                for k in map.keys() {
-                    let info = keys.info(det, hints, k, &mut buf);
+                for (pos, k) in map.keys().enumerate() {
+                    let info = keys.info_at(depth, pos, det, hints, k, &mut buf);
                     if !info.1 {
                         dirty.push(k.clone());
                     }
@@ -2360,7 +2428,7 @@ pub(crate) fn redact_in_place(
                     }
                     let child = mark_column(child, &sets, &slot, k);
                     cands |= mail_candidate(&child, item, i);
-                    stack.push((item, child));
+                    stack.push((item, child, depth + 1));
                 }
                 if cands != 0 {
                     let boxes = columns::Mailboxes::of(stack[first_child..].iter().map(|e| &*e.0));
@@ -2431,6 +2499,55 @@ mod tests {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn keys_in_a_new_order_are_read_by_their_own_text_not_their_place() {
+        // The key memo first tries the key at the same place of the previous object at
+        // that depth; rows that swap keys of equal length (a person key and a place
+        // key, a phone key and a neutral one) must still read each value by its own key.
+        let det = Detectors::new();
+        let first = serde_json::json!({
+            "name": "Jordan Lee", "city": "Jordan Lee",
+            "phone": "4155552671", "notes": "4155552671",
+        });
+        let swapped = serde_json::json!({
+            "city": "Jordan Lee", "name": "Jordan Lee",
+            "notes": "4155552671", "phone": "4155552671",
+        });
+        let rows = serde_json::json!({
+            "rows": [first.clone(), swapped.clone(), first.clone(), swapped.clone()]
+        });
+        let label = |f: &Finding| format!("[{}:{}]", f.kind.as_str(), f.normalized);
+        let found = det.find_json(&rows);
+        let mut in_place = rows.clone();
+        det.redact_json_in_place(&mut in_place, label);
+        for (row, record) in [&first, &swapped, &first, &swapped].into_iter().enumerate() {
+            let prefix = format!("rows[{row}].");
+            let got: Vec<(String, Finding)> = found
+                .iter()
+                .filter_map(|f| {
+                    Some((f.path.strip_prefix(&prefix)?.to_string(), f.finding.clone()))
+                })
+                .collect();
+            let mut expected = Vec::new();
+            let mut expected_row = serde_json::Map::new();
+            for (key, single) in alone(record) {
+                for f in det.find_json(&single) {
+                    expected.push((key.clone(), f.finding));
+                }
+                let mut one = single.clone();
+                det.redact_json_in_place(&mut one, label);
+                expected_row.insert(key.clone(), one[key.as_str()].clone());
+            }
+            assert_eq!(expected.len(), 2, "one NAME and one PHONE per row");
+            assert_eq!(got, expected, "find_json row {row}");
+            assert_eq!(
+                in_place["rows"][row],
+                Value::Object(expected_row),
+                "in place row {row}"
+            );
+        }
     }
 
     #[test]

@@ -680,6 +680,12 @@ impl Detectors {
                     .iter()
                     .fold(0u8, |acc, &b| acc | table[usize::from(b)]);
                 if any != 0 {
+                    // Straight to the chunk's first interesting byte: stepping over the
+                    // bytes before it one at a time re-tested the whole chunk at each.
+                    i += chunk
+                        .iter()
+                        .position(|&b| table[usize::from(b)] != 0)
+                        .unwrap_or(0);
                     break;
                 }
                 i += 8;
@@ -732,7 +738,12 @@ impl Detectors {
                         i += 1;
                     }
                 }
-                C_DIGIT => i = self.phone_at(text, i, hint, out),
+                C_DIGIT => {
+                    i = match phone::inside_word(bytes, i) {
+                        Some(next) => next,
+                        None => self.phone_at(text, i, hint, out),
+                    }
+                }
                 C_LABEL => {
                     let hit = names_on && name::label_may_start(bytes, i);
                     i = match hit.then(|| name::labelled_value(text, i)).flatten() {

@@ -1589,10 +1589,32 @@ fn street_before(text: &str, start: usize) -> bool {
 fn may_be_firm(bytes: &[u8], end: usize) -> bool {
     match bytes.get(end) {
         Some(b',') => true,
-        Some(b' ') => {
-            is_conjunction(&bytes[end + 1..word_end(bytes, end + 1)].to_ascii_lowercase())
-        }
+        // Lower-cased on the stack: this runs for most capitalized words followed by a space.
+        Some(b' ') => is_conjunction(&lower4(&bytes[end + 1..word_end(bytes, end + 1)])),
         _ => false,
+    }
+}
+
+/// A word of at most four bytes (see [`word_end`]) lower-cased on the stack; a longer
+/// slice yields its first four bytes plus one, which no conjunction matches.
+fn lower4(w: &[u8]) -> LowerWord {
+    let mut buf = [0u8; 5];
+    let n = w.len().min(buf.len());
+    buf[..n].copy_from_slice(&w[..n]);
+    buf[..n].make_ascii_lowercase();
+    LowerWord { buf, len: n }
+}
+
+/// A short lower-cased word on the stack (see [`lower4`]).
+struct LowerWord {
+    buf: [u8; 5],
+    len: usize,
+}
+
+impl std::ops::Deref for LowerWord {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 }
 
@@ -1644,7 +1666,7 @@ fn firm_at(text: &str, start: usize) -> Option<usize> {
             return None;
         }
         let w_end = word_end(bytes, k + 1);
-        let w = bytes[k + 1..w_end].to_ascii_lowercase();
+        let w = lower4(&bytes[k + 1..w_end]);
         if !is_conjunction(&w) {
             return None;
         }
@@ -1657,7 +1679,7 @@ fn firm_at(text: &str, start: usize) -> Option<usize> {
                 // "Smith & Sons" is caught elsewhere; two people joined by "and" need 2+ commas to be a firm.
                 // "Magbanua, Maricel and Harjit Bhatia": a last partner of two plain
                 // capitalized words is a person at the end of a list, not a firm.
-                let two_word_last = w != b"&"
+                let two_word_last = *w != *b"&"
                     && t.shape == Shape::Capitalized
                     && t.flags & PARTICLE == 0
                     // "… and Klein Gelkink" is a two-word surname, a partner of the firm.
@@ -1671,7 +1693,7 @@ fn firm_at(text: &str, start: usize) -> Option<usize> {
                                     .is_some_and(|v| v.flags & COMPANY != 0))
                     });
                 let firm =
-                    (items >= 2 || w == b"&") && !(all_given && last_given) && !two_word_last;
+                    (items >= 2 || *w == *b"&") && !(all_given && last_given) && !two_word_last;
                 // The firm runs on over a particle to the last partner ("and van Maurik").
                 let end = if t.shape == Shape::Lower {
                     read_token(text, t.end + 1).map_or(t.end, |n| n.end)
@@ -2732,6 +2754,11 @@ pub(crate) fn lower_name_after_name_is(text: &str) -> Option<(usize, usize)> {
     // `str::find` builds a searcher per call, which cost ~7 % on CRM records.
     static FINDER: LazyLock<Option<aho_corasick::AhoCorasick>> =
         LazyLock::new(|| aho_corasick::AhoCorasick::new([CUE]).ok());
+    // No space, no cue: URLs, identifiers and paths skip the searcher (a word-at-a-time
+    // byte scan costs a tenth of starting it).
+    if !text.as_bytes().contains(&b' ') {
+        return None;
+    }
     let at = FINDER.as_ref()?.find(text)?.start();
     let start = at + CUE.len();
     let body = text.get(start..)?;
@@ -3250,25 +3277,60 @@ const DEPARTMENT_WORDS: &[&str] = &[
     "du",
 ];
 
-static ROLE_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
-    LazyLock::new(|| ROLE_WORDS.iter().map(|w| w.as_bytes()).collect());
-static DEPARTMENT_SET: LazyLock<HashSet<&'static [u8], crate::Fnv>> =
-    LazyLock::new(|| DEPARTMENT_WORDS.iter().map(|w| w.as_bytes()).collect());
+/// [`ROLE_WORDS`] and [`DEPARTMENT_WORDS`] in one table, so a word costs one lookup.
+static ROLE_OR_DEPARTMENT: LazyLock<HashMap<&'static [u8], u8, crate::Fnv>> = LazyLock::new(|| {
+    let mut map = HashMap::with_hasher(crate::Fnv);
+    for w in ROLE_WORDS {
+        *map.entry(w.as_bytes()).or_insert(0) |= IS_ROLE;
+    }
+    for w in DEPARTMENT_WORDS {
+        *map.entry(w.as_bytes()).or_insert(0) |= IS_DEPARTMENT;
+    }
+    map
+});
+const IS_ROLE: u8 = 1;
+const IS_DEPARTMENT: u8 = 2;
+
+/// The flags of `w` (any case) in `map`, lower-casing ASCII on the stack (as [`in_set`]).
+fn flags_in(map: &HashMap<&'static [u8], u8, crate::Fnv>, w: &str) -> u8 {
+    if w.is_empty() || w.len() > 16 {
+        return 0;
+    }
+    if w.is_ascii() {
+        let mut buf = [0u8; 16];
+        let b = &mut buf[..w.len()];
+        b.copy_from_slice(w.as_bytes());
+        b.make_ascii_lowercase();
+        return map.get(&*b).copied().unwrap_or(0);
+    }
+    map.get(w.to_lowercase().as_bytes()).copied().unwrap_or(0)
+}
 
 /// Whether a person-key value is a job title or a department (see [`ROLE_WORDS`]).
+///
+/// Runs for every capitalized run the name rules weigh, most of them one word: the
+/// words are cut at the (ASCII) separators by byte and looked up once each.
 pub(crate) fn is_role_or_department(v: &str) -> bool {
     let mut words = 0;
     let mut dept = 0;
-    for w in v.split([' ', ',', '/']) {
-        let w = w.trim_matches(|c| matches!(c, '.' | '\'' | '’' | '-' | '(' | ')'));
+    let bytes = v.as_bytes();
+    let mut from = 0;
+    for at in 0..=bytes.len() {
+        if at < bytes.len() && !matches!(bytes[at], b' ' | b',' | b'/') {
+            continue;
+        }
+        let piece = v.get(from..at).unwrap_or("");
+        from = at + 1;
+        let w = piece.trim_matches(|c| matches!(c, '.' | '\'' | '’' | '-' | '(' | ')'));
         if w.is_empty() {
             continue;
         }
         words += 1;
-        if in_set(&ROLE_SET, w) {
+        let f = flags_in(&ROLE_OR_DEPARTMENT, w);
+        if f & IS_ROLE != 0 {
             return true;
         }
-        if in_set(&DEPARTMENT_SET, w) {
+        if f & IS_DEPARTMENT != 0 {
             dept += 1;
         }
     }
