@@ -456,6 +456,53 @@ impl Mailboxes {
     }
 }
 
+/// The findings of one string as spans sorted by start, with the running maximum of their
+/// ends, so "which findings overlap `[s, e)`" costs a binary search and the overlaps
+/// themselves. The list, table, mailbox and mention rules ask once per candidate, and a
+/// long string holds hundreds of thousands of findings: a pass over all of them per
+/// candidate made those rules quadratic (10 MB of text took minutes).
+pub(crate) struct Spans {
+    /// (start, end, is a NAME), by start.
+    spans: Vec<(usize, usize, bool)>,
+    /// `max_end[j]`: the largest end among `spans[..=j]`.
+    max_end: Vec<usize>,
+}
+
+impl Spans {
+    /// The index of `found` (any order).
+    pub(crate) fn of(found: &[Finding]) -> Self {
+        let mut spans: Vec<(usize, usize, bool)> = found
+            .iter()
+            .map(|f| (f.start, f.end, f.kind == Kind::Name))
+            .collect();
+        spans.sort_unstable();
+        let mut max = 0;
+        let max_end = spans
+            .iter()
+            .map(|&(_, e, _)| {
+                max = max.max(e);
+                max
+            })
+            .collect();
+        Spans { spans, max_end }
+    }
+
+    /// The spans that overlap `[s, e)`, as (start, end, is a NAME).
+    pub(crate) fn overlapping(
+        &self,
+        s: usize,
+        e: usize,
+    ) -> impl Iterator<Item = (usize, usize, bool)> + '_ {
+        // Spans starting before `e`, walked back while an earlier one can still reach `s`.
+        let before = self.spans.partition_point(|&(start, _, _)| start < e);
+        (0..before)
+            .rev()
+            .take_while(move |&j| self.max_end[j] > s)
+            .map(move |j| self.spans[j])
+            .filter(move |&(_, end, _)| end > s)
+    }
+}
+
 /// NAME findings appended to `out` for what the findings from `base` on make names of:
 /// words before an e-mail that spell its mailbox ([`names_beside_emails`]), the other
 /// items of lists of names ([`list_names`]) and cells under a person header
@@ -478,15 +525,20 @@ fn names_in_text_on(text: &str, base: usize, out: &mut Vec<Finding>) {
         named |= f.kind == Kind::Name;
         covered += f.end - f.start;
     }
+    let list = named && text.len() >= covered + 8;
+    if !email && !list {
+        return;
+    }
+    let index = Spans::of(found);
     let mut spans: Vec<(usize, usize)> = Vec::new();
     if email {
-        names_beside_emails(text, found, &mut spans);
+        names_beside_emails(text, found, &index, &mut spans);
     }
     // A list needs room for more than the names found.
-    if named && text.len() >= covered + 8 {
-        list_names(text, found, &mut spans);
+    if list {
+        list_names(text, &index, &mut spans);
         if text.contains(['|', '\t']) {
-            table_names(text, found, &mut spans);
+            table_names(text, &index, &mut spans);
         }
     }
     spans.sort_unstable();
@@ -508,7 +560,12 @@ fn names_in_text_on(text: &str, base: usize, out: &mut Vec<Finding>) {
 /// "Maozhu An <maozhu_an@…>", "Given Surname (gsurname@…)": capitalized words right
 /// before an e-mail in `<…>` or `(…)` that spell its local part are the person's name.
 /// Spans overlapping a finding in `found` other than a shorter name are left out.
-pub(crate) fn names_beside_emails(text: &str, found: &[Finding], out: &mut Vec<(usize, usize)>) {
+pub(crate) fn names_beside_emails(
+    text: &str,
+    found: &[Finding],
+    index: &Spans,
+    out: &mut Vec<(usize, usize)>,
+) {
     for f in found.iter().filter(|f| f.kind == Kind::Email) {
         let Some(head) = text.get(..f.start) else {
             continue;
@@ -571,9 +628,9 @@ pub(crate) fn names_beside_emails(text: &str, found: &[Finding], out: &mut Vec<(
         let e = end;
         // A shorter name inside the span ("Andrea" of "Andrea Hold") gives way to it.
         if s < e
-            && !found.iter().any(|g| {
-                g.start < e && s < g.end && (g.kind != Kind::Name || g.end - g.start >= e - s)
-            })
+            && !index
+                .overlapping(s, e)
+                .any(|(gs, ge, is_name)| !is_name || ge - gs >= e - s)
         {
             out.push((s, e));
         }
@@ -583,7 +640,7 @@ pub(crate) fn names_beside_emails(text: &str, found: &[Finding], out: &mut Vec<(
 /// Cells of a table inside a string (markdown `| a | b |` rows or tab-separated lines)
 /// under a header cell that names a person (`Owner`, `Assignee`, `Kontakt`): the
 /// free-text twin of a JSON key. Cells must still pass the person-value checks.
-pub(crate) fn table_names(text: &str, found: &[Finding], out: &mut Vec<(usize, usize)>) {
+pub(crate) fn table_names(text: &str, index: &Spans, out: &mut Vec<(usize, usize)>) {
     let mut person_cols: u64 = 0;
     let mut width = 0;
     let mut sep = b'|';
@@ -639,9 +696,7 @@ pub(crate) fn table_names(text: &str, found: &[Finding], out: &mut Vec<(usize, u
             }
             let lead = c.len() - c.trim_start().len();
             let (s, e) = (start + off + lead, start + off + lead + c.trim().len());
-            if s < e
-                && name::plausible_person_value(c)
-                && !found.iter().any(|f| f.start < e && s < f.end)
+            if s < e && name::plausible_person_value(c) && index.overlapping(s, e).next().is_none()
             {
                 out.push((s, e));
             }
@@ -655,7 +710,7 @@ pub(crate) fn table_names(text: &str, found: &[Finding], out: &mut Vec<(usize, u
 /// items (two at least, in a list of three or more) are names by other evidence. Lists
 /// that mix one-word and longer items are left alone ("Cleveland, Richard, M. Porter"
 /// cannot be told from "Surname, Given"). Items must pass the person-value checks.
-pub(crate) fn list_names(text: &str, found: &[Finding], out: &mut Vec<(usize, usize)>) {
+pub(crate) fn list_names(text: &str, index: &Spans, out: &mut Vec<(usize, usize)>) {
     // Items: (start, end, breaks_before); a list runs between breaks.
     let mut items: [(usize, usize, u8); 24] = [(0, 0, 0); 24];
     let mut n = 0;
@@ -667,7 +722,7 @@ pub(crate) fn list_names(text: &str, found: &[Finding], out: &mut Vec<(usize, us
                  n: &mut usize,
                  label: Option<&str>,
                  out: &mut Vec<(usize, usize)>| {
-        judge_list(text, &items[..*n], label, found, out);
+        judge_list(text, &items[..*n], label, index, out);
         *n = 0;
     };
     while i <= b.len() {
@@ -785,7 +840,7 @@ fn judge_list(
     text: &str,
     items: &[(usize, usize, u8)],
     label: Option<&str>,
-    found: &[Finding],
+    index: &Spans,
     out: &mut Vec<(usize, usize)>,
 ) {
     if items.is_empty() {
@@ -798,10 +853,10 @@ fn judge_list(
         return;
     }
     let covered = |&(s, e, _): &(usize, usize, u8)| {
-        let named: usize = found
-            .iter()
-            .filter(|f| f.kind == Kind::Name && f.start < e && s < f.end)
-            .map(|f| f.end.min(e) - f.start.max(s))
+        let named: usize = index
+            .overlapping(s, e)
+            .filter(|&(_, _, is_name)| is_name)
+            .map(|(fs, fe, _)| fe.min(e) - fs.max(s))
             .sum();
         named * 5 >= (e - s) * 3
     };
@@ -838,7 +893,7 @@ fn judge_list(
         }
         if person_shaped(t)
             && name::plausible_person_value(t)
-            && !found.iter().any(|f| f.start < e && s < f.end)
+            && index.overlapping(s, e).next().is_none()
         {
             out.push((s, e));
         }
@@ -1031,6 +1086,8 @@ impl DocNames {
     }
 
     fn mentions(&self, text: &str, found: &mut Vec<Finding>) {
+        // The spans found before this pass: what it adds lies before every later candidate.
+        let index = Spans::of(found);
         let b = text.as_bytes();
         let mut i = 0;
         while i < b.len() {
@@ -1067,7 +1124,7 @@ impl DocNames {
                 && let Some(word) = text.get(i..j)
                 && name::is_mention_word(word)
                 && name::mention_stands_alone(text, i, j)
-                && !found.iter().any(|f| f.start < j && i < f.end)
+                && index.overlapping(i, j).next().is_none()
             {
                 found.push(Finding {
                     start: i,
@@ -1088,6 +1145,48 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+
+    #[test]
+    fn span_overlaps_are_the_ones_a_full_pass_finds() {
+        // Spans of every shape: nested, touching, long ones reaching far, repeats.
+        let mut seed = 7u64;
+        let mut next = |m: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            usize::try_from(seed >> 33).unwrap_or(0) % m
+        };
+        for round in 0..200 {
+            let found: Vec<Finding> = (0..next(40))
+                .map(|i| {
+                    let start = next(200);
+                    let end = start + 1 + if i % 7 == 0 { next(120) } else { next(6) };
+                    Finding {
+                        start,
+                        end,
+                        kind: if i % 3 == 0 { Kind::Email } else { Kind::Name },
+                        text: String::new(),
+                        normalized: String::new(),
+                        region: None,
+                    }
+                })
+                .collect();
+            let index = Spans::of(&found);
+            for s in 0..210 {
+                for e in s + 1..s + 12 {
+                    let mut got: Vec<_> = index.overlapping(s, e).collect();
+                    let mut want: Vec<_> = found
+                        .iter()
+                        .filter(|f| f.start < e && s < f.end)
+                        .map(|f| (f.start, f.end, f.kind == Kind::Name))
+                        .collect();
+                    got.sort_unstable();
+                    want.sort_unstable();
+                    assert_eq!(got, want, "round {round}, [{s}, {e})");
+                }
+            }
+        }
+    }
 
     /// NAME texts found in `v`, with their paths, the same by all three JSON walkers.
     fn names(v: &Value) -> Vec<(String, String)> {
