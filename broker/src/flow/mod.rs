@@ -169,19 +169,24 @@ mod tests {
         assert!(broker.vault_untouched(), "no owner record, nothing minted");
         // Owned all the same: another agent presenting the id is refused.
         assert!(matches!(
-            broker
-                .execute(run("u", &private, "return 1;"), None)
-                .await,
+            broker.execute(run("u", &private, "return 1;"), None).await,
             Err(BrokerError::UnknownSession)
         ));
         let executed = broker
             .execute(
-                run("t", &private, r#"console.log("ada" + "@" + "example.org");"#),
+                run(
+                    "t",
+                    &private,
+                    r#"console.log("ada" + "@" + "example.org");"#,
+                ),
                 None,
             )
             .await
             .expect("ran");
-        assert!(executed.outcome.logs[0].message.starts_with("[EMAIL_"), "{executed:?}");
+        assert!(
+            executed.outcome.logs[0].message.starts_with("[EMAIL_"),
+            "{executed:?}"
+        );
         assert!(!broker.vault_untouched(), "the mint wrote");
         // A session that can be shown is claimed in the store at once.
         let dir = tempfile::tempdir().expect("dir");
