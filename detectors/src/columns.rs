@@ -543,18 +543,7 @@ fn names_in_text_on(text: &str, base: usize, out: &mut Vec<Finding>) {
     }
     spans.sort_unstable();
     spans.dedup();
-    for (s, e) in spans {
-        if let Some(t) = text.get(s..e) {
-            out.push(Finding {
-                start: s,
-                end: e,
-                kind: Kind::Name,
-                text: t.to_string(),
-                normalized: t.to_string(),
-                region: None,
-            });
-        }
-    }
+    crate::push_names(text, spans, out);
 }
 
 /// "Maozhu An <maozhu_an@…>", "Given Surname (gsurname@…)": capitalized words right
@@ -1126,14 +1115,7 @@ impl DocNames {
                 && name::mention_stands_alone(text, i, j)
                 && index.overlapping(i, j).next().is_none()
             {
-                found.push(Finding {
-                    start: i,
-                    end: j,
-                    kind: Kind::Name,
-                    text: word.to_string(),
-                    normalized: word.to_string(),
-                    region: None,
-                });
+                found.push(Finding::verbatim(Kind::Name, i, word));
             }
             i = j.max(i + 1);
         }

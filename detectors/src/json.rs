@@ -1883,14 +1883,7 @@ fn scan_string(det: &Detectors, hints: &FieldHints, s: &str, slot: Slot, out: &m
         if let Some(t) = s.get(start..end)
             && !t.is_empty()
         {
-            out.push(Finding {
-                start,
-                end,
-                kind: kind.clone(),
-                text: t.to_string(),
-                normalized: t.to_string(),
-                region: None,
-            });
+            out.push(Finding::verbatim(kind.clone(), start, t));
             return;
         }
     }
@@ -1900,14 +1893,7 @@ fn scan_string(det: &Detectors, hints: &FieldHints, s: &str, slot: Slot, out: &m
         let t = s.trim();
         if !t.contains(char::is_whitespace) && secrets.cued_value(t) {
             let start = s.len() - s.trim_start().len();
-            out.push(Finding {
-                start,
-                end: start + t.len(),
-                kind: Kind::Secret,
-                text: t.to_string(),
-                normalized: t.to_string(),
-                region: None,
-            });
+            out.push(Finding::verbatim(Kind::Secret, start, t));
             return;
         }
     }
@@ -1918,14 +1904,7 @@ fn scan_string(det: &Detectors, hints: &FieldHints, s: &str, slot: Slot, out: &m
         let start = s.len() - s.trim_start().len();
         let end = s.trim_end().len();
         if let Some(t) = s.get(start..end) {
-            out.push(Finding {
-                start,
-                end,
-                kind: Kind::Name,
-                text: t.to_string(),
-                normalized: t.to_string(),
-                region: None,
-            });
+            out.push(Finding::verbatim(Kind::Name, start, t));
             return;
         }
     }
@@ -1940,15 +1919,7 @@ fn scan_number(
     slot: Slot,
 ) -> Option<Finding> {
     if let Some(kind) = slot.whole.and_then(|i| hints.kind(usize::from(i))) {
-        let text = n.to_string();
-        return Some(Finding {
-            start: 0,
-            end: text.len(),
-            kind: kind.clone(),
-            normalized: text.clone(),
-            region: None,
-            text,
-        });
+        return Some(Finding::verbatim(kind.clone(), 0, &n.to_string()));
     }
     if slot.hint.phone != PhoneHint::Phone {
         return None;

@@ -252,9 +252,36 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding of `kind` whose canonical value is its text as written (NAME, custom
+    /// kinds, whole-value field hints), starting at byte `start`.
+    pub(crate) fn verbatim(kind: Kind, start: usize, text: &str) -> Finding {
+        Finding {
+            start,
+            end: start + text.len(),
+            kind,
+            text: text.to_owned(),
+            normalized: text.to_owned(),
+            region: None,
+        }
+    }
+
     /// The byte range of the match.
     pub fn range(&self) -> std::ops::Range<usize> {
         self.start..self.end
+    }
+}
+
+/// NAME findings for the byte spans `spans` of `text` (spans off a char boundary are
+/// skipped).
+pub(crate) fn push_names(
+    text: &str,
+    spans: impl IntoIterator<Item = (usize, usize)>,
+    out: &mut Vec<Finding>,
+) {
+    for (s, e) in spans {
+        if let Some(t) = text.get(s..e) {
+            out.push(Finding::verbatim(Kind::Name, s, t));
+        }
     }
 }
 
@@ -796,14 +823,7 @@ impl Detectors {
             && !out[base..].iter().any(|f| f.start < e && s < f.end)
             && let Some(t) = text.get(s..e)
         {
-            out.push(Finding {
-                start: s,
-                end: e,
-                kind: Kind::Name,
-                text: t.to_string(),
-                normalized: t.to_string(),
-                region: None,
-            });
+            out.push(Finding::verbatim(Kind::Name, s, t));
         }
         // Names beside e-mails, in lists and in tables (`columns.rs`): only where
         // something was found already.
@@ -815,18 +835,7 @@ impl Detectors {
         if names_on && out.len() > base {
             let mut spans: Vec<(usize, usize)> = Vec::new();
             name::repeated_mentions(text, &out[base..], &mut spans);
-            for (s, e) in spans {
-                if let Some(t) = text.get(s..e) {
-                    out.push(Finding {
-                        start: s,
-                        end: e,
-                        kind: Kind::Name,
-                        text: t.to_string(),
-                        normalized: t.to_string(),
-                        region: None,
-                    });
-                }
-            }
+            push_names(text, spans, out);
         }
         if self.ibans || self.cards || self.secrets.is_some() {
             self.scan_optional(text, out);
