@@ -93,15 +93,20 @@ mod tests {
     use super::*;
     use crate::config::Config;
 
+    /// A config without backends keeping its state in `dir`, with the anonymous agent `t`.
+    fn config_in(dir: &std::path::Path) -> Config {
+        let text = format!(
+            "data_dir = {:?}\n[auth]\nanonymous = \"t\"\n",
+            dir.to_str().expect("path")
+        );
+        Config::parse(&text, std::path::Path::new("t.toml")).expect("config")
+    }
+
     /// Runs `code` observed, both ways, on a broker without backends: the events each
     /// observer saw.
     async fn observed_both_ways(code: &str) -> (Vec<ExecuteEvent>, Vec<ExecuteEvent>) {
         let dir = tempfile::tempdir().expect("dir");
-        let text = format!(
-            "data_dir = {:?}\n[auth]\nanonymous = \"t\"\n",
-            dir.path().to_str().expect("path")
-        );
-        let config = Config::parse(&text, std::path::Path::new("t.toml")).expect("config");
+        let config = config_in(dir.path());
         let broker = Broker::from_config(&config).expect("broker");
         let collect = |watch| {
             let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -144,11 +149,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_private_session_writes_nothing_until_its_program_mints() {
         let dir = tempfile::tempdir().expect("dir");
-        let text = format!(
-            "data_dir = {:?}\n[auth]\nanonymous = \"t\"\n",
-            dir.path().to_str().expect("path")
-        );
-        let config = Config::parse(&text, std::path::Path::new("t.toml")).expect("config");
+        let config = config_in(dir.path());
         // A fresh store writes its key check record at the first open.
         drop(Broker::from_config(&config).expect("broker"));
         let broker = Broker::from_config(&config).expect("broker");
@@ -190,11 +191,7 @@ mod tests {
         assert!(!broker.vault_untouched(), "the mint wrote");
         // A session that can be shown is claimed in the store at once.
         let dir = tempfile::tempdir().expect("dir");
-        let text = format!(
-            "data_dir = {:?}\n[auth]\nanonymous = \"t\"\n",
-            dir.path().to_str().expect("path")
-        );
-        let config = Config::parse(&text, std::path::Path::new("t.toml")).expect("config");
+        let config = config_in(dir.path());
         let shown = Broker::from_config(&config).expect("broker");
         shown.create_session("t").expect("session");
         assert!(!shown.vault_untouched(), "the claim wrote");

@@ -597,15 +597,7 @@ impl PolicyEngine {
             }
             (PolicyRequest::Flow(f), facts) => self.flow_context(f, slice.reads, facts),
         };
-        let entities = if self.model.knows(agent, server, tool, kind, source) {
-            Cow::Borrowed(&self.entities)
-        } else {
-            Cow::Owned(
-                self.model
-                    .with_missing(&self.entities, agent, server, tool, kind, source)
-                    .map_err(|e| e.to_string())?,
-            )
-        };
+        let entities = self.entities_for(agent, server, tool, kind, source)?;
         let response = self.authorize(
             slice,
             [
@@ -647,9 +639,7 @@ impl PolicyEngine {
         let reason = match (allowed, policy_ids.as_slice()) {
             (true, [one]) => format!("allowed by permit policy {one}"),
             (true, many) => format!("allowed by permit policies {}", many.join(", ")),
-            (false, []) => "no permit policy allows it".to_owned(),
-            (false, [one]) => format!("denied by forbid policy {one}"),
-            (false, many) => format!("denied by forbid policies {}", many.join(", ")),
+            (false, forbids) => denied_by(forbids),
         };
         Ok(Decision {
             allowed,
@@ -657,6 +647,25 @@ impl PolicyEngine {
             reason,
             errors,
         })
+    }
+
+    /// The entities a request about `agent`, `server/tool` (and `kind`, `source`) is decided
+    /// over: the model's, with any of them it does not know added.
+    fn entities_for(
+        &self,
+        agent: &str,
+        server: &str,
+        tool: &str,
+        kind: Option<&str>,
+        source: Option<&str>,
+    ) -> Result<Cow<'_, Entities>, String> {
+        if self.model.knows(agent, server, tool, kind, source) {
+            return Ok(Cow::Borrowed(&self.entities));
+        }
+        self.model
+            .with_missing(&self.entities, agent, server, tool, kind, source)
+            .map(Cow::Owned)
+            .map_err(|e| e.to_string())
     }
 
     /// Cedar's authorization of the request (principal, action, resource; `context`) over
@@ -764,15 +773,7 @@ impl PolicyEngine {
             ("call", call_facts(c.call, rules.slice.reads.facts)),
             ("args", args),
         ]);
-        let entities = if self.model.knows(c.agent, c.server, c.tool, None, None) {
-            Cow::Borrowed(&self.entities)
-        } else {
-            Cow::Owned(
-                self.model
-                    .with_missing(&self.entities, c.agent, c.server, c.tool, None, None)
-                    .map_err(|e| e.to_string())?,
-            )
-        };
+        let entities = self.entities_for(c.agent, c.server, c.tool, None, None)?;
         let response = self.authorize(
             &rules.slice,
             [
@@ -788,10 +789,7 @@ impl PolicyEngine {
         if !forbids.is_empty() {
             return Ok(Decision {
                 allowed: false,
-                reason: match forbids.as_slice() {
-                    [one] => format!("denied by forbid policy {one}"),
-                    many => format!("denied by forbid policies {}", many.join(", ")),
-                },
+                reason: denied_by(&forbids),
                 policy_ids: forbids,
                 errors: Vec::new(),
             });
@@ -934,6 +932,16 @@ impl PolicyEngine {
             call,
         ];
         Context::from_pairs(pairs.into_iter().flatten()).map_err(|e| e.to_string())
+    }
+}
+
+/// The reason of a denial by the satisfied forbids `ids`; "no permit policy allows it"
+/// when there are none.
+fn denied_by(ids: &[String]) -> String {
+    match ids {
+        [] => "no permit policy allows it".to_owned(),
+        [one] => format!("denied by forbid policy {one}"),
+        many => format!("denied by forbid policies {}", many.join(", ")),
     }
 }
 
