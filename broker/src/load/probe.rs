@@ -22,7 +22,12 @@ pub fn children_cpu_seconds(pid: u32) -> Option<f64> {
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
     let mut children = Vec::new();
     for task in tasks.flatten() {
-        let listed = std::fs::read_to_string(task.path().join("children")).ok()?;
+        let listed = match std::fs::read_to_string(task.path().join("children")) {
+            Ok(listed) => listed,
+            // A thread that exited since the listing has no children to count.
+            Err(_) if !task.path().exists() => continue,
+            Err(_) => return None,
+        };
         children.extend(
             listed
                 .split_whitespace()
