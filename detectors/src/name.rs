@@ -56,6 +56,10 @@ const PLACE_SUFFIX: u16 = 1 << 10;
 const PLACE_PREFIX: u16 = 1 << 11;
 /// A common word that is also a name ("Will", "Date", "To"): never a person on its own in a field.
 const COMMON: u16 = 1 << 12;
+/// A given name of the wide lists only (official baby-name statistics): evidence in a pair.
+const WIDE_GIVEN: u16 = 1 << 13;
+/// A surname of the wide lists only (a national census): evidence in a pair.
+const WIDE_SURNAME: u16 = 1 << 14;
 
 const TITLES: &str = "mr mrs ms miss mx dr prof professor sir dame lord rev fr herr frau sr sra srta \
     mme mlle dott dott.ssa ing sig sra doña dona shri smt sri capt captain col gen lt sgt judge hon \
@@ -218,6 +222,10 @@ const DATA_SURNAMES: &str = include_str!(concat!(env!("OUT_DIR"), "/surnames.low
 const DATA_AMBIGUOUS: &str = include_str!(concat!(env!("OUT_DIR"), "/ambiguous.lower"));
 const DATA_COMMON: &str = include_str!(concat!(env!("OUT_DIR"), "/common_words.lower"));
 const DATA_ENGLISH: &str = include_str!("../data/english_words.txt");
+/// The wide lists (`data/build_wide.py`): lower-cased, sorted, one per line; searched in
+/// place, never loaded into the dictionary.
+const DATA_GIVEN_WIDE: &str = include_str!(concat!(env!("OUT_DIR"), "/given_wide.lower"));
+const DATA_SURNAMES_WIDE: &str = include_str!(concat!(env!("OUT_DIR"), "/surnames_wide.lower"));
 
 /// The name dictionary: the role flags of every lower-cased word. A hash map, not an
 /// automaton: lookups are whole tokens, so an exact-match map answers the same as an
@@ -343,6 +351,44 @@ fn lookup(word: &str) -> u16 {
         }
         None => flags(&word.to_ascii_lowercase()),
     }
+}
+
+/// Whether `word` is a line of `blob`, whose lines are sorted in byte order.
+fn in_sorted_lines(blob: &str, word: &str) -> bool {
+    let bytes = blob.as_bytes();
+    let key = word.as_bytes();
+    // `lo` is always the start of a line; `hi` the start of a line or the end.
+    let (mut lo, mut hi) = (0, bytes.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let start = bytes
+            .get(lo..mid)
+            .and_then(|b| b.iter().rposition(|&c| c == b'\n'))
+            .map_or(lo, |p| lo + p + 1);
+        let rest = bytes.get(start..).unwrap_or_default();
+        let len = rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
+        let line = rest.get(..len).unwrap_or_default();
+        match line.cmp(key) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Less => lo = start + len + 1,
+            std::cmp::Ordering::Greater => hi = start,
+        }
+    }
+    false
+}
+
+/// The wide-list flags of a word the dictionary does not know (`WIDE_GIVEN`, `WIDE_SURNAME`).
+fn wide_flags(word: &str) -> u16 {
+    let lower = word.to_lowercase();
+    let key = fold(&lower).unwrap_or(lower);
+    let mut flags = 0;
+    if in_sorted_lines(DATA_GIVEN_WIDE, &key) {
+        flags |= WIDE_GIVEN;
+    }
+    if in_sorted_lines(DATA_SURNAMES_WIDE, &key) {
+        flags |= WIDE_SURNAME;
+    }
+    flags
 }
 
 /// Flags of a token, trying its parts for hyphenated and apostrophe forms.
@@ -2200,6 +2246,22 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
             .iter()
             .any(|t| t.flags & CUE_STRONG != 0);
     let body = &tokens[first_name_tok..];
+    // "Unlike Steve Green, …", "Apparently Jula Dutkiewicz left …": a capitalized English
+    // word that opens a sentence is that sentence's first word, not the name's.
+    if let [opener, rest @ ..] = body
+        && rest.iter().filter(|t| t.shape != Shape::Lower).count() >= 1
+        && opener.shape == Shape::Capitalized
+        && !is_name_flag(opener.flags)
+        && opener.flags & TITLE == 0
+        && !opener.possessive
+        && opens_sentence(text, opener.start)
+        && text
+            .get(opener.start..opener.end)
+            .is_some_and(|w| is_english_word(w) || opener.flags & (STOP | COMMON) != 0)
+        && rest.first().is_some_and(|t| t.shape != Shape::Lower)
+    {
+        return decide(text, rest, false, Cue::None);
+    }
     let core_of = |t: &&Token| t.shape != Shape::Lower && t.shape != Shape::Initial;
     let mut core_buf = [Token::default(); MAX_RUN];
     let mut n_core = 0;
@@ -2262,6 +2324,19 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
     if text
         .get(first.start..last.end)
         .is_some_and(is_role_or_department)
+    {
+        return None;
+    }
+    // "the Sales Cloud team", "in Arcata", "from Hartford to Waltham": a determiner or a
+    // preposition of place before the run makes it a thing or a place.
+    if !to.possessive && (determiner_before(text, from.start) || place_before(text, from.start)) {
+        return None;
+    }
+    if core.len() == 1
+        && initials == 0
+        && !to.possessive
+        && !(first.flags & GIVEN != 0 && first.flags & AMBIG == 0)
+        && place_span(text, from.start, to.end)
     {
         return None;
     }
@@ -2329,9 +2404,258 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
                 || (cue == Cue::Weak && all_plain && core.len() <= 3 && initials == 0))
             || middle_initial
             || (cue == Cue::Strong && all_plain)
+            || (no_stop && !thing && wide_pair(text, core))
+            || (no_stop
+                && !thing
+                && core.len() <= 3
+                && core.iter().all(|t| t.shape == Shape::Capitalized)
+                && !determiner_before(text, from.start)
+                && verb_after(text, to.end))
     };
     if accepted { span(from, to) } else { None }
 }
+
+/// "Tamás Kósz", "Aulis Mikkonen": two or three capitalized words, the first a given name
+/// and the last a surname, where the main lists lack one of them and the wide lists
+/// (official name statistics) supply it. No word may be a stop, company or ambiguous word.
+fn wide_pair(text: &str, core: &[Token]) -> bool {
+    if !(2..=3).contains(&core.len()) || core.iter().any(|t| t.shape != Shape::Capitalized) {
+        return false;
+    }
+    let flags = |t: &Token| -> u16 {
+        if t.flags & (GIVEN | SURNAME | STOP | AMBIG | COMMON | COMPANY) != 0 {
+            return t.flags;
+        }
+        text.get(t.start..t.end).map_or(0, wide_flags)
+    };
+    let mut wide = false;
+    let mut all = [0u16; 3];
+    for (slot, t) in all.iter_mut().zip(core) {
+        *slot = flags(t);
+        if *slot & (STOP | AMBIG | COMMON | COMPANY | PLACE_PREFIX | PLACE_SUFFIX) != 0 {
+            return false;
+        }
+        wide |= *slot & (WIDE_GIVEN | WIDE_SURNAME) != 0;
+    }
+    let named = |f: u16| f & (GIVEN | SURNAME | WIDE_GIVEN | WIDE_SURNAME) != 0;
+    let first = all[0];
+    let last = all[core.len() - 1];
+    wide && first & (GIVEN | WIDE_GIVEN) != 0
+        && last & (SURNAME | WIDE_SURNAME) != 0
+        && all[..core.len()].iter().all(|&f| named(f))
+}
+
+/// Whether `start` opens a sentence: the text's start, or after ". ", "! ", "? ", ": ",
+/// "; " or a line break (spaces between allowed).
+fn opens_sentence(text: &str, start: usize) -> bool {
+    let before = text.get(..start).unwrap_or_default().trim_end_matches(' ');
+    before.is_empty() || before.ends_with(['.', '!', '?', ':', ';', '\n'])
+}
+
+/// "the", "a", "our" right before `start`: "the Sales Cloud team", "our Echo Dot order" —
+/// a determiner does not stand before a person's name.
+fn determiner_before(text: &str, start: usize) -> bool {
+    let Some(before) = text.get(..start).and_then(|t| t.strip_suffix(' ')) else {
+        return false;
+    };
+    let word = before
+        .rsplit(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default();
+    matches!(
+        word.to_ascii_lowercase().as_str(),
+        "the" | "a" | "an" | "our" | "your" | "their" | "its" | "this" | "these" | "those"
+    )
+}
+
+/// "in" right before `start` ("the pilot in Arcata"): places, not people, stand there.
+/// "looping in Adil", "bring in Ana": after these verbs "in" takes a person.
+fn place_before(text: &str, start: usize) -> bool {
+    let Some(b) = text
+        .get(..start)
+        .and_then(|t| t.strip_suffix(" in ").or_else(|| t.strip_suffix(" near ")))
+    else {
+        return false;
+    };
+    let verb = b
+        .rsplit(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    !matches!(
+        verb.as_str(),
+        "loop"
+            | "loops"
+            | "looping"
+            | "looped"
+            | "bring"
+            | "brings"
+            | "bringing"
+            | "brought"
+            | "pull"
+            | "pulls"
+            | "pulling"
+            | "pulled"
+            | "rope"
+            | "roping"
+            | "roped"
+            | "fill"
+            | "filling"
+            | "filled"
+            | "cc"
+            | "keep"
+            | "keeping"
+            | "kept"
+            | "call"
+            | "calling"
+            | "called"
+            | "check"
+            | "checking"
+            | "checked"
+            | "sign"
+            | "signed"
+            | "let"
+            | "letting"
+            | "get"
+            | "getting"
+            | "got"
+    )
+}
+
+/// "from Hartford to Waltham": a one-word run between "from" and "to" + a capitalized word,
+/// or after such a "from … to"; the two ends of a route or range.
+fn place_span(text: &str, start: usize, end: usize) -> bool {
+    let before = text.get(..start).unwrap_or_default();
+    let after = text.get(end..).unwrap_or_default();
+    let from_to = before.ends_with(" from ") || before.ends_with("From ");
+    if from_to
+        && after
+            .strip_prefix(" to ")
+            .is_some_and(|a| a.starts_with(|c: char| c.is_uppercase()))
+    {
+        return true;
+    }
+    let Some(b) = before.strip_suffix(" to ") else {
+        return false;
+    };
+    // "… from Sint Maartensvlotbrug to Hurst": "from" a few capitalized words back.
+    let Some(idx) = b.rfind("from ") else {
+        return false;
+    };
+    let between = &b[idx + 5..];
+    !between.is_empty()
+        && between.len() <= 40
+        && between
+            .split(' ')
+            .all(|w| w.starts_with(|c: char| c.is_uppercase()) || w.is_empty())
+}
+
+/// Verbs after a two- or three-word run that only people do in business prose, beyond
+/// `PERSON_VERBS`: auxiliaries and common irregular pasts ("Curtis Collier left",
+/// "Jae Jang has", "Per Aalberg took").
+const PROSE_VERBS: &[&str] = &[
+    "has", "had", "was", "is", "will", "would", "should", "can", "could", "may", "might", "must",
+    "does", "did", "left", "took", "takes", "sent", "gave", "told", "made", "got", "came", "went",
+    "spoke", "met", "ran", "saw", "knew", "thought", "found", "brought", "bought", "held", "kept",
+    "led", "paid", "put", "sat", "stood", "won", "lost", "joins", "leads", "runs", "owns", "heads",
+    "signs", "sends", "knows", "works", "lives", "seemed", "seems", "never", "still", "also",
+    "just", "already",
+];
+
+/// A verb right after a run ending at `end`: one of `PROSE_VERBS`, or a regular past
+/// ("checked", "rotated", "passed"): a lower-case word of five letters or more ending in
+/// "-ed".
+fn verb_after(text: &str, end: usize) -> bool {
+    let Some(rest) = text.get(end..).and_then(|r| r.strip_prefix(' ')) else {
+        return false;
+    };
+    let word = rest
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default();
+    if word.is_empty() || !word.bytes().all(|b| b.is_ascii_lowercase()) {
+        return false;
+    }
+    PROSE_VERBS.contains(&word)
+        || (word.len() >= 5 && word.ends_with("ed") && !FIRM_VERBS.contains(&word))
+}
+
+/// Pasts that organisations do as often as people ("Wells Fargo renewed", "Acme Vantor
+/// shipped"): no evidence of a person.
+const FIRM_VERBS: &[&str] = &[
+    "renewed",
+    "signed",
+    "ordered",
+    "purchased",
+    "upgraded",
+    "downgraded",
+    "cancelled",
+    "canceled",
+    "churned",
+    "shipped",
+    "announced",
+    "acquired",
+    "merged",
+    "launched",
+    "released",
+    "reported",
+    "raised",
+    "invoiced",
+    "expanded",
+    "partnered",
+    "filed",
+    "closed",
+    "opened",
+    "posted",
+    "delivered",
+    "owed",
+    "billed",
+    "charged",
+    "refunded",
+    "listed",
+    "ranked",
+    "hired",
+    "employed",
+    "rebranded",
+    "relocated",
+    "defaulted",
+    "settled",
+    "sponsored",
+    "funded",
+    "exported",
+    "imported",
+    "supplied",
+    "manufactured",
+    "produced",
+    "licensed",
+    "registered",
+    "incorporated",
+    "founded",
+    "based",
+    "headquartered",
+    "owned",
+    "operated",
+    "contracted",
+    "outsourced",
+    "migrated",
+    "integrated",
+    "onboarded",
+    "subscribed",
+    "unsubscribed",
+    "requested",
+    "submitted",
+    "received",
+    "approved",
+    "accepted",
+    "rejected",
+    "declined",
+    "completed",
+    "scheduled",
+    "booked",
+    "confirmed",
+    "updated",
+    "changed",
+];
 
 /// Whether a capitalized word stands right before `start`, one space away.
 fn capitalized_word_before(text: &str, start: usize) -> bool {
@@ -2471,6 +2795,10 @@ fn tail_evidence(text: &str, end: usize) -> bool {
         && let Some(close) = r.iter().take(90).position(|&b| b == b'>' || b == b')')
     {
         return r[..close].contains(&b'@');
+    }
+    // "Sari Juntunen, who runs operations": "who" stands for a person.
+    if rest.starts_with(b", who ") || rest.starts_with(b", whose ") {
+        return true;
     }
     // "Dagmár, could you check this?": a name addressed at the start of a request.
     if let Some(r) = rest.strip_prefix(b", ") {
@@ -3420,6 +3748,89 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn sorted_line_search_agrees_with_a_scan_of_the_wide_lists() {
+        for blob in [DATA_GIVEN_WIDE, DATA_SURNAMES_WIDE] {
+            let lines: Vec<&str> = blob.lines().collect();
+            assert!(lines.len() > 1000, "the wide list is empty");
+            assert!(
+                lines.windows(2).all(|w| w[0] < w[1]),
+                "not sorted in byte order"
+            );
+            // Every 97th line, the first and the last are found; neighbours with a letter
+            // added or removed are found exactly when they are lines too.
+            for (i, line) in lines.iter().enumerate() {
+                if i % 97 != 0 && i != 0 && i != lines.len() - 1 {
+                    continue;
+                }
+                assert!(in_sorted_lines(blob, line), "{line} not found");
+                for probe in [format!("{line}a"), line[..line.len() - 1].to_string()] {
+                    assert_eq!(
+                        in_sorted_lines(blob, &probe),
+                        lines.binary_search(&probe.as_str()).is_ok(),
+                        "{probe}"
+                    );
+                }
+            }
+            for absent in ["", "\u{7f}", "aaaaaaaaaa", "zzzzzzzzzz"] {
+                assert_eq!(in_sorted_lines(blob, absent), lines.contains(&absent));
+            }
+        }
+    }
+
+    #[test]
+    fn wide_lists_pair_names_the_main_lists_lack_but_never_alone() {
+        // Both words are only in the wide lists (US SSA given names, US 2010 Census surnames).
+        assert_ne!(wide_flags("Brynna") & WIDE_GIVEN, 0);
+        assert_ne!(wide_flags("Rakowiecki") & WIDE_SURNAME, 0);
+        assert_eq!(
+            lookup("Rakowiecki"),
+            0,
+            "the test needs a surname the main lists lack"
+        );
+        assert_eq!(
+            names("The budget was shared by Brynna Rakowiecki in June."),
+            ["Brynna Rakowiecki"]
+        );
+        assert!(names("We looked at Rakowiecki in June.").is_empty());
+        // English words are left out of the wide lists.
+        assert_eq!(wide_flags("Street"), 0);
+        assert_eq!(wide_flags("Monday"), 0);
+    }
+
+    #[test]
+    fn prose_without_cues_opens_verbs_and_places() {
+        // A sentence-opening English word is not part of the name after it.
+        assert_eq!(
+            names("Unlike Steve Green, the new buyer wants invoices."),
+            ["Steve Green"]
+        );
+        assert_eq!(
+            names("Apparently Jula Dutkiewicz left Bluefield in May."),
+            ["Jula Dutkiewicz"]
+        );
+        // A verb after two unknown capitalized words; "who" stands for a person.
+        assert_eq!(
+            names("After it failed, Erinç Koç rotated the keys."),
+            ["Erinç Koç"]
+        );
+        assert_eq!(
+            names("The champion is Sari Juntunen, who runs operations."),
+            ["Sari Juntunen"]
+        );
+        // Organisations renew and ship as people do: no evidence.
+        assert!(names("Wells Fargo renewed on 2020-10-19 for 481 seats.").is_empty());
+        // Places and things: after "in", between "from" and "to", after a determiner.
+        assert!(names("The pilot in Arcata is back on track.").is_empty());
+        assert!(names("Shipping from Hartford to Waltham takes two days.").is_empty());
+        assert!(names("Nobody has admin rights on the Sales Cloud tenant.").is_empty());
+        // … but "looping in" takes a person, and a possessive stays a person.
+        assert_eq!(
+            names("Thanks, looping in Adil Novruzlu who owns the account."),
+            ["Adil Novruzlu"]
+        );
     }
 
     #[test]

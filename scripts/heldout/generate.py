@@ -14,6 +14,7 @@ Two splits with disjoint TEMPLATE families and mostly disjoint names:
 plus two more tuning splits on dev's name pool, each written without final:
   dev2   templates in dev2_templates.py  (--dev2) -> detectors/tests/heldout/dev2.jsonl
   dev3   templates in dev3_templates.py  (--dev3) -> detectors/tests/heldout/dev3.jsonl
+  dev4   templates in dev4_templates.py  (--dev4) -> detectors/tests/heldout/dev4.jsonl
 Whoever tunes the detectors may read dev (its file and its templates) and must
 never open final.jsonl or final_templates.py; only final's aggregate scores are
 reported. See detectors/tests/heldout/README.md.
@@ -758,6 +759,11 @@ def main():
         import dev3_templates
         write("dev3", build_split("dev3", dev3_templates, 0xDE73, 1300, 650, pool="dev"))
         return
+    if "--dev4" in sys.argv:
+        # A fourth tuning split: prose without cues (dev4_templates.py), dev's name pool.
+        import dev4_templates
+        write("dev4", build_split("dev4", dev4_templates, 0xDE74, 1200, 300, pool="dev"))
+        return
     import dev_templates
     write("dev", build_split("dev", dev_templates, 0xDE7, 1300, 650))
     if "--dev-only" in sys.argv:
@@ -777,6 +783,10 @@ def stats():
     for fname in ("given.txt", "surnames.txt"):
         with open(os.path.join(data, fname), encoding="utf-8") as f:
             dictionary.update(line.strip().casefold() for line in f if line.strip())
+    wide = set(dictionary)
+    for fname in ("given_wide.txt", "surnames_wide.txt"):
+        with open(os.path.join(data, fname), encoding="utf-8") as f:
+            wide.update(line.strip().casefold() for line in f if line.strip())
 
     def tokens(text):
         return [t for t in re.split(r"[\s,]+", text) if t and not re.fullmatch(r"\w\.", t)]
@@ -794,8 +804,11 @@ def stats():
         toks = [t.casefold() for n in labels for t in tokens(n)]
         in_dict_all = sum(all(t.casefold() in dictionary for t in tokens(n)) for n in labels)
         in_dict_tok = sum(t in dictionary for t in toks)
+        in_wide_all = sum(all(t.casefold() in wide for t in tokens(n)) for n in labels)
+        in_wide_tok = sum(t in wide for t in toks)
         line = (f"{split}: {len(labels)} NAME labels; {in_dict_all / len(labels):.1%} have every "
-                f"token in the detectors' dictionary; {in_dict_tok / len(toks):.1%} of name tokens are in it")
+                f"token in the detectors' dictionary; {in_dict_tok / len(toks):.1%} of name tokens are in it; "
+                f"with the wide lists {in_wide_all / len(labels):.1%} and {in_wide_tok / len(toks):.1%}")
         if split == "final":
             seen_tok = sum(t in dev_tokens for t in toks)
             seen_txt = sum(n.casefold() in dev_texts for n in labels)
