@@ -3113,7 +3113,8 @@ pub(crate) fn lower_name_after_name_is(text: &str) -> Option<(usize, usize)> {
             break;
         }
         if words == 0 {
-            first_known = f & (GIVEN | SURNAME) != 0 && f & AMBIG == 0;
+            first_known = f & (GIVEN | SURNAME) != 0 && f & AMBIG == 0
+                || f & (GIVEN | SURNAME | AMBIG) == 0 && wide_flags(core) & WIDE_GIVEN != 0;
         }
         all_unknown &= f & (GIVEN | SURNAME) == 0 && !is_english_word(core);
         words += 1;
@@ -3122,7 +3123,11 @@ pub(crate) fn lower_name_after_name_is(text: &str) -> Option<(usize, usize)> {
             break;
         }
     }
-    (words > 0 && (first_known || (words >= 2 && all_unknown))).then_some((start, end))
+    // "my name is jagjit": after "my", one word that no list knows is the speaker's name.
+    let mine = text
+        .get(..at)
+        .is_some_and(|b| b.ends_with("my ") || b.ends_with("My "));
+    (words > 0 && (first_known || (words >= 2 || mine) && all_unknown)).then_some((start, end))
 }
 
 /// An airline-style "SURNAME/GIVEN" at `start` ("SHIELDS/ALEJANDRO MR"): two
@@ -3798,6 +3803,15 @@ mod tests {
         // English words are left out of the wide lists.
         assert_eq!(wide_flags("Street"), 0);
         assert_eq!(wide_flags("Monday"), 0);
+    }
+
+    #[test]
+    fn my_name_is_takes_one_unknown_lowercase_word() {
+        let at = |t: &'static str| lower_name_after_name_is(t).map(|(s, e)| &t[s..e]);
+        assert_eq!(at("my name is jagjit and I need help"), Some("jagjit"));
+        // Without "my", one unknown word is not enough ("the account name is wrong").
+        assert_eq!(at("the account name is xqzt now"), None);
+        assert_eq!(at("my name is wrong in the invoice"), None);
     }
 
     #[test]
