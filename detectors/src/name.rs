@@ -2257,7 +2257,7 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
         && opens_sentence(text, opener.start)
         && text
             .get(opener.start..opener.end)
-            .is_some_and(|w| is_english_word(w) || opener.flags & (STOP | COMMON) != 0)
+            .is_some_and(sentence_opener)
         && rest.first().is_some_and(|t| t.shape != Shape::Lower)
     {
         return decide(text, rest, false, Cue::None);
@@ -2452,8 +2452,65 @@ fn opens_sentence(text: &str, start: usize) -> bool {
     before.is_empty() || before.ends_with(['.', '!', '?', ':', ';', '\n'])
 }
 
-/// "the", "a", "our" right before `start`: "the Sales Cloud team", "our Echo Dot order" —
-/// a determiner does not stand before a person's name.
+/// Words that open an English sentence and are never a given name: prepositions,
+/// conjunctions and sentence adverbs ("Unlike", "Apparently", "Meanwhile"), and any
+/// English adverb in "-ly". A capitalized English noun or adjective at a sentence start
+/// may still be a given name the lists lack ("Precious", "Blessing"), so it stays.
+fn sentence_opener(w: &str) -> bool {
+    const OPENERS: &[&str] = &[
+        "unlike",
+        "like",
+        "after",
+        "before",
+        "since",
+        "because",
+        "although",
+        "though",
+        "while",
+        "when",
+        "whenever",
+        "once",
+        "unless",
+        "until",
+        "whether",
+        "besides",
+        "despite",
+        "yesterday",
+        "today",
+        "tomorrow",
+        "tonight",
+        "meanwhile",
+        "however",
+        "afterwards",
+        "afterward",
+        "later",
+        "earlier",
+        "also",
+        "then",
+        "now",
+        "perhaps",
+        "maybe",
+        "anyway",
+        "still",
+        "instead",
+        "otherwise",
+        "thus",
+        "hence",
+        "therefore",
+        "again",
+        "overall",
+        "congratulations",
+        "congrats",
+    ];
+    let lower = w.to_ascii_lowercase();
+    OPENERS.contains(&lower.as_str())
+        || (lower.len() >= 6 && lower.ends_with("ly") && is_english_word(w))
+}
+
+/// "the", "our" right before `start`: "the Sales Cloud team", "our Echo Dot order" — an
+/// English determiner does not stand before a person's name. ("a" and "an" are not in
+/// the list: they mean "to" in Spanish, Italian, Portuguese and German: "a Maria Rossi",
+/// "an Jonas Weber".)
 fn determiner_before(text: &str, start: usize) -> bool {
     let Some(before) = text.get(..start).and_then(|t| t.strip_suffix(' ')) else {
         return false;
@@ -2464,7 +2521,7 @@ fn determiner_before(text: &str, start: usize) -> bool {
         .unwrap_or_default();
     matches!(
         word.to_ascii_lowercase().as_str(),
-        "the" | "a" | "an" | "our" | "your" | "their" | "its" | "this" | "these" | "those"
+        "the" | "our" | "your" | "their" | "its" | "this" | "these" | "those"
     )
 }
 
