@@ -286,6 +286,27 @@ fn local_tokens(local: &str) -> ([&str; 4], usize) {
     (out, n)
 }
 
+/// Whether `value` is one e-mail address of a role, not a person (`support@…`,
+/// `noreply@…`, `sales-team@…`): a word of its local part is a role mailbox word.
+pub(crate) fn is_role_mailbox(value: &str) -> bool {
+    let v = value.trim();
+    let Some((local, domain)) = v.split_once('@') else {
+        return false;
+    };
+    if local.is_empty()
+        || local.len() > 64
+        || !domain.contains('.')
+        || domain.contains('@')
+        || v.contains(char::is_whitespace)
+    {
+        return false;
+    }
+    let (tokens, n) = local_tokens(local);
+    tokens[..n]
+        .iter()
+        .any(|t| ROLE_LOCALS.iter().any(|r| r.eq_ignore_ascii_case(t)))
+}
+
 /// Whether the words of `value` spell the e-mail local part `local` the way people's
 /// mailboxes are made: `given.surname`, `g.surname`, `gsurname`, `surname.given`,
 /// `given_surname`, `given-surname`, `given`, `surname` (case- and accent-insensitive);

@@ -46,6 +46,9 @@ struct KeyClass {
     secret: bool,
     /// The key names a part of a person's name (`lastName`, `cust_ln`, `Фамилия`).
     part: bool,
+    /// The key names a postal address (`shipping_address`, `Adresse`): not a person itself,
+    /// but the bare `name` in it is as often the addressee as a building.
+    address: bool,
 }
 
 impl KeyClass {
@@ -56,6 +59,7 @@ impl KeyClass {
         generic_name: false,
         secret: false,
         part: false,
+        address: false,
     };
 }
 
@@ -65,6 +69,8 @@ enum Ctx {
     Neutral,
     Person,
     Company,
+    /// Inside a postal address: a bare `name` is left to the rules in its value.
+    Address,
 }
 
 const NAME_WORDS: &[&str] = &[
@@ -1154,6 +1160,19 @@ fn classify_key_words(key: &str) -> KeyClass {
             || words
                 .iter()
                 .any(|&(s, e)| NAME_PART_SET.contains(&buf[s..e])));
+    class.address = class.not_person
+        && [
+            &b"address"[..],
+            b"addresses",
+            b"addr",
+            b"adresse",
+            b"adres",
+            b"direccion",
+            b"endereco",
+            b"indirizzo",
+        ]
+        .iter()
+        .any(|w| has(w));
     class.secret = (any | whole) & W_SECRET != 0
         || (has(b"key") && (has(b"api") || has(b"private") || has(b"access") || has(b"secret")));
     if (any | whole) & W_PHONE != 0 {
@@ -1572,6 +1591,9 @@ fn value_hint(class: KeyClass, ctx: Ctx) -> (bool, Hint) {
         // "company": {"name": …} is the company's name; a role under it
         // ("shipping_address": {"recipient": …}) is still a person.
         Ctx::Company if class.generic_name => (false, true),
+        // "shipping_address": {"name": "Kennith Howe"} is the addressee; {"name": "Main
+        // Building"} is not: the value's own evidence decides.
+        Ctx::Address if class.generic_name => (false, false),
         _ => (class.person, class.not_person),
     };
     let name = if not_person {
@@ -1592,6 +1614,8 @@ fn value_hint(class: KeyClass, ctx: Ctx) -> (bool, Hint) {
 fn child_ctx(class: KeyClass, ctx: Ctx) -> Ctx {
     if class.person && !class.generic_name {
         Ctx::Person
+    } else if class.not_person && class.address {
+        Ctx::Address
     } else if class.not_person {
         Ctx::Company
     } else if class.generic_name {
@@ -1628,6 +1652,11 @@ struct Slot {
     /// An element of an array whose person columns were inferred: 1 + index into the
     /// walker's column sets (0: none).
     columns: u16,
+    /// Under the rows of a table whose header is a separate array (`{"columns": [...],
+    /// "rows": [[...]]}`): 1 + index into the walker's table headers (0: none).
+    table: u16,
+    /// With `table`: this is one row; its elements are cells named by the header.
+    row: bool,
 }
 
 fn root(hints: &FieldHints) -> Slot {
@@ -1642,6 +1671,8 @@ fn root(hints: &FieldHints) -> Slot {
         part: false,
         long_list: false,
         columns: 0,
+        table: 0,
+        row: false,
     }
 }
 
@@ -1669,6 +1700,257 @@ fn pair_names_person(map: &Map<String, Value>) -> bool {
                 .and_then(Value::as_str)
                 .is_some_and(|s| s.len() <= 40 && is_person_key(s))
         })
+}
+
+/// Keys of a table's header when it is an array of its own.
+const HEADER_KEYS: &[&str] = &[
+    "columns",
+    "column_names",
+    "columnNames",
+    "headers",
+    "header",
+    "fields",
+    "cols",
+];
+/// Keys of a table's rows (arrays of cells, in the header's order).
+const ROWS_KEYS: &[&str] = &["rows", "data", "values", "records", "items", "results"];
+
+/// A table whose header is a separate array (`{"columns": ["Full name", "E-mail"],
+/// "rows": [["Ana Souza", "ana@…"]]}`, as database and spreadsheet tools return them):
+/// the rows' key and the column names. Headers may be strings or objects naming the
+/// column (`{"name": …}`, `{"label": …}`, `{"title": …}`, `{"field": …}`).
+fn table_of(map: &Map<String, Value>) -> Option<(&str, Vec<String>)> {
+    if map.len() > 16 {
+        return None;
+    }
+    let mut header = None;
+    let mut rows = None;
+    for (k, v) in map {
+        let Value::Array(items) = v else {
+            continue;
+        };
+        if header.is_none() && HEADER_KEYS.contains(&k.as_str()) {
+            header = Some(items);
+        } else if rows.is_none()
+            && ROWS_KEYS.contains(&k.as_str())
+            && items.first().is_some_and(Value::is_array)
+        {
+            rows = Some(k.as_str());
+        }
+    }
+    let (header, rows) = (header?, rows?);
+    if header.is_empty() || header.len() > 256 {
+        return None;
+    }
+    let names = header
+        .iter()
+        .map(|h| match h {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(o) => ["name", "label", "title", "field", "key", "header"]
+                .iter()
+                .find_map(|k| o.get(*k).and_then(Value::as_str))
+                .map(str::to_string),
+            _ => None,
+        })
+        .collect::<Option<Vec<String>>>()?;
+    Some((rows, names))
+}
+
+/// The slot of element `i` of an array under `parent`, for tables (see [`table_of`]):
+/// the rows array's elements are rows; a row's elements are cells read as if under
+/// their column's name. Any other array's elements are no part of a table.
+fn table_child(
+    det: &Detectors,
+    hints: &FieldHints,
+    keys: &mut KeyCache,
+    headers: &[Vec<String>],
+    parent: &Slot,
+    mut child: Slot,
+    i: usize,
+) -> Slot {
+    child.table = 0;
+    child.row = false;
+    if parent.table == 0 {
+        return child;
+    }
+    if !parent.row {
+        child.table = parent.table;
+        child.row = true;
+        return child;
+    }
+    let Some(head) = headers
+        .get(usize::from(parent.table) - 1)
+        .and_then(|h| h.get(i))
+    else {
+        return child;
+    };
+    if child.field != 0 || child.whole.is_some() {
+        return child;
+    }
+    let mut scratch = Vec::new();
+    let class = keys.info(det, hints, head, &mut scratch).0;
+    let (person, hint) = value_hint(class, parent.ctx);
+    child.person = person;
+    child.hint = hint;
+    child.part = person && class.part;
+    child.secret = class.secret;
+    child.ctx = child_ctx(class, parent.ctx);
+    child
+}
+
+/// Registers the table of `map` (see [`table_of`]) in `headers`: the rows' key and its id.
+fn register_table<'m>(
+    map: &'m Map<String, Value>,
+    headers: &mut Vec<Vec<String>>,
+) -> Option<(&'m str, u16)> {
+    let (rows, names) = table_of(map)?;
+    if headers.len() >= usize::from(u16::MAX) - 1 {
+        return None;
+    }
+    headers.push(names);
+    Some((rows, headers.len() as u16))
+}
+
+/// `child`, the value under key `k`, marked as a table's rows when `k` is them.
+#[inline]
+fn rows_slot(mut child: Slot, table: Option<(&str, u16)>, k: &str) -> Slot {
+    if let Some((rows, id)) = table
+        && rows == k
+    {
+        child.table = id;
+        child.row = false;
+    }
+    child
+}
+
+/// What an object's own fields say about its name fields: a type field
+/// (`{"type": "bot", "name": "Atlas Tracker"}`, `{"object": "user", "name": …}`) or a
+/// role mailbox beside them (`{"name": "Bluefield", "address": "support@…"}`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Typed {
+    /// Nothing said: the keys decide.
+    Unknown,
+    /// A person's record: its name fields are a person's whatever their values look like.
+    Person,
+    /// A bot, service, team, organisation or role mailbox: its name fields are left to the
+    /// rules in the value (a person's name there is still found by its own evidence).
+    Thing,
+}
+
+/// Keys that say what kind of thing an object is.
+const TYPE_KEYS: &[&str] = &[
+    "type",
+    "kind",
+    "object",
+    "actor_type",
+    "author_type",
+    "user_type",
+    "entity_type",
+    "principal_type",
+    "subject_type",
+];
+/// Type values of people (`"type": "admin"` is an Intercom teammate, a person).
+const PERSON_TYPES: &[&str] = &[
+    "user",
+    "person",
+    "people",
+    "contact",
+    "admin",
+    "customer",
+    "lead",
+    "member",
+    "agent",
+    "employee",
+    "human",
+    "individual",
+    "end-user",
+    "end_user",
+    "enduser",
+    "teammate",
+    "guest",
+];
+/// Type values of things that have names but are no person.
+const THING_TYPES: &[&str] = &[
+    "bot",
+    "service",
+    "app",
+    "application",
+    "integration",
+    "system",
+    "workspace",
+    "team",
+    "group",
+    "organization",
+    "organisation",
+    "org",
+    "company",
+    "account",
+    "channel",
+    "project",
+    "queue",
+    "webhook",
+    "api",
+    "device",
+    "service_account",
+    "serviceaccount",
+    "machine",
+    "automation",
+    "page",
+    "database",
+    "repository",
+    "repo",
+    "product",
+    "tool",
+];
+
+/// What `map` says about its own name fields (see [`Typed`]); only small objects (records
+/// of authors, actors, senders) are read.
+fn object_typed(map: &Map<String, Value>) -> Typed {
+    if map.len() > 12 {
+        return Typed::Unknown;
+    }
+    let mut role_mailbox = false;
+    for (k, v) in map {
+        let Value::String(s) = v else {
+            continue;
+        };
+        if k.len() <= 14 && s.len() <= 24 && TYPE_KEYS.iter().any(|t| t.eq_ignore_ascii_case(k)) {
+            let is = |list: &[&str]| list.iter().any(|t| t.eq_ignore_ascii_case(s.trim()));
+            if is(PERSON_TYPES) {
+                return Typed::Person;
+            }
+            if is(THING_TYPES) {
+                return Typed::Thing;
+            }
+        }
+        role_mailbox = role_mailbox || (s.len() <= 254 && columns::is_role_mailbox(s));
+    }
+    if role_mailbox {
+        Typed::Thing
+    } else {
+        Typed::Unknown
+    }
+}
+
+/// `child` under key `k` of an object that says what it is (see [`Typed`]). Field hints
+/// (`child.field`) keep the last word.
+fn typed_slot(child: Slot, typed: Typed, k: &str) -> Slot {
+    match typed {
+        // The object's own type outweighs its parent's key ("target": {"type": "user", …}).
+        Typed::Person
+            if child.field == 0 && {
+                let c = classify_key(k);
+                (c.person || c.generic_name) && !c.not_person
+            } =>
+        {
+            as_person(child)
+        }
+        Typed::Thing if child.field == 0 && child.person => Slot {
+            person: false,
+            ..child
+        },
+        _ => child,
+    }
 }
 
 /// The slot of the `value` of a person pair (see [`pair_names_person`]).
@@ -1814,6 +2096,8 @@ fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot
             part: person && class.part,
             long_list: parent.long_list,
             columns: 0,
+            table: 0,
+            row: false,
         };
     }
     let (field, path_hint) = hints.step(parent.field, At::Key(key));
@@ -1828,6 +2112,8 @@ fn key_slot(hints: &FieldHints, info: KeyInfo, parent: &Slot, key: &str) -> Slot
         part: person && class.part,
         long_list: parent.long_list,
         columns: 0,
+        table: 0,
+        row: false,
     };
     apply_hint(hints, slot, path_hint.or(key_hint))
 }
@@ -2044,6 +2330,7 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
     let mut values = ValueMemo::default();
     let mut doc = DocNames::default();
     let mut sets: Vec<Vec<String>> = Vec::new();
+    let mut tables: Vec<Vec<String>> = Vec::new();
     while let Some((v, depth, seg, slot)) = stack.pop() {
         path.truncate(depth);
         path.push(seg);
@@ -2074,12 +2361,15 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
                 for (i, item) in items.iter().enumerate().rev() {
                     let child = index_slot(hints, &slot, i);
                     let child = element_slot(child, items.len(), cols);
+                    let child = table_child(det, hints, &mut keys, &tables, &slot, child, i);
                     stack.push((item, depth + 1, Seg::Index(i), child));
                 }
             }
             Value::Object(map) => {
                 let first_child = stack.len();
                 let pair = slot.element && pair_names_person(map);
+                let typed = object_typed(map);
+                let table = register_table(map, &mut tables);
                 let mut cands = 0u64;
                 for (idx, (k, item)) in map.iter().enumerate() {
                     let info = keys.info_at(depth, idx, det, hints, k, &mut buf);
@@ -2088,7 +2378,8 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
                         det.scan(k, Hint::NONE, &mut buf);
                         push_all(&mut results, &mut path, true, &mut buf);
                     }
-                    let mut child = key_slot(hints, info, &slot, k);
+                    let mut child = typed_slot(key_slot(hints, info, &slot, k), typed, k);
+                    child = rows_slot(child, table, k);
                     if pair && k == "value" {
                         child = pair_value_slot(child);
                     }
@@ -2153,6 +2444,10 @@ enum Frame<'a> {
         key: Option<String>,
         /// A name/value pair whose label names a person.
         pair: bool,
+        /// What the object says about its name fields.
+        typed: Typed,
+        /// The key of its table rows and the table's id (see [`table_of`]).
+        table: Option<(&'a str, u16)>,
         /// The object's mailboxes (see [`mark_person`]).
         boxes: columns::Mailboxes,
     },
@@ -2171,6 +2466,7 @@ pub(crate) fn redact(
     let mut values = ValueMemo::default();
     let mut doc = DocNames::default();
     let mut sets: Vec<Vec<String>> = Vec::new();
+    let mut tables: Vec<Vec<String>> = Vec::new();
     let mut redact_str =
         |s: &str, slot: Slot, replace: &mut dyn FnMut(&Finding) -> String| -> Value {
             buf.clear();
@@ -2216,6 +2512,8 @@ pub(crate) fn redact(
                         slot,
                         key: key.take(),
                         pair: slot.element && pair_names_person(map),
+                        typed: object_typed(map),
+                        table: register_table(map, &mut tables),
                         boxes: mailboxes(det, hints, &mut keys, &slot, map),
                     });
                     None
@@ -2249,6 +2547,7 @@ pub(crate) fn redact(
             } => {
                 if let Some((i, item)) = items.next() {
                     let child = element_slot(index_slot(hints, slot, i), *len, *cols);
+                    let child = table_child(det, hints, &mut keys, &tables, slot, child, i);
                     pending = Some((item, child, None));
                     continue;
                 }
@@ -2257,6 +2556,8 @@ pub(crate) fn redact(
                 entries,
                 slot,
                 pair,
+                typed,
+                table,
                 boxes,
                 ..
             } => {
@@ -2269,7 +2570,8 @@ pub(crate) fn redact(
                         det.scan(k, Hint::NONE, &mut kbuf);
                         crate::replace_spans(k, &kbuf, replace).into_owned()
                     };
-                    let mut child = key_slot(hints, info, slot, k);
+                    let mut child = typed_slot(key_slot(hints, info, slot, k), *typed, k);
+                    child = rows_slot(child, *table, k);
                     if *pair && k == "value" {
                         child = pair_value_slot(child);
                     }
@@ -2315,6 +2617,7 @@ pub(crate) fn redact_in_place(
     let mut infos: Vec<KeyInfo> = Vec::new();
     let mut doc = DocNames::default();
     let mut sets: Vec<Vec<String>> = Vec::new();
+    let mut tables: Vec<Vec<String>> = Vec::new();
     let mut stack: Vec<(&mut Value, Slot, usize)> = vec![(value, root(hints), 0)];
     while let Some((v, slot, depth)) = stack.pop() {
         match v {
@@ -2343,6 +2646,7 @@ pub(crate) fn redact_in_place(
                 let len = items.len();
                 for (i, item) in items.iter_mut().enumerate().rev() {
                     let child = element_slot(index_slot(hints, &slot, i), len, cols);
+                    let child = table_child(det, hints, &mut keys, &tables, &slot, child, i);
                     stack.push((item, child, depth + 1));
                 }
             }
@@ -2384,6 +2688,9 @@ pub(crate) fn redact_in_place(
                 }
                 let first_child = stack.len();
                 let pair = slot.element && pair_names_person(map);
+                let typed = object_typed(map);
+                let table =
+                    register_table(map, &mut tables).map(|(rows, id)| (rows.to_string(), id));
                 let mut cands = 0u64;
                 for (i, (k, item)) in map.iter_mut().enumerate() {
                     let mut child = match renamed.as_ref().and_then(|c| c.get(k)) {
@@ -2394,6 +2701,8 @@ pub(crate) fn redact_in_place(
                             None => key_slot(hints, keys.info(det, hints, k, &mut buf), &slot, k),
                         },
                     };
+                    child = typed_slot(child, typed, k);
+                    child = rows_slot(child, table.as_ref().map(|(r, id)| (r.as_str(), *id)), k);
                     if pair && k == "value" {
                         child = pair_value_slot(child);
                     }

@@ -1268,6 +1268,53 @@ mod tests {
     }
 
     #[test]
+    fn structure_of_tool_results_decides_names_in_all_three_walkers() {
+        let det = Detectors::new();
+        let v = json!({
+            // A table whose header is a separate array: cells read under their column.
+            "result": {"columns": ["Full name", {"name": "Account"}, "Seats"],
+                       "rows": [["Xanthe Quorrin", "Zulvex Labs", 3], ["Ovrin Talesk", "Qarrow", 5]]},
+            // Objects that say what they are.
+            "events": [
+                {"actor": {"type": "service", "display": "Atlas Tracker"},
+                 "target": {"type": "user", "display": "Qiorra Vantelle"}}
+            ],
+            "via": {"to": {"name": "Bluefield", "address": "support@bluefield.example"}},
+            // The addressee of a shipping address; a status among capitalized words.
+            "order": {"shipping_address": {"name": "Kennith Howe", "city": "Springfield"}},
+            "Status": {"select": {"name": "In progress"}}
+        });
+        let mut names: Vec<(String, String)> = det
+            .find_json(&v)
+            .into_iter()
+            .filter(|f| f.finding.kind == Kind::Name)
+            .map(|f| (f.path, f.finding.text))
+            .collect();
+        names.sort();
+        let expect = |p: &str, t: &str| (p.to_string(), t.to_string());
+        assert_eq!(
+            names,
+            [
+                expect("events[0].target.display", "Qiorra Vantelle"),
+                expect("order.shipping_address.name", "Kennith Howe"),
+                expect("result.rows[0][0]", "Xanthe Quorrin"),
+                expect("result.rows[1][0]", "Ovrin Talesk"),
+            ]
+        );
+        // The copying and the in-place redaction agree with `find_json` and each other.
+        let label = |f: &Finding| format!("[{}]", f.kind);
+        let copy = det.redact_json(&v, label);
+        let mut in_place = v.clone();
+        det.redact_json_in_place(&mut in_place, label);
+        assert_eq!(copy, in_place);
+        assert_eq!(copy["result"]["rows"][1][0], json!("[NAME]"));
+        assert_eq!(copy["result"]["rows"][1][1], json!("Qarrow"));
+        assert_eq!(copy["events"][0]["target"]["display"], json!("[NAME]"));
+        assert_eq!(copy["events"][0]["actor"]["display"], json!("Atlas Tracker"));
+        assert_eq!(copy["order"]["shipping_address"]["name"], json!("[NAME]"));
+    }
+
+    #[test]
     fn in_place_redaction_matches_copying_redaction() {
         let det = Detectors::new();
         let v = json!({

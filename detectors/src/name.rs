@@ -3355,6 +3355,17 @@ pub(crate) fn plausible_person_value(value: &str) -> bool {
         if words > 1 && w == "of" {
             return false;
         }
+        // "In progress", "Halcyon - renewal", "Closed lost": a lower-case English word
+        // among capitalized ones is a status or a title (particles — "da", "van" — and
+        // lower-case names are not English words).
+        if words > 1
+            && w.len() >= 4
+            && w.starts_with(|c: char| c.is_ascii_lowercase())
+            && lookup(w) & (GIVEN | SURNAME | PARTICLE) == 0
+            && (is_english_word(w) || lookup(w) & (STOP | COMMON) != 0)
+        {
+            return false;
+        }
         first.get_or_insert(w);
         last = w;
         english_only = english_only && is_english_word(w);

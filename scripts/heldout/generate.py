@@ -15,6 +15,7 @@ plus two more tuning splits on dev's name pool, each written without final:
   dev2   templates in dev2_templates.py  (--dev2) -> detectors/tests/heldout/dev2.jsonl
   dev3   templates in dev3_templates.py  (--dev3) -> detectors/tests/heldout/dev3.jsonl
   dev4   templates in dev4_templates.py  (--dev4) -> detectors/tests/heldout/dev4.jsonl
+  dev5   templates in dev5_templates.py  (--dev5) -> detectors/tests/heldout/dev5.jsonl
 Whoever tunes the detectors may read dev (its file and its templates) and must
 never open final.jsonl or final_templates.py; only final's aggregate scores are
 reported. See detectors/tests/heldout/README.md.
@@ -763,6 +764,11 @@ def main():
         # A fourth tuning split: prose without cues (dev4_templates.py), dev's name pool.
         import dev4_templates
         write("dev4", build_split("dev4", dev4_templates, 0xDE74, 1200, 300, pool="dev"))
+        return
+    if "--dev5" in sys.argv:
+        # A fifth tuning split: JSON shapes of other tools (dev5_templates.py), dev's name pool.
+        import dev5_templates
+        write("dev5", build_split("dev5", dev5_templates, 0xDE75, 400, 1100, pool="dev"))
         return
     import dev_templates
     write("dev", build_split("dev", dev_templates, 0xDE7, 1300, 650))
