@@ -1823,6 +1823,36 @@ fn rows_slot(mut child: Slot, table: Option<(&str, u16)>, k: &str) -> Slot {
     child
 }
 
+/// A jCard property (RFC 7095, as RDAP and contact APIs return vCards): `["fn", {},
+/// "text", "Ana Souza"]` is a formatted name, `["n", {}, "text", ["Souza", "Ana", …]]`
+/// the structured one. 0: none, 1: `fn`, 2: `n`.
+fn jcard_of(items: &[Value]) -> u8 {
+    match items {
+        [Value::String(p), Value::Object(_), Value::String(_), _, ..] => {
+            if p.eq_ignore_ascii_case("fn") {
+                1
+            } else if p.eq_ignore_ascii_case("n") {
+                2
+            } else {
+                0
+            }
+        }
+        _ => 0,
+    }
+}
+
+/// Element `i` of a jCard property (see [`jcard_of`]): its value is a person's name
+/// (`fn`) or name parts (`n`).
+#[inline]
+fn jcard_child(child: Slot, jcard: u8, i: usize) -> Slot {
+    if jcard == 0 || i < 3 || child.field != 0 {
+        return child;
+    }
+    let mut child = as_person(child);
+    child.part = jcard == 2;
+    child
+}
+
 /// What an object's own fields say about its name fields: a type field
 /// (`{"type": "bot", "name": "Atlas Tracker"}`, `{"object": "user", "name": …}`) or a
 /// role mailbox beside them (`{"name": "Bluefield", "address": "support@…"}`).
@@ -2358,10 +2388,12 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
             }
             Value::Array(items) => {
                 let cols = column_set(det, hints, &mut keys, items, &mut sets);
+                let jcard = jcard_of(items);
                 for (i, item) in items.iter().enumerate().rev() {
                     let child = index_slot(hints, &slot, i);
                     let child = element_slot(child, items.len(), cols);
                     let child = table_child(det, hints, &mut keys, &tables, &slot, child, i);
+                    let child = jcard_child(child, jcard, i);
                     stack.push((item, depth + 1, Seg::Index(i), child));
                 }
             }
@@ -2436,6 +2468,8 @@ enum Frame<'a> {
         /// The array's length and person-column set id.
         len: usize,
         cols: u16,
+        /// A jCard property (see [`jcard_of`]).
+        jcard: u8,
     },
     Object {
         entries: serde_json::map::Iter<'a>,
@@ -2502,6 +2536,7 @@ pub(crate) fn redact(
                         key: key.take(),
                         len: items.len(),
                         cols,
+                        jcard: jcard_of(items),
                     });
                     None
                 }
@@ -2543,11 +2578,13 @@ pub(crate) fn redact(
                 slot,
                 len,
                 cols,
+                jcard,
                 ..
             } => {
                 if let Some((i, item)) = items.next() {
                     let child = element_slot(index_slot(hints, slot, i), *len, *cols);
                     let child = table_child(det, hints, &mut keys, &tables, slot, child, i);
+                    let child = jcard_child(child, *jcard, i);
                     pending = Some((item, child, None));
                     continue;
                 }
@@ -2644,9 +2681,11 @@ pub(crate) fn redact_in_place(
             Value::Array(items) => {
                 let cols = column_set(det, hints, &mut keys, items, &mut sets);
                 let len = items.len();
+                let jcard = jcard_of(items);
                 for (i, item) in items.iter_mut().enumerate().rev() {
                     let child = element_slot(index_slot(hints, &slot, i), len, cols);
                     let child = table_child(det, hints, &mut keys, &tables, &slot, child, i);
+                    let child = jcard_child(child, jcard, i);
                     stack.push((item, child, depth + 1));
                 }
             }

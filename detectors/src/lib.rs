@@ -825,6 +825,18 @@ impl Detectors {
         {
             out.push(Finding::verbatim(Kind::Name, s, t));
         }
+        // "cn=Yong Bae,ou=people,dc=example,dc=com": the common name of an LDAP or X.500
+        // distinguished name (RFC 4514), when it is shaped like a person's name (hosts,
+        // groups and containers — "CN=www.example.com", "CN=Domain Admins" — are not).
+        if names_on && n >= 4 && text.as_bytes().contains(&b'=') {
+            for (s, e) in name::common_names_in_dn(text) {
+                if !out[base..].iter().any(|f| f.start < e && s < f.end)
+                    && let Some(t) = text.get(s..e)
+                {
+                    out.push(Finding::verbatim(Kind::Name, s, t));
+                }
+            }
+        }
         // Names beside e-mails, in lists and in tables (`columns.rs`): only where
         // something was found already.
         if names_on && out.len() > base {
@@ -1282,7 +1294,15 @@ mod tests {
             "via": {"to": {"name": "Bluefield", "address": "support@bluefield.example"}},
             // The addressee of a shipping address; a status among capitalized words.
             "order": {"shipping_address": {"name": "Kennith Howe", "city": "Springfield"}},
-            "Status": {"select": {"name": "In progress"}}
+            "Status": {"select": {"name": "In progress"}},
+            // A distinguished name's common name; a host or a group there is no person.
+            "ldap": {"manager": "cn=Yorvan Questa,ou=people,dc=example,dc=com",
+                     "group": "CN=Domain Admins,CN=Users,DC=corp,DC=example",
+                     "cert": "CN=www.example.com,O=Example Inc"},
+            // jCard properties (RFC 7095): the formatted name and the name parts.
+            "vcard": ["vcard", [["fn", {}, "text", "Illary Vosk"],
+                                ["n", {}, "text", ["Vosk", "Illary", "", "", ""]],
+                                ["org", {}, "text", "Zulvex Labs"]]]
         });
         let mut names: Vec<(String, String)> = det
             .find_json(&v)
@@ -1296,9 +1316,13 @@ mod tests {
             names,
             [
                 expect("events[0].target.display", "Qiorra Vantelle"),
+                expect("ldap.manager", "Yorvan Questa"),
                 expect("order.shipping_address.name", "Kennith Howe"),
                 expect("result.rows[0][0]", "Xanthe Quorrin"),
                 expect("result.rows[1][0]", "Ovrin Talesk"),
+                expect("vcard[1][0][3]", "Illary Vosk"),
+                expect("vcard[1][1][3][0]", "Vosk"),
+                expect("vcard[1][1][3][1]", "Illary"),
             ]
         );
         // The copying and the in-place redaction agree with `find_json` and each other.
@@ -1310,8 +1334,17 @@ mod tests {
         assert_eq!(copy["result"]["rows"][1][0], json!("[NAME]"));
         assert_eq!(copy["result"]["rows"][1][1], json!("Qarrow"));
         assert_eq!(copy["events"][0]["target"]["display"], json!("[NAME]"));
-        assert_eq!(copy["events"][0]["actor"]["display"], json!("Atlas Tracker"));
+        assert_eq!(
+            copy["events"][0]["actor"]["display"],
+            json!("Atlas Tracker")
+        );
         assert_eq!(copy["order"]["shipping_address"]["name"], json!("[NAME]"));
+        assert_eq!(copy["vcard"][1][1][3][0], json!("[NAME]"));
+        assert_eq!(copy["vcard"][1][2][3], json!("Zulvex Labs"));
+        assert_eq!(
+            copy["ldap"]["manager"],
+            json!("cn=[NAME],ou=people,dc=example,dc=com")
+        );
     }
 
     #[test]

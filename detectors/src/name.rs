@@ -3187,6 +3187,101 @@ pub(crate) fn lower_name_after_name_is(text: &str) -> Option<(usize, usize)> {
     (words > 0 && (first_known || (words >= 2 || mine) && all_unknown)).then_some((start, end))
 }
 
+/// The spans of the `cn=` values of the distinguished names in `text` ("cn=Yong
+/// Bae,ou=people,dc=example,dc=com", "CN=Bae\\, Yong,OU=Sales") that are shaped like a
+/// person's name ([`plausible_person_value`]).
+pub(crate) fn common_names_in_dn(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(rel) = bytes
+        .get(from..)
+        .and_then(|b| b.windows(3).position(|w| w.eq_ignore_ascii_case(b"cn=")))
+    {
+        let at = from + rel;
+        from = at + 3;
+        // At the start of the string or of an RDN: "…,cn=", " cn=", "\"cn=".
+        if at > 0
+            && !matches!(
+                bytes.get(at - 1),
+                Some(b',' | b' ' | b'"' | b';' | b'/' | b'(')
+            )
+        {
+            continue;
+        }
+        let start = at + 3;
+        let mut end = start;
+        while let Some(&b) = bytes.get(end) {
+            match b {
+                b'\\' => end += 2,
+                b',' | b'+' | b';' | b'"' | b')' | b'\n' => break,
+                _ => end += 1,
+            }
+        }
+        let end = end.min(bytes.len());
+        // The next RDN starts after this value (linear time on "cn=cn=cn=…").
+        from = from.max(end);
+        // A DN has another RDN after the common name (",ou=", ",dc=", ",o="); a lone
+        // "cn=" is a query parameter or a label.
+        let more = bytes
+            .get(end..)
+            .is_some_and(|r| r.first() == Some(&b',') && r.iter().take(8).any(|&c| c == b'='));
+        if !more {
+            continue;
+        }
+        // Directory groups and containers: "Domain Admins", "Account Operators".
+        const GROUP_WORDS: &[&str] = &[
+            "admins",
+            "administrators",
+            "users",
+            "groups",
+            "operators",
+            "owners",
+            "members",
+            "readers",
+            "writers",
+            "editors",
+            "guests",
+            "computers",
+            "servers",
+            "controllers",
+            "policies",
+            "services",
+            "accounts",
+            "everyone",
+            "staff",
+            "managers",
+            "developers",
+            "engineers",
+            "publishers",
+            "viewers",
+            "contributors",
+            "approvers",
+            "domain",
+            "enterprise",
+            "schema",
+            "builtin",
+            "system",
+            "group",
+            "team",
+            "role",
+            "roles",
+        ];
+        if let Some(v) = text.get(start..end)
+            && !v.contains('\\')
+            && v.contains(' ')
+            && plausible_person_value(v)
+            && !is_role_or_department(v)
+            && !v
+                .split(' ')
+                .any(|w| GROUP_WORDS.iter().any(|g| g.eq_ignore_ascii_case(w)))
+        {
+            out.push((start, end));
+        }
+    }
+    out
+}
+
 /// An airline-style "SURNAME/GIVEN" at `start` ("SHIELDS/ALEJANDRO MR"): two
 /// capital-letter words around one `/`, one of them a known name and neither a
 /// common word ("AND/OR", "CEO/CFO" are not; "TCP/IP" knows no name).

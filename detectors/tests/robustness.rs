@@ -105,7 +105,18 @@ fn ten_megabyte_string_completes_in_linear_time() {
 #[test]
 fn ten_megabyte_adversarial_strings_complete() {
     let det = Detectors::new();
-    for unit in ["@", "a@", "1 ", "A ", "(at)", "Aaaa-", "9.", "É"] {
+    for unit in [
+        "@",
+        "a@",
+        "1 ",
+        "A ",
+        "(at)",
+        "Aaaa-",
+        "9.",
+        "É",
+        "cn=",
+        "cn=Ana Souza ",
+    ] {
         let text = unit.repeat(10 * 1024 * 1024 / unit.len());
         let t = Instant::now();
         let _ = det.find(&text);
