@@ -1720,7 +1720,7 @@ const ROWS_KEYS: &[&str] = &["rows", "data", "values", "records", "items", "resu
 /// the rows' key and the column names. Headers may be strings or objects naming the
 /// column (`{"name": …}`, `{"label": …}`, `{"title": …}`, `{"field": …}`).
 fn table_of(map: &Map<String, Value>) -> Option<(&str, Vec<String>)> {
-    if map.len() > 16 {
+    if map.len() < 2 || map.len() > 16 {
         return None;
     }
     let mut header = None;
@@ -1936,31 +1936,60 @@ const THING_TYPES: &[&str] = &[
 /// What `map` says about its own name fields (see [`Typed`]); only small objects (records
 /// of authors, actors, senders) are read.
 fn object_typed(map: &Map<String, Value>) -> Typed {
-    if map.len() > 12 {
+    // A type or a mailbox and a name: two entries at least.
+    if map.len() < 2 || map.len() > 12 {
         return Typed::Unknown;
     }
-    let mut role_mailbox = false;
+    let same = |list: &[&str], w: &str| {
+        list.iter()
+            .any(|t| t.len() == w.len() && t.eq_ignore_ascii_case(w))
+    };
+    let mut name_key = false;
     for (k, v) in map {
         let Value::String(s) = v else {
             continue;
         };
-        if k.len() <= 14 && s.len() <= 24 && TYPE_KEYS.iter().any(|t| t.eq_ignore_ascii_case(k)) {
-            let is = |list: &[&str]| list.iter().any(|t| t.eq_ignore_ascii_case(s.trim()));
-            if is(PERSON_TYPES) {
+        // One byte settles most keys before any comparison.
+        let first = k.as_bytes().first().map_or(0, |b| b | 0x20);
+        if s.len() <= 24
+            && matches!(first, b't' | b'k' | b'o' | b'a' | b'u' | b'e' | b'p' | b's')
+            && same(TYPE_KEYS, k)
+        {
+            let s = s.trim();
+            if same(PERSON_TYPES, s) {
                 return Typed::Person;
             }
-            if is(THING_TYPES) {
+            if same(THING_TYPES, s) {
                 return Typed::Thing;
             }
         }
-        role_mailbox = role_mailbox || (s.len() <= 254 && columns::is_role_mailbox(s));
+        name_key =
+            name_key || (matches!(first, b'n' | b'd' | b'f' | b'r') && same(BARE_NAME_KEYS, k));
     }
+    // Mailboxes are read only beside a bare name (the one key the answer changes).
+    let role_mailbox = name_key
+        && map.values().any(
+            |v| matches!(v, Value::String(s) if s.len() <= 254 && columns::is_role_mailbox(s)),
+        );
     if role_mailbox {
         Typed::Thing
     } else {
         Typed::Unknown
     }
 }
+
+/// The keys of a sender's or an author's bare name, which a role mailbox beside them
+/// makes a role's (`{"name": "Bluefield Support", "address": "support@…"}`).
+const BARE_NAME_KEYS: &[&str] = &[
+    "name",
+    "display",
+    "displayName",
+    "display_name",
+    "fullName",
+    "full_name",
+    "realName",
+    "real_name",
+];
 
 /// `child` under key `k` of an object that says what it is (see [`Typed`]). Field hints
 /// (`child.field`) keep the last word.

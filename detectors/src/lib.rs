@@ -828,7 +828,12 @@ impl Detectors {
         // "cn=Yong Bae,ou=people,dc=example,dc=com": the common name of an LDAP or X.500
         // distinguished name (RFC 4514), when it is shaped like a person's name (hosts,
         // groups and containers — "CN=www.example.com", "CN=Domain Admins" — are not).
-        if names_on && n >= 4 && text.as_bytes().contains(&b'=') {
+        // (A DN has "=" and, after it, ","; a URL's query string has no ",".)
+        if names_on
+            && n >= 12
+            && let Some(eq) = text.find('=')
+            && text.get(eq..).is_some_and(|r| r.contains(','))
+        {
             for (s, e) in name::common_names_in_dn(text) {
                 if !out[base..].iter().any(|f| f.start < e && s < f.end)
                     && let Some(t) = text.get(s..e)

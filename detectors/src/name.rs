@@ -3194,12 +3194,21 @@ pub(crate) fn common_names_in_dn(text: &str) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut from = 0;
+    // From one "=" to the next: "cn" right before it.
     while let Some(rel) = bytes
         .get(from..)
-        .and_then(|b| b.windows(3).position(|w| w.eq_ignore_ascii_case(b"cn=")))
+        .and_then(|b| b.iter().position(|&c| c == b'='))
     {
-        let at = from + rel;
-        from = at + 3;
+        let eq = from + rel;
+        from = eq + 1;
+        if eq < 2
+            || !bytes
+                .get(eq - 2..eq)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"cn"))
+        {
+            continue;
+        }
+        let at = eq - 2;
         // At the start of the string or of an RDN: "…,cn=", " cn=", "\"cn=".
         if at > 0
             && !matches!(
