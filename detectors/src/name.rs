@@ -2329,7 +2329,13 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
     }
     // "the Sales Cloud team", "in Arcata", "from Hartford to Waltham": a determiner or a
     // preposition of place before the run makes it a thing or a place.
-    if !to.possessive && (determiner_before(text, from.start) || place_before(text, from.start)) {
+    // A strong given name first ("the Maria Lopez account") keeps the run: a missed
+    // name leaks, a false one only hides a product.
+    let strong_given_first = first.flags & GIVEN != 0 && first.flags & AMBIG == 0;
+    if !to.possessive
+        && (determiner_before(text, from.start) && !strong_given_first
+            || place_before(text, from.start))
+    {
         return None;
     }
     if core.len() == 1
@@ -4012,6 +4018,8 @@ mod tests {
         assert!(names("The pilot in Arcata is back on track.").is_empty());
         assert!(names("Shipping from Hartford to Waltham takes two days.").is_empty());
         assert!(names("Nobody has admin rights on the Sales Cloud tenant.").is_empty());
+        // … unless a strong given name opens the run: a missed name leaks.
+        assert_eq!(names("We updated the Maria Lopez record."), ["Maria Lopez"]);
         // … but "looping in" takes a person, and a possessive stays a person.
         assert_eq!(
             names("Thanks, looping in Adil Novruzlu who owns the account."),
