@@ -2329,12 +2329,12 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
     }
     // "the Sales Cloud team", "in Arcata", "from Hartford to Waltham": a determiner or a
     // preposition of place before the run makes it a thing or a place.
-    // A strong given name first ("the Maria Lopez account") keeps the run: a missed
-    // name leaks, a false one only hides a product.
+    // A strong given name first ("the Maria Lopez account", "confidence in Maria Lopez")
+    // keeps the run: a missed name leaks, a false one only hides a product or a place.
     let strong_given_first = first.flags & GIVEN != 0 && first.flags & AMBIG == 0;
     if !to.possessive
-        && (determiner_before(text, from.start) && !strong_given_first
-            || place_before(text, from.start))
+        && !strong_given_first
+        && (determiner_before(text, from.start) || place_before(text, from.start))
     {
         return None;
     }
@@ -4020,6 +4020,7 @@ mod tests {
         assert!(names("Nobody has admin rights on the Sales Cloud tenant.").is_empty());
         // … unless a strong given name opens the run: a missed name leaks.
         assert_eq!(names("We updated the Maria Lopez record."), ["Maria Lopez"]);
+        assert_eq!(names("We have confidence in Maria Lopez."), ["Maria Lopez"]);
         // … but "looping in" takes a person, and a possessive stays a person.
         assert_eq!(
             names("Thanks, looping in Adil Novruzlu who owns the account."),
