@@ -697,6 +697,9 @@ impl Detectors {
         let n = bytes.len();
         let names_on = self.names && hint.name != NameHint::NotPerson;
         let mut i = 0;
+        // The first "=" the loop meets (with names on, "=" is a label byte): the DN check
+        // below runs only where there is one, without a search of its own.
+        let mut first_eq: Option<usize> = None;
         let table = &self.table;
         while i < n {
             // Skip eight uninteresting bytes per step (most of a JSON value is
@@ -772,6 +775,9 @@ impl Detectors {
                     }
                 }
                 C_LABEL => {
+                    if b == b'=' && first_eq.is_none() {
+                        first_eq = Some(i);
+                    }
                     let hit = names_on && name::label_may_start(bytes, i);
                     i = match hit.then(|| name::labelled_value(text, i)).flatten() {
                         Some((s, e)) => self.found_name(text, i, name::Scanned::hit(s, e), out),
@@ -831,7 +837,7 @@ impl Detectors {
         // (A DN has "=" and, after it, ","; a URL's query string has no ",".)
         if names_on
             && n >= 12
-            && let Some(eq) = text.find('=')
+            && let Some(eq) = first_eq
             && text.get(eq..).is_some_and(|r| r.contains(','))
         {
             for (s, e) in name::common_names_in_dn(text) {
