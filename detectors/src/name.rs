@@ -2416,7 +2416,7 @@ fn decide(text: &str, tokens: &[Token], title_seen: bool, cue: Cue) -> Option<Na
                 && core.len() <= 3
                 && core.iter().all(|t| t.shape == Shape::Capitalized)
                 && !determiner_before(text, from.start)
-                && verb_after(text, to.end))
+                && (verb_after(text, to.end) || apposition_after(text, to.end)))
     };
     if accepted { span(from, to) } else { None }
 }
@@ -2617,12 +2617,69 @@ fn place_span(text: &str, start: usize, end: usize) -> bool {
 /// `PERSON_VERBS`: auxiliaries and common irregular pasts ("Curtis Collier left",
 /// "Jae Jang has", "Per Aalberg took").
 const PROSE_VERBS: &[&str] = &[
-    "has", "had", "was", "is", "will", "would", "should", "can", "could", "may", "might", "must",
-    "does", "did", "left", "took", "takes", "sent", "gave", "told", "made", "got", "came", "went",
-    "spoke", "met", "ran", "saw", "knew", "thought", "found", "brought", "bought", "held", "kept",
-    "led", "paid", "put", "sat", "stood", "won", "lost", "joins", "leads", "runs", "owns", "heads",
-    "signs", "sends", "knows", "works", "lives", "seemed", "seems", "never", "still", "also",
-    "just", "already",
+    "has",
+    "had",
+    "was",
+    "is",
+    "will",
+    "would",
+    "should",
+    "can",
+    "could",
+    "may",
+    "might",
+    "must",
+    "does",
+    "did",
+    "left",
+    "took",
+    "takes",
+    "sent",
+    "gave",
+    "told",
+    "made",
+    "got",
+    "came",
+    "went",
+    "spoke",
+    "met",
+    "ran",
+    "saw",
+    "knew",
+    "thought",
+    "found",
+    "brought",
+    "bought",
+    "held",
+    "kept",
+    "led",
+    "paid",
+    "put",
+    "sat",
+    "stood",
+    "won",
+    "lost",
+    "joins",
+    "leads",
+    "runs",
+    "owns",
+    "heads",
+    "signs",
+    "sends",
+    "knows",
+    "works",
+    "lives",
+    "seemed",
+    "seems",
+    "never",
+    "still",
+    "also",
+    "just",
+    "already",
+    "schreef",
+    "skrev",
+    "skreiv",
+    "kirjoitti",
 ];
 
 /// A verb right after a run ending at `end`: one of `PROSE_VERBS`, or a regular past
@@ -2641,6 +2698,66 @@ fn verb_after(text: &str, end: usize) -> bool {
     }
     PROSE_VERBS.contains(&word)
         || (word.len() >= 5 && word.ends_with("ed") && !FIRM_VERBS.contains(&word))
+}
+
+/// What stands right after a two- or three-word run and only follows people: a reply
+/// header's "wrote" in several languages ("Joon Shin a écrit :"), a role or a department in
+/// apposition ("Hansrudolf Celio - Account Executive -", "Berkay Karaer (Finance)",
+/// "Ana Souza, Head of Procurement"), or a phone number ("contact on site Nael Fafard, +34 …",
+/// "bitte ruf Pal Järnefelt unter 318 …").
+fn apposition_after(text: &str, end: usize) -> bool {
+    let Some(rest) = text.get(end..) else {
+        return false;
+    };
+    const WROTE: &[&str] = &[
+        " a écrit",
+        " ha scritto",
+        " ha escrito",
+        " heeft geschreven",
+        " hat geschrieben",
+        " escreveu",
+        " skrev",
+        " schreef",
+        " kirjoitti",
+        " napisał",
+        " írta",
+        " yazdı",
+    ];
+    if WROTE.iter().any(|w| rest.starts_with(w)) {
+        return true;
+    }
+    let Some(after) = [
+        ", ", " - ", " – ", " — ", " (", " unter ", " at ", " on ", " tel. ", ": ",
+    ]
+    .iter()
+    .find_map(|sep| rest.strip_prefix(sep)) else {
+        return false;
+    };
+    // A phone number: "+", "(" or a digit, then digits and separators, 7 digits at least.
+    let phone_like = after.starts_with(|c: char| c == '+' || c == '(' || c.is_ascii_digit())
+        && after
+            .bytes()
+            .take(24)
+            .take_while(|b| {
+                b.is_ascii_digit() || matches!(b, b'+' | b'(' | b')' | b' ' | b'-' | b'.')
+            })
+            .filter(u8::is_ascii_digit)
+            .count()
+            >= 7;
+    if phone_like {
+        return true;
+    }
+    // A role or a department, up to the next delimiter.
+    let piece_end = after
+        .find([',', ')', '.', '\n', ';'])
+        .or_else(|| after.find(" - "))
+        .or_else(|| after.find(" – "))
+        .unwrap_or(after.len());
+    let piece = after.get(..piece_end).unwrap_or_default().trim();
+    !piece.is_empty()
+        && piece.len() <= 40
+        && piece.starts_with(|c: char| c.is_uppercase())
+        && is_role_or_department(piece)
 }
 
 /// Pasts that organisations do as often as people ("Wells Fargo renewed", "Acme Vantor
@@ -3981,6 +4098,30 @@ mod tests {
         // English words are left out of the wide lists.
         assert_eq!(wide_flags("Street"), 0);
         assert_eq!(wide_flags("Monday"), 0);
+    }
+
+    #[test]
+    fn what_follows_only_people_makes_two_unknown_words_a_name() {
+        // A reply header's "wrote", a role or department in apposition, a phone number.
+        assert_eq!(
+            names("Le 3/10, Tuvshin Batbold a écrit :"),
+            ["Tuvshin Batbold"]
+        );
+        assert_eq!(
+            names("Tuvshin Batbold - Account Executive - will send it."),
+            ["Tuvshin Batbold"]
+        );
+        assert_eq!(
+            names("Ask Tuvshin Batbold (Finance) first."),
+            ["Tuvshin Batbold"]
+        );
+        assert_eq!(
+            names("Deliver to reception; contact on site Tuvshin Batbold, +34 969 63 08 67."),
+            ["Tuvshin Batbold"]
+        );
+        // Without it, two words no list knows are no name.
+        assert!(names("Tuvshin Batbold, 2024.").is_empty());
+        assert!(names("Tuvshin Batbold (2024) again.").is_empty());
     }
 
     #[test]
