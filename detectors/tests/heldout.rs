@@ -174,56 +174,42 @@ fn check(split: &str, report: &Report, floors: &Floors, mode: &str) {
     );
 }
 
-#[test]
-fn heldout_dev_split_holds_its_floors() {
-    let report = score("dev");
+/// Scores a tuning split (its misses listed with `SLUICE_HELDOUT_ERRORS=1`) and checks its
+/// regression floors; the report, for any further check.
+fn tuning_split(split: &str, floors: &Floors) -> Report {
+    let report = score(split);
     if std::env::var_os("SLUICE_HELDOUT_ERRORS").is_some() {
         for e in &report.errors {
             eprintln!("{e}");
         }
     }
-    report.print("held-out DEV split (SLUICE_HELDOUT_ERRORS=1 lists its misses)");
-    eprintln!("mode: regression floors (recorded figures - 0.02) for dev");
-    check("dev", &report, &DEV_FLOORS, "regression floors");
+    report.print(&format!(
+        "held-out {} split (tuning; SLUICE_HELDOUT_ERRORS=1 lists its misses)",
+        split.to_uppercase()
+    ));
+    eprintln!("mode: regression floors (recorded figures - 0.02) for {split}");
+    check(split, &report, floors, "regression floors");
+    report
+}
+
+#[test]
+fn heldout_dev_split_holds_its_floors() {
+    tuning_split("dev", &DEV_FLOORS);
 }
 
 #[test]
 fn heldout_dev2_split_holds_its_floors() {
-    let report = score("dev2");
-    if std::env::var_os("SLUICE_HELDOUT_ERRORS").is_some() {
-        for e in &report.errors {
-            eprintln!("{e}");
-        }
-    }
-    report.print("held-out DEV2 split (tuning; SLUICE_HELDOUT_ERRORS=1 lists its misses)");
-    eprintln!("mode: regression floors (recorded figures - 0.02) for dev2");
-    check("dev2", &report, &DEV2_FLOORS, "regression floors");
+    tuning_split("dev2", &DEV2_FLOORS);
 }
 
 #[test]
 fn heldout_dev3_split_holds_its_floors() {
-    let report = score("dev3");
-    if std::env::var_os("SLUICE_HELDOUT_ERRORS").is_some() {
-        for e in &report.errors {
-            eprintln!("{e}");
-        }
-    }
-    report.print("held-out DEV3 split (tuning; SLUICE_HELDOUT_ERRORS=1 lists its misses)");
-    eprintln!("mode: regression floors (recorded figures - 0.02) for dev3");
-    check("dev3", &report, &DEV3_FLOORS, "regression floors");
+    tuning_split("dev3", &DEV3_FLOORS);
 }
 
 #[test]
 fn heldout_dev4_split_holds_its_floors() {
-    let report = score("dev4");
-    if std::env::var_os("SLUICE_HELDOUT_ERRORS").is_some() {
-        for e in &report.errors {
-            eprintln!("{e}");
-        }
-    }
-    report.print("held-out DEV4 split (tuning; SLUICE_HELDOUT_ERRORS=1 lists its misses)");
-    eprintln!("mode: regression floors (recorded figures - 0.02) for dev4");
-    check("dev4", &report, &DEV4_FLOORS, "regression floors");
+    let report = tuning_split("dev4", &DEV4_FLOORS);
     for kind in ["EMAIL", "PHONE"] {
         let fp = report.all.get(kind).map_or(0, |s| s.fp);
         assert_eq!(fp, 0, "dev4 has no {kind}, yet {fp} were found");
@@ -232,15 +218,7 @@ fn heldout_dev4_split_holds_its_floors() {
 
 #[test]
 fn heldout_dev5_split_holds_its_floors() {
-    let report = score("dev5");
-    if std::env::var_os("SLUICE_HELDOUT_ERRORS").is_some() {
-        for e in &report.errors {
-            eprintln!("{e}");
-        }
-    }
-    report.print("held-out DEV5 split (tuning; SLUICE_HELDOUT_ERRORS=1 lists its misses)");
-    eprintln!("mode: regression floors (recorded figures - 0.02) for dev5");
-    check("dev5", &report, &DEV5_FLOORS, "regression floors");
+    tuning_split("dev5", &DEV5_FLOORS);
 }
 
 #[test]
