@@ -302,7 +302,12 @@ pub(crate) fn is_role_mailbox(value: &str) -> bool {
         return false;
     }
     let (tokens, n) = local_tokens(local);
-    tokens[..n]
+    role_words(&tokens[..n])
+}
+
+/// Whether a word of a mailbox's local part names a role (`support`, `noreply`, …).
+fn role_words(tokens: &[&str]) -> bool {
+    tokens
         .iter()
         .any(|t| ROLE_LOCALS.iter().any(|r| r.eq_ignore_ascii_case(t)))
 }
@@ -319,12 +324,7 @@ pub(crate) fn value_matches_local(value: &str, local: &str) -> bool {
     let (tokens, nt) = local_tokens(local);
     let tokens = &tokens[..nt];
     // Mailboxes in other scripts are compared by no rule here.
-    if !local.is_ascii()
-        || tokens.is_empty()
-        || tokens
-            .iter()
-            .any(|t| ROLE_LOCALS.iter().any(|r| r.eq_ignore_ascii_case(t)))
-    {
+    if !local.is_ascii() || tokens.is_empty() || role_words(tokens) {
         return false;
     }
     let mut words = [""; 4];

@@ -1811,6 +1811,50 @@ fn register_table<'m>(
     Some((rows, headers.len() as u16))
 }
 
+/// What an object says about the slots of its entries, read once per object: whether it is
+/// a person's name/value pair ([`pair_names_person`]), what it says it is ([`Typed`]) and
+/// the key of its table rows ([`table_of`]). `K` is `&str`, or `String` where the map is
+/// borrowed mutably while its entries are walked.
+struct Entries<K> {
+    pair: bool,
+    typed: Typed,
+    table: Option<(K, u16)>,
+}
+
+impl<'m> Entries<&'m str> {
+    /// The facts of `map`, an object in `slot`; a table is registered in `tables`.
+    fn of(map: &'m Map<String, Value>, slot: &Slot, tables: &mut Vec<Vec<String>>) -> Self {
+        Entries {
+            pair: slot.element && pair_names_person(map),
+            typed: object_typed(map),
+            table: register_table(map, tables),
+        }
+    }
+
+    /// The same facts, owning the rows' key.
+    fn owned(self) -> Entries<String> {
+        Entries {
+            pair: self.pair,
+            typed: self.typed,
+            table: self.table.map(|(rows, id)| (rows.to_string(), id)),
+        }
+    }
+}
+
+impl<K: AsRef<str>> Entries<K> {
+    /// The slot of the entry under `k`, from the slot its key gives (`child`).
+    #[inline]
+    fn slot(&self, child: Slot, k: &str) -> Slot {
+        let table = self.table.as_ref().map(|(rows, id)| (rows.as_ref(), *id));
+        let child = rows_slot(typed_slot(child, self.typed, k), table, k);
+        if self.pair && k == "value" {
+            pair_value_slot(child)
+        } else {
+            child
+        }
+    }
+}
+
 /// `child`, the value under key `k`, marked as a table's rows when `k` is them.
 #[inline]
 fn rows_slot(mut child: Slot, table: Option<(&str, u16)>, k: &str) -> Slot {
@@ -2428,9 +2472,7 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
             }
             Value::Object(map) => {
                 let first_child = stack.len();
-                let pair = slot.element && pair_names_person(map);
-                let typed = object_typed(map);
-                let table = register_table(map, &mut tables);
+                let entries = Entries::of(map, &slot, &mut tables);
                 let mut cands = 0u64;
                 for (idx, (k, item)) in map.iter().enumerate() {
                     let info = keys.info_at(depth, idx, det, hints, k, &mut buf);
@@ -2439,11 +2481,7 @@ pub(crate) fn find(det: &Detectors, hints: &FieldHints, value: &Value) -> Vec<Js
                         det.scan(k, Hint::NONE, &mut buf);
                         push_all(&mut results, &mut path, true, &mut buf);
                     }
-                    let mut child = typed_slot(key_slot(hints, info, &slot, k), typed, k);
-                    child = rows_slot(child, table, k);
-                    if pair && k == "value" {
-                        child = pair_value_slot(child);
-                    }
+                    let child = entries.slot(key_slot(hints, info, &slot, k), k);
                     let child = mark_column(child, &sets, &slot, k);
                     cands |= mail_candidate(&child, item, idx);
                     stack.push((item, depth + 1, Seg::Key(k.as_str()), child));
@@ -2505,12 +2543,8 @@ enum Frame<'a> {
         out: Map<String, Value>,
         slot: Slot,
         key: Option<String>,
-        /// A name/value pair whose label names a person.
-        pair: bool,
-        /// What the object says about its name fields.
-        typed: Typed,
-        /// The key of its table rows and the table's id (see [`table_of`]).
-        table: Option<(&'a str, u16)>,
+        /// What the object says about its entries' slots.
+        facts: Entries<&'a str>,
         /// The object's mailboxes (see [`mark_person`]).
         boxes: columns::Mailboxes,
     },
@@ -2575,9 +2609,7 @@ pub(crate) fn redact(
                         out: Map::new(),
                         slot,
                         key: key.take(),
-                        pair: slot.element && pair_names_person(map),
-                        typed: object_typed(map),
-                        table: register_table(map, &mut tables),
+                        facts: Entries::of(map, &slot, &mut tables),
                         boxes: mailboxes(det, hints, &mut keys, &slot, map),
                     });
                     None
@@ -2621,9 +2653,7 @@ pub(crate) fn redact(
             Frame::Object {
                 entries,
                 slot,
-                pair,
-                typed,
-                table,
+                facts,
                 boxes,
                 ..
             } => {
@@ -2636,11 +2666,7 @@ pub(crate) fn redact(
                         det.scan(k, Hint::NONE, &mut kbuf);
                         crate::replace_spans(k, &kbuf, replace).into_owned()
                     };
-                    let mut child = typed_slot(key_slot(hints, info, slot, k), *typed, k);
-                    child = rows_slot(child, *table, k);
-                    if *pair && k == "value" {
-                        child = pair_value_slot(child);
-                    }
+                    let child = facts.slot(key_slot(hints, info, slot, k), k);
                     let child = mark_person(child, &sets, slot, boxes, item, k);
                     pending = Some((item, child, Some(new_key)));
                     continue;
@@ -2755,13 +2781,10 @@ pub(crate) fn redact_in_place(
                     }
                 }
                 let first_child = stack.len();
-                let pair = slot.element && pair_names_person(map);
-                let typed = object_typed(map);
-                let table =
-                    register_table(map, &mut tables).map(|(rows, id)| (rows.to_string(), id));
+                let entries = Entries::of(map, &slot, &mut tables).owned();
                 let mut cands = 0u64;
                 for (i, (k, item)) in map.iter_mut().enumerate() {
-                    let mut child = match renamed.as_ref().and_then(|c| c.get(k)) {
+                    let child = match renamed.as_ref().and_then(|c| c.get(k)) {
                         Some((info, original)) => key_slot(hints, *info, &slot, original),
                         // Not renamed: the map is as it was when `infos` was filled.
                         None => match infos.get(i) {
@@ -2769,12 +2792,7 @@ pub(crate) fn redact_in_place(
                             None => key_slot(hints, keys.info(det, hints, k, &mut buf), &slot, k),
                         },
                     };
-                    child = typed_slot(child, typed, k);
-                    child = rows_slot(child, table.as_ref().map(|(r, id)| (r.as_str(), *id)), k);
-                    if pair && k == "value" {
-                        child = pair_value_slot(child);
-                    }
-                    let child = mark_column(child, &sets, &slot, k);
+                    let child = mark_column(entries.slot(child, k), &sets, &slot, k);
                     cands |= mail_candidate(&child, item, i);
                     stack.push((item, child, depth + 1));
                 }
