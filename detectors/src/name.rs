@@ -2508,9 +2508,23 @@ fn sentence_opener(w: &str) -> bool {
         "congratulations",
         "congrats",
     ];
-    let lower = w.to_ascii_lowercase();
-    OPENERS.contains(&lower.as_str())
-        || (lower.len() >= 6 && lower.ends_with("ly") && is_english_word(w))
+    one_of(w, OPENERS)
+        || (w.len() >= 6
+            && w.get(w.len() - 2..)
+                .is_some_and(|e| e.eq_ignore_ascii_case("ly"))
+            && is_english_word(w))
+}
+
+/// The last ASCII word of `s` ("" when `s` ends in something else).
+fn last_word(s: &str) -> &str {
+    s.rsplit(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default()
+}
+
+/// Whether `w` is one of `list`, ignoring ASCII case (no allocation).
+fn one_of(w: &str, list: &[&str]) -> bool {
+    list.iter().any(|l| l.eq_ignore_ascii_case(w))
 }
 
 /// "the", "our" right before `start`: "the Sales Cloud team", "our Echo Dot order" — an
@@ -2518,71 +2532,26 @@ fn sentence_opener(w: &str) -> bool {
 /// the list: they mean "to" in Spanish, Italian, Portuguese and German: "a Maria Rossi",
 /// "an Jonas Weber".)
 fn determiner_before(text: &str, start: usize) -> bool {
-    let Some(before) = text.get(..start).and_then(|t| t.strip_suffix(' ')) else {
-        return false;
-    };
-    let word = before
-        .rsplit(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or_default();
-    matches!(
-        word.to_ascii_lowercase().as_str(),
-        "the" | "our" | "your" | "their" | "its" | "this" | "these" | "those"
-    )
+    const DETERMINERS: &[&str] = &[
+        "the", "our", "your", "their", "its", "this", "these", "those",
+    ];
+    text.get(..start)
+        .and_then(|t| t.strip_suffix(' '))
+        .is_some_and(|before| one_of(last_word(before), DETERMINERS))
 }
 
 /// "in" right before `start` ("the pilot in Arcata"): places, not people, stand there.
 /// "looping in Adil", "bring in Ana": after these verbs "in" takes a person.
 fn place_before(text: &str, start: usize) -> bool {
-    let Some(b) = text
-        .get(..start)
+    const TAKE_PEOPLE: &[&str] = &[
+        "loop", "loops", "looping", "looped", "bring", "brings", "bringing", "brought", "pull",
+        "pulls", "pulling", "pulled", "rope", "roping", "roped", "fill", "filling", "filled", "cc",
+        "keep", "keeping", "kept", "call", "calling", "called", "check", "checking", "checked",
+        "sign", "signed", "let", "letting", "get", "getting", "got",
+    ];
+    text.get(..start)
         .and_then(|t| t.strip_suffix(" in ").or_else(|| t.strip_suffix(" near ")))
-    else {
-        return false;
-    };
-    let verb = b
-        .rsplit(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    !matches!(
-        verb.as_str(),
-        "loop"
-            | "loops"
-            | "looping"
-            | "looped"
-            | "bring"
-            | "brings"
-            | "bringing"
-            | "brought"
-            | "pull"
-            | "pulls"
-            | "pulling"
-            | "pulled"
-            | "rope"
-            | "roping"
-            | "roped"
-            | "fill"
-            | "filling"
-            | "filled"
-            | "cc"
-            | "keep"
-            | "keeping"
-            | "kept"
-            | "call"
-            | "calling"
-            | "called"
-            | "check"
-            | "checking"
-            | "checked"
-            | "sign"
-            | "signed"
-            | "let"
-            | "letting"
-            | "get"
-            | "getting"
-            | "got"
-    )
+        .is_some_and(|b| !one_of(last_word(b), TAKE_PEOPLE))
 }
 
 /// "from Hartford to Waltham": a one-word run between "from" and "to" + a capitalized word,
